@@ -1,0 +1,425 @@
+/**
+ * Storage in memory: for tests, examples and apps that do not need to keep data. It honours the
+ * same contract as the SQL adapters (the contract suite runs on it): transactions are
+ * all-or-nothing and isolated, nested transactions roll back on their own like savepoints,
+ * versions and unique values are enforced, workspaces never see each other.
+ *
+ * @since 0.1.0
+ */
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { Company } from "../domain/Company.js"
+import { Contact } from "../domain/Contact.js"
+import type { StoredEvent } from "../domain/CrmEvent.js"
+import { emailKey } from "../domain/Email.js"
+import { Conflict, type EntityName } from "../domain/Errors.js"
+import type { FieldDefinition } from "../domain/FieldDefinition.js"
+import type { WorkspaceId } from "../domain/Ids.js"
+import type { Order } from "../domain/Order.js"
+import type { TimelineEntry } from "../domain/TimelineEntry.js"
+import type { Workspace } from "../domain/Workspace.js"
+import { type HistoryCount, Storage, type StorageService } from "../ports/Storage.js"
+
+type Undo = Array<() => void>
+
+class Tables {
+  workspace: Workspace | undefined = undefined
+  readonly fieldDefinitions = new Map<string, FieldDefinition>()
+  readonly contacts = new Map<string, Contact>()
+  readonly emails = new Map<string, string>()
+  readonly companies = new Map<string, Company>()
+  readonly unique = new Map<string, string>()
+  readonly timeline = new Map<string, TimelineEntry>()
+  readonly events = new Map<string, StoredEvent>()
+  readonly orders = new Map<string, Order>()
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+const byId = <A extends { readonly id: string }>(a: A, b: A) => compare(a.id, b.id)
+const ms = DateTime.toEpochMillis
+
+const inWindow = (at: DateTime.Utc, query: HistoryCount) =>
+  ms(at) <= ms(query.until) && (query.since === undefined || ms(at) > ms(query.since))
+
+/**
+ * Builds an empty in-memory store.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
+  const workspaces = new Map<WorkspaceId, Tables>()
+  const lock = yield* Effect.makeSemaphore(1)
+  const currentUndo = FiberRef.unsafeMake<Undo | undefined>(undefined)
+
+  const tables = (ws: WorkspaceId): Tables => {
+    let t = workspaces.get(ws)
+    if (t === undefined) {
+      t = new Tables()
+      workspaces.set(ws, t)
+    }
+    return t
+  }
+
+  // Every mutation goes through `put`/`del` so a failing transaction can undo it.
+  const put = <K, V>(undo: Undo | undefined, map: Map<K, V>, key: K, value: V) => {
+    if (undo !== undefined) {
+      const had = map.has(key)
+      const previous = map.get(key)
+      undo.push(() => (had ? map.set(key, previous as V) : map.delete(key)))
+    }
+    map.set(key, value)
+  }
+  const del = <K, V>(undo: Undo | undefined, map: Map<K, V>, key: K) => {
+    if (!map.has(key)) return false
+    if (undo !== undefined) {
+      const previous = map.get(key) as V
+      undo.push(() => map.set(key, previous))
+    }
+    return map.delete(key)
+  }
+
+  // Outside a transaction each operation takes the lock, so it never sees another fiber's
+  // uncommitted writes; inside one, the transaction already holds it.
+  const op = <A, E>(body: (undo: Undo | undefined) => Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.flatMap(FiberRef.get(currentUndo), (undo) =>
+      undo === undefined ? lock.withPermits(1)(Effect.suspend(() => body(undefined))) : Effect.suspend(() => body(undo))
+    )
+  const read = <A>(body: () => A) => op(() => Effect.sync(body))
+
+  const rollbackTo = (undo: Undo, mark: number) =>
+    Effect.sync(() => {
+      while (undo.length > mark) undo.pop()!()
+    })
+
+  const transaction: StorageService["transaction"] = (effect) =>
+    Effect.flatMap(FiberRef.get(currentUndo), (outer) => {
+      if (outer !== undefined) {
+        const mark = outer.length
+        return Effect.onExit(effect, (exit) => (Exit.isFailure(exit) ? rollbackTo(outer, mark) : Effect.void))
+      }
+      return lock.withPermits(1)(
+        Effect.suspend(() => {
+          const undo: Undo = []
+          return effect.pipe(
+            Effect.locally(currentUndo, undo),
+            Effect.onExit((exit) => (Exit.isFailure(exit) ? rollbackTo(undo, 0) : Effect.void))
+          )
+        })
+      )
+    })
+
+  const versioned = <A extends { readonly id: string; readonly version: number }>(
+    entity: EntityName,
+    map: Map<string, A>,
+    next: A,
+    expectedVersion: number
+  ): Effect.Effect<A, Conflict> => {
+    const stored = map.get(next.id)
+    return stored !== undefined && stored.version === expectedVersion
+      ? Effect.succeed(stored)
+      : Effect.fail(Conflict.version(entity, next.id, expectedVersion, stored?.version))
+  }
+
+  const service: StorageService = {
+    transaction,
+    workspaces: {
+      get: (id) => read(() => Option.fromNullable(workspaces.get(id)?.workspace)),
+      insertIfAbsent: (workspace) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const t = tables(workspace.id)
+            if (t.workspace !== undefined) return t.workspace
+            if (undo !== undefined) undo.push(() => (t.workspace = undefined))
+            t.workspace = workspace
+            return workspace
+          })
+        ),
+      update: (workspace, expectedVersion) =>
+        op((undo) => {
+          const t = tables(workspace.id)
+          const stored = t.workspace
+          if (stored === undefined || stored.version !== expectedVersion) {
+            return Effect.fail(Conflict.version("workspace", workspace.id, expectedVersion, stored?.version))
+          }
+          if (undo !== undefined) undo.push(() => (t.workspace = stored))
+          t.workspace = workspace
+          return Effect.void
+        })
+    },
+    fieldDefinitions: {
+      list: (ws, entity) =>
+        read(() =>
+          [...tables(ws).fieldDefinitions.values()]
+            .filter((d) => entity === undefined || d.entity === entity)
+            .sort((a, b) => a.position - b.position || compare(a.key, b.key) || compare(a.entity, b.entity))
+        ),
+      insert: (def) =>
+        op((undo) => {
+          const map = tables(def.workspaceId).fieldDefinitions
+          const key = `${def.entity}|${def.key}`
+          if (map.has(key)) return Effect.fail(Conflict.unique("fieldDefinition", "key", def.key))
+          put(undo, map, key, def)
+          return Effect.void
+        }),
+      update: (def, expectedVersion) =>
+        op((undo) => {
+          const map = tables(def.workspaceId).fieldDefinitions
+          const key = `${def.entity}|${def.key}`
+          const stored = map.get(key)
+          if (stored === undefined || stored.version !== expectedVersion) {
+            return Effect.fail(Conflict.version("fieldDefinition", def.key, expectedVersion, stored?.version))
+          }
+          put(undo, map, key, def)
+          return Effect.void
+        }),
+      remove: (ws, entity, key) =>
+        op((undo) => Effect.sync(() => void del(undo, tables(ws).fieldDefinitions, `${entity}|${key}`)))
+    },
+    contacts: {
+      insert: (contact) =>
+        op((undo) => {
+          const t = tables(contact.workspaceId)
+          if (t.contacts.has(contact.id)) return Effect.fail(Conflict.unique("contact", "id", contact.id))
+          if (contact.email !== null) {
+            const holder = t.emails.get(emailKey(contact.email))
+            if (holder !== undefined) return Effect.fail(Conflict.unique("contact", "email", holder))
+            put(undo, t.emails, emailKey(contact.email), contact.id)
+          }
+          put(undo, t.contacts, contact.id, contact)
+          return Effect.void
+        }),
+      get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.contacts.get(id))),
+      findByEmail: (ws, email) =>
+        read(() => {
+          const t = workspaces.get(ws)
+          const id = t?.emails.get(emailKey(email))
+          return Option.fromNullable(id === undefined ? undefined : t?.contacts.get(id))
+        }),
+      update: (contact, expectedVersion) =>
+        op((undo) =>
+          Effect.flatMap(versioned("contact", tables(contact.workspaceId).contacts, contact, expectedVersion), (stored) => {
+            const t = tables(contact.workspaceId)
+            const oldKey = stored.email === null ? undefined : emailKey(stored.email)
+            const newKey = contact.email === null ? undefined : emailKey(contact.email)
+            if (newKey !== undefined && newKey !== oldKey) {
+              const holder = t.emails.get(newKey)
+              if (holder !== undefined && holder !== contact.id) {
+                return Effect.fail(Conflict.unique("contact", "email", holder))
+              }
+            }
+            if (oldKey !== undefined && oldKey !== newKey) del(undo, t.emails, oldKey)
+            if (newKey !== undefined) put(undo, t.emails, newKey, contact.id)
+            put(undo, t.contacts, contact.id, contact)
+            return Effect.void
+          })
+        ),
+      remove: (ws, id) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const t = tables(ws)
+            const stored = t.contacts.get(id)
+            if (stored === undefined) return false
+            if (stored.email !== null) del(undo, t.emails, emailKey(stored.email))
+            return del(undo, t.contacts, id)
+          })
+        ),
+      list: (ws, query) =>
+        read(() =>
+          [...(workspaces.get(ws)?.contacts.values() ?? [])]
+            .filter(
+              (c) =>
+                (query.after === undefined || c.id > query.after) &&
+                (query.stage === undefined || c.stage === query.stage) &&
+                (query.tag === undefined || c.tags.includes(query.tag)) &&
+                (query.companyId === undefined || c.companyId === query.companyId) &&
+                (query.ownerId === undefined || c.ownerId === query.ownerId)
+            )
+            .sort(byId)
+            .slice(0, query.limit)
+        ),
+      countByStage: (ws) =>
+        read(() => {
+          const counts = new Map<string, number>()
+          for (const c of workspaces.get(ws)?.contacts.values() ?? []) counts.set(c.stage, (counts.get(c.stage) ?? 0) + 1)
+          return [...counts].map(([stage, count]) => ({ stage, count }))
+        }),
+      countByCompany: (ws, companyId) =>
+        read(() => [...(workspaces.get(ws)?.contacts.values() ?? [])].filter((c) => c.companyId === companyId).length)
+    },
+    companies: {
+      insert: (company) =>
+        op((undo) => {
+          const map = tables(company.workspaceId).companies
+          if (map.has(company.id)) return Effect.fail(Conflict.unique("company", "id", company.id))
+          put(undo, map, company.id, company)
+          return Effect.void
+        }),
+      get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.companies.get(id))),
+      update: (company, expectedVersion) =>
+        op((undo) =>
+          Effect.map(versioned("company", tables(company.workspaceId).companies, company, expectedVersion), () =>
+            put(undo, tables(company.workspaceId).companies, company.id, company)
+          )
+        ),
+      remove: (ws, id) => op((undo) => Effect.sync(() => del(undo, tables(ws).companies, id))),
+      list: (ws, query) =>
+        read(() =>
+          [...(workspaces.get(ws)?.companies.values() ?? [])]
+            .filter((c) => query.after === undefined || c.id > query.after)
+            .sort(byId)
+            .slice(0, query.limit)
+        )
+    },
+    customFields: {
+      scan: (ws, entity, after, limit) =>
+        read(() => {
+          const records: ReadonlyArray<Contact | Company> =
+            entity === "contact"
+              ? [...(workspaces.get(ws)?.contacts.values() ?? [])]
+              : entity === "company"
+                ? [...(workspaces.get(ws)?.companies.values() ?? [])]
+                : []
+          return records
+            .filter((r) => after === undefined || r.id > after)
+            .sort(byId)
+            .slice(0, limit)
+            .map((r) => ({ id: r.id, stage: "stage" in r ? r.stage : null, fields: r.fields }))
+        }),
+      purge: (ws, entity, key, at) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const purgeIn = <A extends Contact | Company>(map: Map<string, A>, rebuild: (a: A, fields: Record<string, unknown>) => A) => {
+              let n = 0
+              for (const record of [...map.values()]) {
+                if (!(key in record.fields)) continue
+                const { [key]: _, ...rest } = record.fields
+                put(undo, map, record.id, rebuild(record, rest))
+                n++
+              }
+              return n
+            }
+            const t = tables(ws)
+            if (entity === "contact") {
+              return purgeIn(t.contacts, (c, fields) => new Contact({ ...c, fields, version: c.version + 1, updatedAt: at }))
+            }
+            if (entity === "company") {
+              return purgeIn(t.companies, (c, fields) => new Company({ ...c, fields, version: c.version + 1, updatedAt: at }))
+            }
+            return 0
+          })
+        )
+    },
+    uniqueValues: {
+      set: (ws, entity, recordId, fieldKey, valueKey) =>
+        op((undo) => {
+          const map = tables(ws).unique
+          const prefix = `${entity}|${fieldKey}|`
+          if (valueKey !== null) {
+            const holder = map.get(prefix + valueKey)
+            if (holder !== undefined && holder !== recordId) {
+              return Effect.fail(Conflict.unique(entity, `fields.${fieldKey}`, holder))
+            }
+          }
+          for (const [k, holder] of [...map]) {
+            if (holder === recordId && k.startsWith(prefix)) del(undo, map, k)
+          }
+          if (valueKey !== null) put(undo, map, prefix + valueKey, recordId)
+          return Effect.void
+        }),
+      find: (ws, entity, fieldKey, valueKey) =>
+        read(() => Option.fromNullable(workspaces.get(ws)?.unique.get(`${entity}|${fieldKey}|${valueKey}`))),
+      releaseRecord: (ws, entity, recordId) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).unique
+            for (const [k, holder] of [...map]) if (holder === recordId && k.startsWith(`${entity}|`)) del(undo, map, k)
+          })
+        ),
+      releaseField: (ws, entity, fieldKey) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).unique
+            for (const k of [...map.keys()]) if (k.startsWith(`${entity}|${fieldKey}|`)) del(undo, map, k)
+          })
+        )
+    },
+    timeline: {
+      append: (entry) => op((undo) => Effect.sync(() => put(undo, tables(entry.workspaceId).timeline, entry.id, entry))),
+      list: (ws, query) =>
+        read(() =>
+          [...(workspaces.get(ws)?.timeline.values() ?? [])]
+            .filter(
+              (e) =>
+                (query.contactId === undefined || e.contactId === query.contactId) &&
+                (query.kinds === undefined || query.kinds.includes(e.kind)) &&
+                (query.from === undefined || ms(e.occurredAt) >= ms(query.from)) &&
+                (query.to === undefined || ms(e.occurredAt) < ms(query.to)) &&
+                (query.before === undefined ||
+                  ms(e.occurredAt) < ms(query.before.occurredAt) ||
+                  (ms(e.occurredAt) === ms(query.before.occurredAt) && e.id < query.before.id))
+            )
+            .sort((a, b) => ms(b.occurredAt) - ms(a.occurredAt) || -byId(a, b))
+            .slice(0, query.limit)
+        ),
+      removeForContact: (ws, contactId) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).timeline
+            for (const [id, e] of [...map]) if (e.contactId === contactId) del(undo, map, id)
+          })
+        )
+    },
+    events: {
+      insert: (event) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(event.workspaceId).events
+            if (map.has(event.id)) return false
+            put(undo, map, event.id, event)
+            return true
+          })
+        ),
+      get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.events.get(id))),
+      count: (ws, query) =>
+        read(
+          () =>
+            [...(workspaces.get(ws)?.events.values() ?? [])].filter(
+              (e) => e.contactId === query.contactId && query.types.includes(e.type) && inWindow(e.occurredAt, query)
+            ).length
+        )
+    },
+    orders: {
+      insert: (order) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(order.workspaceId).orders
+            if (map.has(order.id)) return false
+            put(undo, map, order.id, order)
+            return true
+          })
+        ),
+      get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.orders.get(id))),
+      count: (ws, query) =>
+        read(
+          () =>
+            [...(workspaces.get(ws)?.orders.values() ?? [])].filter(
+              (o) => o.contactId === query.contactId && inWindow(o.placedAt, query)
+            ).length
+        )
+    }
+  }
+  return service
+})
+
+/**
+ * A fresh in-memory Storage for each build of the layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Storage> = Layer.effect(Storage, make)

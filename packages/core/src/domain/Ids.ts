@@ -1,0 +1,119 @@
+/**
+ * Branded identifiers. Ids Rapport generates are UUIDs (version 7, time-ordered); ids that come
+ * from the host app (workspaces, events, orders) are bounded strings.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+const generatedId = <const B extends string>(brand: B) =>
+  Schema.compose(Schema.Lowercase, Schema.UUID, { strict: false }).pipe(
+    Schema.brand(brand),
+    Schema.annotations({
+      identifier: brand,
+      message: () => ({ message: "must be a UUID", override: true })
+    })
+  )
+
+const externalId = <const B extends string>(brand: B, max: number) =>
+  Schema.String.pipe(
+    Schema.filter((s) => s.length > 0 && s.length <= max && s.trim() === s, {
+      message: () => `must be a non-empty string of at most ${max} characters, without surrounding spaces`
+    }),
+    Schema.brand(brand),
+    Schema.annotations({ identifier: brand })
+  )
+
+/**
+ * A workspace (tenant) id chosen by the host app: 1 to 64 characters among letters, digits and
+ * `. _ : -`, starting with a letter or digit.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const WorkspaceId = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, {
+    message: () => "must be 1-64 letters, digits or . _ : - starting with a letter or digit"
+  }),
+  Schema.brand("WorkspaceId"),
+  Schema.annotations({ identifier: "WorkspaceId" })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkspaceId = typeof WorkspaceId.Type
+
+/**
+ * The workspace single-tenant apps use without naming one.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const DefaultWorkspaceId: WorkspaceId = WorkspaceId.make("default")
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ContactId = generatedId("ContactId")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ContactId = typeof ContactId.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CompanyId = generatedId("CompanyId")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CompanyId = typeof CompanyId.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const TimelineEntryId = generatedId("TimelineEntryId")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TimelineEntryId = typeof TimelineEntryId.Type
+
+/**
+ * An event id. Give your own (an order number, a webhook delivery id) to make emission
+ * idempotent: an id already stored is not processed again.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const EventId = externalId("EventId", 200)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type EventId = typeof EventId.Type
+
+/**
+ * An order id, from the shop: the same order is never counted twice.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OrderId = externalId("OrderId", 200)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type OrderId = typeof OrderId.Type

@@ -1,0 +1,135 @@
+/**
+ * Time in Rapport: instants are stored in UTC; a workspace (and optionally a contact) has an IANA
+ * timezone for what is local; date-only values (a birthday, a contract date) are calendar dates,
+ * never midnight instants, so they do not shift by a day across zones.
+ *
+ * @since 0.1.0
+ */
+import * as DateTime from "effect/DateTime"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+
+const isTimezone = (s: string): boolean => {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: s })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * An IANA timezone name known to the runtime, e.g. `Europe/Paris`, `UTC`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Timezone = Schema.String.pipe(
+  Schema.filter((s) => s.length > 0 && s.length <= 64 && isTimezone(s), {
+    message: (issue) => `must be an IANA timezone such as "Europe/Paris" (got ${JSON.stringify(issue.actual)})`,
+    arbitrary: () => (fc) =>
+      fc.constantFrom("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe", "Pacific/Kiritimati")
+  }),
+  Schema.brand("Timezone"),
+  Schema.annotations({ identifier: "Timezone" })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Timezone = typeof Timezone.Type
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+
+const isCalendarDate = (s: string): boolean => {
+  const m = DATE.exec(s)
+  if (m === null) return false
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  const d = new Date(Date.UTC(year, month - 1, day))
+  return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day
+}
+
+/**
+ * A calendar date `YYYY-MM-DD` (no time, no zone).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LocalDate = Schema.String.pipe(
+  Schema.filter(isCalendarDate, {
+    message: (issue) => `must be a calendar date YYYY-MM-DD (got ${JSON.stringify(issue.actual)})`,
+    arbitrary: () => (fc) =>
+      fc
+        .date({ min: new Date("1900-01-01T00:00:00Z"), max: new Date("2199-12-31T00:00:00Z"), noInvalidDate: true })
+        .map((d) => d.toISOString().slice(0, 10))
+  }),
+  Schema.brand("LocalDate"),
+  Schema.annotations({ identifier: "LocalDate" })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type LocalDate = typeof LocalDate.Type
+
+/**
+ * An instant, stored and encoded as an ISO-8601 UTC string (`2025-03-30T08:00:00.000Z`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Instant = Schema.DateTimeUtc
+
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i
+
+/**
+ * Parses an ISO-8601 instant that states its offset; a string without `Z` or `±hh:mm` would be
+ * read in the server's local zone, so it is refused.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const parseIsoInstant = (s: string): DateTime.Utc | string => {
+  if (!ISO_WITH_OFFSET.test(s)) {
+    return `must be an ISO-8601 instant with an offset, e.g. "2025-03-30T10:00:00Z" or "2025-03-30T12:00:00+02:00" (got ${JSON.stringify(s)})`
+  }
+  const ms = Date.parse(s)
+  if (Number.isNaN(ms)) return `is not a valid instant (got ${JSON.stringify(s)})`
+  return DateTime.unsafeMake(ms)
+}
+
+const InstantFromIsoString = Schema.transformOrFail(Schema.String, Schema.DateTimeUtcFromSelf, {
+  strict: true,
+  decode: (s, _, ast) => {
+    const parsed = parseIsoInstant(s)
+    return typeof parsed === "string" ? ParseResult.fail(new ParseResult.Type(ast, s, parsed)) : ParseResult.succeed(parsed)
+  },
+  encode: (dt) => ParseResult.succeed(DateTime.formatIso(dt))
+})
+
+/**
+ * What callers may pass for an instant: an ISO string with offset, a `Date`, or a `DateTime`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const InstantInput = Schema.Union(
+  InstantFromIsoString,
+  Schema.DateTimeUtcFromDate,
+  Schema.DateTimeUtcFromSelf
+).annotations({ identifier: "InstantInput" })
+
+/**
+ * The calendar date of an instant in a timezone: 23:30 UTC on the 1st is the 2nd in Paris.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const localDateOf = (instant: DateTime.DateTime, timezone: Timezone): LocalDate => {
+  const zoned = DateTime.unsafeMakeZoned(instant, { timeZone: timezone })
+  const parts = DateTime.toParts(zoned)
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0")
+  return LocalDate.make(`${pad(parts.year, 4)}-${pad(parts.month)}-${pad(parts.day)}`)
+}

@@ -1,0 +1,109 @@
+/**
+ * Rapport: an embeddable CRM for TypeScript.
+ *
+ * @since 0.1.0
+ */
+
+// Domain
+/** @since 0.1.0 */
+export * as Company from "./domain/Company.js"
+/** @since 0.1.0 */
+export * as Contact from "./domain/Contact.js"
+/** @since 0.1.0 */
+export * as CrmEvent from "./domain/CrmEvent.js"
+/** @since 0.1.0 */
+export * as Email from "./domain/Email.js"
+/** @since 0.1.0 */
+export * as Errors from "./domain/Errors.js"
+/** @since 0.1.0 */
+export * as FieldDefinition from "./domain/FieldDefinition.js"
+/** @since 0.1.0 */
+export * as Ids from "./domain/Ids.js"
+/** @since 0.1.0 */
+export * as LifecycleDefinition from "./domain/LifecycleDefinition.js"
+/** @since 0.1.0 */
+export * as Money from "./domain/Money.js"
+/** @since 0.1.0 */
+export * as Order from "./domain/Order.js"
+/** @since 0.1.0 */
+export * as Page from "./domain/Page.js"
+/** @since 0.1.0 */
+export * as Time from "./domain/Time.js"
+/** @since 0.1.0 */
+export * as TimelineEntry from "./domain/TimelineEntry.js"
+/** @since 0.1.0 */
+export * as Workspace from "./domain/Workspace.js"
+
+// Ports
+/** @since 0.1.0 */
+export * as IdGenerator from "./ports/IdGenerator.js"
+/** @since 0.1.0 */
+export * as Mailer from "./ports/Mailer.js"
+/** @since 0.1.0 */
+export * as Storage from "./ports/Storage.js"
+
+// Services
+/** @since 0.1.0 */
+export * as Companies from "./services/Companies.js"
+/** @since 0.1.0 */
+export * as Contacts from "./services/Contacts.js"
+/** @since 0.1.0 */
+export * as EventRecorder from "./services/EventRecorder.js"
+/** @since 0.1.0 */
+export * as Events from "./services/Events.js"
+/** @since 0.1.0 */
+export * as Fields from "./services/Fields.js"
+/** @since 0.1.0 */
+export * as Lifecycle from "./services/Lifecycle.js"
+/** @since 0.1.0 */
+export * as Timeline from "./services/Timeline.js"
+/** @since 0.1.0 */
+export * as Workspaces from "./services/Workspaces.js"
+/** @since 0.1.0 */
+export * as Crm from "./Crm.js"
+
+// Adapters
+/** @since 0.1.0 */
+export * as MemoryStorage from "./adapters/MemoryStorage.js"
+/** @since 0.1.0 */
+export * as Mailers from "./adapters/Mailers.js"
+
+// Inputs of the Promise client (the Encoded side of each input Schema)
+export type { CompanyCreate, CompanyListOptions, CompanyUpdate } from "./domain/Company.js"
+export type { ContactCreate, ContactListOptions, ContactUpdate } from "./domain/Contact.js"
+export type { EmitInput } from "./domain/CrmEvent.js"
+export type { ErrorCode } from "./domain/Errors.js"
+export type { FieldDefinitionChanges, FieldDefinitionInput, FieldEntity, FieldType } from "./domain/FieldDefinition.js"
+export type { TimelineListOptions, TimelineLog } from "./domain/TimelineEntry.js"
+export type { WorkspaceChanges } from "./domain/Workspace.js"
+export type { RemoveContactOptions } from "./services/Contacts.js"
+export type { RemoveFieldOptions } from "./services/Fields.js"
+export type { LifecycleConfiguration, MoveOptions } from "./services/Lifecycle.js"
+
+// The Promise client
+export {
+  type CompanyJson,
+  consoleMailer,
+  type ContactJson,
+  createCrm,
+  type CreateCrmOptions,
+  type CrmClient,
+  type EmitResultJson,
+  type EventJson,
+  type FieldDefinitionJson,
+  type LifecycleDefinitionJson,
+  type MailerProvider,
+  memoryStorage,
+  RapportConflictError,
+  RapportError,
+  RapportInvalidTransitionError,
+  RapportNotFoundError,
+  RapportStorageError,
+  RapportValidationError,
+  type StageChangeJson,
+  type StageCount,
+  type StorageProvider,
+  type TimelineEntryJson,
+  toRapportError,
+  type WorkspaceJson
+} from "./Client.js"

@@ -1,0 +1,54 @@
+// Decoding of caller input into domain values, with every failure reported as a ValidationError
+// whose issues name the path and the reason in plain words.
+import * as Effect from "effect/Effect"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import type { ParseOptions } from "effect/SchemaAST"
+import { ValidationError, type ValidationIssue } from "../domain/Errors.js"
+
+const rephrase = (issue: ParseResult.ArrayFormatterIssue): string => {
+  switch (issue._tag) {
+    case "Unexpected":
+      return "is not a known property"
+    case "Missing":
+      return issue.message === "is missing" ? "is required" : issue.message
+    default:
+      return issue.message
+  }
+}
+
+// A value checked against a union (nullable, optional, or alternative input forms) fails every
+// member: keep the specific reason when there is one, else merge the members' expectations.
+const GENERIC = /^Expected (.+), actual (.+)$/s
+
+const merge = (issues: ReadonlyArray<ValidationIssue>): ReadonlyArray<ValidationIssue> => {
+  const specific = issues.filter((i) => !GENERIC.test(i.message))
+  if (specific.length > 0) return specific
+  if (issues.length < 2) return issues
+  const expected = [...new Set(issues.map((i) => GENERIC.exec(i.message)![1]!))].filter((e) => e !== "null" && e !== "undefined")
+  const actual = GENERIC.exec(issues[0]!.message)![2]!
+  return [{ path: issues[0]!.path, message: `Expected ${expected.join(" or ")}, actual ${actual}` }]
+}
+
+export const issuesOf = (
+  error: ParseResult.ParseError,
+  prefix: ReadonlyArray<string | number> = []
+): ReadonlyArray<ValidationIssue> => {
+  const byPath = new Map<string, Array<ValidationIssue>>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const path = [...prefix, ...issue.path.map((p) => (typeof p === "number" ? p : String(p)))]
+    const key = JSON.stringify(path)
+    byPath.set(key, [...(byPath.get(key) ?? []), { path, message: rephrase(issue) }])
+  }
+  return [...byPath.values()].flatMap(merge)
+}
+
+const options: ParseOptions = { errors: "all", onExcessProperty: "error" }
+
+/** Decodes caller input; unknown properties are errors (a typo must not be silently ignored). */
+export const decodeInput =
+  <A, I>(schema: Schema.Schema<A, I>, prefix: ReadonlyArray<string | number> = []) =>
+  (input: unknown): Effect.Effect<A, ValidationError> =>
+    Effect.mapError(Schema.decodeUnknown(schema, options)(input), (error) =>
+      ValidationError.fromIssues(issuesOf(error, prefix))
+    )

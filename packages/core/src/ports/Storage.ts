@@ -1,0 +1,283 @@
+/**
+ * The Storage port: the repositories and the transaction boundary the services write through.
+ * Core ships an in-memory adapter; `@rapport/sql` implements it once over `@effect/sql` for SQLite
+ * and PostgreSQL. Every adapter runs the contract suite from `@rapport/testing` unchanged.
+ *
+ * Every method takes the workspace id explicitly and never reads or writes another workspace.
+ * Methods fail only with `StorageError`, plus `Conflict` where a stored invariant (a unique value,
+ * an expected version) would break. Adapters never change a record's `version` themselves: the
+ * caller passes the new record and the version it expects to replace.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as DateTime from "effect/DateTime"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { Company } from "../domain/Company.js"
+import type { Contact } from "../domain/Contact.js"
+import type { StoredEvent } from "../domain/CrmEvent.js"
+import type { Conflict, StorageError } from "../domain/Errors.js"
+import type { FieldDefinition, FieldEntity, FieldValues } from "../domain/FieldDefinition.js"
+import type { CompanyId, ContactId, EventId, OrderId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
+import type { Order } from "../domain/Order.js"
+import type { TimelineEntry, TimelineKind } from "../domain/TimelineEntry.js"
+import type { Workspace } from "../domain/Workspace.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkspaceRepository {
+  /** The workspace, if stored. */
+  readonly get: (id: WorkspaceId) => Effect.Effect<Option.Option<Workspace>, StorageError>
+  /** Stores the workspace unless one with its id exists; returns the stored one either way. */
+  readonly insertIfAbsent: (workspace: Workspace) => Effect.Effect<Workspace, StorageError>
+  /** Replaces the stored workspace if its version is `expectedVersion`, else fails with `Conflict`. */
+  readonly update: (workspace: Workspace, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FieldDefinitionRepository {
+  /** Definitions ordered by position, then key, then entity; of one entity when given. */
+  readonly list: (
+    workspaceId: WorkspaceId,
+    entity?: FieldEntity
+  ) => Effect.Effect<ReadonlyArray<FieldDefinition>, StorageError>
+  /** Fails with `Conflict` (`unique`, field `key`) when the entity already has this key. */
+  readonly insert: (definition: FieldDefinition) => Effect.Effect<void, StorageError | Conflict>
+  /** Replaces the definition if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (definition: FieldDefinition, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Deletes the definition (values held by records are the caller's business). */
+  readonly remove: (workspaceId: WorkspaceId, entity: FieldEntity, key: string) => Effect.Effect<void, StorageError>
+}
+
+/**
+ * What `contacts.list` filters on; `after` is the last id of the previous page.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContactQuery {
+  readonly stage?: string | undefined
+  readonly tag?: string | undefined
+  readonly companyId?: CompanyId | undefined
+  readonly ownerId?: string | undefined
+  readonly after?: string | undefined
+  readonly limit: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContactRepository {
+  /** Fails with `Conflict` (`unique`, field `email`) when another contact has the same email key. */
+  readonly insert: (contact: Contact) => Effect.Effect<void, StorageError | Conflict>
+  /** The contact, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<Option.Option<Contact>, StorageError>
+  /** Finds by the case-insensitive email key. */
+  readonly findByEmail: (workspaceId: WorkspaceId, email: string) => Effect.Effect<Option.Option<Contact>, StorageError>
+  /** Replaces the contact if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (contact: Contact, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Removes the contact; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<boolean, StorageError>
+  /** Up to `limit` contacts in id order, after `after`. */
+  readonly list: (workspaceId: WorkspaceId, query: ContactQuery) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
+  /** How many contacts are in each stage that has any. */
+  readonly countByStage: (
+    workspaceId: WorkspaceId
+  ) => Effect.Effect<ReadonlyArray<{ readonly stage: string; readonly count: number }>, StorageError>
+  /** How many contacts belong to the company. */
+  readonly countByCompany: (workspaceId: WorkspaceId, companyId: CompanyId) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompanyRepository {
+  /** Stores a new company. */
+  readonly insert: (company: Company) => Effect.Effect<void, StorageError | Conflict>
+  /** The company, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: CompanyId) => Effect.Effect<Option.Option<Company>, StorageError>
+  /** Replaces the company if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (company: Company, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Removes the company; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, id: CompanyId) => Effect.Effect<boolean, StorageError>
+  /** Up to `limit` companies in id order, after `after`. */
+  readonly list: (
+    workspaceId: WorkspaceId,
+    query: { readonly after?: string | undefined; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<Company>, StorageError>
+}
+
+/**
+ * A record's custom-field values, as definition changes need to check them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FieldRecord {
+  readonly id: string
+  /** The lifecycle stage, for contacts; `null` for other entities. */
+  readonly stage: string | null
+  readonly fields: FieldValues
+}
+
+/**
+ * Custom-field values across the records of an entity.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CustomFieldRepository {
+  /** Up to `limit` records of the entity in id order, after `after`. */
+  readonly scan: (
+    workspaceId: WorkspaceId,
+    entity: FieldEntity,
+    after: string | undefined,
+    limit: number
+  ) => Effect.Effect<ReadonlyArray<FieldRecord>, StorageError>
+  /** Removes the key from every record that has it (bumping their version); returns how many. */
+  readonly purge: (
+    workspaceId: WorkspaceId,
+    entity: FieldEntity,
+    key: string,
+    at: DateTime.Utc
+  ) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * Unique custom-field values: the store guarantees no two records of a workspace and entity hold
+ * the same value key for a field.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UniqueValueRepository {
+  /**
+   * Sets (or with `null` clears) the value key a record holds for a field. Fails with `Conflict`
+   * (`unique`, naming the field and the holder) when another record holds it.
+   */
+  readonly set: (
+    workspaceId: WorkspaceId,
+    entity: FieldEntity,
+    recordId: string,
+    fieldKey: string,
+    valueKey: string | null
+  ) => Effect.Effect<void, StorageError | Conflict>
+  /** The record holding a value, if any. */
+  readonly find: (
+    workspaceId: WorkspaceId,
+    entity: FieldEntity,
+    fieldKey: string,
+    valueKey: string
+  ) => Effect.Effect<Option.Option<string>, StorageError>
+  /** Clears every value a record holds (the record is being deleted). */
+  readonly releaseRecord: (workspaceId: WorkspaceId, entity: FieldEntity, recordId: string) => Effect.Effect<void, StorageError>
+  /** Clears every record's value of a field (it is no longer unique, or removed). */
+  readonly releaseField: (workspaceId: WorkspaceId, entity: FieldEntity, fieldKey: string) => Effect.Effect<void, StorageError>
+}
+
+/**
+ * Timeline filters. `from` is inclusive and `to` exclusive; `before` is the position of the last
+ * entry of the previous page (entries come newest first).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TimelineQuery {
+  readonly contactId?: ContactId | undefined
+  readonly kinds?: ReadonlyArray<TimelineKind> | undefined
+  readonly from?: DateTime.Utc | undefined
+  readonly to?: DateTime.Utc | undefined
+  readonly before?: { readonly occurredAt: DateTime.Utc; readonly id: TimelineEntryId } | undefined
+  readonly limit: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TimelineRepository {
+  /** Adds an entry (entries are never changed afterwards). */
+  readonly append: (entry: TimelineEntry) => Effect.Effect<void, StorageError>
+  /** Newest first: by `occurredAt` descending, then id descending. */
+  readonly list: (workspaceId: WorkspaceId, query: TimelineQuery) => Effect.Effect<ReadonlyArray<TimelineEntry>, StorageError>
+  /** Deletes a contact's entries (the contact is being deleted). */
+  readonly removeForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<void, StorageError>
+}
+
+/**
+ * A count over a contact's history in the window `(since, until]`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HistoryCount {
+  readonly contactId: ContactId
+  readonly since?: DateTime.Utc | undefined
+  readonly until: DateTime.Utc
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EventRepository {
+  /** Stores the event unless its id is already stored; `false` then, and nothing changes. */
+  readonly insert: (event: StoredEvent) => Effect.Effect<boolean, StorageError>
+  /** The event, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: EventId) => Effect.Effect<Option.Option<StoredEvent>, StorageError>
+  /** Events of the contact whose type is one of `types`, in the window. */
+  readonly count: (
+    workspaceId: WorkspaceId,
+    query: HistoryCount & { readonly types: ReadonlyArray<string> }
+  ) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OrderRepository {
+  /** Stores the order unless its id is already stored; `false` then, and nothing changes. */
+  readonly insert: (order: Order) => Effect.Effect<boolean, StorageError>
+  /** The order with its lines, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: OrderId) => Effect.Effect<Option.Option<Order>, StorageError>
+  /** Orders of the contact placed in the window. */
+  readonly count: (workspaceId: WorkspaceId, query: HistoryCount) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface StorageService {
+  /**
+   * Runs the effect in one transaction: all its writes land, or none does (including when it
+   * fails with its own error). Nested calls join the outer transaction.
+   */
+  readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
+  readonly workspaces: WorkspaceRepository
+  readonly fieldDefinitions: FieldDefinitionRepository
+  readonly contacts: ContactRepository
+  readonly companies: CompanyRepository
+  readonly customFields: CustomFieldRepository
+  readonly uniqueValues: UniqueValueRepository
+  readonly timeline: TimelineRepository
+  readonly events: EventRepository
+  readonly orders: OrderRepository
+}
+
+/**
+ * The Storage port.
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class Storage extends Context.Tag("@rapport/core/Storage")<Storage, StorageService>() {}

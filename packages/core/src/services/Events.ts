@@ -1,0 +1,180 @@
+/**
+ * Emitting events. An event is stored once per id: emitting it again (a retried webhook, a
+ * replayed queue) has no further effect. An event naming an unknown email creates the contact.
+ *
+ * @since 0.1.0
+ */
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { Contact } from "../domain/Contact.js"
+import { builtInPayloads, EmitInput, OrderPlacedPayload, StoredEvent } from "../domain/CrmEvent.js"
+import { emailKey } from "../domain/Email.js"
+import { NotFound, ValidationError } from "../domain/Errors.js"
+import { EventId, type WorkspaceId } from "../domain/Ids.js"
+import { StageChange } from "../domain/TimelineEntry.js"
+import type { Workspace } from "../domain/Workspace.js"
+import { decodeInput } from "../internal/validation.js"
+import { IdGenerator } from "../ports/IdGenerator.js"
+import { Storage } from "../ports/Storage.js"
+import { Contacts } from "./Contacts.js"
+import { EventRecorder } from "./EventRecorder.js"
+import { Workspaces } from "./Workspaces.js"
+
+/**
+ * What `events.emit` returns.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class EmitResult extends Schema.Class<EmitResult>("EmitResult")({
+  event: StoredEvent,
+  /** The contact after the event; `null` only for a duplicate whose contact was deleted since. */
+  contact: Schema.NullOr(Contact),
+  /** The id was already stored: nothing was done this time. */
+  duplicate: Schema.Boolean,
+  /** The event's email was unknown and the contact was created. */
+  contactCreated: Schema.Boolean,
+  /** The automatic lifecycle move the event caused, if any. */
+  stageChange: Schema.NullOr(StageChange),
+  /** A stage the contact qualified for but could not enter, and the fields it lacks. */
+  progressionBlocked: Schema.NullOr(Schema.Struct({ stage: Schema.String, missingFields: Schema.Array(Schema.String) }))
+}) {}
+
+const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>) =>
+  Effect.gen(function* () {
+    const schema = builtInPayloads[type]
+    if (schema !== undefined) yield* decodeInput(schema, ["payload"])(payload)
+    if (type === "order.placed") {
+      const order = Schema.decodeUnknownSync(OrderPlacedPayload)(payload)
+      const total = order.lines.reduce((sum, line) => sum + line.quantity * line.unitPrice.amountMinor, 0)
+      if (!Number.isSafeInteger(total)) {
+        return yield* ValidationError.at(["payload", "lines"], "the order total is too large to be counted exactly")
+      }
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
+  effect: Effect.gen(function* () {
+    const storage = yield* Storage
+    const workspaces = yield* Workspaces
+    const contacts = yield* Contacts
+    const recorder = yield* EventRecorder
+
+    const duplicateOf = (workspaceId: WorkspaceId, event: StoredEvent) =>
+      Effect.map(
+        storage.contacts.get(workspaceId, event.contactId),
+        (contact) =>
+          new EmitResult({
+            event,
+            contact: Option.getOrNull(contact),
+            duplicate: true,
+            contactCreated: false,
+            stageChange: null,
+            progressionBlocked: null
+          })
+      )
+
+    const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: { id: EventId; occurredAt: DateTime.Utc; payload: Readonly<Record<string, unknown>> }) =>
+      Effect.gen(function* () {
+        if (data.contactId !== undefined) {
+          const found = yield* storage.contacts.get(workspace.id, data.contactId)
+          if (Option.isNone(found)) return yield* NotFound.of("contact", data.contactId)
+          return { contact: found.value, created: false }
+        }
+        const email = data.email!
+        const found = yield* storage.contacts.findByEmail(workspace.id, emailKey(email))
+        if (Option.isSome(found)) return { contact: found.value, created: false }
+        const hints = data.contact ?? {}
+        const contact = yield* contacts.insert(
+          workspace,
+          {
+            email,
+            firstName: hints.firstName ?? null,
+            lastName: hints.lastName ?? null,
+            phone: hints.phone ?? null,
+            ...(hints.source === undefined ? {} : { source: hints.source }),
+            ...(hints.fields === undefined ? {} : { fields: hints.fields }),
+            firstSeenAt: event.occurredAt
+          },
+          // An emitted `contact.created` is the creation record itself, not a second one.
+          data.type === "contact.created" ? event : undefined
+        )
+        return { contact, created: true }
+      })
+
+    /**
+     * Emits an event: stores it (once per id), records it on the contact's timeline, keeps
+     * orders as records, and moves the contact through the lifecycle when a criterion holds.
+     * All of it in one transaction.
+     */
+    const emit = Effect.fn("Events.emit")(function* (input: EmitInput) {
+      const data = yield* decodeInput(EmitInput)(input)
+      const payload = data.payload ?? {}
+      yield* checkPayload(data.type, payload)
+      const workspace = yield* workspaces.current
+      const now = yield* DateTime.now
+      const id = data.id ?? EventId.make(yield* (yield* IdGenerator).next)
+      const occurredAt = data.occurredAt ?? now
+      return yield* storage
+        .transaction(
+          Effect.gen(function* () {
+            const existing = yield* storage.events.get(workspace.id, id)
+            if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
+            const { contact, created } = yield* resolveContact(workspace, data, { id, occurredAt, payload })
+            if (created && data.type === "contact.created") {
+              return new EmitResult({
+                event: Option.getOrThrow(yield* storage.events.get(workspace.id, id)),
+                contact,
+                duplicate: false,
+                contactCreated: true,
+                stageChange: null,
+                progressionBlocked: null
+              })
+            }
+            const event = new StoredEvent({
+              id,
+              workspaceId: workspace.id,
+              type: data.type,
+              contactId: contact.id,
+              occurredAt,
+              receivedAt: now,
+              payload
+            })
+            const progression = yield* recorder.record(event, contact)
+            return new EmitResult({
+              event,
+              contact: progression.contact,
+              duplicate: false,
+              contactCreated: created,
+              stageChange: progression.change,
+              progressionBlocked: progression.blocked
+            })
+          })
+        )
+        .pipe(
+          // Another emission stored the same id between our check and our insert: ours rolled back.
+          Effect.catchTag("DuplicateEvent", () =>
+            Effect.flatMap(storage.events.get(workspace.id, id), (stored) =>
+              Option.isSome(stored) ? duplicateOf(workspace.id, stored.value) : Effect.die(new Error(`event ${id} vanished`))
+            )
+          )
+        )
+    })
+
+    /** A stored event by id. */
+    const get = Effect.fn("Events.get")(function* (eventId: string) {
+      const id = yield* decodeInput(EventId, ["eventId"])(eventId)
+      const found = yield* storage.events.get((yield* workspaces.current).id, id)
+      return yield* Option.match(found, { onNone: () => Effect.fail(NotFound.of("event", id)), onSome: Effect.succeed })
+    })
+
+    return { emit, get } as const
+  }),
+  dependencies: [Workspaces.Default, Contacts.Default, EventRecorder.Default]
+}) {}

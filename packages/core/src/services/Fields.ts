@@ -1,0 +1,278 @@
+/**
+ * Custom field definitions, managed at run time. Defining, changing or removing a field checks
+ * the records already stored: a change they would violate is refused with how many are affected.
+ *
+ * @since 0.1.0
+ */
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import { Conflict, NotFound, type StorageError, ValidationError } from "../domain/Errors.js"
+import {
+  checkDefinition,
+  compile,
+  type CompiledFields,
+  FieldDefinition,
+  FieldDefinitionChanges,
+  FieldDefinitionInput,
+  FieldEntity,
+  FieldKey,
+  isRequiredAt,
+  uniqueValueKey,
+  valueSchema
+} from "../domain/FieldDefinition.js"
+import { indexOf, type LifecycleDefinition } from "../domain/LifecycleDefinition.js"
+import type { Workspace } from "../domain/Workspace.js"
+import { keep } from "../internal/records.js"
+import { decodeInput } from "../internal/validation.js"
+import { type FieldRecord, Storage } from "../ports/Storage.js"
+import { Workspaces } from "./Workspaces.js"
+
+const SCAN_PAGE = 1000
+const EXAMPLES = 3
+
+const decodeEntity = decodeInput(FieldEntity, ["entity"])
+const decodeKey = decodeInput(FieldKey, ["key"])
+
+/**
+ * Options of `fields.remove`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RemoveFieldOptions {
+  /** Also delete the values records hold; without it, a field still in use is not removed. */
+  readonly purgeValues?: boolean | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category services
+ */
+export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
+  effect: Effect.gen(function* () {
+    const storage = yield* Storage
+    const workspaces = yield* Workspaces
+
+    const find = (workspace: Workspace, entity: FieldEntity, key: string) =>
+      Effect.flatMap(storage.fieldDefinitions.list(workspace.id, entity), (defs) => {
+        const def = defs.find((d) => d.key === key)
+        return def === undefined ? Effect.fail(NotFound.of("fieldDefinition", `${entity}.${key}`)) : Effect.succeed(def)
+      })
+
+    /** Visits every record of an entity, a page at a time. */
+    const forEachRecord = <E>(workspace: Workspace, entity: FieldEntity, visit: (record: FieldRecord) => Effect.Effect<void, E>) =>
+      Effect.gen(function* () {
+        let after: string | undefined = undefined
+        while (true) {
+          const page: ReadonlyArray<FieldRecord> = yield* storage.customFields.scan(workspace.id, entity, after, SCAN_PAGE)
+          for (const record of page) yield* visit(record)
+          if (page.length < SCAN_PAGE) return
+          after = page[page.length - 1]!.id
+        }
+      })
+
+    /**
+     * Counts the stored records the definition would not accept (a value of the wrong type, a
+     * required value missing, a value shared with another record when unique), with examples.
+     */
+    const violations = (workspace: Workspace, def: FieldDefinition) =>
+      Effect.gen(function* () {
+        const decode = Schema.decodeUnknownEither(valueSchema(def))
+        const holders = new Map<string, string>()
+        const examples: Array<string> = []
+        let affected = 0
+        yield* forEachRecord(workspace, def.entity, (record) => {
+          const value = record.fields[def.key]
+          const stageIndex = record.stage === null ? undefined : indexOf(workspace.lifecycle, record.stage)
+          let reason: string | undefined
+          if (value === undefined) {
+            if (isRequiredAt(def, workspace.lifecycle, stageIndex)) reason = "has no value"
+          } else if (Either.isLeft(decode(value))) {
+            reason = `holds ${JSON.stringify(value)}`
+          } else if (def.unique) {
+            const valueKey = uniqueValueKey(def, value)
+            const holder = holders.get(valueKey)
+            if (holder !== undefined) reason = `shares ${JSON.stringify(value)} with ${holder}`
+            else holders.set(valueKey, record.id)
+          }
+          if (reason !== undefined) {
+            affected++
+            if (examples.length < EXAMPLES) examples.push(`${record.id} ${reason}`)
+          }
+          return Effect.void
+        })
+        return { affected, examples }
+      })
+
+    const countHolding = (workspace: Workspace, def: FieldDefinition) =>
+      Effect.gen(function* () {
+        let holding = 0
+        yield* forEachRecord(workspace, def.entity, (record) => {
+          if (record.fields[def.key] !== undefined) holding++
+          return Effect.void
+        })
+        return holding
+      })
+
+    const refuseIfViolated = (workspace: Workspace, def: FieldDefinition, action: string) =>
+      Effect.flatMap(violations(workspace, def), ({ affected, examples }) =>
+        affected === 0
+          ? Effect.void
+          : Effect.fail(
+              new Conflict({
+                reason: "existingValues",
+                entity: "fieldDefinition",
+                id: `${def.entity}.${def.key}`,
+                field: def.key,
+                affected,
+                message: `Cannot ${action} field "${def.key}": ${affected} stored ${def.entity} record${affected === 1 ? "" : "s"} would not fit (for example ${examples.join("; ")}). Fix or clear those values first.`
+              })
+            )
+      )
+
+    const checkConsistency = (def: FieldDefinition, lifecycle: LifecycleDefinition) => {
+      const issues = checkDefinition(def, lifecycle)
+      return issues.length === 0 ? Effect.void : Effect.fail(ValidationError.fromIssues(issues, `Invalid definition of field "${def.key}"`))
+    }
+
+    /** Claims the unique values of every record, for a field that has just become unique. */
+    const claimAll = (workspace: Workspace, def: FieldDefinition) =>
+      forEachRecord(workspace, def.entity, (record) => {
+        const value = record.fields[def.key]
+        return value === undefined
+          ? Effect.void
+          : storage.uniqueValues.set(workspace.id, def.entity, record.id, def.key, uniqueValueKey(def, value))
+      })
+
+    /** Defines a new field. A required field cannot be added while records lack it. */
+    const define = Effect.fn("Fields.define")(function* (input: FieldDefinitionInput) {
+      const data = yield* decodeInput(FieldDefinitionInput)(input)
+      const workspace = yield* workspaces.current
+      const entity = data.entity ?? "contact"
+      const existing = yield* storage.fieldDefinitions.list(workspace.id, entity)
+      if (existing.some((d) => d.key === data.key)) {
+        return yield* Conflict.unique("fieldDefinition", "key", `${entity}.${data.key}`)
+      }
+      const now = yield* DateTime.now
+      const def = new FieldDefinition({
+        workspaceId: workspace.id,
+        entity,
+        key: data.key,
+        label: data.label ?? data.key,
+        type: data.type,
+        options: data.options ?? [],
+        required: data.required ?? "never",
+        unique: data.unique ?? false,
+        description: data.description ?? null,
+        position: data.position ?? existing.reduce((max, d) => Math.max(max, d.position + 1), 0),
+        version: 1,
+        createdAt: now,
+        updatedAt: now
+      })
+      yield* checkConsistency(def, workspace.lifecycle)
+      return yield* storage.transaction(
+        Effect.gen(function* () {
+          yield* refuseIfViolated(workspace, def, "define")
+          yield* storage.fieldDefinitions.insert(def)
+          return def
+        })
+      )
+    })
+
+    /**
+     * Changes a field's label, type, options, requirement, uniqueness, description or position.
+     * The key and entity never change.
+     */
+    const update = Effect.fn("Fields.update")(function* (entity: FieldEntity, key: string, input: FieldDefinitionChanges) {
+      const [validEntity, validKey] = yield* Effect.all([decodeEntity(entity), decodeKey(key)])
+      const changes = yield* decodeInput(FieldDefinitionChanges)(input)
+      const workspace = yield* workspaces.current
+      return yield* storage.transaction(
+        Effect.gen(function* () {
+          const current = yield* find(workspace, validEntity, validKey)
+          const { expectedVersion, ...rest } = changes
+          if (expectedVersion !== undefined && expectedVersion !== current.version) {
+            return yield* Conflict.version("fieldDefinition", `${validEntity}.${validKey}`, expectedVersion, current.version)
+          }
+          const next = new FieldDefinition({
+            ...current,
+            label: keep(rest.label, current.label),
+            type: keep(rest.type, current.type),
+            options: keep(rest.options, current.options),
+            required: keep(rest.required, current.required),
+            unique: keep(rest.unique, current.unique),
+            description: keep(rest.description, current.description),
+            position: keep(rest.position, current.position),
+            version: current.version + 1,
+            updatedAt: yield* DateTime.now
+          })
+          yield* checkConsistency(next, workspace.lifecycle)
+          const valuesMayBreak =
+            next.type !== current.type ||
+            JSON.stringify(next.options) !== JSON.stringify(current.options) ||
+            JSON.stringify(next.required) !== JSON.stringify(current.required) ||
+            (next.unique && !current.unique)
+          if (valuesMayBreak) yield* refuseIfViolated(workspace, next, "change")
+          yield* storage.fieldDefinitions.update(next, current.version)
+          if (next.unique && (!current.unique || next.type !== current.type)) {
+            yield* storage.uniqueValues.releaseField(workspace.id, next.entity, next.key)
+            yield* claimAll(workspace, next)
+          } else if (!next.unique && current.unique) {
+            yield* storage.uniqueValues.releaseField(workspace.id, next.entity, next.key)
+          }
+          return next
+        })
+      )
+    })
+
+    /** Removes a field. Records still holding values keep it, unless `purgeValues` deletes them. */
+    const remove = Effect.fn("Fields.remove")(function* (entity: FieldEntity, key: string, options?: RemoveFieldOptions) {
+      const [validEntity, validKey] = yield* Effect.all([decodeEntity(entity), decodeKey(key)])
+      const workspace = yield* workspaces.current
+      yield* storage.transaction(
+        Effect.gen(function* () {
+          const def = yield* find(workspace, validEntity, validKey)
+          if (options?.purgeValues === true) {
+            yield* storage.customFields.purge(workspace.id, def.entity, def.key, yield* DateTime.now)
+          } else {
+            const affected = yield* countHolding(workspace, def)
+            if (affected > 0) {
+              return yield* new Conflict({
+                reason: "inUse",
+                entity: "fieldDefinition",
+                id: `${def.entity}.${def.key}`,
+                field: def.key,
+                affected,
+                message: `Field "${def.key}" still has values on ${affected} ${def.entity} record${affected === 1 ? "" : "s"}; remove it with { purgeValues: true } to delete them`
+              })
+            }
+          }
+          yield* storage.uniqueValues.releaseField(workspace.id, def.entity, def.key)
+          yield* storage.fieldDefinitions.remove(workspace.id, def.entity, def.key)
+        })
+      )
+    })
+
+    /** Definitions of the current workspace, of one entity when given. */
+    const list = Effect.fn("Fields.list")(function* (entity?: FieldEntity) {
+      const validEntity = entity === undefined ? undefined : yield* decodeEntity(entity)
+      const workspace = yield* workspaces.current
+      return yield* storage.fieldDefinitions.list(workspace.id, validEntity)
+    })
+
+    /** One definition, or `NotFound`. */
+    const get = Effect.fn("Fields.get")(function* (entity: FieldEntity, key: string) {
+      const [validEntity, validKey] = yield* Effect.all([decodeEntity(entity), decodeKey(key)])
+      return yield* find(yield* workspaces.current, validEntity, validKey)
+    })
+
+    /** The compiled definitions of an entity in a workspace, for validating records. */
+    const compiled = (workspace: Workspace, entity: FieldEntity): Effect.Effect<CompiledFields, StorageError> =>
+      Effect.map(storage.fieldDefinitions.list(workspace.id, entity), (defs) => compile(entity, defs, workspace.lifecycle))
+
+    return { define, update, remove, list, get, compiled } as const
+  }),
+  dependencies: [Workspaces.Default]
+}) {}

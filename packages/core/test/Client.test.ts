@@ -1,0 +1,106 @@
+import {
+  createCrm,
+  IdGenerator,
+  memoryStorage,
+  RapportConflictError,
+  RapportError,
+  RapportInvalidTransitionError,
+  RapportNotFoundError,
+  RapportValidationError,
+  Contacts
+} from "@rapport/core"
+import { afterEach, describe, expect, it } from "vitest"
+import * as Effect from "effect/Effect"
+import { line } from "./helpers.js"
+
+const open: Array<{ close(): Promise<void> }> = []
+const start = async (options: Partial<Parameters<typeof createCrm>[0]> = {}) => {
+  const crm = await createCrm({ storage: memoryStorage(), ...options })
+  open.push(crm)
+  return crm
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()))
+})
+
+describe("the Promise client", () => {
+  it("returns plain JSON: ISO strings for instants, no Effect types", async () => {
+    const crm = await start()
+    const ada = await crm.contacts.create({ email: "ada@example.com", firstName: "Ada", source: { channel: "trade-show" } })
+    expect(typeof ada.createdAt).toBe("string")
+    expect(ada.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    expect(JSON.parse(JSON.stringify(ada))).toEqual(ada)
+    const result = await crm.events.emit({ id: "o-1", type: "order.placed", contactId: ada.id, payload: { orderId: "1", lines: [line("A")] } })
+    expect([result.contact?.stage, result.stageChange?.to]).toEqual(["customer", "customer"])
+    expect(JSON.parse(JSON.stringify(result))).toEqual(result)
+  })
+
+  it("throws RapportError subclasses that keep the tag, a stable code and the details", async () => {
+    const crm = await start()
+    const invalid = await crm.contacts.create({ email: "nope" }).catch((e: unknown) => e)
+    expect(invalid).toBeInstanceOf(RapportValidationError)
+    expect(invalid).toBeInstanceOf(RapportError)
+    expect(invalid).toMatchObject({ _tag: "ValidationError", code: "VALIDATION_FAILED", issues: [{ path: ["email"] }] })
+    expect((invalid as Error).message).toContain("email:")
+
+    const missing = await crm.contacts.get("018f0000-0000-7000-8000-000000000000").catch((e: unknown) => e)
+    expect(missing).toBeInstanceOf(RapportNotFoundError)
+    expect(missing).toMatchObject({ code: "NOT_FOUND", entity: "contact" })
+
+    const c = await crm.contacts.create({ email: "a@example.com" })
+    await crm.contacts.update(c.id, { expectedVersion: c.version, firstName: "A" })
+    const stale = await crm.contacts.update(c.id, { expectedVersion: c.version, firstName: "B" }).catch((e: unknown) => e)
+    expect(stale).toBeInstanceOf(RapportConflictError)
+    expect(stale).toMatchObject({ code: "VERSION_CONFLICT", reason: "version" })
+
+    await crm.fields.define({ key: "siret", type: "text", required: { fromStage: "customer" } })
+    const refused = await crm.lifecycle.move(c.id, "customer", { reason: "signed" }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(RapportInvalidTransitionError)
+    expect(refused).toMatchObject({ code: "INVALID_TRANSITION", missingFields: ["siret"] })
+  })
+
+  it("covers every namespace", async () => {
+    const crm = await start()
+    await crm.settings.update({ timezone: "Europe/Paris" })
+    expect((await crm.settings.get()).timezone).toBe("Europe/Paris")
+    const firm = await crm.companies.create({ name: "Acme", domain: "acme.com" })
+    const c = await crm.contacts.create({ email: "a@acme.com", companyId: firm.id })
+    expect((await crm.companies.list()).items.map((x) => x.id)).toEqual([firm.id])
+    await expect(crm.companies.remove(firm.id)).rejects.toMatchObject({ code: "IN_USE" })
+    expect((await crm.contacts.findByEmail("A@ACME.COM"))?.id).toBe(c.id)
+    expect(await crm.contacts.findByEmail("nobody@acme.com")).toBeNull()
+    expect((await crm.fields.define({ key: "size", type: "select", options: ["S", "M"] })).options).toEqual([
+      { value: "S", label: "S" },
+      { value: "M", label: "M" }
+    ])
+    expect((await crm.fields.list()).map((f) => f.key)).toEqual(["size"])
+    await crm.timeline.log({ contactId: c.id, kind: "call", summary: "Intro call" })
+    expect((await crm.timeline.list(c.id)).items[0]?.summary).toBe("Intro call")
+    expect((await crm.timeline.feed({ kinds: ["call"] })).items.length).toBe(1)
+    const moved = await crm.lifecycle.move(c.id, "prospect", { reason: "Interested" })
+    expect((await crm.lifecycle.history(moved.id)).map((h) => h.to)).toEqual(["prospect"])
+    expect((await crm.lifecycle.definition()).preset).toBe("classic")
+    expect((await crm.contacts.countByStage()).find((s) => s.stage === "prospect")?.count).toBe(1)
+    await crm.contacts.remove(c.id)
+    await crm.companies.remove(firm.id)
+    await crm.fields.remove("contact", "size")
+  })
+
+  it("workspace(id) gives a client that never sees another workspace's data", async () => {
+    const crm = await start()
+    const tenant = crm.workspace("tenant-42")
+    const a = await tenant.contacts.create({ email: "same@example.com" })
+    const b = await crm.contacts.create({ email: "same@example.com" })
+    expect(a.id).not.toBe(b.id)
+    expect(tenant.workspaceId).toBe("tenant-42")
+    await expect(crm.contacts.get(a.id)).rejects.toBeInstanceOf(RapportNotFoundError)
+    expect(() => crm.workspace("no spaces allowed")).toThrow(RapportValidationError)
+  })
+
+  it("run() executes an Effect program on the same services and workspace", async () => {
+    const crm = await start({ ids: IdGenerator.makeSequential() })
+    const created = await crm.run(Effect.flatMap(Contacts.Contacts, (contacts) => contacts.create({ firstName: "Via Effect" })))
+    expect(created.id).toBe("00000000-0000-7000-8000-000000000001")
+    expect((await crm.contacts.get(created.id)).firstName).toBe("Via Effect")
+  })
+})

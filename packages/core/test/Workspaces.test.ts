@@ -1,0 +1,40 @@
+import { Contacts, Errors, Ids, Workspaces } from "@rapport/core"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { failure, withCrm } from "./helpers.js"
+
+describe("Workspaces", () => {
+  it.effect("the default workspace exists on first use, in UTC with the classic lifecycle", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const current = yield* (yield* Workspaces.Workspaces).current
+        expect([current.id, current.timezone, current.lifecycle.preset, current.version]).toEqual(["default", "UTC", "classic", 1])
+      })
+    ))
+
+  it.effect("settings change the timezone; bad values and stale versions are refused", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const workspaces = yield* Workspaces.Workspaces
+        const updated = yield* workspaces.update({ timezone: "Europe/Paris", name: "Boutique Lumière", expectedVersion: 1 })
+        expect([updated.timezone, updated.name, updated.version]).toEqual(["Europe/Paris", "Boutique Lumière", 2])
+        const bad = yield* failure(workspaces.update({ timezone: "Europe/Atlantis" }))
+        expect((bad as Errors.ValidationError).issues.map((i) => i.path.join("."))).toEqual(["timezone"])
+        expect(yield* failure(workspaces.update({ name: "x", expectedVersion: 1 }))).toMatchObject({ _tag: "Conflict", reason: "version" })
+      })
+    ))
+
+  it.effect("withWorkspace scopes every call; nothing crosses workspaces", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const contacts = yield* Contacts.Contacts
+        const acme = Workspaces.withWorkspace(Ids.WorkspaceId.make("acme"))
+        const a = yield* acme(contacts.create({ email: "same@example.com" }))
+        const d = yield* contacts.create({ email: "same@example.com" })
+        expect(a.workspaceId).toBe("acme")
+        expect(d.workspaceId).toBe("default")
+        expect(yield* failure(contacts.get(a.id))).toMatchObject({ _tag: "NotFound" })
+        expect((yield* acme(contacts.list())).items.map((c) => c.id)).toEqual([a.id])
+      })
+    ))
+})

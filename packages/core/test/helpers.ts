@@ -1,0 +1,28 @@
+// Test helpers: a fresh in-memory CRM per test, and a way to read what a failing effect failed with.
+import { Crm, MemoryStorage, Storage, type Ids, Workspaces } from "@rapport/core"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+
+export const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
+
+/** Runs a program on a fresh in-memory CRM. */
+export const withCrm = <A, E>(program: Effect.Effect<A, E, Crm.Services | Storage.Storage>) =>
+  Effect.provide(program, TestCrm)
+
+/** The error an effect fails with; fails the test if it succeeds. */
+export const failure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.either(effect), (result) =>
+    Either.isLeft(result) ? Effect.succeed(result.left) : Effect.dieMessage("expected a failure, got a success")
+  )
+
+export const inWorkspace = (id: Ids.WorkspaceId) => Workspaces.withWorkspace(id)
+
+export const line = (sku: string, quantity = 1, amountMinor = 1000, currency = "EUR") => ({
+  sku,
+  name: `Product ${sku}`,
+  quantity,
+  unitPrice: { amountMinor, currency }
+})
+
+export { Storage }
