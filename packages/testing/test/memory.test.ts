@@ -1,0 +1,4 @@
+import { MemoryStorage } from "@rapport/core"
+import { storageSuite } from "@rapport/testing"
+
+storageSuite(MemoryStorage.layer, { name: "memory" })
