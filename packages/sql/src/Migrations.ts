@@ -1,0 +1,219 @@
+/**
+ * Rapport's schema, as migrations embedded in code (no files to ship, no shell), applied when a
+ * storage layer starts. Applied migrations are recorded in `rapport_migrations`. On PostgreSQL the
+ * whole run holds a transaction-scoped advisory lock, so instances starting together migrate once.
+ *
+ * Every table carries `workspace_id`, and every primary key, unique key and index used by a
+ * query starts with it: nothing joins across workspaces, and the tables can be distributed by
+ * workspace (e.g. Citus) without a schema change.
+ *
+ * @since 0.1.0
+ */
+import { Errors } from "@rapport/core"
+import * as Migrator from "@effect/sql/Migrator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import { storageError } from "./internal/errors.js"
+
+interface Types {
+  readonly json: string
+  readonly instant: string
+  readonly bigint: string
+  readonly bool: string
+  /** Text compared byte by byte, so ordering is the same on every dialect. */
+  readonly key: string
+}
+
+const sqliteTypes: Types = { json: "TEXT", instant: "TEXT", bigint: "INTEGER", bool: "INTEGER", key: "TEXT" }
+const pgTypes: Types = { json: "JSONB", instant: "TIMESTAMPTZ", bigint: "BIGINT", bool: "BOOLEAN", key: 'TEXT COLLATE "C"' }
+
+const initialSchema = (t: Types, pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_workspaces (
+    id ${t.key} PRIMARY KEY,
+    name TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    lifecycle ${t.json} NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL
+  )`,
+  `CREATE TABLE rapport_field_definitions (
+    workspace_id ${t.key} NOT NULL,
+    entity ${t.key} NOT NULL,
+    field_key ${t.key} NOT NULL,
+    label TEXT NOT NULL,
+    field_type TEXT NOT NULL,
+    options ${t.json} NOT NULL,
+    required ${t.json} NOT NULL,
+    is_unique ${t.bool} NOT NULL,
+    description TEXT,
+    position INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, entity, field_key)
+  )`,
+  `CREATE TABLE rapport_companies (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    name TEXT NOT NULL,
+    domain TEXT,
+    phone TEXT,
+    tags ${t.json} NOT NULL,
+    owner_id TEXT,
+    fields ${t.json} NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE TABLE rapport_contacts (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    email TEXT,
+    email_key ${t.key},
+    first_name TEXT,
+    last_name TEXT,
+    phone TEXT,
+    company_id ${t.key},
+    source_channel TEXT NOT NULL,
+    source_campaign TEXT,
+    first_seen_at ${t.instant} NOT NULL,
+    stage ${t.key} NOT NULL,
+    tags ${t.json} NOT NULL,
+    owner_id ${t.key},
+    score INTEGER NOT NULL,
+    timezone TEXT,
+    fields ${t.json} NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  // NULL emails are distinct in both dialects: contacts without email do not collide.
+  `CREATE UNIQUE INDEX rapport_contacts_email ON rapport_contacts (workspace_id, email_key)`,
+  `CREATE INDEX rapport_contacts_stage ON rapport_contacts (workspace_id, stage, id)`,
+  `CREATE INDEX rapport_contacts_company ON rapport_contacts (workspace_id, company_id, id)`,
+  `CREATE INDEX rapport_contacts_owner ON rapport_contacts (workspace_id, owner_id, id)`,
+  ...(pg ? [`CREATE INDEX rapport_contacts_fields ON rapport_contacts USING GIN (fields jsonb_path_ops)`] : []),
+  `CREATE TABLE rapport_unique_values (
+    workspace_id ${t.key} NOT NULL,
+    entity ${t.key} NOT NULL,
+    field_key ${t.key} NOT NULL,
+    value_key ${t.key} NOT NULL,
+    record_id ${t.key} NOT NULL,
+    PRIMARY KEY (workspace_id, entity, field_key, value_key)
+  )`,
+  `CREATE INDEX rapport_unique_values_record ON rapport_unique_values (workspace_id, entity, record_id)`,
+  `CREATE TABLE rapport_timeline (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    contact_id ${t.key} NOT NULL,
+    kind ${t.key} NOT NULL,
+    occurred_at ${t.instant} NOT NULL,
+    recorded_at ${t.instant} NOT NULL,
+    author TEXT,
+    channel TEXT,
+    direction TEXT,
+    summary TEXT NOT NULL,
+    reaction TEXT,
+    payload ${t.json} NOT NULL,
+    event_id TEXT,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE INDEX rapport_timeline_contact ON rapport_timeline (workspace_id, contact_id, occurred_at, id)`,
+  `CREATE INDEX rapport_timeline_feed ON rapport_timeline (workspace_id, occurred_at, id)`,
+  `CREATE TABLE rapport_events (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    type ${t.key} NOT NULL,
+    contact_id ${t.key} NOT NULL,
+    occurred_at ${t.instant} NOT NULL,
+    received_at ${t.instant} NOT NULL,
+    payload ${t.json} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE INDEX rapport_events_contact ON rapport_events (workspace_id, contact_id, type, occurred_at)`,
+  `CREATE TABLE rapport_orders (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    contact_id ${t.key} NOT NULL,
+    event_id TEXT NOT NULL,
+    placed_at ${t.instant} NOT NULL,
+    currency TEXT NOT NULL,
+    total_minor ${t.bigint} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE INDEX rapport_orders_contact ON rapport_orders (workspace_id, contact_id, placed_at)`,
+  `CREATE TABLE rapport_order_lines (
+    workspace_id ${t.key} NOT NULL,
+    order_id ${t.key} NOT NULL,
+    line_no INTEGER NOT NULL,
+    sku ${t.key} NOT NULL,
+    name TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    unit_price_minor ${t.bigint} NOT NULL,
+    unit_cost_minor ${t.bigint},
+    currency TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, order_id, line_no)
+  )`,
+  `CREATE INDEX rapport_order_lines_sku ON rapport_order_lines (workspace_id, sku)`
+]
+
+const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const ddl = sql.onDialectOrElse({ pg: () => build(pgTypes, true), orElse: () => build(sqliteTypes, false) })
+    for (const statement of ddl) yield* sql.unsafe(statement).raw
+  })
+
+/**
+ * The migrations, by `<id>_<name>`. Never edit one that has shipped: add the next.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
+  "0001_initial_schema": statements(initialSchema)
+}
+
+/**
+ * The table applied migrations are recorded in.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const table = "rapport_migrations"
+
+// Any number that is Rapport's: pg_advisory_xact_lock takes a bigint key.
+const ADVISORY_LOCK_KEY = 7_265_616_112
+
+const migrate = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
+
+/**
+ * Applies the migrations not applied yet; returns those it applied. A failed migration rolls back
+ * and fails with `StorageError` naming it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run: Effect.Effect<ReadonlyArray<readonly [id: number, name: string]>, Errors.StorageError, SqlClient.SqlClient> =
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    return yield* sql.onDialectOrElse({
+      // One transaction holds the lock for the whole run, table creation included.
+      pg: () => sql.withTransaction(Effect.zipRight(sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`, migrate)),
+      orElse: () => migrate
+    })
+  }).pipe(
+    // The Migrator turns a failing migration into a defect; here it is a StorageError like any other.
+    Effect.catchAllDefect((defect) => Effect.fail(new Errors.StorageError({ reason: "failed", message: `Migration failed: ${String(defect)}`, cause: defect }))),
+    Effect.mapError((error) =>
+      error._tag === "StorageError"
+        ? error
+        : error._tag === "SqlError"
+          ? storageError(error)
+          : new Errors.StorageError({ reason: "failed", message: `Could not apply Rapport's migrations: ${error.message}`, cause: error })
+    ),
+    Effect.withSpan("Rapport.migrate")
+  )

@@ -1,0 +1,508 @@
+/**
+ * The Storage port written once over `@effect/sql`'s `SqlClient`. The same statements run on
+ * SQLite and PostgreSQL; `sql.onDialectOrElse` marks the few places where they differ. Values
+ * from callers are always bound parameters, never spliced into SQL text.
+ *
+ * @since 0.1.0
+ */
+import { Errors, Storage } from "@rapport/core"
+import type { FieldDefinition } from "@rapport/core"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import * as SqlSchema from "@effect/sql/SqlSchema"
+import type * as Statement from "@effect/sql/Statement"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { isParseError, type ParseError } from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { corruptRow, isUniqueViolation, storageError } from "./internal/errors.js"
+import {
+  CompanyRow,
+  ContactRow,
+  CountRow,
+  EventRow,
+  FieldDefinitionRow,
+  FieldRecordRow,
+  OrderFromRows,
+  RecordIdRow,
+  StageCountRow,
+  TimelineRow,
+  VersionRow,
+  WorkspaceRow
+} from "./internal/rows.js"
+import * as Migrations from "./Migrations.js"
+
+const isSqlError = (u: unknown): u is SqlError => u instanceof SqlError
+
+/** Maps driver and decoding failures to StorageError; Rapport's own errors (Conflict) pass through. */
+const orStorage = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, SqlError | ParseError> | Errors.StorageError> =>
+  Effect.mapError(effect, (error) =>
+    isSqlError(error)
+      ? storageError(error)
+      : isParseError(error)
+        ? corruptRow(error)
+        : // The guards above removed exactly SqlError and ParseError.
+          (error as Exclude<E, SqlError | ParseError>)
+  )
+
+/** A unique-key violation becomes the Conflict the caller expects; other failures StorageError. */
+const onUnique = <A>(
+  effect: Effect.Effect<A, SqlError | ParseError>,
+  conflict: () => Errors.Conflict
+): Effect.Effect<A, Errors.Conflict | Errors.StorageError> =>
+  orStorage(
+    Effect.catchIf(
+      effect,
+      (error): error is SqlError => isSqlError(error) && isUniqueViolation(error),
+      () => Effect.fail(conflict())
+    )
+  )
+
+const iso = DateTime.formatIso
+
+/**
+ * Builds the Storage over the `SqlClient` in context (its name transforms are bypassed: the
+ * statements name their columns exactly). Does not migrate; {@link layer} does.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+
+  // PostgreSQL infers a bound parameter's type from the column it meets, except inside row
+  // comparisons and arithmetic: there instants need an explicit cast.
+  const instant = (value: DateTime.Utc): Statement.Fragment =>
+    sql.onDialectOrElse({ pg: () => sql`${iso(value)}::timestamptz`, orElse: () => sql`${iso(value)}` })
+
+  const encodeWorkspace = Schema.encode(WorkspaceRow)
+  const encodeDefinition = Schema.encode(FieldDefinitionRow)
+  const encodeContact = Schema.encode(ContactRow)
+  const encodeCompany = Schema.encode(CompanyRow)
+  const encodeEntry = Schema.encode(TimelineRow)
+  const encodeEvent = Schema.encode(EventRow)
+  const encodeOrder = Schema.encode(OrderFromRows)
+
+  /** `UPDATE … WHERE version = expected RETURNING id`, then a Conflict naming both versions when no row matched. */
+  const versionedUpdate = (
+    entity: Errors.EntityName,
+    id: string,
+    expectedVersion: number,
+    update: Effect.Effect<ReadonlyArray<unknown>, SqlError>,
+    currentVersion: Effect.Effect<ReadonlyArray<unknown>, SqlError>
+  ) =>
+    Effect.gen(function* () {
+      const updated = yield* update
+      if (updated.length > 0) return
+      const rows = yield* currentVersion
+      const actual = rows.length === 0 ? undefined : (yield* Schema.decodeUnknown(VersionRow)(rows[0])).version
+      return yield* Errors.Conflict.version(entity, id, expectedVersion, actual)
+    })
+
+  // --- workspaces
+
+  const findWorkspace = SqlSchema.findOne({
+    Request: Schema.String,
+    Result: WorkspaceRow,
+    execute: (id) => sql`SELECT * FROM rapport_workspaces WHERE id = ${id}`
+  })
+
+  const workspaces: Storage.WorkspaceRepository = {
+    get: (id) => orStorage(findWorkspace(id)),
+    insertIfAbsent: (workspace) =>
+      orStorage(
+        Effect.gen(function* () {
+          const row = yield* encodeWorkspace(workspace)
+          yield* sql`INSERT INTO rapport_workspaces ${sql.insert(row)} ON CONFLICT DO NOTHING`
+          return Option.getOrThrow(yield* findWorkspace(workspace.id))
+        })
+      ),
+    update: (workspace, expectedVersion) =>
+      orStorage(
+        Effect.flatMap(encodeWorkspace(workspace), (row) =>
+          versionedUpdate(
+            "workspace",
+            workspace.id,
+            expectedVersion,
+            sql`UPDATE rapport_workspaces SET ${sql.update(row, ["id"])} WHERE id = ${workspace.id} AND version = ${expectedVersion} RETURNING id`,
+            sql`SELECT version FROM rapport_workspaces WHERE id = ${workspace.id}`
+          )
+        )
+      )
+  }
+
+  // --- field definitions
+
+  const listDefinitions = SqlSchema.findAll({
+    Request: Schema.Struct({ workspaceId: Schema.String, entity: Schema.optional(Schema.String) }),
+    Result: FieldDefinitionRow,
+    execute: ({ workspaceId, entity }) =>
+      sql`SELECT * FROM rapport_field_definitions WHERE ${sql.and([
+        sql`workspace_id = ${workspaceId}`,
+        ...(entity === undefined ? [] : [sql`entity = ${entity}`])
+      ])} ORDER BY position, field_key, entity`
+  })
+
+  const fieldDefinitions: Storage.FieldDefinitionRepository = {
+    list: (workspaceId, entity) => orStorage(listDefinitions({ workspaceId, entity })),
+    insert: (def) =>
+      onUnique(
+        Effect.flatMap(encodeDefinition(def), (row) => sql`INSERT INTO rapport_field_definitions ${sql.insert(row)}`),
+        () => Errors.Conflict.unique("fieldDefinition", "key", `${def.entity}.${def.key}`)
+      ),
+    update: (def, expectedVersion) =>
+      orStorage(
+        Effect.flatMap(encodeDefinition(def), (row) =>
+          versionedUpdate(
+            "fieldDefinition",
+            `${def.entity}.${def.key}`,
+            expectedVersion,
+            sql`UPDATE rapport_field_definitions SET ${sql.update(row, ["workspace_id", "entity", "field_key"])}
+                WHERE workspace_id = ${def.workspaceId} AND entity = ${def.entity} AND field_key = ${def.key} AND version = ${expectedVersion}
+                RETURNING field_key AS id`,
+            sql`SELECT version FROM rapport_field_definitions WHERE workspace_id = ${def.workspaceId} AND entity = ${def.entity} AND field_key = ${def.key}`
+          )
+        )
+      ),
+    remove: (workspaceId, entity, key) =>
+      orStorage(sql`DELETE FROM rapport_field_definitions WHERE workspace_id = ${workspaceId} AND entity = ${entity} AND field_key = ${key}`.pipe(Effect.asVoid))
+  }
+
+  // --- contacts
+
+  const findContact = SqlSchema.findOne({
+    Request: Schema.Struct({ workspaceId: Schema.String, id: Schema.String }),
+    Result: ContactRow,
+    execute: ({ workspaceId, id }) => sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND id = ${id}`
+  })
+
+  const findContactByEmail = SqlSchema.findOne({
+    Request: Schema.Struct({ workspaceId: Schema.String, key: Schema.String }),
+    Result: ContactRow,
+    execute: ({ workspaceId, key }) => sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND email_key = ${key}`
+  })
+
+  const hasTag = (tag: string) =>
+    sql.onDialectOrElse({
+      pg: () => sql`tags @> ${JSON.stringify([tag])}::jsonb`,
+      orElse: () => sql`EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = ${tag})`
+    })
+
+  const listContacts = SqlSchema.findAll({
+    Request: Schema.Struct({
+      workspaceId: Schema.String,
+      stage: Schema.optional(Schema.String),
+      tag: Schema.optional(Schema.String),
+      companyId: Schema.optional(Schema.String),
+      ownerId: Schema.optional(Schema.String),
+      after: Schema.optional(Schema.String),
+      limit: Schema.Number
+    }),
+    Result: ContactRow,
+    execute: (q) =>
+      sql`SELECT * FROM rapport_contacts WHERE ${sql.and([
+        sql`workspace_id = ${q.workspaceId}`,
+        ...(q.stage === undefined ? [] : [sql`stage = ${q.stage}`]),
+        ...(q.companyId === undefined ? [] : [sql`company_id = ${q.companyId}`]),
+        ...(q.ownerId === undefined ? [] : [sql`owner_id = ${q.ownerId}`]),
+        ...(q.tag === undefined ? [] : [hasTag(q.tag)]),
+        ...(q.after === undefined ? [] : [sql`id > ${q.after}`])
+      ])} ORDER BY id LIMIT ${q.limit}`
+  })
+
+  const emailConflict = () => Errors.Conflict.unique("contact", "email")
+
+  const contacts: Storage.ContactRepository = {
+    insert: (contact) =>
+      onUnique(Effect.flatMap(encodeContact(contact), (row) => sql`INSERT INTO rapport_contacts ${sql.insert(row)}`), emailConflict),
+    get: (workspaceId, id) => orStorage(findContact({ workspaceId, id })),
+    findByEmail: (workspaceId, email) => orStorage(findContactByEmail({ workspaceId, key: email.toLowerCase() })),
+    update: (contact, expectedVersion) =>
+      Effect.flatMap(
+        onUnique(
+          Effect.flatMap(encodeContact(contact), (row) =>
+            sql`UPDATE rapport_contacts SET ${sql.update(row, ["workspace_id", "id"])}
+                WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id} AND version = ${expectedVersion} RETURNING id`
+          ),
+          emailConflict
+        ),
+        (updated) =>
+          updated.length > 0
+            ? Effect.void
+            : orStorage(
+                versionedUpdate(
+                  "contact",
+                  contact.id,
+                  expectedVersion,
+                  Effect.succeed([]),
+                  sql`SELECT version FROM rapport_contacts WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id}`
+                )
+              )
+      ),
+    remove: (workspaceId, id) =>
+      orStorage(
+        Effect.map(sql`DELETE FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND id = ${id} RETURNING id`, (rows) => rows.length > 0)
+      ),
+    list: (workspaceId, query) => orStorage(listContacts({ workspaceId, ...query })),
+    countByStage: (workspaceId) =>
+      orStorage(
+        Effect.flatMap(
+          sql`SELECT stage, COUNT(*) AS n FROM rapport_contacts WHERE workspace_id = ${workspaceId} GROUP BY stage`,
+          (rows) => Effect.map(Schema.decodeUnknown(Schema.Array(StageCountRow))(rows), (counts) => counts.map((c) => ({ stage: c.stage, count: c.n })))
+        )
+      ),
+    countByCompany: (workspaceId, companyId) =>
+      orStorage(count(sql`SELECT COUNT(*) AS n FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND company_id = ${companyId}`))
+  }
+
+  const count = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+    Effect.flatMap(statement, (rows) => Effect.map(Schema.decodeUnknown(CountRow)(rows[0]), (r) => r.n))
+
+  // --- companies
+
+  const findCompany = SqlSchema.findOne({
+    Request: Schema.Struct({ workspaceId: Schema.String, id: Schema.String }),
+    Result: CompanyRow,
+    execute: ({ workspaceId, id }) => sql`SELECT * FROM rapport_companies WHERE workspace_id = ${workspaceId} AND id = ${id}`
+  })
+
+  const listCompanies = SqlSchema.findAll({
+    Request: Schema.Struct({ workspaceId: Schema.String, after: Schema.optional(Schema.String), limit: Schema.Number }),
+    Result: CompanyRow,
+    execute: (q) =>
+      sql`SELECT * FROM rapport_companies WHERE ${sql.and([
+        sql`workspace_id = ${q.workspaceId}`,
+        ...(q.after === undefined ? [] : [sql`id > ${q.after}`])
+      ])} ORDER BY id LIMIT ${q.limit}`
+  })
+
+  const companies: Storage.CompanyRepository = {
+    insert: (company) =>
+      onUnique(
+        Effect.flatMap(encodeCompany(company), (row) => sql`INSERT INTO rapport_companies ${sql.insert(row)}`),
+        () => Errors.Conflict.unique("company", "id", company.id)
+      ),
+    get: (workspaceId, id) => orStorage(findCompany({ workspaceId, id })),
+    update: (company, expectedVersion) =>
+      orStorage(
+        Effect.flatMap(encodeCompany(company), (row) =>
+          versionedUpdate(
+            "company",
+            company.id,
+            expectedVersion,
+            sql`UPDATE rapport_companies SET ${sql.update(row, ["workspace_id", "id"])}
+                WHERE workspace_id = ${company.workspaceId} AND id = ${company.id} AND version = ${expectedVersion} RETURNING id`,
+            sql`SELECT version FROM rapport_companies WHERE workspace_id = ${company.workspaceId} AND id = ${company.id}`
+          )
+        )
+      ),
+    remove: (workspaceId, id) =>
+      orStorage(
+        Effect.map(sql`DELETE FROM rapport_companies WHERE workspace_id = ${workspaceId} AND id = ${id} RETURNING id`, (rows) => rows.length > 0)
+      ),
+    list: (workspaceId, query) => orStorage(listCompanies({ workspaceId, ...query }))
+  }
+
+  // --- custom field values across records
+
+  const fieldTables = {
+    contact: { table: "rapport_contacts", stage: "stage" },
+    company: { table: "rapport_companies", stage: "NULL" },
+    deal: undefined
+  } as const
+
+  const customFields: Storage.CustomFieldRepository = {
+    scan: (workspaceId, entity, after, limit) => {
+      const target = fieldTables[entity]
+      if (target === undefined) return Effect.succeed([])
+      return orStorage(
+        Effect.flatMap(
+          sql`SELECT id, ${sql.literal(target.stage)} AS stage, fields FROM ${sql(target.table)} WHERE ${sql.and([
+            sql`workspace_id = ${workspaceId}`,
+            ...(after === undefined ? [] : [sql`id > ${after}`])
+          ])} ORDER BY id LIMIT ${limit}`,
+          Schema.decodeUnknown(Schema.Array(FieldRecordRow))
+        ).pipe(Effect.map((rows) => rows.map((r) => ({ id: r.id, stage: r.stage, fields: r.fields as FieldDefinition.FieldValues }))))
+      )
+    },
+    purge: (workspaceId, entity, key, at) => {
+      const target = fieldTables[entity]
+      if (target === undefined) return Effect.succeed(0)
+      // `key` is a validated field key (letters, digits, _), passed as a bound parameter.
+      const removeKey = sql.onDialectOrElse({
+        pg: () => sql`fields = fields - ${key}, version = version + 1, updated_at = ${iso(at)}
+                      WHERE workspace_id = ${workspaceId} AND jsonb_exists(fields, ${key})`,
+        orElse: () => sql`fields = json_remove(fields, ${`$.${key}`}), version = version + 1, updated_at = ${iso(at)}
+                          WHERE workspace_id = ${workspaceId} AND json_type(fields, ${`$.${key}`}) IS NOT NULL`
+      })
+      return orStorage(Effect.map(sql`UPDATE ${sql(target.table)} SET ${removeKey} RETURNING id`, (rows) => rows.length))
+    }
+  }
+
+  // --- unique values
+
+  const findHolder = SqlSchema.findOne({
+    Request: Schema.Struct({ workspaceId: Schema.String, entity: Schema.String, fieldKey: Schema.String, valueKey: Schema.String }),
+    Result: RecordIdRow,
+    execute: (q) =>
+      sql`SELECT record_id FROM rapport_unique_values
+          WHERE workspace_id = ${q.workspaceId} AND entity = ${q.entity} AND field_key = ${q.fieldKey} AND value_key = ${q.valueKey}`
+  })
+
+  const uniqueValues: Storage.UniqueValueRepository = {
+    set: (workspaceId, entity, recordId, fieldKey, valueKey) =>
+      Effect.gen(function* () {
+        if (valueKey !== null) {
+          const holder = yield* orStorage(findHolder({ workspaceId, entity, fieldKey, valueKey }))
+          if (Option.isSome(holder) && holder.value.record_id !== recordId) {
+            return yield* Errors.Conflict.unique(entity, `fields.${fieldKey}`, holder.value.record_id)
+          }
+          if (Option.isSome(holder)) return
+        }
+        yield* orStorage(
+          sql`DELETE FROM rapport_unique_values
+              WHERE workspace_id = ${workspaceId} AND entity = ${entity} AND record_id = ${recordId} AND field_key = ${fieldKey}`
+        )
+        if (valueKey !== null) {
+          yield* onUnique(
+            sql`INSERT INTO rapport_unique_values ${sql.insert({ workspace_id: workspaceId, entity, field_key: fieldKey, value_key: valueKey, record_id: recordId })}`,
+            () => Errors.Conflict.unique(entity, `fields.${fieldKey}`)
+          )
+        }
+      }),
+    find: (workspaceId, entity, fieldKey, valueKey) =>
+      orStorage(Effect.map(findHolder({ workspaceId, entity, fieldKey, valueKey }), Option.map((r) => r.record_id))),
+    releaseRecord: (workspaceId, entity, recordId) =>
+      orStorage(
+        Effect.asVoid(sql`DELETE FROM rapport_unique_values WHERE workspace_id = ${workspaceId} AND entity = ${entity} AND record_id = ${recordId}`)
+      ),
+    releaseField: (workspaceId, entity, fieldKey) =>
+      orStorage(
+        Effect.asVoid(sql`DELETE FROM rapport_unique_values WHERE workspace_id = ${workspaceId} AND entity = ${entity} AND field_key = ${fieldKey}`)
+      )
+  }
+
+  // --- timeline
+
+  const timeline: Storage.TimelineRepository = {
+    append: (entry) => orStorage(Effect.flatMap(encodeEntry(entry), (row) => Effect.asVoid(sql`INSERT INTO rapport_timeline ${sql.insert(row)}`))),
+    list: (workspaceId, q) => {
+      if (q.kinds !== undefined && q.kinds.length === 0) return Effect.succeed([])
+      return orStorage(
+        Effect.flatMap(
+          sql`SELECT * FROM rapport_timeline WHERE ${sql.and([
+            sql`workspace_id = ${workspaceId}`,
+            ...(q.contactId === undefined ? [] : [sql`contact_id = ${q.contactId}`]),
+            ...(q.kinds === undefined ? [] : [sql.in("kind", q.kinds)]),
+            ...(q.from === undefined ? [] : [sql`occurred_at >= ${instant(q.from)}`]),
+            ...(q.to === undefined ? [] : [sql`occurred_at < ${instant(q.to)}`]),
+            ...(q.before === undefined ? [] : [sql`(occurred_at, id) < (${instant(q.before.occurredAt)}, ${q.before.id})`])
+          ])} ORDER BY occurred_at DESC, id DESC LIMIT ${q.limit}`,
+          Schema.decodeUnknown(Schema.Array(TimelineRow))
+        )
+      )
+    },
+    removeForContact: (workspaceId, contactId) =>
+      orStorage(Effect.asVoid(sql`DELETE FROM rapport_timeline WHERE workspace_id = ${workspaceId} AND contact_id = ${contactId}`))
+  }
+
+  // --- events
+
+  const findEvent = SqlSchema.findOne({
+    Request: Schema.Struct({ workspaceId: Schema.String, id: Schema.String }),
+    Result: EventRow,
+    execute: ({ workspaceId, id }) => sql`SELECT * FROM rapport_events WHERE workspace_id = ${workspaceId} AND id = ${id}`
+  })
+
+  const window = (column: string, q: Storage.HistoryCount) => [
+    sql`${sql(column)} <= ${instant(q.until)}`,
+    ...(q.since === undefined ? [] : [sql`${sql(column)} > ${instant(q.since)}`])
+  ]
+
+  const events: Storage.EventRepository = {
+    insert: (event) =>
+      orStorage(
+        Effect.flatMap(encodeEvent(event), (row) =>
+          Effect.map(sql`INSERT INTO rapport_events ${sql.insert(row)} ON CONFLICT DO NOTHING RETURNING id`, (rows) => rows.length > 0)
+        )
+      ),
+    get: (workspaceId, id) => orStorage(findEvent({ workspaceId, id })),
+    count: (workspaceId, q) =>
+      q.types.length === 0
+        ? Effect.succeed(0)
+        : orStorage(
+            count(
+              sql`SELECT COUNT(*) AS n FROM rapport_events WHERE ${sql.and([
+                sql`workspace_id = ${workspaceId}`,
+                sql`contact_id = ${q.contactId}`,
+                sql.in("type", q.types),
+                ...window("occurred_at", q)
+              ])}`
+            )
+          )
+  }
+
+  // --- orders
+
+  const orders: Storage.OrderRepository = {
+    insert: (order) =>
+      orStorage(
+        Effect.gen(function* () {
+          const { header, lines } = yield* encodeOrder(order)
+          const inserted = yield* sql`INSERT INTO rapport_orders ${sql.insert(header)} ON CONFLICT DO NOTHING RETURNING id`
+          if (inserted.length === 0) return false
+          if (lines.length > 0) yield* sql`INSERT INTO rapport_order_lines ${sql.insert(lines)}`
+          return true
+        })
+      ),
+    get: (workspaceId, id) =>
+      orStorage(
+        Effect.gen(function* () {
+          const headers = yield* sql`SELECT * FROM rapport_orders WHERE workspace_id = ${workspaceId} AND id = ${id}`
+          if (headers.length === 0) return Option.none()
+          const lines = yield* sql`SELECT * FROM rapport_order_lines WHERE workspace_id = ${workspaceId} AND order_id = ${id} ORDER BY line_no`
+          return Option.some(yield* Schema.decodeUnknown(OrderFromRows)({ header: headers[0], lines }))
+        })
+      ),
+    count: (workspaceId, q) =>
+      orStorage(
+        count(
+          sql`SELECT COUNT(*) AS n FROM rapport_orders WHERE ${sql.and([
+            sql`workspace_id = ${workspaceId}`,
+            sql`contact_id = ${q.contactId}`,
+            ...window("placed_at", q)
+          ])}`
+        )
+      )
+  }
+
+  // Begin/commit failures are the transaction's own; the effect's errors pass through unchanged.
+  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
+    Effect.mapError(sql.withTransaction(effect), (error) => (isSqlError(error) ? storageError(error) : error))
+
+  return Storage.Storage.of({
+    transaction,
+    workspaces,
+    fieldDefinitions,
+    contacts,
+    companies,
+    customFields,
+    uniqueValues,
+    timeline,
+    events,
+    orders
+  })
+})
+
+/**
+ * Storage over the `SqlClient` in context, after applying Rapport's migrations.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Storage.Storage, Errors.StorageError, SqlClient.SqlClient> = Layer.effect(
+  Storage.Storage,
+  Effect.zipRight(Migrations.run, make)
+)

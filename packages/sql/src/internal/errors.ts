@@ -1,0 +1,41 @@
+// Driver failures become Rapport's own errors at this boundary: a unique-key violation becomes a
+// Conflict where the caller expects one, a lost or refused connection becomes
+// StorageError("unavailable"), anything else StorageError("failed"). The cause is always kept.
+import { Errors } from "@rapport/core"
+import type { SqlError } from "@effect/sql/SqlError"
+import type { ParseError } from "effect/ParseResult"
+
+const codeOf = (cause: unknown): string | undefined =>
+  typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : undefined
+
+// SQLite result codes and PostgreSQL SQLSTATEs (class 08 connection, 57P admin/crash shutdown,
+// 53300 too many connections) and Node socket errors that mean "try again later".
+const UNAVAILABLE = /^(SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL)|08|57P0[1-3]|53300|ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)/
+const UNAVAILABLE_MESSAGE = /Connection terminated|connection closed|Client has encountered a connection error|timeout exceeded when trying to connect/i
+
+/** The driver's error behind an SqlError (the SqlError itself when it wraps nothing). */
+const driverCause = (error: SqlError): unknown => error.cause ?? error
+
+export const isUniqueViolation = (error: SqlError): boolean => {
+  const code = codeOf(driverCause(error))
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY"
+}
+
+export const isUnavailable = (error: SqlError): boolean => {
+  const cause = driverCause(error)
+  const code = codeOf(cause)
+  if (code !== undefined && UNAVAILABLE.test(code)) return true
+  const message = cause instanceof Error ? cause.message : String(cause)
+  return UNAVAILABLE_MESSAGE.test(message)
+}
+
+export const storageError = (error: SqlError): Errors.StorageError => {
+  const cause = driverCause(error)
+  const detail = cause instanceof Error ? cause.message : String(cause)
+  return isUnavailable(error)
+    ? new Errors.StorageError({ reason: "unavailable", message: `The database is unavailable: ${detail}`, cause: error })
+    : new Errors.StorageError({ reason: "failed", message: `The database refused the operation: ${detail}`, cause: error })
+}
+
+export const corruptRow = (error: ParseError): Errors.StorageError =>
+  new Errors.StorageError({ reason: "failed", message: `Stored data could not be read back: ${error.message}`, cause: error })

@@ -1,0 +1,355 @@
+// Row Schemas: each decodes a row (snake_case columns, driver types) into a domain entity and
+// encodes an entity back into the row to write. Entities validate themselves on decode, so a
+// corrupt row surfaces as a parse error instead of a wrong value.
+import { Company, Contact, CrmEvent, FieldDefinition, Order, TimelineEntry, Workspace } from "@rapport/core"
+import * as Schema from "effect/Schema"
+import { Bool, Instant, Int, Json, Text } from "./columns.js"
+
+export const WorkspaceRow = Schema.transform(
+  Schema.Struct({
+    id: Schema.String,
+    name: Schema.String,
+    timezone: Schema.String,
+    lifecycle: Json,
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  }),
+  Workspace.Workspace,
+  {
+    strict: false,
+    decode: (r) => ({ id: r.id, name: r.name, timezone: r.timezone, lifecycle: r.lifecycle, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }),
+    encode: (w) => ({ id: w.id, name: w.name, timezone: w.timezone, lifecycle: w.lifecycle, version: w.version, created_at: w.createdAt, updated_at: w.updatedAt })
+  }
+)
+
+export const FieldDefinitionRow = Schema.transform(
+  Schema.Struct({
+    workspace_id: Schema.String,
+    entity: Schema.String,
+    field_key: Schema.String,
+    label: Schema.String,
+    field_type: Schema.String,
+    options: Json,
+    required: Json,
+    is_unique: Bool,
+    description: Text,
+    position: Int,
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  }),
+  FieldDefinition.FieldDefinition,
+  {
+    strict: false,
+    decode: (r) => ({
+      workspaceId: r.workspace_id,
+      entity: r.entity,
+      key: r.field_key,
+      label: r.label,
+      type: r.field_type,
+      options: r.options,
+      required: r.required,
+      unique: r.is_unique,
+      description: r.description,
+      position: r.position,
+      version: r.version,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at
+    }),
+    encode: (d) => ({
+      workspace_id: d.workspaceId,
+      entity: d.entity,
+      field_key: d.key,
+      label: d.label,
+      field_type: d.type,
+      options: d.options,
+      required: d.required,
+      is_unique: d.unique,
+      description: d.description,
+      position: d.position,
+      version: d.version,
+      created_at: d.createdAt,
+      updated_at: d.updatedAt
+    })
+  }
+)
+
+export const ContactRow = Schema.transform(
+  Schema.Struct({
+    workspace_id: Schema.String,
+    id: Schema.String,
+    email: Text,
+    email_key: Text,
+    first_name: Text,
+    last_name: Text,
+    phone: Text,
+    company_id: Text,
+    source_channel: Schema.String,
+    source_campaign: Text,
+    first_seen_at: Instant,
+    stage: Schema.String,
+    tags: Json,
+    owner_id: Text,
+    score: Int,
+    timezone: Text,
+    fields: Json,
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  }),
+  Contact.Contact,
+  {
+    strict: false,
+    decode: (r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      email: r.email,
+      firstName: r.first_name,
+      lastName: r.last_name,
+      phone: r.phone,
+      companyId: r.company_id,
+      source: { channel: r.source_channel, campaign: r.source_campaign },
+      firstSeenAt: r.first_seen_at,
+      stage: r.stage,
+      tags: r.tags,
+      ownerId: r.owner_id,
+      score: r.score,
+      timezone: r.timezone,
+      fields: r.fields,
+      version: r.version,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at
+    }),
+    encode: (c) => ({
+      workspace_id: c.workspaceId,
+      id: c.id,
+      email: c.email,
+      email_key: c.email === null ? null : c.email.toLowerCase(),
+      first_name: c.firstName,
+      last_name: c.lastName,
+      phone: c.phone,
+      company_id: c.companyId,
+      source_channel: c.source.channel,
+      source_campaign: c.source.campaign ?? null,
+      first_seen_at: c.firstSeenAt,
+      stage: c.stage,
+      tags: c.tags,
+      owner_id: c.ownerId,
+      score: c.score,
+      timezone: c.timezone,
+      fields: c.fields,
+      version: c.version,
+      created_at: c.createdAt,
+      updated_at: c.updatedAt
+    })
+  }
+)
+
+export const CompanyRow = Schema.transform(
+  Schema.Struct({
+    workspace_id: Schema.String,
+    id: Schema.String,
+    name: Schema.String,
+    domain: Text,
+    phone: Text,
+    tags: Json,
+    owner_id: Text,
+    fields: Json,
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  }),
+  Company.Company,
+  {
+    strict: false,
+    decode: (r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      name: r.name,
+      domain: r.domain,
+      phone: r.phone,
+      tags: r.tags,
+      ownerId: r.owner_id,
+      fields: r.fields,
+      version: r.version,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at
+    }),
+    encode: (c) => ({
+      workspace_id: c.workspaceId,
+      id: c.id,
+      name: c.name,
+      domain: c.domain,
+      phone: c.phone,
+      tags: c.tags,
+      owner_id: c.ownerId,
+      fields: c.fields,
+      version: c.version,
+      created_at: c.createdAt,
+      updated_at: c.updatedAt
+    })
+  }
+)
+
+export const FieldRecordRow = Schema.Struct({ id: Schema.String, stage: Text, fields: Json })
+
+export const TimelineRow = Schema.transform(
+  Schema.Struct({
+    workspace_id: Schema.String,
+    id: Schema.String,
+    contact_id: Schema.String,
+    kind: Schema.String,
+    occurred_at: Instant,
+    recorded_at: Instant,
+    author: Text,
+    channel: Text,
+    direction: Text,
+    summary: Schema.String,
+    reaction: Text,
+    payload: Json,
+    event_id: Text
+  }),
+  TimelineEntry.TimelineEntry,
+  {
+    strict: false,
+    decode: (r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      contactId: r.contact_id,
+      kind: r.kind,
+      occurredAt: r.occurred_at,
+      recordedAt: r.recorded_at,
+      author: r.author,
+      channel: r.channel,
+      direction: r.direction,
+      summary: r.summary,
+      reaction: r.reaction,
+      payload: r.payload,
+      eventId: r.event_id
+    }),
+    encode: (e) => ({
+      workspace_id: e.workspaceId,
+      id: e.id,
+      contact_id: e.contactId,
+      kind: e.kind,
+      occurred_at: e.occurredAt,
+      recorded_at: e.recordedAt,
+      author: e.author,
+      channel: e.channel,
+      direction: e.direction,
+      summary: e.summary,
+      reaction: e.reaction,
+      payload: e.payload,
+      event_id: e.eventId
+    })
+  }
+)
+
+export const EventRow = Schema.transform(
+  Schema.Struct({
+    workspace_id: Schema.String,
+    id: Schema.String,
+    type: Schema.String,
+    contact_id: Schema.String,
+    occurred_at: Instant,
+    received_at: Instant,
+    payload: Json
+  }),
+  CrmEvent.StoredEvent,
+  {
+    strict: false,
+    decode: (r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      type: r.type,
+      contactId: r.contact_id,
+      occurredAt: r.occurred_at,
+      receivedAt: r.received_at,
+      payload: r.payload
+    }),
+    encode: (e) => ({
+      workspace_id: e.workspaceId,
+      id: e.id,
+      type: e.type,
+      contact_id: e.contactId,
+      occurred_at: e.occurredAt,
+      received_at: e.receivedAt,
+      payload: e.payload
+    })
+  }
+)
+
+const OrderHeaderRow = Schema.Struct({
+  workspace_id: Schema.String,
+  id: Schema.String,
+  contact_id: Schema.String,
+  event_id: Schema.String,
+  placed_at: Instant,
+  currency: Schema.String,
+  total_minor: Int
+})
+
+const OrderLineRow = Schema.Struct({
+  workspace_id: Schema.String,
+  order_id: Schema.String,
+  line_no: Int,
+  sku: Schema.String,
+  name: Schema.String,
+  quantity: Int,
+  unit_price_minor: Int,
+  unit_cost_minor: Schema.NullOr(Int),
+  currency: Schema.String
+})
+
+/** Builds an Order from its header and line rows (lines in `line_no` order). */
+export const OrderFromRows = Schema.transform(
+  Schema.Struct({ header: OrderHeaderRow, lines: Schema.Array(OrderLineRow) }),
+  Order.Order,
+  {
+    strict: false,
+    decode: ({ header, lines }) => ({
+      id: header.id,
+      workspaceId: header.workspace_id,
+      contactId: header.contact_id,
+      eventId: header.event_id,
+      placedAt: header.placed_at,
+      currency: header.currency,
+      totalMinor: header.total_minor,
+      lines: lines.map((l) => ({
+        sku: l.sku,
+        name: l.name,
+        quantity: l.quantity,
+        unitPrice: { amountMinor: l.unit_price_minor, currency: l.currency },
+        ...(l.unit_cost_minor === null ? {} : { unitCost: { amountMinor: l.unit_cost_minor, currency: l.currency } })
+      }))
+    }),
+    encode: (o) => ({
+      header: {
+        workspace_id: o.workspaceId,
+        id: o.id,
+        contact_id: o.contactId,
+        event_id: o.eventId,
+        placed_at: o.placedAt,
+        currency: o.currency,
+        total_minor: o.totalMinor
+      },
+      lines: o.lines.map((l, i) => ({
+        workspace_id: o.workspaceId,
+        order_id: o.id,
+        line_no: i,
+        sku: l.sku,
+        name: l.name,
+        quantity: l.quantity,
+        unit_price_minor: l.unitPrice.amountMinor,
+        unit_cost_minor: l.unitCost?.amountMinor ?? null,
+        currency: l.unitPrice.currency
+      }))
+    })
+  }
+)
+
+export const CountRow = Schema.Struct({ n: Int })
+export const StageCountRow = Schema.Struct({ stage: Schema.String, n: Int })
+export const VersionRow = Schema.Struct({ version: Int })
+export const RecordIdRow = Schema.Struct({ record_id: Schema.String })

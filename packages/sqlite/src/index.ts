@@ -1,0 +1,18 @@
+/**
+ * Rapport on embedded SQLite (better-sqlite3 through `@effect/sql-sqlite-node`).
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as SqliteStorage from "./SqliteStorage.js"
+
+export {
+  /**
+   * SQLite storage for the Promise client.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  sqliteStorage
+} from "./SqliteStorage.js"

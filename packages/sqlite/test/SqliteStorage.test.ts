@@ -1,0 +1,90 @@
+import { createCrm, RapportStorageError, Storage } from "@rapport/core"
+import { SqliteStorage, sqliteStorage } from "@rapport/sqlite"
+import { describe, expect, it } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+const tempFile = (name = "crm.db") => join(mkdtempSync(join(tmpdir(), "rapport-sqlite-")), name)
+
+describe("SqliteStorage", () => {
+  it("keeps data across restarts, and a second start on the same file works", async () => {
+    const filename = tempFile()
+    const first = await createCrm({ storage: sqliteStorage({ filename }) })
+    const ada = await first.contacts.create({ email: "ada@example.com", source: { channel: "trade-show" } })
+    await first.fields.define({ key: "siret", type: "text" })
+    await first.close()
+
+    const second = await createCrm({ storage: sqliteStorage({ filename }) })
+    expect((await second.contacts.get(ada.id)).source).toEqual({ channel: "trade-show", campaign: null })
+    expect((await second.fields.list()).map((f) => f.key)).toEqual(["siret"])
+    await second.close()
+  })
+
+  it("creates the database's folder when it is missing", async () => {
+    const filename = join(tempFile("nested"), "deeper", "crm.db")
+    const crm = await createCrm({ storage: sqliteStorage({ filename }) })
+    await crm.contacts.create({ firstName: "x" })
+    await crm.close()
+  })
+
+  it("fails to start with a StorageError naming the file when it cannot be opened", async () => {
+    const blocker = tempFile("a-file")
+    writeFileSync(blocker, "not a folder")
+    const error = await createCrm({ storage: sqliteStorage({ filename: join(blocker, "crm.db") }) }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RapportStorageError)
+    expect((error as RapportStorageError).code).toBe("STORAGE_UNAVAILABLE")
+    expect((error as Error).message).toContain(blocker)
+  })
+
+  it("refuses a file that is not a SQLite database with a StorageError", async () => {
+    const filename = tempFile()
+    writeFileSync(filename, "this is not a database, just text that is long enough to be noticed ".repeat(20))
+    const error = await createCrm({ storage: sqliteStorage({ filename }) }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RapportStorageError)
+  })
+
+  it.effect("opens the database in WAL mode with a busy timeout, and records migrations in rapport_migrations", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      expect(yield* sql`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }])
+      expect(yield* sql`PRAGMA busy_timeout`).toEqual([{ timeout: 5000 }])
+      const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations`
+      expect(applied).toEqual([{ migration_id: 1, name: "initial_schema" }])
+    }).pipe(Effect.provide(SqliteStorage.layer({ filename: tempFile() }))))
+
+  it.effect("two storages starting on one new file at the same moment migrate it once", () =>
+    Effect.gen(function* () {
+      const filename = tempFile()
+      const start = Layer.build(SqliteStorage.layer({ filename }))
+      yield* Effect.all([start, start], { concurrency: 2 })
+      const applied = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*) AS n FROM rapport_migrations`).pipe(
+        Effect.provide(SqliteStorage.layer({ filename }))
+      )
+      expect(applied).toEqual([{ n: 1 }])
+    }).pipe(Effect.scoped))
+
+  it.effect("layerConfig reads its settings from configuration", () =>
+    Effect.gen(function* () {
+      const storage = yield* Storage.Storage
+      const ws = yield* storage.workspaces.get("default" as never)
+      expect(ws._tag).toBe("None")
+    }).pipe(
+      Effect.provide(
+        SqliteStorage.layerConfig({ filename: Config.string("RAPPORT_SQLITE_FILE") }).pipe(
+          Layer.provide(Layer.setConfigProvider(ConfigProvider.fromMap(new Map([["RAPPORT_SQLITE_FILE", tempFile()]]))))
+        )
+      )
+    ))
+
+  it.effect("layerConfig without its setting fails with a StorageError", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Layer.build(SqliteStorage.layerConfig({ filename: Config.string("RAPPORT_MISSING_FILE_SETTING") })))
+      expect(error).toMatchObject({ _tag: "StorageError", reason: "failed" })
+    }).pipe(Effect.scoped))
+})
