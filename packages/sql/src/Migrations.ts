@@ -191,8 +191,20 @@ const ADVISORY_LOCK_KEY = 7_265_616_112
 const migrate = Migrator.make({})({ loader: Migrator.fromRecord(migrations), table })
 
 /**
+ * The statement that makes a SQLite transaction a writer from its first statement, as `BEGIN
+ * IMMEDIATE` would (the driver's client only issues `BEGIN`). A deferred transaction that reads
+ * and then writes cannot wait for another process's write lock (SQLite answers "database is
+ * locked" at once to avoid a deadlock); one that writes first waits for the busy timeout.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const sqliteWriteLock = (sql: SqlClient.SqlClient) => sql`DELETE FROM rapport_write_lock WHERE 0`
+
+/**
  * Applies the migrations not applied yet; returns those it applied. A failed migration rolls back
- * and fails with `StorageError` naming it.
+ * and fails with `StorageError` naming it. Instances or processes starting together on a new
+ * database migrate it once: the run holds PostgreSQL's advisory lock or SQLite's write lock.
  *
  * @since 0.1.0
  * @category constructors
@@ -203,6 +215,11 @@ export const run: Effect.Effect<ReadonlyArray<readonly [id: number, name: string
     return yield* sql.onDialectOrElse({
       // One transaction holds the lock for the whole run, table creation included.
       pg: () => sql.withTransaction(Effect.zipRight(sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`, migrate)),
+      sqlite: () =>
+        Effect.zipRight(
+          sql`CREATE TABLE IF NOT EXISTS rapport_write_lock (x INTEGER)`,
+          sql.withTransaction(Effect.zipRight(sqliteWriteLock(sql), migrate))
+        ),
       orElse: () => migrate
     })
   }).pipe(

@@ -478,9 +478,13 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       )
   }
 
+  // On SQLite the transaction takes the write lock first, so concurrent writers wait for each
+  // other instead of failing (see Migrations.sqliteWriteLock).
+  const writeLock = sql.onDialectOrElse({ sqlite: () => Effect.asVoid(Migrations.sqliteWriteLock(sql)), orElse: () => Effect.void })
+
   // Begin/commit failures are the transaction's own; the effect's errors pass through unchanged.
   const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
-    Effect.mapError(sql.withTransaction(effect), (error) => (isSqlError(error) ? storageError(error) : error))
+    Effect.mapError(sql.withTransaction(Effect.zipRight(writeLock, effect)), (error) => (isSqlError(error) ? storageError(error) : error))
 
   return Storage.Storage.of({
     transaction,

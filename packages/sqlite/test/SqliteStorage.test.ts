@@ -58,17 +58,6 @@ describe("SqliteStorage", () => {
       expect(applied).toEqual([{ migration_id: 1, name: "initial_schema" }])
     }).pipe(Effect.provide(SqliteStorage.layer({ filename: tempFile() }))))
 
-  it.effect("two storages starting on one new file at the same moment migrate it once", () =>
-    Effect.gen(function* () {
-      const filename = tempFile()
-      const start = Layer.build(SqliteStorage.layer({ filename }))
-      yield* Effect.all([start, start], { concurrency: 2 })
-      const applied = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*) AS n FROM rapport_migrations`).pipe(
-        Effect.provide(SqliteStorage.layer({ filename }))
-      )
-      expect(applied).toEqual([{ n: 1 }])
-    }).pipe(Effect.scoped))
-
   it.effect("layerConfig reads its settings from configuration", () =>
     Effect.gen(function* () {
       const storage = yield* Storage.Storage

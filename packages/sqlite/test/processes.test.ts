@@ -1,0 +1,39 @@
+// Regression: several processes starting on one new SQLite file at the same moment used to fail
+// with "database is locked" about one run in four (a deferred transaction that reads, then
+// writes, cannot wait for another process's lock). Transactions now take the write lock first.
+import { createCrm } from "@rapport/core"
+import { SqliteStorage, sqliteStorage } from "@rapport/sqlite"
+import { execFile } from "node:child_process"
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import { describe, expect, it } from "vitest"
+
+const run = promisify(execFile)
+const script = fileURLToPath(new URL("./fixtures/start-process.ts", import.meta.url))
+const startProcess = (filename: string) =>
+  run(process.execPath, ["--conditions=@rapport/source", "--import", "tsx", script, filename], { cwd: fileURLToPath(new URL("..", import.meta.url)) })
+
+describe("several processes on one SQLite file", () => {
+  it("start together on a new file, migrate it once and all write", async () => {
+    for (let round = 0; round < 4; round++) {
+      const filename = join(mkdtempSync(join(tmpdir(), "rapport-processes-")), "crm.db")
+      const results = await Promise.allSettled([startProcess(filename), startProcess(filename), startProcess(filename)])
+      const failures = results.flatMap((r) => (r.status === "rejected" ? [String((r.reason as { stderr?: string }).stderr ?? r.reason)] : []))
+      expect(failures).toEqual([])
+      const crm = await createCrm({ storage: sqliteStorage({ filename }) })
+      expect((await crm.contacts.list()).items.length).toBe(3)
+      await crm.close()
+      const applied = await Effect.runPromise(
+        Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*) AS n FROM rapport_migrations`).pipe(
+          Effect.provide(SqliteStorage.layer({ filename }))
+        )
+      )
+      expect(applied).toEqual([{ n: 1 }])
+    }
+  }, 60_000)
+})

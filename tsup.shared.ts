@@ -1,0 +1,12 @@
+// The build every package shares: JavaScript only, as ESM and CJS; declarations come from tsc
+// (see scripts/cjs-types.mjs for why they are not bundled).
+import { defineConfig } from "tsup"
+
+export default defineConfig({
+  entry: ["src/index.ts"],
+  format: ["esm", "cjs"],
+  dts: false,
+  sourcemap: true,
+  clean: true,
+  target: "node20"
+})
