@@ -370,7 +370,10 @@ export interface CrmClient {
   workspace(id: string): CrmClient
   /** Runs an Effect program against the same services, in this client's workspace. */
   run<A, E>(effect: Effect.Effect<A, E, Crm.Services>): Promise<A>
-  /** Releases the storage (closes database connections). */
+  /**
+   * Releases the storage (closes database connections). Clients made with `workspace(id)` share
+   * it: after `close()`, every call of any of them rejects.
+   */
   close(): Promise<void>
 }
 
@@ -388,11 +391,21 @@ const encodePage =
   <A, I>(encode: (a: A) => I) =>
   (page: Page<A>): Page<I> => ({ items: page.items.map(encode), nextCursor: page.nextCursor })
 
-const makeClient = (runtime: ManagedRuntime.ManagedRuntime<Crm.Services, StorageError>, workspaceId: WorkspaceId): CrmClient => {
+interface Lifetime {
+  closed: boolean
+}
+
+const makeClient = (
+  runtime: ManagedRuntime.ManagedRuntime<Crm.Services, StorageError>,
+  lifetime: Lifetime,
+  workspaceId: WorkspaceId
+): CrmClient => {
   const run = <A, E>(effect: Effect.Effect<A, E, Crm.Services>): Promise<A> =>
-    runtime
-      .runPromiseExit(Effect.provideService(effect, CurrentWorkspace, workspaceId))
-      .then(Exit.match({ onFailure: rethrow, onSuccess: (a) => a }))
+    lifetime.closed
+      ? Promise.reject(new Error("This Rapport client was closed: create a new one with createCrm()"))
+      : runtime
+          .runPromiseExit(Effect.provideService(effect, CurrentWorkspace, workspaceId))
+          .then(Exit.match({ onFailure: rethrow, onSuccess: (a) => a }))
   const crm = <A, E>(f: (services: Crm.Crm) => Effect.Effect<A, E>): Promise<A> => run(Effect.flatMap(Crm.Crm, f))
 
   return {
@@ -439,9 +452,12 @@ const makeClient = (runtime: ManagedRuntime.ManagedRuntime<Crm.Services, Storage
       get: () => crm((c) => c.settings.current).then(encodeWorkspace),
       update: (changes) => crm((c) => c.settings.update(changes)).then(encodeWorkspace)
     },
-    workspace: (id) => makeClient(runtime, parseWorkspaceId(id)),
+    workspace: (id) => makeClient(runtime, lifetime, parseWorkspaceId(id)),
     run,
-    close: () => runtime.dispose()
+    close: () => {
+      lifetime.closed = true
+      return runtime.dispose()
+    }
   }
 }
 
@@ -472,5 +488,5 @@ export const createCrm = async (options: CreateCrmOptions): Promise<CrmClient> =
     await runtime.dispose()
     rethrow(started.cause)
   }
-  return makeClient(runtime, workspaceId)
+  return makeClient(runtime, { closed: false }, workspaceId)
 }

@@ -51,15 +51,7 @@ export class Crm extends Effect.Service<Crm>()("@rapport/core/Crm", {
       settings: yield* Workspaces
     } as const
   }),
-  dependencies: [
-    Contacts.Default,
-    Companies.Default,
-    Fields.Default,
-    Lifecycle.Default,
-    Timeline.Default,
-    Events.Default,
-    Workspaces.Default
-  ]
+  dependencies: [Contacts.Default, Companies.Default, Fields.Default, Lifecycle.Default, Timeline.Default, Events.Default, Workspaces.Default]
 }) {}
 
 /**

@@ -20,6 +20,8 @@ export * as FieldDefinition from "./domain/FieldDefinition.js"
 /** @since 0.1.0 */
 export * as Ids from "./domain/Ids.js"
 /** @since 0.1.0 */
+export * as Json from "./domain/Json.js"
+/** @since 0.1.0 */
 export * as LifecycleDefinition from "./domain/LifecycleDefinition.js"
 /** @since 0.1.0 */
 export * as Money from "./domain/Money.js"
@@ -47,8 +49,6 @@ export * as Storage from "./ports/Storage.js"
 export * as Companies from "./services/Companies.js"
 /** @since 0.1.0 */
 export * as Contacts from "./services/Contacts.js"
-/** @since 0.1.0 */
-export * as EventRecorder from "./services/EventRecorder.js"
 /** @since 0.1.0 */
 export * as Events from "./services/Events.js"
 /** @since 0.1.0 */

@@ -97,6 +97,22 @@ describe("the Promise client", () => {
     expect(() => crm.workspace("no spaces allowed")).toThrow(RapportValidationError)
   })
 
+  it("after close(), every call of the client and its workspace clients rejects clearly", async () => {
+    const crm = await createCrm({ storage: memoryStorage() })
+    const tenant = crm.workspace("tenant-1")
+    await crm.close()
+    await expect(crm.contacts.list()).rejects.toThrow("This Rapport client was closed")
+    await expect(tenant.contacts.list()).rejects.toThrow("This Rapport client was closed")
+  })
+
+  it("a forged cursor is a validation error, not a crash", async () => {
+    const crm = await start()
+    const c = await crm.contacts.create({ firstName: "x" })
+    const forged = Buffer.from(JSON.stringify(["2025-01-01T00:00:00.000Z", "not-a-uuid"])).toString("base64url")
+    await expect(crm.timeline.list(c.id, { cursor: forged })).rejects.toMatchObject({ code: "VALIDATION_FAILED", issues: [{ path: ["cursor"] }] })
+    await expect(crm.contacts.list({ cursor: "%%%" })).rejects.toBeInstanceOf(RapportValidationError)
+  })
+
   it("run() executes an Effect program on the same services and workspace", async () => {
     const crm = await start({ ids: IdGenerator.makeSequential() })
     const created = await crm.run(Effect.flatMap(Contacts.Contacts, (contacts) => contacts.create({ firstName: "Via Effect" })))

@@ -179,6 +179,68 @@ describe("automatic progression", () => {
       })
     ))
 
+  it.effect("orders reported out of order count where they belong (windowed and not)", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const contacts = yield* Contacts.Contacts
+        const events = yield* Events.Events
+        const a = yield* contacts.create({ email: "a@example.com" })
+        for (const [id, day] of [["o1", "2024-01-01"], ["o3", "2024-01-20"], ["o2", "2024-01-10"]] as const) {
+          yield* events.emit(order(a.id, id, `${day}T10:00:00Z`))
+        }
+        expect((yield* contacts.get(a.id)).stage).toBe("fan")
+        const b = yield* contacts.create({ email: "b@example.com" })
+        yield* events.emit(order(b.id, "b2", "2024-06-01T10:00:00Z"))
+        yield* events.emit(order(b.id, "b1", "2024-01-01T10:00:00Z"))
+        expect((yield* contacts.get(b.id)).stage).toBe("loyal")
+      })
+    ))
+
+  // --- Property: the stage reached does not depend on the order events are reported in.
+
+  const shuffled = <A>(items: ReadonlyArray<A>, seed: number) => {
+    const out = [...items]
+    let x = seed || 1
+    for (let i = out.length - 1; i > 0; i--) {
+      x = (x * 48271) % 2147483647
+      const j = x % (i + 1)
+      ;[out[i], out[j]] = [out[j]!, out[i]!]
+    }
+    return out
+  }
+
+  it.effect.prop(
+    "the final stage is the same whatever order the same orders and quotes are reported in",
+    [
+      FastCheck.array(FastCheck.record({ kind: FastCheck.constantFrom("order", "quote"), day: FastCheck.integer({ min: 0, max: 400 }) }), { minLength: 1, maxLength: 16 }),
+      FastCheck.integer({ min: 1, max: 2 ** 30 })
+    ],
+    ([history, seed]) =>
+      Effect.gen(function* () {
+        const finalStage = (sequence: typeof history) =>
+          withCrm(
+            Effect.gen(function* () {
+              const contacts = yield* Contacts.Contacts
+              const events = yield* Events.Events
+              const c = yield* contacts.create({ email: "p@example.com" })
+              for (const step of sequence) {
+                const at = new Date(Date.UTC(2024, 0, 1) + step.day * 86_400_000).toISOString()
+                const n = history.indexOf(step)
+                yield* events.emit(
+                  step.kind === "order"
+                    ? order(c.id, `o${n}`, at)
+                    : { id: `q${n}`, type: "quote.sent", contactId: c.id, occurredAt: at }
+                )
+              }
+              return (yield* contacts.get(c.id)).stage
+            })
+          )
+        const inOrder = [...history].sort((x, y) => x.day - y.day)
+        expect(yield* finalStage(shuffled(history, seed))).toBe(yield* finalStage(inOrder))
+      }),
+    { fastCheck: { numRuns: 40 } }
+  )
+
   // --- Property: whatever happens, progression never goes back and never skips a required-field check.
 
   const fc = FastCheck

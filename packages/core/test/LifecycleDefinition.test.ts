@@ -86,6 +86,17 @@ describe("LifecycleDefinition", () => {
   )
 
   it.prop(
+    "busiestWindow is the most instants any window of that width holds (against brute force)",
+    [fc.array(fc.integer({ min: 0, max: 2000 }), { maxLength: 40 }), fc.integer({ min: 1, max: 120 })],
+    ([days, withinDays]) => {
+      const times = days.map((d) => d * 3_600_000 * 6).sort((a, b) => a - b)
+      const width = withinDays * 86_400_000
+      const brute = times.reduce((best, end) => Math.max(best, times.filter((t) => t > end - width && t <= end).length), 0)
+      expect(LifecycleDefinition.busiestWindow(times, withinDays)).toBe(brute)
+    }
+  )
+
+  it.prop(
     "more history never proposes fewer stages",
     [definitionArb, fc.nat({ max: 6 }), fc.nat({ max: 3 }), fc.nat({ max: 3 })],
     ([def, orders, moreOrders, quotes]) => {

@@ -1,4 +1,5 @@
-import { Contacts, Errors, Ids, Workspaces } from "@rapport/core"
+import { Contacts, Errors, Ids, Storage, Workspaces } from "@rapport/core"
+import * as Option from "effect/Option"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { failure, withCrm } from "./helpers.js"
@@ -21,6 +22,21 @@ describe("Workspaces", () => {
         const bad = yield* failure(workspaces.update({ timezone: "Europe/Atlantis" }))
         expect((bad as Errors.ValidationError).issues.map((i) => i.path.join("."))).toEqual(["timezone"])
         expect(yield* failure(workspaces.update({ name: "x", expectedVersion: 1 }))).toMatchObject({ _tag: "Conflict", reason: "version" })
+      })
+    ))
+
+  it.effect("reading a workspace never creates it; the first write does", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const storage = yield* Storage.Storage
+        const contacts = yield* Contacts.Contacts
+        const typo = Ids.WorkspaceId.make("typo-tenant")
+        const inTypo = Workspaces.withWorkspace(typo)
+        expect((yield* inTypo(contacts.list())).items).toEqual([])
+        expect((yield* inTypo((yield* Workspaces.Workspaces).current)).version).toBe(1)
+        expect(Option.isNone(yield* storage.workspaces.get(typo))).toBe(true)
+        yield* inTypo(contacts.create({ firstName: "first write" }))
+        expect(Option.isSome(yield* storage.workspaces.get(typo))).toBe(true)
       })
     ))
 

@@ -17,10 +17,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { isParseError, type ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { corruptRow, isUniqueViolation, storageError } from "./internal/errors.js"
+import { corruptRow, isUniqueViolation, storageError, violatesPrimaryKey } from "./internal/errors.js"
 import {
   CompanyRow,
   ContactRow,
+  AtRow,
   CountRow,
   EventRow,
   FieldDefinitionRow,
@@ -50,13 +51,13 @@ const orStorage = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<
 /** A unique-key violation becomes the Conflict the caller expects; other failures StorageError. */
 const onUnique = <A>(
   effect: Effect.Effect<A, SqlError | ParseError>,
-  conflict: () => Errors.Conflict
+  conflict: (error: SqlError) => Errors.Conflict
 ): Effect.Effect<A, Errors.Conflict | Errors.StorageError> =>
   orStorage(
     Effect.catchIf(
       effect,
       (error): error is SqlError => isSqlError(error) && isUniqueViolation(error),
-      () => Effect.fail(conflict())
+      (error) => Effect.fail(conflict(error))
     )
   )
 
@@ -212,11 +213,13 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       ])} ORDER BY id LIMIT ${q.limit}`
   })
 
-  const emailConflict = () => Errors.Conflict.unique("contact", "email")
+  // The primary key and the email index can both refuse a contact: say which.
+  const contactConflict = (contact: { readonly id: string }) => (error: SqlError) =>
+    violatesPrimaryKey(error) ? Errors.Conflict.unique("contact", "id", contact.id) : Errors.Conflict.unique("contact", "email")
 
   const contacts: Storage.ContactRepository = {
     insert: (contact) =>
-      onUnique(Effect.flatMap(encodeContact(contact), (row) => sql`INSERT INTO rapport_contacts ${sql.insert(row)}`), emailConflict),
+      onUnique(Effect.flatMap(encodeContact(contact), (row) => sql`INSERT INTO rapport_contacts ${sql.insert(row)}`), contactConflict(contact)),
     get: (workspaceId, id) => orStorage(findContact({ workspaceId, id })),
     findByEmail: (workspaceId, email) => orStorage(findContactByEmail({ workspaceId, key: email.toLowerCase() })),
     update: (contact, expectedVersion) =>
@@ -226,7 +229,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
             sql`UPDATE rapport_contacts SET ${sql.update(row, ["workspace_id", "id"])}
                 WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id} AND version = ${expectedVersion} RETURNING id`
           ),
-          emailConflict
+          contactConflict(contact)
         ),
         (updated) =>
           updated.length > 0
@@ -416,10 +419,15 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     execute: ({ workspaceId, id }) => sql`SELECT * FROM rapport_events WHERE workspace_id = ${workspaceId} AND id = ${id}`
   })
 
-  const window = (column: string, q: Storage.HistoryCount) => [
-    sql`${sql(column)} <= ${instant(q.until)}`,
+  const window = (column: string, q: Storage.HistoryWindow) => [
+    ...(q.until === undefined ? [] : [sql`${sql(column)} <= ${instant(q.until)}`]),
     ...(q.since === undefined ? [] : [sql`${sql(column)} > ${instant(q.since)}`])
   ]
+  const times = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+    orStorage(Effect.flatMap(statement, Schema.decodeUnknown(Schema.Array(AtRow))).pipe(Effect.map((rows) => rows.map((r) => r.at))))
+
+  const eventsOf = (workspaceId: string, q: Storage.HistoryWindow & { readonly types: ReadonlyArray<string> }) =>
+    sql.and([sql`workspace_id = ${workspaceId}`, sql`contact_id = ${q.contactId}`, sql.in("type", q.types), ...window("occurred_at", q)])
 
   const events: Storage.EventRepository = {
     insert: (event) =>
@@ -430,21 +438,17 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       ),
     get: (workspaceId, id) => orStorage(findEvent({ workspaceId, id })),
     count: (workspaceId, q) =>
+      q.types.length === 0 ? Effect.succeed(0) : orStorage(count(sql`SELECT COUNT(*) AS n FROM rapport_events WHERE ${eventsOf(workspaceId, q)}`)),
+    times: (workspaceId, q) =>
       q.types.length === 0
-        ? Effect.succeed(0)
-        : orStorage(
-            count(
-              sql`SELECT COUNT(*) AS n FROM rapport_events WHERE ${sql.and([
-                sql`workspace_id = ${workspaceId}`,
-                sql`contact_id = ${q.contactId}`,
-                sql.in("type", q.types),
-                ...window("occurred_at", q)
-              ])}`
-            )
-          )
+        ? Effect.succeed([])
+        : times(sql`SELECT occurred_at AS at FROM rapport_events WHERE ${eventsOf(workspaceId, q)} ORDER BY occurred_at`)
   }
 
   // --- orders
+
+  const ordersOf = (workspaceId: string, q: Storage.HistoryWindow) =>
+    sql.and([sql`workspace_id = ${workspaceId}`, sql`contact_id = ${q.contactId}`, ...window("placed_at", q)])
 
   const orders: Storage.OrderRepository = {
     insert: (order) =>
@@ -466,16 +470,8 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
           return Option.some(yield* Schema.decodeUnknown(OrderFromRows)({ header: headers[0], lines }))
         })
       ),
-    count: (workspaceId, q) =>
-      orStorage(
-        count(
-          sql`SELECT COUNT(*) AS n FROM rapport_orders WHERE ${sql.and([
-            sql`workspace_id = ${workspaceId}`,
-            sql`contact_id = ${q.contactId}`,
-            ...window("placed_at", q)
-          ])}`
-        )
-      )
+    count: (workspaceId, q) => orStorage(count(sql`SELECT COUNT(*) AS n FROM rapport_orders WHERE ${ordersOf(workspaceId, q)}`)),
+    times: (workspaceId, q) => times(sql`SELECT placed_at AS at FROM rapport_orders WHERE ${ordersOf(workspaceId, q)} ORDER BY placed_at`)
   }
 
   // On SQLite the transaction takes the write lock first, so concurrent writers wait for each

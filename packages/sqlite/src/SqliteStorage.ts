@@ -26,6 +26,12 @@ export interface SqliteStorageConfig {
   readonly filename: string
   /** How long a write waits for another process holding the file's lock (default 5 seconds). */
   readonly busyTimeout?: Duration.DurationInput | undefined
+  /**
+   * `"full"` (the default) flushes every commit to disk: an event acknowledged to its sender
+   * survives a power loss. `"normal"` is faster and still safe from process crashes, but a power
+   * loss may undo the last commits.
+   */
+  readonly synchronous?: "full" | "normal" | undefined
 }
 
 const toStorageError = (cause: Cause.Cause<unknown>, filename: string) => {
@@ -47,13 +53,15 @@ const prepareFolder = (filename: string) =>
     catch: (cause) => new Errors.StorageError({ reason: "unavailable", message: `Could not create the folder of "${filename}"`, cause })
   })
 
-const pragmas = (busyTimeout: Duration.DurationInput) =>
+const pragmas = (config: SqliteStorageConfig) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
-      // The client keeps one connection, so these hold for the whole session.
-      yield* sql.unsafe(`PRAGMA busy_timeout = ${Math.round(Duration.toMillis(busyTimeout))}`).raw
-      yield* sql.unsafe("PRAGMA synchronous = NORMAL").raw
+      const busyTimeout = Math.round(Duration.toMillis(config.busyTimeout ?? Duration.seconds(5)))
+      // The client keeps one connection, so these hold for the whole session. Both values are
+      // ours (a number, one of two keywords), never caller text.
+      yield* sql.unsafe(`PRAGMA busy_timeout = ${busyTimeout}`).raw
+      yield* sql.unsafe(`PRAGMA synchronous = ${config.synchronous === "normal" ? "NORMAL" : "FULL"}`).raw
     })
   )
 
@@ -73,7 +81,7 @@ export const layer = (
   config: SqliteStorageConfig
 ): Layer.Layer<Storage.Storage | SqliteClient.SqliteClient | SqlClient.SqlClient, Errors.StorageError> =>
   SqlStorage.layer.pipe(
-    Layer.provide(pragmas(config.busyTimeout ?? Duration.seconds(5))),
+    Layer.provide(pragmas(config)),
     Layer.provideMerge(SqliteClient.layer({ filename: config.filename })),
     Layer.provide(Layer.effectDiscard(prepareFolder(config.filename))),
     Layer.catchAllCause((cause) => Layer.fail(toStorageError(cause, config.filename)))

@@ -54,9 +54,17 @@ describe("SqliteStorage", () => {
       const sql = yield* SqlClient.SqlClient
       expect(yield* sql`PRAGMA journal_mode`).toEqual([{ journal_mode: "wal" }])
       expect(yield* sql`PRAGMA busy_timeout`).toEqual([{ timeout: 5000 }])
+      // FULL (2): a commit acknowledged to a caller survives a power loss.
+      expect(yield* sql`PRAGMA synchronous`).toEqual([{ synchronous: 2 }])
       const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations`
       expect(applied).toEqual([{ migration_id: 1, name: "initial_schema" }])
     }).pipe(Effect.provide(SqliteStorage.layer({ filename: tempFile() }))))
+
+  it.effect("synchronous: normal trades power-loss durability for speed when asked", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      expect(yield* sql`PRAGMA synchronous`).toEqual([{ synchronous: 1 }])
+    }).pipe(Effect.provide(SqliteStorage.layer({ filename: tempFile(), synchronous: "normal" }))))
 
   it.effect("layerConfig reads its settings from configuration", () =>
     Effect.gen(function* () {

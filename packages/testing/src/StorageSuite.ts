@@ -202,6 +202,42 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           expect(json.contact(stored)).toEqual(json.contact(c))
         }))
 
+      test("a second contact with a stored id fails with Conflict on the id (not the email)", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const c = yield* Fixtures.contact(ws, { email: Fixtures.email("first@example.com") })
+          yield* s.contacts.insert(c)
+          const error = yield* failure(s.contacts.insert(new Contact.Contact({ ...c, email: Fixtures.email("second@example.com") })))
+          expect(error).toMatchObject({ _tag: "Conflict", reason: "unique", field: "id" })
+          expect(Option.getOrThrow(yield* s.contacts.get(ws, c.id)).email).toBe("first@example.com")
+        }))
+
+      test("custom fields round-trip as exact JSON: unicode, nesting, floats, odd keys", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const fields = {
+            text: "Zoë « été » 日本語 🍷 \"quoted\" back\\slash\nnew line\ttab",
+            float: 0.1,
+            tiny: 1e-7,
+            big: 9007199254740991,
+            negative: -123456.789,
+            flags: [true, false, null],
+            nested: { "key with spaces": { "dotted.key": ["a", { "🍷": 1 }] }, empty: {}, none: [] },
+            money: { amountMinor: 199900, currency: "EUR" }
+          }
+          const c = yield* Fixtures.contact(ws, { fields })
+          yield* s.contacts.insert(c)
+          expect(Option.getOrThrow(yield* s.contacts.get(ws, c.id)).fields).toEqual(fields)
+          const payload = { ...fields, url: "/vins/rosé?x=1&y=\"2\"" }
+          yield* s.events.insert(Fixtures.storedEvent(ws, c.id, "json-1", { payload }))
+          expect(Option.getOrThrow(yield* s.events.get(ws, Ids.EventId.make("json-1"))).payload).toEqual(payload)
+          yield* s.timeline.append(yield* Fixtures.timelineEntry(ws, c.id, { summary: fields.text, payload }))
+          const [entry] = yield* s.timeline.list(ws, { contactId: c.id, limit: 1 })
+          expect([entry?.summary, entry?.payload]).toEqual([fields.text, payload])
+        }))
+
       test("findByEmail ignores case", () =>
         Effect.gen(function* () {
           const s = yield* store
@@ -500,6 +536,22 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           expect(yield* count(["quote.sent"], "01", "10")).toBe(1)
           expect(yield* count(["quote.sent", "email.opened"], undefined, "10")).toBe(3)
           expect(yield* count([], undefined, "31")).toBe(0)
+          expect(yield* s.events.count(ws, { contactId: a.id, types: ["quote.sent"] })).toBe(3)
+        }))
+
+      test("times lists when a contact's events of the given types occurred, earliest first, in the window", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const c = yield* Fixtures.contact(ws)
+          const when = (d: string) => at(`2025-05-${d}T12:00:00.000Z`)
+          yield* s.events.insert(Fixtures.storedEvent(ws, c.id, "t3", { type: "quote.sent", occurredAt: when("20") }))
+          yield* s.events.insert(Fixtures.storedEvent(ws, c.id, "t1", { type: "quote.sent", occurredAt: when("01") }))
+          yield* s.events.insert(Fixtures.storedEvent(ws, c.id, "t2", { type: "email.opened", occurredAt: when("10") }))
+          const iso = (ts: ReadonlyArray<DateTime.Utc>) => ts.map((t) => DateTime.formatIso(t).slice(0, 10))
+          expect(iso(yield* s.events.times(ws, { contactId: c.id, types: ["quote.sent", "email.opened"] }))).toEqual(["2025-05-01", "2025-05-10", "2025-05-20"])
+          expect(iso(yield* s.events.times(ws, { contactId: c.id, types: ["quote.sent"], since: when("01"), until: when("20") }))).toEqual(["2025-05-20"])
+          expect(yield* s.events.times(ws, { contactId: c.id, types: [] })).toEqual([])
         }))
     })
 
@@ -528,6 +580,10 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           }
           expect(yield* s.orders.count(ws, { contactId: c.id, until: at("2025-02-28T08:00:00.000Z") })).toBe(3)
           expect(yield* s.orders.count(ws, { contactId: c.id, since: at("2025-02-01T08:00:00.000Z"), until: at("2025-02-27T00:00:00.000Z") })).toBe(1)
+          expect(yield* s.orders.count(ws, { contactId: c.id, since: at("2025-02-01T08:00:00.000Z") })).toBe(2)
+          const iso = (ts: ReadonlyArray<DateTime.Utc>) => ts.map((t) => DateTime.formatIso(t).slice(0, 10))
+          expect(iso(yield* s.orders.times(ws, { contactId: c.id }))).toEqual(["2025-02-01", "2025-02-15", "2025-02-28"])
+          expect(iso(yield* s.orders.times(ws, { contactId: c.id, until: at("2025-02-15T08:00:00.000Z") }))).toEqual(["2025-02-01", "2025-02-15"])
         }))
     })
 

@@ -22,7 +22,7 @@ import type { WorkspaceId } from "../domain/Ids.js"
 import type { Order } from "../domain/Order.js"
 import type { TimelineEntry } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
-import { type HistoryCount, Storage, type StorageService } from "../ports/Storage.js"
+import { type HistoryWindow, Storage, type StorageService } from "../ports/Storage.js"
 
 type Undo = Array<() => void>
 
@@ -42,8 +42,8 @@ const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 const byId = <A extends { readonly id: string }>(a: A, b: A) => compare(a.id, b.id)
 const ms = DateTime.toEpochMillis
 
-const inWindow = (at: DateTime.Utc, query: HistoryCount) =>
-  ms(at) <= ms(query.until) && (query.since === undefined || ms(at) > ms(query.since))
+const inWindow = (at: DateTime.Utc, query: HistoryWindow) =>
+  (query.until === undefined || ms(at) <= ms(query.until)) && (query.since === undefined || ms(at) > ms(query.since))
 
 /**
  * Builds an empty in-memory store.
@@ -112,6 +112,13 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
         })
       )
     })
+
+  const eventsIn = (ws: WorkspaceId, query: HistoryWindow & { readonly types: ReadonlyArray<string> }) =>
+    [...(workspaces.get(ws)?.events.values() ?? [])].filter(
+      (e) => e.contactId === query.contactId && query.types.includes(e.type) && inWindow(e.occurredAt, query)
+    )
+  const ordersIn = (ws: WorkspaceId, query: HistoryWindow) =>
+    [...(workspaces.get(ws)?.orders.values() ?? [])].filter((o) => o.contactId === query.contactId && inWindow(o.placedAt, query))
 
   const versioned = <A extends { readonly id: string; readonly version: number }>(
     entity: EntityName,
@@ -296,7 +303,7 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
             const purgeIn = <A extends Contact | Company>(map: Map<string, A>, rebuild: (a: A, fields: Record<string, unknown>) => A) => {
               let n = 0
               for (const record of [...map.values()]) {
-                if (!(key in record.fields)) continue
+                if (!Object.hasOwn(record.fields, key)) continue
                 const { [key]: _, ...rest } = record.fields
                 put(undo, map, record.id, rebuild(record, rest))
                 n++
@@ -385,13 +392,8 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
           })
         ),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.events.get(id))),
-      count: (ws, query) =>
-        read(
-          () =>
-            [...(workspaces.get(ws)?.events.values() ?? [])].filter(
-              (e) => e.contactId === query.contactId && query.types.includes(e.type) && inWindow(e.occurredAt, query)
-            ).length
-        )
+      count: (ws, query) => read(() => eventsIn(ws, query).length),
+      times: (ws, query) => read(() => eventsIn(ws, query).map((e) => e.occurredAt).sort((a, b) => ms(a) - ms(b)))
     },
     orders: {
       insert: (order) =>
@@ -404,13 +406,8 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
           })
         ),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.orders.get(id))),
-      count: (ws, query) =>
-        read(
-          () =>
-            [...(workspaces.get(ws)?.orders.values() ?? [])].filter(
-              (o) => o.contactId === query.contactId && inWindow(o.placedAt, query)
-            ).length
-        )
+      count: (ws, query) => read(() => ordersIn(ws, query).length),
+      times: (ws, query) => read(() => ordersIn(ws, query).map((o) => o.placedAt).sort((a, b) => ms(a) - ms(b)))
     }
   }
   return service

@@ -10,6 +10,7 @@ import { Tags } from "./Contact.js"
 import { FieldValues } from "./FieldDefinition.js"
 import { CompanyId, WorkspaceId } from "./Ids.js"
 import { Instant } from "./Time.js"
+import { JsonObject, JsonValue, Text } from "./Json.js"
 
 const normalizeDomain = (raw: string): Either.Either<string, string> => {
   const trimmed = raw.trim().replace(/^https?:\/\//i, "").replace(/\/.*$/, "")
@@ -55,8 +56,8 @@ export class Company extends Schema.Class<Company>("Company")({
   updatedAt: Instant
 }) {}
 
-const CompanyName = Schema.Trim.pipe(Schema.minLength(1, { message: () => "must not be empty" }), Schema.maxLength(300))
-const Owner = Schema.NullOr(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(200)))
+const CompanyName = Text(300)
+const Owner = Schema.NullOr(Text(200))
 
 /**
  * What `companies.create` accepts.
@@ -67,10 +68,10 @@ const Owner = Schema.NullOr(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLeng
 export const CompanyCreate = Schema.Struct({
   name: CompanyName,
   domain: Schema.optional(Schema.NullOr(Domain)),
-  phone: Schema.optional(Schema.NullOr(Schema.Trim.pipe(Schema.maxLength(40)))),
+  phone: Schema.optional(Schema.NullOr(Text(40))),
   tags: Schema.optional(Tags),
   ownerId: Schema.optional(Owner),
-  fields: Schema.optional(FieldValues)
+  fields: Schema.optional(JsonObject)
 })
 
 /**
@@ -89,10 +90,10 @@ export const CompanyUpdate = Schema.Struct({
   expectedVersion: Schema.Int,
   name: Schema.optional(CompanyName),
   domain: Schema.optional(Schema.NullOr(Domain)),
-  phone: Schema.optional(Schema.NullOr(Schema.Trim.pipe(Schema.maxLength(40)))),
+  phone: Schema.optional(Schema.NullOr(Text(40))),
   tags: Schema.optional(Tags),
   ownerId: Schema.optional(Owner),
-  fields: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+  fields: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.NullOr(JsonValue) }))
 })
 
 /**

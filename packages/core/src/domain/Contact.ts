@@ -9,6 +9,7 @@ import { FieldValues } from "./FieldDefinition.js"
 import { CompanyId, ContactId, WorkspaceId } from "./Ids.js"
 import { StageKey } from "./LifecycleDefinition.js"
 import { Instant, InstantInput, Timezone } from "./Time.js"
+import { JsonObject, JsonValue, Text } from "./Json.js"
 
 /**
  * A person's first or last name: trimmed, at most 200 characters; a blank name is stored as
@@ -17,7 +18,7 @@ import { Instant, InstantInput, Timezone } from "./Time.js"
  * @since 0.1.0
  * @category schemas
  */
-export const PersonName = Schema.transform(Schema.NullOr(Schema.Trim.pipe(Schema.maxLength(200))), Schema.NullOr(Schema.String), {
+export const PersonName = Schema.transform(Schema.NullOr(Text(200, 0)), Schema.NullOr(Schema.String), {
   strict: true,
   decode: (s) => (s === "" ? null : s),
   encode: (s) => s
@@ -30,7 +31,7 @@ const OptionalName = Schema.optional(PersonName)
  * @since 0.1.0
  * @category schemas
  */
-export const Tag = Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(64))
+export const Tag = Text(64)
 
 /**
  * Tags as stored: trimmed, without duplicates, in the order given.
@@ -70,8 +71,8 @@ export interface Source extends Schema.Schema.Type<typeof Source> {}
  */
 export const SourceInput = Schema.transform(
   Schema.Struct({
-    channel: Schema.Trim.pipe(Schema.minLength(1, { message: () => "must not be empty" }), Schema.maxLength(100)),
-    campaign: Schema.optional(Schema.NullOr(Schema.Trim.pipe(Schema.maxLength(200))))
+    channel: Text(100),
+    campaign: Schema.optional(Schema.NullOr(Text(200, 0)))
   }),
   Source,
   {
@@ -134,7 +135,7 @@ export class Contact extends Schema.Class<Contact>("Contact")({
   }
 }
 
-const Owner = Schema.NullOr(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(200)))
+const Owner = Schema.NullOr(Text(200))
 
 /**
  * What `contacts.create` accepts. A contact needs at least an email, a phone or a name.
@@ -155,7 +156,7 @@ export const ContactCreate = Schema.Struct({
   ownerId: Schema.optional(Owner),
   score: Schema.optional(Schema.Int),
   timezone: Schema.optional(Schema.NullOr(Timezone)),
-  fields: Schema.optional(FieldValues)
+  fields: Schema.optional(JsonObject)
 }).pipe(
   Schema.filter(
     (c) =>
@@ -193,7 +194,7 @@ export const ContactUpdate = Schema.Struct({
   ownerId: Schema.optional(Owner),
   score: Schema.optional(Schema.Int),
   timezone: Schema.optional(Schema.NullOr(Timezone)),
-  fields: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+  fields: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.NullOr(JsonValue) }))
 })
 
 /**

@@ -13,7 +13,7 @@ import { Money } from "./Money.js"
 import { OrderLine } from "./Order.js"
 import { Instant, InstantInput } from "./Time.js"
 import { PersonName, Phone, SourceInput } from "./Contact.js"
-import { FieldValues } from "./FieldDefinition.js"
+import { JsonObject } from "./Json.js"
 
 export {
   /**
@@ -110,14 +110,14 @@ export const EmitInput = Schema.Struct({
   contactId: Schema.optional(ContactId),
   email: Schema.optional(EmailFromString),
   occurredAt: Schema.optional(InstantInput),
-  payload: Schema.optional(Payload),
+  payload: Schema.optional(JsonObject),
   contact: Schema.optional(
     Schema.Struct({
       firstName: Schema.optional(PersonName),
       lastName: Schema.optional(PersonName),
       phone: Schema.optional(Schema.NullOr(Phone)),
       source: Schema.optional(SourceInput),
-      fields: Schema.optional(FieldValues)
+      fields: Schema.optional(JsonObject)
     })
   )
 }).pipe(

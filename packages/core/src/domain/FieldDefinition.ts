@@ -15,6 +15,7 @@ import { indexOf, type LifecycleDefinition, StageKey } from "./LifecycleDefiniti
 import { Money } from "./Money.js"
 import { Instant, LocalDate, parseIsoInstant } from "./Time.js"
 import * as DateTime from "effect/DateTime"
+import { Text } from "./Json.js"
 
 /**
  * The record kinds that carry custom fields.
@@ -62,6 +63,10 @@ export const FieldType = Schema.Literal(
  */
 export type FieldType = typeof FieldType.Type
 
+// Names every JavaScript object answers to: a field called "constructor" would read as filled on
+// every record.
+const RESERVED_KEYS: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype))
+
 /**
  * A field key: a lower-case letter, then letters, digits or `_` (at most 64). Keys are the only
  * identifiers that reach SQL, and only as bound parameters; this pattern is what makes them safe
@@ -74,6 +79,9 @@ export const FieldKey = Schema.String.pipe(
   Schema.filter((s) => /^[a-z][a-zA-Z0-9_]{0,63}$/.test(s), {
     message: (issue) =>
       `must be a field key: a lower-case letter then letters, digits or _ (max 64), got ${JSON.stringify(issue.actual)}`
+  }),
+  Schema.filter((s) => !RESERVED_KEYS.has(s), {
+    message: (issue) => `${JSON.stringify(issue.actual)} is reserved (a name every JavaScript object has); choose another key`
   }),
   Schema.brand("FieldKey"),
   Schema.annotations({ identifier: "FieldKey" })
@@ -90,7 +98,7 @@ export type FieldKey = typeof FieldKey.Type
  * @category schemas
  */
 export const FieldOption = Schema.Struct({
-  value: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  value: Text(100),
   label: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
 })
 
@@ -142,7 +150,7 @@ export class FieldDefinition extends Schema.Class<FieldDefinition>("FieldDefinit
 }) {}
 
 const OptionInput = Schema.Union(
-  Schema.transform(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100)), FieldOption, {
+  Schema.transform(Text(100), FieldOption, {
     strict: true,
     decode: (value) => ({ value, label: value }),
     encode: (option) => option.value
@@ -150,7 +158,7 @@ const OptionInput = Schema.Union(
   FieldOption
 )
 
-const Label = Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(200))
+const Label = Text(200)
 
 /**
  * What `fields.define` accepts. Options may be plain strings (`["small", "large"]`) or
@@ -260,6 +268,7 @@ const textOf = (max: number, trim: boolean): Check => (u) => {
   if (typeof u !== "string") return fail("text", u)
   const value = trim ? u.trim() : u
   if (value.trim().length === 0) return Either.left("must not be empty (use null to clear the field)")
+  if (value.includes("\u0000")) return Either.left("must not contain the NUL character (\\u0000)")
   if (value.length > max) return Either.left(`must be at most ${max} characters (got ${value.length})`)
   return ok(value)
 }
@@ -498,7 +507,7 @@ export const uniqueClaims = (
   values: FieldValues
 ): ReadonlyArray<{ readonly fieldKey: FieldKey; readonly valueKey: string }> =>
   compiled.definitions.flatMap((def) =>
-    def.unique && values[def.key] !== undefined ? [{ fieldKey: def.key, valueKey: uniqueValueKey(def, values[def.key]) }] : []
+    def.unique && Object.hasOwn(values, def.key) ? [{ fieldKey: def.key, valueKey: uniqueValueKey(def, values[def.key]) }] : []
   )
 
 /**

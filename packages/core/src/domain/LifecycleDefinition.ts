@@ -294,6 +294,28 @@ export const satisfiedStages = (
 export const isAffectedBy = (criterion: Criterion, eventType: string): boolean =>
   criterion.kind === "orders" ? eventType === "order.placed" : criterion.types.includes(eventType)
 
+const DAY_MS = 86_400_000
+
+/**
+ * The most instants (epoch milliseconds, ascending) that fall in one window of `withinDays` days,
+ * the window being `(end - withinDays, end]`. This is what a windowed criterion is measured by:
+ * "3 orders within 90 days" holds when some 90-day window holds 3 orders, whatever order the
+ * orders were reported in.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const busiestWindow = (times: ReadonlyArray<number>, withinDays: number): number => {
+  const width = withinDays * DAY_MS
+  let best = 0
+  let start = 0
+  for (let end = 0; end < times.length; end++) {
+    while (times[start]! <= times[end]! - width) start++
+    best = Math.max(best, end - start + 1)
+  }
+  return best
+}
+
 /**
  * The criteria a contact in `current` could still meet (those of later stages), so a caller
  * counts only what matters.

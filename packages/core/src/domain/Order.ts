@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import { ContactId, EventId, OrderId, WorkspaceId } from "./Ids.js"
 import { Currency, Money } from "./Money.js"
 import { Instant } from "./Time.js"
+import { Text } from "./Json.js"
 
 /**
  * One line of an order: `unitPrice` and the optional `unitCost` (for margins) are Money.
@@ -16,8 +17,8 @@ import { Instant } from "./Time.js"
  * @category schemas
  */
 export const OrderLine = Schema.Struct({
-  sku: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(100)),
-  name: Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(300)),
+  sku: Text(100),
+  name: Text(300),
   quantity: Schema.Int.pipe(Schema.positive({ message: () => "must be a whole number above 0" })),
   unitPrice: Money,
   unitCost: Schema.optional(Money)

@@ -4,8 +4,10 @@
  *
  * @since 0.1.0
  */
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { ValidationError } from "./Errors.js"
 
 /**
  * @since 0.1.0
@@ -45,6 +47,34 @@ const Position = Schema.parseJson(Schema.Array(Schema.String))
 export const decodeCursor = (cursor: string, size: number): ReadonlyArray<string> | undefined => {
   const decoded = Schema.decodeUnknownEither(Position)(Buffer.from(cursor, "base64url").toString("utf8"))
   return Either.isRight(decoded) && decoded.right.length === size ? decoded.right : undefined
+}
+
+const notACursor = (listing: string) => ValidationError.at(["cursor"], `is not a cursor returned by ${listing}`)
+
+/**
+ * Reads a cursor of a listing ordered by id; fails with `ValidationError` when it is not one.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const decodeIdCursor = (cursor: string, listing = "this listing"): Effect.Effect<string, ValidationError> => {
+  const position = decodeCursor(cursor, 1)
+  return position === undefined ? Effect.fail(notACursor(listing)) : Effect.succeed(position[0]!)
+}
+
+/**
+ * Reads a cursor made of a position schema's encoded values (e.g. an instant and an id).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const decodePositionCursor = <A, I extends ReadonlyArray<string>>(
+  schema: Schema.Schema<A, I>,
+  cursor: string,
+  listing = "this listing"
+): Effect.Effect<A, ValidationError> => {
+  const decoded = Schema.decodeUnknownEither(Schema.compose(Position, schema))(Buffer.from(cursor, "base64url").toString("utf8"))
+  return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(notACursor(listing))
 }
 
 /**

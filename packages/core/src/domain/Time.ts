@@ -109,8 +109,12 @@ const InstantFromIsoString = Schema.transformOrFail(Schema.String, Schema.DateTi
   encode: (dt) => ParseResult.succeed(DateTime.formatIso(dt))
 })
 
+const EARLIEST = Date.parse("0001-01-01T00:00:00.000Z")
+const LATEST = Date.parse("9999-12-31T23:59:59.999Z")
+
 /**
- * What callers may pass for an instant: an ISO string with offset, a `Date`, or a `DateTime`.
+ * What callers may pass for an instant: an ISO string with offset, a `Date`, or a `DateTime`,
+ * in the years 0001 to 9999 (so that stored ISO strings keep their fixed width and order).
  *
  * @since 0.1.0
  * @category schemas
@@ -119,7 +123,12 @@ export const InstantInput = Schema.Union(
   InstantFromIsoString,
   Schema.DateTimeUtcFromDate,
   Schema.DateTimeUtcFromSelf
-).annotations({ identifier: "InstantInput" })
+).pipe(
+  Schema.filter((dt) => DateTime.toEpochMillis(dt) >= EARLIEST && DateTime.toEpochMillis(dt) <= LATEST, {
+    message: () => "must be between the years 0001 and 9999"
+  }),
+  Schema.annotations({ identifier: "InstantInput" })
+)
 
 /**
  * The calendar date of an instant in a timezone: 23:30 UTC on the 1st is the 2nd in Paris.

@@ -9,6 +9,7 @@
 import * as Schema from "effect/Schema"
 import { ContactId, EventId, TimelineEntryId, WorkspaceId } from "./Ids.js"
 import { Instant, InstantInput } from "./Time.js"
+import { JsonObject, Text } from "./Json.js"
 
 /**
  * Entries people log (`timeline.log`).
@@ -73,7 +74,6 @@ export class TimelineEntry extends Schema.Class<TimelineEntry>("TimelineEntry")(
   eventId: Schema.NullOr(EventId)
 }) {}
 
-const Text = (max: number) => Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(max))
 
 /**
  * What `timeline.log` accepts.
@@ -90,7 +90,7 @@ export const TimelineLog = Schema.Struct({
   channel: Schema.optional(Schema.NullOr(Text(100))),
   direction: Schema.optional(Schema.NullOr(Direction)),
   reaction: Schema.optional(Schema.NullOr(Reaction)),
-  payload: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+  payload: Schema.optional(JsonObject)
 })
 
 /**

@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import { WorkspaceId } from "./Ids.js"
 import { LifecycleDefinition } from "./LifecycleDefinition.js"
 import { Instant, Timezone } from "./Time.js"
+import { Text } from "./Json.js"
 
 /**
  * @since 0.1.0
@@ -32,7 +33,7 @@ export class Workspace extends Schema.Class<Workspace>("Workspace")({
  */
 export const WorkspaceChanges = Schema.Struct({
   expectedVersion: Schema.optional(Schema.Int),
-  name: Schema.optional(Schema.Trim.pipe(Schema.minLength(1), Schema.maxLength(200))),
+  name: Schema.optional(Text(200)),
   timezone: Schema.optional(Timezone)
 })
 

@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { ValidationError } from "../domain/Errors.js"
 import {
+  compile,
   type CompiledFields,
   type FieldEntity,
   type FieldValues,
@@ -10,7 +11,12 @@ import {
   validate
 } from "../domain/FieldDefinition.js"
 import type { WorkspaceId } from "../domain/Ids.js"
+import type { Workspace } from "../domain/Workspace.js"
 import type { StorageService } from "../ports/Storage.js"
+
+/** The workspace's definitions of an entity, compiled for validating its records. */
+export const compiledFields = (storage: StorageService, workspace: Workspace, entity: FieldEntity) =>
+  Effect.map(storage.fieldDefinitions.list(workspace.id, entity), (defs) => compile(entity, defs, workspace.lifecycle))
 
 /** An update's value when given, the current one otherwise (`null` is a value: it clears). */
 export const keep = <A>(value: A | undefined, current: A): A => (value === undefined ? current : value)
@@ -34,8 +40,8 @@ export const claimUniqueValues = (
   Effect.forEach(
     compiled.definitions.filter((d) => d.unique),
     (def) => {
-      const oldKey = before[def.key] === undefined ? null : uniqueValueKey(def, before[def.key])
-      const newKey = after[def.key] === undefined ? null : uniqueValueKey(def, after[def.key])
+      const oldKey = Object.hasOwn(before, def.key) ? uniqueValueKey(def, before[def.key]) : null
+      const newKey = Object.hasOwn(after, def.key) ? uniqueValueKey(def, after[def.key]) : null
       return oldKey === newKey ? Effect.void : storage.uniqueValues.set(workspaceId, entity, recordId, def.key, newKey)
     },
     { discard: true }

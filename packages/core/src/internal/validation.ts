@@ -20,6 +20,7 @@ const rephrase = (issue: ParseResult.ArrayFormatterIssue): string => {
 // A value checked against a union (nullable, optional, or alternative input forms) fails every
 // member: keep the specific reason when there is one, else merge the members' expectations.
 const GENERIC = /^Expected (.+), actual (.+)$/s
+const NULLISH = /^Expected (null|undefined), actual /
 
 const merge = (issues: ReadonlyArray<ValidationIssue>): ReadonlyArray<ValidationIssue> => {
   const specific = issues.filter((i) => !GENERIC.test(i.message))
@@ -40,7 +41,14 @@ export const issuesOf = (
     const key = JSON.stringify(path)
     byPath.set(key, [...(byPath.get(key) ?? []), { path, message: rephrase(issue) }])
   }
-  return [...byPath.values()].flatMap(merge)
+  // A union member's bare "Expected undefined" at `payload` says nothing when `payload.when`
+  // says what is wrong.
+  const keys = [...byPath.keys()].map((k) => JSON.parse(k) as ReadonlyArray<string | number>)
+  const hasDeeper = (path: ReadonlyArray<string | number>) =>
+    keys.some((other) => other.length > path.length && path.every((p, i) => other[i] === p))
+  return [...byPath.values()]
+    .filter((issues) => !(issues.every((i) => NULLISH.test(i.message)) && hasDeeper(issues[0]!.path)))
+    .flatMap(merge)
 }
 
 const options: ParseOptions = { errors: "all", onExcessProperty: "error" }

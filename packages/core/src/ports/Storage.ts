@@ -213,15 +213,15 @@ export interface TimelineRepository {
 }
 
 /**
- * A count over a contact's history in the window `(since, until]`.
+ * A contact's history in the window `(since, until]`; an open end when not given.
  *
  * @since 0.1.0
  * @category models
  */
-export interface HistoryCount {
+export interface HistoryWindow {
   readonly contactId: ContactId
   readonly since?: DateTime.Utc | undefined
-  readonly until: DateTime.Utc
+  readonly until?: DateTime.Utc | undefined
 }
 
 /**
@@ -233,11 +233,16 @@ export interface EventRepository {
   readonly insert: (event: StoredEvent) => Effect.Effect<boolean, StorageError>
   /** The event, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: EventId) => Effect.Effect<Option.Option<StoredEvent>, StorageError>
-  /** Events of the contact whose type is one of `types`, in the window. */
+  /** How many events of the contact, of one of `types`, are in the window. */
   readonly count: (
     workspaceId: WorkspaceId,
-    query: HistoryCount & { readonly types: ReadonlyArray<string> }
+    query: HistoryWindow & { readonly types: ReadonlyArray<string> }
   ) => Effect.Effect<number, StorageError>
+  /** When those events occurred, earliest first. */
+  readonly times: (
+    workspaceId: WorkspaceId,
+    query: HistoryWindow & { readonly types: ReadonlyArray<string> }
+  ) => Effect.Effect<ReadonlyArray<DateTime.Utc>, StorageError>
 }
 
 /**
@@ -249,8 +254,10 @@ export interface OrderRepository {
   readonly insert: (order: Order) => Effect.Effect<boolean, StorageError>
   /** The order with its lines, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: OrderId) => Effect.Effect<Option.Option<Order>, StorageError>
-  /** Orders of the contact placed in the window. */
-  readonly count: (workspaceId: WorkspaceId, query: HistoryCount) => Effect.Effect<number, StorageError>
+  /** How many orders of the contact were placed in the window. */
+  readonly count: (workspaceId: WorkspaceId, query: HistoryWindow) => Effect.Effect<number, StorageError>
+  /** When those orders were placed, earliest first. */
+  readonly times: (workspaceId: WorkspaceId, query: HistoryWindow) => Effect.Effect<ReadonlyArray<DateTime.Utc>, StorageError>
 }
 
 /**

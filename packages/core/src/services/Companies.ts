@@ -7,16 +7,15 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { Company, CompanyCreate, CompanyListOptions, CompanyUpdate } from "../domain/Company.js"
-import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
+import { Conflict, NotFound } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { CompanyId, type WorkspaceId } from "../domain/Ids.js"
 import * as Page from "../domain/Page.js"
-import { checkFields, claimUniqueValues, keep } from "../internal/records.js"
+import { checkFields, claimUniqueValues, compiledFields, keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
+import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
-import { Fields } from "./Fields.js"
-import { Workspaces } from "./Workspaces.js"
 
 const decodeCompanyId = decodeInput(CompanyId, ["companyId"])
 
@@ -27,8 +26,6 @@ const decodeCompanyId = decodeInput(CompanyId, ["companyId"])
 export class Companies extends Effect.Service<Companies>()("@rapport/core/Companies", {
   effect: Effect.gen(function* () {
     const storage = yield* Storage
-    const workspaces = yield* Workspaces
-    const fields = yield* Fields
 
     const getIn = (workspaceId: WorkspaceId, id: CompanyId) =>
       Effect.flatMap(storage.companies.get(workspaceId, id), Option.match({
@@ -41,25 +38,25 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
     /** Creates a company. */
     const create = Effect.fn("Companies.create")(function* (input: CompanyCreate) {
       const data = yield* decodeInput(CompanyCreate)(input)
-      const workspace = yield* workspaces.current
-      const compiled = yield* fields.compiled(workspace, "company")
-      const values = yield* checkFields(compiled, applyPatch({}, data.fields ?? {}), undefined)
-      const now = yield* DateTime.now
-      const company = new Company({
-        id: CompanyId.make(yield* (yield* IdGenerator).next),
-        workspaceId: workspace.id,
-        name: data.name,
-        domain: data.domain ?? null,
-        phone: data.phone ?? null,
-        tags: data.tags ?? [],
-        ownerId: data.ownerId ?? null,
-        fields: values,
-        version: 1,
-        createdAt: now,
-        updatedAt: now
-      })
       return yield* storage.transaction(
         Effect.gen(function* () {
+          const workspace = yield* ensureWorkspace(storage)
+          const compiled = yield* compiledFields(storage, workspace, "company")
+          const values = yield* checkFields(compiled, applyPatch({}, data.fields ?? {}), undefined)
+          const now = yield* DateTime.now
+          const company = new Company({
+            id: CompanyId.make(yield* (yield* IdGenerator).next),
+            workspaceId: workspace.id,
+            name: data.name,
+            domain: data.domain ?? null,
+            phone: data.phone ?? null,
+            tags: data.tags ?? [],
+            ownerId: data.ownerId ?? null,
+            fields: values,
+            version: 1,
+            createdAt: now,
+            updatedAt: now
+          })
           yield* storage.companies.insert(company)
           yield* claimUniqueValues(storage, workspace.id, "company", compiled, company.id, {}, values)
           return company
@@ -70,21 +67,21 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
     /** The company with this id, or `NotFound`. */
     const get = Effect.fn("Companies.get")(function* (companyId: string) {
       const id = yield* decodeCompanyId(companyId)
-      return yield* getIn((yield* workspaces.current).id, id)
+      return yield* getIn((yield* readWorkspace(storage)).id, id)
     })
 
     /** Changes a company; a stale `expectedVersion` fails with `Conflict`. */
     const update = Effect.fn("Companies.update")(function* (companyId: string, input: CompanyUpdate) {
       const id = yield* decodeCompanyId(companyId)
       const data = yield* decodeInput(CompanyUpdate)(input)
-      const workspace = yield* workspaces.current
       return yield* storage.transaction(
         Effect.gen(function* () {
+          const workspace = yield* readWorkspace(storage)
           const current = yield* getIn(workspace.id, id)
           if (data.expectedVersion !== current.version) {
             return yield* Conflict.version("company", id, data.expectedVersion, current.version)
           }
-          const compiled = yield* fields.compiled(workspace, "company")
+          const compiled = yield* compiledFields(storage, workspace, "company")
           const values = yield* checkFields(compiled, data.fields === undefined ? current.fields : applyPatch(current.fields, data.fields), undefined)
           const next = new Company({
             ...current,
@@ -107,9 +104,9 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
     /** Deletes a company; refused with `Conflict` (`inUse`) while contacts belong to it. */
     const remove = Effect.fn("Companies.remove")(function* (companyId: string) {
       const id = yield* decodeCompanyId(companyId)
-      const workspace = yield* workspaces.current
       yield* storage.transaction(
         Effect.gen(function* () {
+          const workspace = yield* readWorkspace(storage)
           yield* getIn(workspace.id, id)
           const members = yield* storage.contacts.countByCompany(workspace.id, id)
           if (members > 0) {
@@ -131,15 +128,11 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
     const list = Effect.fn("Companies.list")(function* (options: CompanyListOptions = {}) {
       const query = yield* decodeInput(CompanyListOptions)(options)
       const limit = query.limit ?? Page.defaultLimit
-      const after = query.cursor === undefined ? undefined : Page.decodeCursor(query.cursor, 1)?.[0]
-      if (query.cursor !== undefined && after === undefined) {
-        return yield* ValidationError.at(["cursor"], "is not a cursor returned by companies.list")
-      }
-      const rows = yield* storage.companies.list((yield* workspaces.current).id, { after, limit: limit + 1 })
+      const after = query.cursor === undefined ? undefined : yield* Page.decodeIdCursor(query.cursor, "companies.list")
+      const rows = yield* storage.companies.list((yield* readWorkspace(storage)).id, { after, limit: limit + 1 })
       return Page.fromRows(rows, limit, (c) => [c.id])
     })
 
     return { create, get, update, remove, list } as const
-  }),
-  dependencies: [Workspaces.Default, Fields.Default]
+  })
 }) {}

@@ -15,12 +15,11 @@ import { NotFound, ValidationError } from "../domain/Errors.js"
 import { EventId, type WorkspaceId } from "../domain/Ids.js"
 import { StageChange } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
+import { type CreationEvent, insertContact, recordEvent } from "../internal/recording.js"
 import { decodeInput } from "../internal/validation.js"
+import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
-import { Contacts } from "./Contacts.js"
-import { EventRecorder } from "./EventRecorder.js"
-import { Workspaces } from "./Workspaces.js"
 
 /**
  * What `events.emit` returns.
@@ -62,25 +61,15 @@ const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>) 
 export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
   effect: Effect.gen(function* () {
     const storage = yield* Storage
-    const workspaces = yield* Workspaces
-    const contacts = yield* Contacts
-    const recorder = yield* EventRecorder
 
     const duplicateOf = (workspaceId: WorkspaceId, event: StoredEvent) =>
       Effect.map(
         storage.contacts.get(workspaceId, event.contactId),
         (contact) =>
-          new EmitResult({
-            event,
-            contact: Option.getOrNull(contact),
-            duplicate: true,
-            contactCreated: false,
-            stageChange: null,
-            progressionBlocked: null
-          })
+          new EmitResult({ event, contact: Option.getOrNull(contact), duplicate: true, contactCreated: false, stageChange: null, progressionBlocked: null })
       )
 
-    const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: { id: EventId; occurredAt: DateTime.Utc; payload: Readonly<Record<string, unknown>> }) =>
+    const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: CreationEvent) =>
       Effect.gen(function* () {
         if (data.contactId !== undefined) {
           const found = yield* storage.contacts.get(workspace.id, data.contactId)
@@ -91,7 +80,8 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         const found = yield* storage.contacts.findByEmail(workspace.id, emailKey(email))
         if (Option.isSome(found)) return { contact: found.value, created: false }
         const hints = data.contact ?? {}
-        const contact = yield* contacts.insert(
+        const contact = yield* insertContact(
+          storage,
           workspace,
           {
             email,
@@ -117,19 +107,20 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       const data = yield* decodeInput(EmitInput)(input)
       const payload = data.payload ?? {}
       yield* checkPayload(data.type, payload)
-      const workspace = yield* workspaces.current
       const now = yield* DateTime.now
       const id = data.id ?? EventId.make(yield* (yield* IdGenerator).next)
       const occurredAt = data.occurredAt ?? now
       return yield* storage
         .transaction(
           Effect.gen(function* () {
+            const workspace = yield* ensureWorkspace(storage)
             const existing = yield* storage.events.get(workspace.id, id)
             if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
             const { contact, created } = yield* resolveContact(workspace, data, { id, occurredAt, payload })
             if (created && data.type === "contact.created") {
+              const stored = yield* storage.events.get(workspace.id, id)
               return new EmitResult({
-                event: Option.getOrThrow(yield* storage.events.get(workspace.id, id)),
+                event: Option.getOrThrow(stored),
                 contact,
                 duplicate: false,
                 contactCreated: true,
@@ -137,16 +128,8 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
                 progressionBlocked: null
               })
             }
-            const event = new StoredEvent({
-              id,
-              workspaceId: workspace.id,
-              type: data.type,
-              contactId: contact.id,
-              occurredAt,
-              receivedAt: now,
-              payload
-            })
-            const progression = yield* recorder.record(event, contact)
+            const event = new StoredEvent({ id, workspaceId: workspace.id, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload })
+            const progression = yield* recordEvent(storage, workspace, event, contact)
             return new EmitResult({
               event,
               contact: progression.contact,
@@ -160,9 +143,11 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         .pipe(
           // Another emission stored the same id between our check and our insert: ours rolled back.
           Effect.catchTag("DuplicateEvent", () =>
-            Effect.flatMap(storage.events.get(workspace.id, id), (stored) =>
-              Option.isSome(stored) ? duplicateOf(workspace.id, stored.value) : Effect.die(new Error(`event ${id} vanished`))
-            )
+            Effect.gen(function* () {
+              const workspaceId = (yield* readWorkspace(storage)).id
+              const stored = yield* storage.events.get(workspaceId, id)
+              return Option.isSome(stored) ? yield* duplicateOf(workspaceId, stored.value) : yield* Effect.dieMessage(`event ${id} vanished`)
+            })
           )
         )
     })
@@ -170,11 +155,10 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
     /** A stored event by id. */
     const get = Effect.fn("Events.get")(function* (eventId: string) {
       const id = yield* decodeInput(EventId, ["eventId"])(eventId)
-      const found = yield* storage.events.get((yield* workspaces.current).id, id)
+      const found = yield* storage.events.get((yield* readWorkspace(storage)).id, id)
       return yield* Option.match(found, { onNone: () => Effect.fail(NotFound.of("event", id)), onSome: Effect.succeed })
     })
 
     return { emit, get } as const
-  }),
-  dependencies: [Workspaces.Default, Contacts.Default, EventRecorder.Default]
+  })
 }) {}

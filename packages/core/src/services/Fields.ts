@@ -8,11 +8,9 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { Conflict, NotFound, type StorageError, ValidationError } from "../domain/Errors.js"
+import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
 import {
   checkDefinition,
-  compile,
-  type CompiledFields,
   FieldDefinition,
   FieldDefinitionChanges,
   FieldDefinitionInput,
@@ -26,8 +24,8 @@ import { indexOf, type LifecycleDefinition } from "../domain/LifecycleDefinition
 import type { Workspace } from "../domain/Workspace.js"
 import { keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
+import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { type FieldRecord, Storage } from "../ports/Storage.js"
-import { Workspaces } from "./Workspaces.js"
 
 const SCAN_PAGE = 1000
 const EXAMPLES = 3
@@ -53,7 +51,6 @@ export interface RemoveFieldOptions {
 export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
   effect: Effect.gen(function* () {
     const storage = yield* Storage
-    const workspaces = yield* Workspaces
 
     const find = (workspace: Workspace, entity: FieldEntity, key: string) =>
       Effect.flatMap(storage.fieldDefinitions.list(workspace.id, entity), (defs) => {
@@ -84,7 +81,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
         const examples: Array<string> = []
         let affected = 0
         yield* forEachRecord(workspace, def.entity, (record) => {
-          const value = record.fields[def.key]
+          const value = Object.hasOwn(record.fields, def.key) ? record.fields[def.key] : undefined
           const stageIndex = record.stage === null ? undefined : indexOf(workspace.lifecycle, record.stage)
           let reason: string | undefined
           if (value === undefined) {
@@ -110,7 +107,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
       Effect.gen(function* () {
         let holding = 0
         yield* forEachRecord(workspace, def.entity, (record) => {
-          if (record.fields[def.key] !== undefined) holding++
+          if (Object.hasOwn(record.fields, def.key)) holding++
           return Effect.void
         })
         return holding
@@ -140,40 +137,39 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
     /** Claims the unique values of every record, for a field that has just become unique. */
     const claimAll = (workspace: Workspace, def: FieldDefinition) =>
       forEachRecord(workspace, def.entity, (record) => {
-        const value = record.fields[def.key]
-        return value === undefined
-          ? Effect.void
-          : storage.uniqueValues.set(workspace.id, def.entity, record.id, def.key, uniqueValueKey(def, value))
+        return Object.hasOwn(record.fields, def.key)
+          ? storage.uniqueValues.set(workspace.id, def.entity, record.id, def.key, uniqueValueKey(def, record.fields[def.key]))
+          : Effect.void
       })
 
     /** Defines a new field. A required field cannot be added while records lack it. */
     const define = Effect.fn("Fields.define")(function* (input: FieldDefinitionInput) {
       const data = yield* decodeInput(FieldDefinitionInput)(input)
-      const workspace = yield* workspaces.current
       const entity = data.entity ?? "contact"
-      const existing = yield* storage.fieldDefinitions.list(workspace.id, entity)
-      if (existing.some((d) => d.key === data.key)) {
-        return yield* Conflict.unique("fieldDefinition", "key", `${entity}.${data.key}`)
-      }
-      const now = yield* DateTime.now
-      const def = new FieldDefinition({
-        workspaceId: workspace.id,
-        entity,
-        key: data.key,
-        label: data.label ?? data.key,
-        type: data.type,
-        options: data.options ?? [],
-        required: data.required ?? "never",
-        unique: data.unique ?? false,
-        description: data.description ?? null,
-        position: data.position ?? existing.reduce((max, d) => Math.max(max, d.position + 1), 0),
-        version: 1,
-        createdAt: now,
-        updatedAt: now
-      })
-      yield* checkConsistency(def, workspace.lifecycle)
       return yield* storage.transaction(
         Effect.gen(function* () {
+          const workspace = yield* ensureWorkspace(storage)
+          const existing = yield* storage.fieldDefinitions.list(workspace.id, entity)
+          if (existing.some((d) => d.key === data.key)) {
+            return yield* Conflict.unique("fieldDefinition", "key", `${entity}.${data.key}`)
+          }
+          const now = yield* DateTime.now
+          const def = new FieldDefinition({
+            workspaceId: workspace.id,
+            entity,
+            key: data.key,
+            label: data.label ?? data.key,
+            type: data.type,
+            options: data.options ?? [],
+            required: data.required ?? "never",
+            unique: data.unique ?? false,
+            description: data.description ?? null,
+            position: data.position ?? existing.reduce((max, d) => Math.max(max, d.position + 1), 0),
+            version: 1,
+            createdAt: now,
+            updatedAt: now
+          })
+          yield* checkConsistency(def, workspace.lifecycle)
           yield* refuseIfViolated(workspace, def, "define")
           yield* storage.fieldDefinitions.insert(def)
           return def
@@ -188,9 +184,9 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
     const update = Effect.fn("Fields.update")(function* (entity: FieldEntity, key: string, input: FieldDefinitionChanges) {
       const [validEntity, validKey] = yield* Effect.all([decodeEntity(entity), decodeKey(key)])
       const changes = yield* decodeInput(FieldDefinitionChanges)(input)
-      const workspace = yield* workspaces.current
       return yield* storage.transaction(
         Effect.gen(function* () {
+          const workspace = yield* readWorkspace(storage)
           const current = yield* find(workspace, validEntity, validKey)
           const { expectedVersion, ...rest } = changes
           if (expectedVersion !== undefined && expectedVersion !== current.version) {
@@ -230,9 +226,9 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
     /** Removes a field. Records still holding values keep it, unless `purgeValues` deletes them. */
     const remove = Effect.fn("Fields.remove")(function* (entity: FieldEntity, key: string, options?: RemoveFieldOptions) {
       const [validEntity, validKey] = yield* Effect.all([decodeEntity(entity), decodeKey(key)])
-      const workspace = yield* workspaces.current
       yield* storage.transaction(
         Effect.gen(function* () {
+          const workspace = yield* readWorkspace(storage)
           const def = yield* find(workspace, validEntity, validKey)
           if (options?.purgeValues === true) {
             yield* storage.customFields.purge(workspace.id, def.entity, def.key, yield* DateTime.now)
@@ -258,21 +254,16 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
     /** Definitions of the current workspace, of one entity when given. */
     const list = Effect.fn("Fields.list")(function* (entity?: FieldEntity) {
       const validEntity = entity === undefined ? undefined : yield* decodeEntity(entity)
-      const workspace = yield* workspaces.current
+      const workspace = yield* readWorkspace(storage)
       return yield* storage.fieldDefinitions.list(workspace.id, validEntity)
     })
 
     /** One definition, or `NotFound`. */
     const get = Effect.fn("Fields.get")(function* (entity: FieldEntity, key: string) {
       const [validEntity, validKey] = yield* Effect.all([decodeEntity(entity), decodeKey(key)])
-      return yield* find(yield* workspaces.current, validEntity, validKey)
+      return yield* find(yield* readWorkspace(storage), validEntity, validKey)
     })
 
-    /** The compiled definitions of an entity in a workspace, for validating records. */
-    const compiled = (workspace: Workspace, entity: FieldEntity): Effect.Effect<CompiledFields, StorageError> =>
-      Effect.map(storage.fieldDefinitions.list(workspace.id, entity), (defs) => compile(entity, defs, workspace.lifecycle))
-
-    return { define, update, remove, list, get, compiled } as const
-  }),
-  dependencies: [Workspaces.Default]
+    return { define, update, remove, list, get } as const
+  })
 }) {}

@@ -6,17 +6,28 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { NotFound, ValidationError } from "../domain/Errors.js"
+import * as Schema from "effect/Schema"
+import { NotFound } from "../domain/Errors.js"
 import { ContactId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
 import * as Page from "../domain/Page.js"
-import { parseIsoInstant } from "../domain/Time.js"
 import { TimelineEntry, TimelineListOptions, TimelineLog } from "../domain/TimelineEntry.js"
 import { decodeInput } from "../internal/validation.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { Storage, type TimelineQuery } from "../ports/Storage.js"
-import { CurrentWorkspace } from "./Workspaces.js"
+import { Storage } from "../ports/Storage.js"
+import { CurrentWorkspace } from "../internal/workspace.js"
 
 const decodeContactId = decodeInput(ContactId, ["contactId"])
+
+// A timeline cursor: the instant and id of the last entry of the previous page.
+const TimelinePosition = Schema.transform(
+  Schema.Tuple(Schema.DateTimeUtc, TimelineEntryId),
+  Schema.Struct({ occurredAt: Schema.DateTimeUtcFromSelf, id: Schema.typeSchema(TimelineEntryId) }),
+  {
+    strict: true,
+    decode: ([occurredAt, id]) => ({ occurredAt, id }),
+    encode: ({ occurredAt, id }) => [occurredAt, id] as const
+  }
+)
 
 /**
  * @since 0.1.0
@@ -36,7 +47,6 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
     const log = Effect.fn("Timeline.log")(function* (input: TimelineLog) {
       const data = yield* decodeInput(TimelineLog)(input)
       const workspaceId = yield* CurrentWorkspace
-      yield* requireContact(workspaceId, data.contactId)
       const now = yield* DateTime.now
       const entry = new TimelineEntry({
         id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
@@ -53,7 +63,8 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
         payload: data.payload ?? {},
         eventId: null
       })
-      yield* storage.timeline.append(entry)
+      // The contact must still exist when the entry lands: an entry never outlives its contact.
+      yield* storage.transaction(Effect.zipRight(requireContact(workspaceId, data.contactId), storage.timeline.append(entry)))
       return entry
     })
 
@@ -61,15 +72,8 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
       Effect.gen(function* () {
         const options = yield* decodeInput(TimelineListOptions)(input)
         const limit = options.limit ?? Page.defaultLimit
-        let before: TimelineQuery["before"]
-        if (options.cursor !== undefined) {
-          const position = Page.decodeCursor(options.cursor, 2)
-          const at = position === undefined ? undefined : parseIsoInstant(position[0]!)
-          if (position === undefined || at === undefined || typeof at === "string") {
-            return yield* ValidationError.at(["cursor"], "is not a cursor returned by this listing")
-          }
-          before = { occurredAt: at, id: TimelineEntryId.make(position[1]!) }
-        }
+        const before =
+          options.cursor === undefined ? undefined : yield* Page.decodePositionCursor(TimelinePosition, options.cursor, "the timeline")
         const rows = yield* storage.timeline.list(workspaceId, {
           contactId,
           kinds: options.kinds,
@@ -78,7 +82,7 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
           before,
           limit: limit + 1
         })
-        return Page.fromRows(rows, limit, (e) => [DateTime.formatIso(e.occurredAt), e.id])
+        return Page.fromRows(rows, limit, (e) => Schema.encodeSync(TimelinePosition)({ occurredAt: e.occurredAt, id: e.id }))
       })
 
     /** A contact's timeline, newest first, optionally filtered by kind and period. */

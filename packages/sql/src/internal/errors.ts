@@ -21,6 +21,18 @@ export const isUniqueViolation = (error: SqlError): boolean => {
   return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY"
 }
 
+/**
+ * Whether a unique violation is the table's primary key (and not another unique index). SQLite
+ * says so in its code; PostgreSQL names the constraint, `<table>_pkey` by default.
+ */
+export const violatesPrimaryKey = (error: SqlError): boolean => {
+  const cause = driverCause(error)
+  const code = codeOf(cause)
+  if (code === "SQLITE_CONSTRAINT_PRIMARYKEY") return true
+  const constraint = typeof cause === "object" && cause !== null && "constraint" in cause ? cause.constraint : undefined
+  return code === "23505" && typeof constraint === "string" && constraint.endsWith("_pkey")
+}
+
 export const isUnavailable = (error: SqlError): boolean => {
   const cause = driverCause(error)
   const code = codeOf(cause)

@@ -350,6 +350,7 @@ export const OrderFromRows = Schema.transform(
 )
 
 export const CountRow = Schema.Struct({ n: Int })
+export const AtRow = Schema.Struct({ at: Schema.compose(Instant, Schema.DateTimeUtc) })
 export const StageCountRow = Schema.Struct({ stage: Schema.String, n: Int })
 export const VersionRow = Schema.Struct({ version: Int })
 export const RecordIdRow = Schema.Struct({ record_id: Schema.String })

@@ -1,0 +1,107 @@
+/**
+ * JSON values as Rapport stores them: what goes into a payload or a custom field comes back the
+ * same from every storage. Dates, `NaN`, `Infinity`, `undefined`, bigints and functions are not
+ * JSON and are refused up front (a SQL store would silently turn them into something else), and
+ * so is the NUL character, which PostgreSQL text cannot hold.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonValue = null | boolean | number | string | ReadonlyArray<JsonValue> | { readonly [key: string]: JsonValue }
+
+/**
+ * A JSON value as callers may give it: object properties may be `undefined` (they are dropped).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonInput = null | boolean | number | string | ReadonlyArray<JsonInput> | { readonly [key: string]: JsonInput | undefined }
+
+const hasNul = (s: string) => s.includes("\u0000")
+
+/**
+ * A string without the NUL character.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SafeString = Schema.String.pipe(
+  Schema.filter((s) => !hasNul(s), { message: () => "must not contain the NUL character (\\u0000)" })
+)
+
+// Properties whose value is `undefined` are dropped, as JSON.stringify does; `undefined` anywhere
+// else (an array element) is refused.
+// Only plain objects: a Date, a Map or a class instance would otherwise pass as an empty record.
+const isPlainObject = (u: unknown): boolean =>
+  typeof u === "object" && u !== null && (Object.getPrototypeOf(u) === Object.prototype || Object.getPrototypeOf(u) === null)
+
+const objectOf = <A, I>(value: Schema.Schema<A, I>) =>
+  Schema.transform(
+    Schema.compose(
+      Schema.declare((u: unknown): u is { readonly [key: string]: I | undefined } => isPlainObject(u), { identifier: "PlainObject" }),
+      Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(value) })
+    ),
+    Schema.Record({ key: Schema.String, value: Schema.typeSchema(value) }),
+    {
+    strict: true,
+      decode: (record) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Record<string, A>,
+      encode: (record) => record
+    }
+  )
+
+/**
+ * Any JSON value.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const JsonValue: Schema.Schema<JsonValue, JsonInput> = Schema.Union(
+  Schema.Null,
+  Schema.Boolean,
+  Schema.Number.pipe(Schema.finite()),
+  SafeString,
+  Schema.Array(Schema.suspend((): Schema.Schema<JsonValue, JsonInput> => JsonValue)),
+  objectOf(Schema.suspend((): Schema.Schema<JsonValue, JsonInput> => JsonValue))
+).annotations({
+  identifier: "JsonValue",
+  message: (issue) => ({
+    message: `must be a JSON value (null, true/false, a finite number, a string without NUL, an array or an object), got ${describe(issue.actual)}`,
+    override: true
+  })
+})
+
+const describe = (u: unknown): string => {
+  if (u instanceof Date) return "a Date (pass it as an ISO string)"
+  if (typeof u === "bigint") return "a bigint"
+  if (typeof u === "number") return String(u)
+  if (typeof u === "string") return "a string containing NUL"
+  if (u === undefined) return "undefined"
+  if (typeof u === "function") return "a function"
+  return typeof u
+}
+
+/**
+ * A JSON object, as payloads are (properties set to `undefined` are dropped).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const JsonObject = objectOf(JsonValue)
+
+/**
+ * Text as callers give it: trimmed, at least `min` and at most `max` characters, no NUL.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Text = (max: number, min = 1) =>
+  Schema.Trim.pipe(
+    Schema.minLength(min, { message: () => (min === 1 ? "must not be empty" : `must be at least ${min} characters`) }),
+    Schema.maxLength(max, { message: () => `must be at most ${max} characters` }),
+    Schema.filter((s) => !hasNul(s), { message: () => "must not contain the NUL character (\\u0000)" })
+  )

@@ -1,0 +1,84 @@
+// The current workspace: which one a fiber works in, its settings (read without writing, so a
+// read never creates a tenant), and the writes that store it.
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { Conflict } from "../domain/Errors.js"
+import { DefaultWorkspaceId, type WorkspaceId } from "../domain/Ids.js"
+import { classic, type LifecycleDefinition } from "../domain/LifecycleDefinition.js"
+import { Timezone, type Timezone as TimezoneType } from "../domain/Time.js"
+import { Workspace } from "../domain/Workspace.js"
+import type { StorageService } from "../ports/Storage.js"
+
+/**
+ * The workspace the current fiber works in (the default workspace unless provided).
+ *
+ * @since 0.1.0
+ * @category services
+ */
+export class CurrentWorkspace extends Context.Reference<CurrentWorkspace>()("@rapport/core/CurrentWorkspace", {
+  defaultValue: (): WorkspaceId => DefaultWorkspaceId
+}) {}
+
+/**
+ * Runs an effect in another workspace.
+ *
+ * @example
+ * ```ts
+ * const acmeContacts = contacts.list({}).pipe(withWorkspace(WorkspaceId.make("acme")))
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const withWorkspace =
+  (id: WorkspaceId) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.provideService(self, CurrentWorkspace, id)
+
+/**
+ * Settings of a workspace that was never configured: the `classic` lifecycle and UTC.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaults: { readonly timezone: TimezoneType; readonly lifecycle: LifecycleDefinition } = {
+  timezone: Timezone.make("UTC"),
+  lifecycle: classic
+}
+
+const unstored = (id: WorkspaceId, now: DateTime.Utc) =>
+  new Workspace({ id, name: id, ...defaults, version: 1, createdAt: now, updatedAt: now })
+
+/** The current workspace's settings; defaults (not stored) for a workspace never written to. */
+export const readWorkspace = (storage: StorageService) =>
+  Effect.gen(function* () {
+    const id = yield* CurrentWorkspace
+    const stored = yield* storage.workspaces.get(id)
+    return Option.isSome(stored) ? stored.value : unstored(id, yield* DateTime.now)
+  })
+
+/** The current workspace, stored with default settings the first time something is written to it. */
+export const ensureWorkspace = (storage: StorageService) =>
+  Effect.gen(function* () {
+    const id = yield* CurrentWorkspace
+    const stored = yield* storage.workspaces.get(id)
+    return Option.isSome(stored) ? stored.value : yield* storage.workspaces.insertIfAbsent(unstored(id, yield* DateTime.now))
+  })
+
+/** Changes the current workspace's settings (storing it first if needed), checking the version. */
+export const replaceWorkspace = (
+  storage: StorageService,
+  changes: Partial<Pick<Workspace, "name" | "timezone" | "lifecycle">>,
+  expectedVersion: number | undefined
+) =>
+  Effect.gen(function* () {
+    const workspace = yield* ensureWorkspace(storage)
+    if (expectedVersion !== undefined && expectedVersion !== workspace.version) {
+      return yield* Conflict.version("workspace", workspace.id, expectedVersion, workspace.version)
+    }
+    const next = new Workspace({ ...workspace, ...changes, version: workspace.version + 1, updatedAt: yield* DateTime.now })
+    yield* storage.workspaces.update(next, workspace.version)
+    return next
+  })
