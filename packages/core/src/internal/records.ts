@@ -1,7 +1,8 @@
 // Helpers shared by the services that write records with custom fields (contacts, companies).
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { ValidationError } from "../domain/Errors.js"
+import * as Option from "effect/Option"
+import { NotFound, ValidationError } from "../domain/Errors.js"
 import {
   compile,
   type CompiledFields,
@@ -10,13 +11,20 @@ import {
   uniqueValueKey,
   validate
 } from "../domain/FieldDefinition.js"
-import type { WorkspaceId } from "../domain/Ids.js"
+import type { ContactId, WorkspaceId } from "../domain/Ids.js"
 import type { Workspace } from "../domain/Workspace.js"
 import type { StorageService } from "../ports/Storage.js"
 
 /** The workspace's definitions of an entity, compiled for validating its records. */
 export const compiledFields = (storage: StorageService, workspace: Workspace, entity: FieldEntity) =>
   Effect.map(storage.fieldDefinitions.list(workspace.id, entity), (defs) => compile(entity, defs, workspace.lifecycle))
+
+/** The contact with this id in the workspace, or `NotFound`. */
+export const getContact = (storage: StorageService, workspaceId: WorkspaceId, id: ContactId) =>
+  Effect.flatMap(
+    storage.contacts.get(workspaceId, id),
+    Option.match({ onNone: () => Effect.fail(NotFound.of("contact", id)), onSome: Effect.succeed })
+  )
 
 /** An update's value when given, the current one otherwise (`null` is a value: it clears). */
 export const keep = <A>(value: A | undefined, current: A): A => (value === undefined ? current : value)

@@ -7,17 +7,16 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { Contact, ContactCreate, ContactListOptions, ContactUpdate } from "../domain/Contact.js"
 import { EmailFromString, emailKey } from "../domain/Email.js"
-import { Conflict, NotFound } from "../domain/Errors.js"
+import { Conflict } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
-import { ContactId, type WorkspaceId } from "../domain/Ids.js"
+import { ContactId } from "../domain/Ids.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { progress } from "../internal/lifecycle.js"
 import { checkCompany, checkEmailFree, insertContact } from "../internal/recording.js"
-import { checkFields, claimUniqueValues, compiledFields, keep } from "../internal/records.js"
+import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { Storage } from "../ports/Storage.js"
@@ -45,11 +44,6 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
   effect: Effect.gen(function* () {
     const storage = yield* Storage
 
-    const getIn = (workspaceId: WorkspaceId, id: ContactId) =>
-      Effect.flatMap(
-        storage.contacts.get(workspaceId, id),
-        Option.match({ onNone: () => Effect.fail(NotFound.of("contact", id)), onSome: Effect.succeed })
-      )
 
     /**
      * Creates a contact. Fails with `ValidationError` for bad input (naming every field), and
@@ -68,7 +62,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
     /** The contact with this id, or `NotFound`. */
     const get = Effect.fn("Contacts.get")(function* (contactId: string) {
       const id = yield* decodeContactId(contactId)
-      return yield* getIn((yield* readWorkspace(storage)).id, id)
+      return yield* getContact(storage, (yield* readWorkspace(storage)).id, id)
     })
 
     /** The contact with this email (case-insensitive), if any. */
@@ -88,7 +82,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       return yield* storage.transaction(
         Effect.gen(function* () {
           const workspace = yield* readWorkspace(storage)
-          const current = yield* getIn(workspace.id, id)
+          const current = yield* getContact(storage, workspace.id, id)
           if (data.expectedVersion !== current.version) {
             return yield* Conflict.version("contact", id, data.expectedVersion, current.version)
           }
@@ -131,7 +125,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       yield* storage.transaction(
         Effect.gen(function* () {
           const workspaceId = (yield* readWorkspace(storage)).id
-          const current = yield* getIn(workspaceId, id)
+          const current = yield* getContact(storage, workspaceId, id)
           const expected = options?.expectedVersion
           if (expected !== undefined && expected !== current.version) {
             return yield* Conflict.version("contact", id, expected, current.version)

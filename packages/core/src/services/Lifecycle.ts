@@ -7,14 +7,14 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Conflict, InvalidTransition, NotFound, ValidationError } from "../domain/Errors.js"
-import { ContactId, type TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
+import { Conflict, InvalidTransition, ValidationError } from "../domain/Errors.js"
+import { ContactId, type TimelineEntryId } from "../domain/Ids.js"
 import { Text } from "../domain/Json.js"
 import { indexOf, LifecycleDefinition, PresetName, presets, StageKey } from "../domain/LifecycleDefinition.js"
 import { StageChange, StageChangePayload } from "../domain/TimelineEntry.js"
 import { applyMove, missingFieldsFor } from "../internal/lifecycle.js"
+import { getContact } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { readWorkspace, replaceWorkspace } from "../internal/workspace.js"
 import { Storage } from "../ports/Storage.js"
@@ -69,11 +69,6 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
   effect: Effect.gen(function* () {
     const storage = yield* Storage
 
-    const getContact = (workspaceId: WorkspaceId, id: ContactId) =>
-      Effect.flatMap(
-        storage.contacts.get(workspaceId, id),
-        Option.match({ onNone: () => Effect.fail(NotFound.of("contact", id)), onSome: Effect.succeed })
-      )
 
     /** The current workspace's lifecycle definition. */
     const definition = Effect.map(readWorkspace(storage), (w) => w.lifecycle).pipe(Effect.withSpan("Lifecycle.definition"))
@@ -132,7 +127,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
           if (indexOf(lifecycle, target) < 0) {
             return yield* ValidationError.at(["stage"], `unknown stage "${target}"; stages are ${lifecycle.stages.map((s) => s.key).join(", ")}`)
           }
-          const contact = yield* getContact(workspace.id, id)
+          const contact = yield* getContact(storage, workspace.id, id)
           if (opts.expectedVersion !== undefined && opts.expectedVersion !== contact.version) {
             return yield* Conflict.version("contact", id, opts.expectedVersion, contact.version)
           }
@@ -156,7 +151,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
     const history = Effect.fn("Lifecycle.history")(function* (contactId: string) {
       const id = yield* decodeContactId(contactId)
       const workspaceId = (yield* readWorkspace(storage)).id
-      yield* getContact(workspaceId, id)
+      yield* getContact(storage, workspaceId, id)
       const changes: Array<StageChange> = []
       let before: { occurredAt: DateTime.Utc; id: TimelineEntryId } | undefined
       while (true) {

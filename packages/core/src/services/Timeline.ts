@@ -5,12 +5,11 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { NotFound } from "../domain/Errors.js"
 import { ContactId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
 import * as Page from "../domain/Page.js"
 import { TimelineEntry, TimelineListOptions, TimelineLog } from "../domain/TimelineEntry.js"
+import { getContact } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
@@ -37,11 +36,6 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
   effect: Effect.gen(function* () {
     const storage = yield* Storage
 
-    const requireContact = (workspaceId: WorkspaceId, id: ContactId) =>
-      Effect.flatMap(storage.contacts.get(workspaceId, id), Option.match({
-        onNone: () => Effect.fail(NotFound.of("contact", id)),
-        onSome: Effect.succeed
-      }))
 
     /** Records an interaction (email, call, letter, meeting, note, quote sent, follow-up). */
     const log = Effect.fn("Timeline.log")(function* (input: TimelineLog) {
@@ -64,7 +58,7 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
         eventId: null
       })
       // The contact must still exist when the entry lands: an entry never outlives its contact.
-      yield* storage.transaction(Effect.zipRight(requireContact(workspaceId, data.contactId), storage.timeline.append(entry)))
+      yield* storage.transaction(Effect.zipRight(getContact(storage, workspaceId, data.contactId), storage.timeline.append(entry)))
       return entry
     })
 
@@ -89,7 +83,7 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
     const list = Effect.fn("Timeline.list")(function* (contactId: string, options: TimelineListOptions = {}) {
       const id = yield* decodeContactId(contactId)
       const workspaceId = yield* CurrentWorkspace
-      yield* requireContact(workspaceId, id)
+      yield* getContact(storage, workspaceId, id)
       return yield* query(workspaceId, id, options)
     })
 
