@@ -43,8 +43,8 @@ const initialSchema = (t: Types, pg: boolean): ReadonlyArray<string> => [
     field_key ${t.key} NOT NULL,
     label TEXT NOT NULL,
     field_type TEXT NOT NULL,
-    options ${t.json} NOT NULL,
-    required ${t.json} NOT NULL,
+    options TEXT NOT NULL,
+    required TEXT NOT NULL,
     is_unique ${t.bool} NOT NULL,
     description TEXT,
     position INTEGER NOT NULL,
@@ -213,8 +213,20 @@ export const run: Effect.Effect<ReadonlyArray<readonly [id: number, name: string
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     return yield* sql.onDialectOrElse({
-      // One transaction holds the lock for the whole run, table creation included.
-      pg: () => sql.withTransaction(Effect.zipRight(sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`, migrate)),
+      // One transaction holds the lock for the whole run. The migrations table is created here:
+      // the Migrator probes for it with a query that, failing, would abort this transaction.
+      pg: () =>
+        sql.withTransaction(
+          Effect.all([
+            sql`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_KEY})`,
+            sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+              migration_id integer PRIMARY KEY,
+              created_at timestamptz NOT NULL DEFAULT now(),
+              name text NOT NULL
+            )`,
+            migrate
+          ]).pipe(Effect.map(([, , applied]) => applied))
+        ),
       sqlite: () =>
         Effect.zipRight(
           sql`CREATE TABLE IF NOT EXISTS rapport_write_lock (x INTEGER)`,

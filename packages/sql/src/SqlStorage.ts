@@ -335,7 +335,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       if (target === undefined) return Effect.succeed(0)
       // `key` is a validated field key (letters, digits, _), passed as a bound parameter.
       const removeKey = sql.onDialectOrElse({
-        pg: () => sql`fields = fields - ${key}, version = version + 1, updated_at = ${iso(at)}
+        pg: () => sql`fields = fields - ${key}::text, version = version + 1, updated_at = ${iso(at)}
                       WHERE workspace_id = ${workspaceId} AND jsonb_exists(fields, ${key})`,
         orElse: () => sql`fields = json_remove(fields, ${`$.${key}`}), version = version + 1, updated_at = ${iso(at)}
                           WHERE workspace_id = ${workspaceId} AND json_type(fields, ${`$.${key}`}) IS NOT NULL`
@@ -478,9 +478,14 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   // other instead of failing (see Migrations.sqliteWriteLock).
   const writeLock = sql.onDialectOrElse({ sqlite: () => Effect.asVoid(Migrations.sqliteWriteLock(sql)), orElse: () => Effect.void })
 
-  // Begin/commit failures are the transaction's own; the effect's errors pass through unchanged.
+  // Begin failures are the transaction's own; the effect's errors pass through unchanged. A failed
+  // COMMIT or ROLLBACK (the connection died) reaches us as a defect from @effect/sql: it is a
+  // StorageError like any other lost connection, and the database keeps all or nothing.
   const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
-    Effect.mapError(sql.withTransaction(Effect.zipRight(writeLock, effect)), (error) => (isSqlError(error) ? storageError(error) : error))
+    sql.withTransaction(Effect.zipRight(writeLock, effect)).pipe(
+      Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)),
+      Effect.catchAllDefect((defect) => (isSqlError(defect) ? Effect.fail(storageError(defect)) : Effect.die(defect)))
+    )
 
   return Storage.Storage.of({
     transaction,

@@ -4,7 +4,11 @@
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
-/** A JSON value stored as TEXT (SQLite) or JSONB (PostgreSQL). */
+/**
+ * A JSON object or array stored as TEXT (SQLite) or JSONB (PostgreSQL), or any JSON value stored
+ * as TEXT on both. A string read back is always JSON text to parse: that is why JSONB columns
+ * never hold a bare JSON string (PostgreSQL would return it already parsed).
+ */
 export const Json = Schema.transformOrFail(Schema.Unknown, Schema.Unknown, {
   strict: true,
   decode: (u, _, ast) =>

@@ -1,0 +1,131 @@
+import { Contacts, createCrm, Crm, RapportStorageError, Storage, Workspaces } from "@rapport/core"
+import { PostgresStorage, postgresStorage } from "@rapport/postgres"
+import { Fixtures } from "@rapport/testing"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import pg from "pg"
+import { execFile } from "node:child_process"
+import { randomUUID } from "node:crypto"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { describe, expect, it } from "vitest"
+import { adminQuery, available, emptyDatabase, pgUrl, skipReason } from "./database.js"
+
+const suite = available ? describe : describe.skip
+
+suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
+  it("migrates into JSONB, timestamptz and a GIN index on custom fields, recorded in rapport_migrations", async () => {
+    const program = Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const columns = yield* sql`SELECT column_name, data_type FROM information_schema.columns
+                                 WHERE table_name = 'rapport_contacts' AND column_name IN ('fields', 'first_seen_at') ORDER BY column_name`
+      const indexes = yield* sql`SELECT indexdef FROM pg_indexes WHERE indexname = 'rapport_contacts_fields'`
+      const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations`
+      return { columns, indexes, applied }
+    })
+    const { columns, indexes, applied } = await Effect.runPromise(program.pipe(Effect.provide(PostgresStorage.layer({ url: pgUrl }))))
+    expect(columns).toEqual([
+      { column_name: "fields", data_type: "jsonb" },
+      { column_name: "first_seen_at", data_type: "timestamp with time zone" }
+    ])
+    expect(String((indexes[0] as { indexdef: string }).indexdef)).toContain("USING gin (fields jsonb_path_ops)")
+    expect(applied).toEqual([{ migration_id: 1, name: "initial_schema" }])
+  })
+
+  it("a batch of writes cut by terminated backends is stored whole or not at all, and the next call reconnects", async () => {
+    const applicationName = `rapport-test-${randomUUID().slice(0, 8)}`
+    const workspace = Fixtures.freshWorkspaceId()
+    const layer = Crm.layer.pipe(Layer.provideMerge(PostgresStorage.layer({ url: pgUrl, applicationName })))
+    const outcome = await Effect.runPromise(
+      Effect.gen(function* () {
+        const storage = yield* Storage.Storage
+        const batch = yield* Effect.forEach(Array.from({ length: 3000 }, (_, i) => i), (i) => Fixtures.contact(workspace, { firstName: `n${i}` }))
+        const write = storage.transaction(Effect.forEach(batch, (c) => storage.contacts.insert(c), { discard: true }))
+        // Kill every connection of this adapter while the batch is being written.
+        const kill = Effect.promise(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 150))
+          await adminQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName])
+        })
+        const [result] = yield* Effect.all([Effect.either(write), kill], { concurrency: 2 })
+        const stored = (yield* storage.contacts.list(workspace, { limit: 5000 })).length
+        const after = yield* Effect.either(Effect.flatMap(Contacts.Contacts, (c) => c.create({ firstName: "after the cut" })))
+        return { result, stored, after }
+      }).pipe(Effect.provide(layer))
+    )
+    if (Either.isLeft(outcome.result)) {
+      expect(outcome.result.left).toMatchObject({ _tag: "StorageError", reason: "unavailable" })
+      expect((outcome.result.left as { cause?: unknown }).cause).toBeDefined()
+      expect(outcome.stored).toBe(0)
+    } else {
+      expect(outcome.stored).toBe(3000)
+    }
+    expect(Either.isRight(outcome.after)).toBe(true)
+    // The cut must actually have happened mid-batch for this test to mean something.
+    expect(Either.isLeft(outcome.result)).toBe(true)
+  })
+
+  it("an idle connection terminated by the server is replaced on the next call", async () => {
+    const applicationName = `rapport-test-${randomUUID().slice(0, 8)}`
+    const crm = await createCrm({ storage: postgresStorage({ url: pgUrl, applicationName }), workspace: Fixtures.freshWorkspaceId() })
+    await crm.contacts.create({ firstName: "before" })
+    await adminQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName])
+    // The pool may hand out the dead connection once: that call fails as a StorageError, the next succeeds.
+    const first = await crm.contacts.create({ firstName: "right after" }).then(() => "ok", (e: unknown) => e)
+    if (first !== "ok") expect(first).toBeInstanceOf(RapportStorageError)
+    await crm.contacts.create({ firstName: "after" })
+    expect((await crm.contacts.list()).items.length).toBe(first === "ok" ? 3 : 2)
+    await crm.close()
+  })
+
+  it("fails to start with STORAGE_UNAVAILABLE when the server cannot be reached", async () => {
+    const error = await createCrm({ storage: postgresStorage({ url: "postgres://postgres@127.0.0.1:1/test", connectTimeout: "1 second" }) }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RapportStorageError)
+    expect(error).toMatchObject({ code: "STORAGE_UNAVAILABLE" })
+  })
+
+  it("layerConfig reads RAPPORT_PG_URL", async () => {
+    const count = await Effect.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*)::int AS n FROM rapport_migrations`).pipe(
+        Effect.provide(PostgresStorage.layerConfig()),
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["RAPPORT_PG_URL", pgUrl]])))
+      )
+    )
+    expect(count).toEqual([{ n: 1 }])
+  })
+
+  it("layerFromPool works on the host app's pool and leaves it open", async () => {
+    const pool = new pg.Pool({ connectionString: pgUrl, max: 2 })
+    const workspace = Fixtures.freshWorkspaceId()
+    const created = await Effect.runPromise(
+      Effect.flatMap(Contacts.Contacts, (c) => c.create({ firstName: "via the host pool" })).pipe(
+        Workspaces.withWorkspace(workspace),
+        Effect.provide(Crm.layer.pipe(Layer.provideMerge(PostgresStorage.layerFromPool(pool))))
+      )
+    )
+    const rows = await pool.query("SELECT first_name FROM rapport_contacts WHERE workspace_id = $1 AND id = $2", [workspace, created.id])
+    expect(rows.rows).toEqual([{ first_name: "via the host pool" }])
+    await pool.end()
+  })
+
+  it("instances starting together on an empty database all start, and migrate it once", async () => {
+    const database = await emptyDatabase()
+    try {
+      const script = fileURLToPath(new URL("./fixtures/start-process.ts", import.meta.url))
+      const cwd = fileURLToPath(new URL("..", import.meta.url))
+      const start = () => promisify(execFile)(process.execPath, ["--conditions=@rapport/source", "--import", "tsx", script, database.url], { cwd })
+      const results = await Promise.allSettled([start(), start(), start()])
+      expect(results.flatMap((r) => (r.status === "rejected" ? [String((r.reason as { stderr?: string }).stderr ?? r.reason)] : []))).toEqual([])
+      const client = new pg.Client({ connectionString: database.url })
+      await client.connect()
+      const migrations = await client.query("SELECT migration_id FROM rapport_migrations")
+      const contacts = await client.query("SELECT COUNT(*)::int AS n FROM rapport_contacts")
+      await client.end()
+      expect([migrations.rows, contacts.rows]).toEqual([[{ migration_id: 1 }], [{ n: 3 }]])
+    } finally {
+      await database.drop()
+    }
+  }, 60_000)
+})
