@@ -189,6 +189,9 @@ describe("automatic progression", () => {
           yield* events.emit(order(a.id, id, `${day}T10:00:00Z`))
         }
         expect((yield* contacts.get(a.id)).stage).toBe("fan")
+        const history = yield* (yield* Lifecycle.Lifecycle).history(a.id)
+        // Read in order, each move starts where the previous one ended.
+        history.slice(1).forEach((move, i) => expect(move.from).toBe(history[i]!.to))
         const b = yield* contacts.create({ email: "b@example.com" })
         yield* events.emit(order(b.id, "b2", "2024-06-01T10:00:00Z"))
         yield* events.emit(order(b.id, "b1", "2024-01-01T10:00:00Z"))

@@ -487,8 +487,23 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       Effect.catchAllDefect((defect) => (isSqlError(defect) ? Effect.fail(storageError(defect)) : Effect.die(defect)))
     )
 
+  // SQLite transactions already run one at a time (they take the write lock first). PostgreSQL
+  // takes a transaction-scoped advisory lock keyed by workspace and key: no row is written, and a
+  // hash collision only makes two unrelated callers wait for each other.
+  const lock = (workspaceId: string, key: string, mode: "shared" | "exclusive") =>
+    sql.onDialectOrElse({
+      pg: () =>
+        orStorage(
+          mode === "shared"
+            ? sql`SELECT pg_advisory_xact_lock_shared(hashtext(${workspaceId}), hashtext(${key}))`
+            : sql`SELECT pg_advisory_xact_lock(hashtext(${workspaceId}), hashtext(${key}))`
+        ).pipe(Effect.asVoid),
+      orElse: () => Effect.void
+    })
+
   return Storage.Storage.of({
     transaction,
+    lock,
     workspaces,
     fieldDefinitions,
     contacts,

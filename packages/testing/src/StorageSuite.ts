@@ -728,6 +728,108 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
         }))
     })
 
+    describe("concurrent callers", () => {
+      const order = (id: string, email: string, day = "01") => ({
+        id,
+        type: "order.placed",
+        email,
+        occurredAt: `2025-03-${day}T10:00:00Z`,
+        payload: { orderId: id, lines: [{ sku: "A", name: "Thing", quantity: 1, unitPrice: { amountMinor: 1000, currency: "EUR" } }] }
+      })
+
+      test("events naming the same new email at once make one contact and each is recorded", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const results = yield* Effect.all(
+            Array.from({ length: 6 }, (_, i) => run(crm.events.emit({ id: `visit-${i}`, type: "page.viewed", email: "new@example.com", payload: { url: `/p${i}` } }))),
+            { concurrency: "unbounded" }
+          )
+          expect(new Set(results.map((r) => r.contact?.id)).size).toBe(1)
+          expect(results.filter((r) => r.contactCreated).length).toBe(1)
+          const contact = results[0]!.contact!
+          expect((yield* run(crm.timeline.list(contact.id, { kinds: ["event"] }))).items.length).toBe(7)
+        }))
+
+      test("events of one contact at once all land, none failing on the contact's version", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const c = yield* run(crm.contacts.create({ email: "buyer@example.com" }))
+          yield* Effect.all(
+            Array.from({ length: 5 }, (_, i) => run(crm.events.emit(order(`o${i}`, "buyer@example.com", `0${i + 1}`)))),
+            { concurrency: "unbounded" }
+          )
+          const after = yield* run(crm.contacts.get(c.id))
+          expect(after.stage).toBe("fan")
+          expect((yield* run(crm.lifecycle.history(c.id))).map((h) => h.to).at(-1)).toBe("fan")
+        }))
+
+      test("the same event id emitted at once is processed exactly once", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const results = yield* Effect.all(
+            Array.from({ length: 5 }, () => run(crm.events.emit(order("same-id", "once@example.com")))),
+            { concurrency: "unbounded" }
+          )
+          expect(results.filter((r) => !r.duplicate).length).toBe(1)
+          const storage = yield* store
+          expect(yield* storage.orders.count(ws, { contactId: results[0]!.event.contactId })).toBe(1)
+        }))
+
+      test("two updates from the same version at once: one wins, the other gets a version Conflict", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const c = yield* run(crm.contacts.create({ email: "twice@example.com" }))
+          const results = yield* Effect.all(
+            ["A", "B"].map((name) => Effect.either(run(crm.contacts.update(c.id, { expectedVersion: c.version, lastName: name })))),
+            { concurrency: "unbounded" }
+          )
+          expect(results.filter(Either.isRight).length).toBe(1)
+          expect(results.filter(Either.isLeft).map((r) => (r as Either.Left<{ reason: string }, unknown>).left.reason)).toEqual(["version"])
+        }))
+
+      test("a field turning unique while records are written never lets two share a value", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          yield* run(crm.fields.define({ entity: "company", key: "vat", type: "text" }))
+          yield* run(crm.companies.create({ name: "A", fields: { vat: "FR1" } }))
+          yield* Effect.all(
+            [
+              ...Array.from({ length: 4 }, (_, i) => Effect.either(run(crm.companies.create({ name: `B${i}`, fields: { vat: "fr1" } })))),
+              Effect.either(run(crm.fields.update("company", "vat", { unique: true })))
+            ],
+            { concurrency: "unbounded" }
+          )
+          if ((yield* run(crm.fields.get("company", "vat"))).unique) {
+            expect((yield* run(crm.companies.list())).items.length).toBe(1)
+          }
+        }))
+
+      test("a company removed while a contact joins it never leaves a contact pointing nowhere", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const firm = yield* run(crm.companies.create({ name: "Going" }))
+          yield* Effect.all(
+            [Effect.either(run(crm.contacts.create({ firstName: "joiner", companyId: firm.id }))), Effect.either(run(crm.companies.remove(firm.id)))],
+            { concurrency: "unbounded" }
+          )
+          const company = yield* Effect.either(run(crm.companies.get(firm.id)))
+          const members = (yield* run(crm.contacts.list({ companyId: firm.id }))).items.length
+          expect(Either.isLeft(company) ? members : 0).toBe(0)
+        }))
+    })
+
     describe("services on this storage", () => {
       test("contacts.update with a stale version fails with Conflict and changes nothing", () =>
         Effect.gen(function* () {

@@ -134,6 +134,8 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
 
   const service: StorageService = {
     transaction,
+    // Transactions hold the store's lock from start to end: they never overlap.
+    lock: () => Effect.void,
     workspaces: {
       get: (id) => read(() => Option.fromNullable(workspaces.get(id)?.workspace)),
       insertIfAbsent: (workspace) =>

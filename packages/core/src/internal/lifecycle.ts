@@ -54,7 +54,11 @@ const timelineEntry = (workspace: Workspace, contact: Contact, fields: Omit<Cons
     })
   })
 
-/** Stores a stage change and its timeline entry; the contact's version moves on by one. */
+/**
+ * Stores a stage change and its timeline entry; the contact's version moves on by one. The move
+ * is dated `requestedAt` (the triggering event's time, or now), but never before the contact's
+ * previous move: events reported out of order still leave a history that reads in sequence.
+ */
 export const applyMove = (
   storage: StorageService,
   workspace: Workspace,
@@ -62,9 +66,11 @@ export const applyMove = (
   to: StageKey,
   cause: StageChangeCause,
   author: string | null,
-  at: DateTime.Utc
+  requestedAt: DateTime.Utc
 ) =>
   Effect.gen(function* () {
+    const [previous] = yield* storage.timeline.list(workspace.id, { contactId: contact.id, kinds: ["stageChange"], limit: 1 })
+    const at = previous === undefined ? requestedAt : DateTime.max(requestedAt, previous.occurredAt)
     const moved = new Contact({ ...contact, stage: to, version: contact.version + 1, updatedAt: yield* DateTime.now })
     yield* storage.contacts.update(moved, contact.version)
     const why = cause.kind === "manual" ? cause.reason : `automatic: ${cause.criterion}`

@@ -18,7 +18,9 @@ import { TimelineEntry, type TimelineKind } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
+import { emailKey } from "../domain/Email.js"
 import { progress } from "./lifecycle.js"
+import { companyLock, emailLock } from "./locks.js"
 import { checkFields, claimUniqueValues, compiledFields } from "./records.js"
 
 /** The event id is already stored: the caller's transaction rolls back and reports a duplicate. */
@@ -79,8 +81,11 @@ export const recordEvent = (storage: StorageService, workspace: Workspace, event
 export const checkCompany = (storage: StorageService, workspaceId: WorkspaceId, companyId: CompanyId | null | undefined) =>
   companyId === null || companyId === undefined
     ? Effect.void
-    : Effect.flatMap(storage.companies.get(workspaceId, companyId), (company) =>
-        Option.isSome(company) ? Effect.void : Effect.fail(ValidationError.at(["companyId"], `no company with id "${companyId}" in this workspace`))
+    : Effect.zipRight(
+        companyLock(storage, workspaceId, companyId, "shared"),
+        Effect.flatMap(storage.companies.get(workspaceId, companyId), (company) =>
+          Option.isSome(company) ? Effect.void : Effect.fail(ValidationError.at(["companyId"], `no company with id "${companyId}" in this workspace`))
+        )
       )
 
 /** Fails with Conflict when another contact of the workspace has this email. */
@@ -101,8 +106,9 @@ export const insertContact = (storage: StorageService, workspace: Workspace, dat
     }
     const compiled = yield* compiledFields(storage, workspace, "contact")
     const values = yield* checkFields(compiled, applyPatch({}, data.fields ?? {}), stageIndex)
-    yield* checkCompany(storage, workspace.id, data.companyId)
+    if (data.email !== null && data.email !== undefined) yield* emailLock(storage, workspace.id, emailKey(data.email))
     yield* checkEmailFree(storage, workspace.id, data.email)
+    yield* checkCompany(storage, workspace.id, data.companyId)
     const now = yield* DateTime.now
     const id = ContactId.make(yield* (yield* IdGenerator).next)
     const contact = new Contact({

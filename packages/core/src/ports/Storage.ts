@@ -270,6 +270,13 @@ export interface StorageService {
    * fails with its own error). Nested calls join the outer transaction.
    */
   readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
+  /**
+   * Orders concurrent transactions that touch the same thing, until the current transaction
+   * ends: holders of a key in `shared` mode run together, an `exclusive` holder runs alone. A
+   * store whose transactions never overlap (memory, SQLite) has nothing to do; PostgreSQL takes
+   * an advisory lock. Services lock in one order (workspace, email, contact, company).
+   */
+  readonly lock: (workspaceId: WorkspaceId, key: string, mode: "shared" | "exclusive") => Effect.Effect<void, StorageError>
   readonly workspaces: WorkspaceRepository
   readonly fieldDefinitions: FieldDefinitionRepository
   readonly contacts: ContactRepository

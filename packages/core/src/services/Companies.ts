@@ -11,6 +11,7 @@ import { Conflict, NotFound } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { CompanyId, type WorkspaceId } from "../domain/Ids.js"
 import * as Page from "../domain/Page.js"
+import { companyLock, workspaceLock } from "../internal/locks.js"
 import { checkFields, claimUniqueValues, compiledFields, keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -40,6 +41,7 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
       const data = yield* decodeInput(CompanyCreate)(input)
       return yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
           const workspace = yield* ensureWorkspace(storage)
           const compiled = yield* compiledFields(storage, workspace, "company")
           const values = yield* checkFields(compiled, applyPatch({}, data.fields ?? {}), undefined)
@@ -76,7 +78,9 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
       const data = yield* decodeInput(CompanyUpdate)(input)
       return yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
           const workspace = yield* readWorkspace(storage)
+          yield* companyLock(storage, workspace.id, id, "exclusive")
           const current = yield* getIn(workspace.id, id)
           if (data.expectedVersion !== current.version) {
             return yield* Conflict.version("company", id, data.expectedVersion, current.version)
@@ -106,7 +110,9 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
       const id = yield* decodeCompanyId(companyId)
       yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
           const workspace = yield* readWorkspace(storage)
+          yield* companyLock(storage, workspace.id, id, "exclusive")
           yield* getIn(workspace.id, id)
           const members = yield* storage.contacts.countByCompany(workspace.id, id)
           if (members > 0) {

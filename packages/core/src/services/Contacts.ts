@@ -15,6 +15,7 @@ import { ContactId } from "../domain/Ids.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { progress } from "../internal/lifecycle.js"
+import { contactLock, workspaceLock } from "../internal/locks.js"
 import { checkCompany, checkEmailFree, insertContact } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
@@ -52,7 +53,12 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
     const create = Effect.fn("Contacts.create")(function* (input: ContactCreate) {
       const data = yield* decodeInput(ContactCreate)(input)
       return yield* storage
-        .transaction(Effect.flatMap(ensureWorkspace(storage), (workspace) => insertContact(storage, workspace, data)))
+        .transaction(
+          Effect.gen(function* () {
+            yield* workspaceLock(storage, "shared")
+            return yield* insertContact(storage, yield* ensureWorkspace(storage), data)
+          })
+        )
         .pipe(
           // The creation record's id derives from the new contact's UUID: it cannot already exist.
           Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`))
@@ -81,7 +87,9 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       const data = yield* decodeInput(ContactUpdate)(input)
       return yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
           const workspace = yield* readWorkspace(storage)
+          yield* contactLock(storage, workspace.id, id)
           const current = yield* getContact(storage, workspace.id, id)
           if (data.expectedVersion !== current.version) {
             return yield* Conflict.version("contact", id, data.expectedVersion, current.version)
@@ -124,7 +132,9 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       const id = yield* decodeContactId(contactId)
       yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
           const workspaceId = (yield* readWorkspace(storage)).id
+          yield* contactLock(storage, workspaceId, id)
           const current = yield* getContact(storage, workspaceId, id)
           const expected = options?.expectedVersion
           if (expected !== undefined && expected !== current.version) {

@@ -15,6 +15,7 @@ import { NotFound, ValidationError } from "../domain/Errors.js"
 import { EventId, type WorkspaceId } from "../domain/Ids.js"
 import { StageChange } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
+import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
 import { type CreationEvent, insertContact, recordEvent } from "../internal/recording.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -72,13 +73,19 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
     const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: CreationEvent) =>
       Effect.gen(function* () {
         if (data.contactId !== undefined) {
+          yield* contactLock(storage, workspace.id, data.contactId)
           const found = yield* storage.contacts.get(workspace.id, data.contactId)
           if (Option.isNone(found)) return yield* NotFound.of("contact", data.contactId)
           return { contact: found.value, created: false }
         }
         const email = data.email!
-        const found = yield* storage.contacts.findByEmail(workspace.id, emailKey(email))
-        if (Option.isSome(found)) return { contact: found.value, created: false }
+        yield* emailLock(storage, workspace.id, emailKey(email))
+        const known = yield* storage.contacts.findByEmail(workspace.id, emailKey(email))
+        if (Option.isSome(known)) {
+          // Read it again once locked: another event may have moved it since.
+          yield* contactLock(storage, workspace.id, known.value.id)
+          return { contact: Option.getOrElse(yield* storage.contacts.get(workspace.id, known.value.id), () => known.value), created: false }
+        }
         const hints = data.contact ?? {}
         const contact = yield* insertContact(
           storage,
@@ -113,6 +120,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       return yield* storage
         .transaction(
           Effect.gen(function* () {
+            yield* workspaceLock(storage, "shared")
             const workspace = yield* ensureWorkspace(storage)
             const existing = yield* storage.events.get(workspace.id, id)
             if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)

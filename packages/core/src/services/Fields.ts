@@ -22,6 +22,7 @@ import {
 } from "../domain/FieldDefinition.js"
 import { indexOf, type LifecycleDefinition } from "../domain/LifecycleDefinition.js"
 import type { Workspace } from "../domain/Workspace.js"
+import { workspaceLock } from "../internal/locks.js"
 import { keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -148,6 +149,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
       const entity = data.entity ?? "contact"
       return yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "exclusive")
           const workspace = yield* ensureWorkspace(storage)
           const existing = yield* storage.fieldDefinitions.list(workspace.id, entity)
           if (existing.some((d) => d.key === data.key)) {
@@ -186,6 +188,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
       const changes = yield* decodeInput(FieldDefinitionChanges)(input)
       return yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "exclusive")
           const workspace = yield* readWorkspace(storage)
           const current = yield* find(workspace, validEntity, validKey)
           const { expectedVersion, ...rest } = changes
@@ -228,6 +231,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
       const [validEntity, validKey] = yield* Effect.all([decodeEntity(entity), decodeKey(key)])
       yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "exclusive")
           const workspace = yield* readWorkspace(storage)
           const def = yield* find(workspace, validEntity, validKey)
           if (options?.purgeValues === true) {

@@ -14,6 +14,7 @@ import { Text } from "../domain/Json.js"
 import { indexOf, LifecycleDefinition, PresetName, presets, StageKey } from "../domain/LifecycleDefinition.js"
 import { StageChange, StageChangePayload } from "../domain/TimelineEntry.js"
 import { applyMove, missingFieldsFor } from "../internal/lifecycle.js"
+import { contactLock, workspaceLock } from "../internal/locks.js"
 import { getContact } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { readWorkspace, replaceWorkspace } from "../internal/workspace.js"
@@ -82,6 +83,7 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
       const next = "preset" in config ? presets[config.preset] : config.definition
       return yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "exclusive")
           const workspace = yield* readWorkspace(storage)
           const dropped = new Set<string>(workspace.lifecycle.stages.map((s) => s.key).filter((k) => indexOf(next, k) < 0))
           const stranded = (yield* storage.contacts.countByStage(workspace.id)).filter((c) => dropped.has(c.stage))
@@ -122,11 +124,13 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
       const opts = yield* decodeInput(MoveOptions)(options)
       return yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
           const workspace = yield* readWorkspace(storage)
           const lifecycle = workspace.lifecycle
           if (indexOf(lifecycle, target) < 0) {
             return yield* ValidationError.at(["stage"], `unknown stage "${target}"; stages are ${lifecycle.stages.map((s) => s.key).join(", ")}`)
           }
+          yield* contactLock(storage, workspace.id, id)
           const contact = yield* getContact(storage, workspace.id, id)
           if (opts.expectedVersion !== undefined && opts.expectedVersion !== contact.version) {
             return yield* Conflict.version("contact", id, opts.expectedVersion, contact.version)

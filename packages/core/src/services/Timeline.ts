@@ -9,6 +9,7 @@ import * as Schema from "effect/Schema"
 import { ContactId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
 import * as Page from "../domain/Page.js"
 import { TimelineEntry, TimelineListOptions, TimelineLog } from "../domain/TimelineEntry.js"
+import { contactLock } from "../internal/locks.js"
 import { getContact } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
@@ -58,7 +59,9 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
         eventId: null
       })
       // The contact must still exist when the entry lands: an entry never outlives its contact.
-      yield* storage.transaction(Effect.zipRight(getContact(storage, workspaceId, data.contactId), storage.timeline.append(entry)))
+      yield* storage.transaction(
+        Effect.all([contactLock(storage, workspaceId, data.contactId, "shared"), getContact(storage, workspaceId, data.contactId), storage.timeline.append(entry)])
+      )
       return entry
     })
 

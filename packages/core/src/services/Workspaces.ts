@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import { WorkspaceChanges } from "../domain/Workspace.js"
+import { workspaceLock } from "../internal/locks.js"
 import { decodeInput } from "../internal/validation.js"
 import { readWorkspace, replaceWorkspace } from "../internal/workspace.js"
 import { Storage } from "../ports/Storage.js"
@@ -52,6 +53,7 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
       const changes = yield* decodeInput(WorkspaceChanges)(input)
       return yield* storage.transaction(
         Effect.gen(function* () {
+          yield* workspaceLock(storage, "exclusive")
           const workspace = yield* readWorkspace(storage)
           return yield* replaceWorkspace(
             storage,

@@ -1,0 +1,26 @@
+// The locks services take inside their transactions, so that concurrent callers on PostgreSQL
+// see what SQLite's one-writer-at-a-time gives for free. Always in this order: workspace, email,
+// contact, company.
+import * as Effect from "effect/Effect"
+import type { WorkspaceId } from "../domain/Ids.js"
+import type { StorageService } from "../ports/Storage.js"
+import { CurrentWorkspace } from "./workspace.js"
+
+/**
+ * The current workspace: record writes (which validate against its definitions) share it;
+ * definition, lifecycle and settings changes (which check every record) have it alone.
+ */
+export const workspaceLock = (storage: StorageService, mode: "shared" | "exclusive") =>
+  Effect.flatMap(CurrentWorkspace, (id) => storage.lock(id, "workspace", mode))
+
+/** Finding or creating the contact of an email happens once at a time per email. */
+export const emailLock = (storage: StorageService, workspaceId: WorkspaceId, emailKey: string) =>
+  storage.lock(workspaceId, `email:${emailKey}`, "exclusive")
+
+/** Changing a contact (its stage, fields, timeline, existence) happens once at a time. */
+export const contactLock = (storage: StorageService, workspaceId: WorkspaceId, contactId: string, mode: "shared" | "exclusive" = "exclusive") =>
+  storage.lock(workspaceId, `contact:${contactId}`, mode)
+
+/** Joining a company shares it; changing or removing it has it alone. */
+export const companyLock = (storage: StorageService, workspaceId: WorkspaceId, companyId: string, mode: "shared" | "exclusive") =>
+  storage.lock(workspaceId, `company:${companyId}`, mode)
