@@ -299,6 +299,8 @@ export interface CrmClient {
   readonly contacts: {
     /** Creates a contact (email unique per workspace). */
     create(input: ContactCreate): Promise<ContactJson>
+    /** Creates up to 5,000 contacts at once, all or none; issue paths start with the item's index. */
+    createMany(inputs: ReadonlyArray<ContactCreate>): Promise<ReadonlyArray<ContactJson>>
     /** The contact, or a `RapportNotFoundError`. */
     get(id: string): Promise<ContactJson>
     /** `null` when no contact has this email (compared case-insensitively). */
@@ -412,6 +414,7 @@ const makeClient = (
     workspaceId,
     contacts: {
       create: (input) => crm((c) => c.contacts.create(input)).then(encodeContact),
+      createMany: (inputs) => crm((c) => c.contacts.createMany(inputs)).then((contacts) => contacts.map((c) => encodeContact(c))),
       get: (id) => crm((c) => c.contacts.get(id)).then(encodeContact),
       findByEmail: (email) => crm((c) => c.contacts.findByEmail(email)).then((o) => Option.getOrNull(Option.map(o, encodeContact))),
       update: (id, input) => crm((c) => c.contacts.update(id, input)).then(encodeContact),

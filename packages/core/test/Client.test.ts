@@ -61,6 +61,9 @@ describe("the Promise client", () => {
 
   it("covers every namespace", async () => {
     const crm = await start()
+    const batch = await crm.contacts.createMany([{ email: "one@example.com" }, { email: "two@example.com" }])
+    expect(batch.map((c) => c.email)).toEqual(["one@example.com", "two@example.com"])
+    await expect(crm.contacts.createMany([{ email: "x" }])).rejects.toMatchObject({ code: "VALIDATION_FAILED", issues: [{ path: [0, "email"] }] })
     await crm.settings.update({ timezone: "Europe/Paris" })
     expect((await crm.settings.get()).timezone).toBe("Europe/Paris")
     const firm = await crm.companies.create({ name: "Acme", domain: "acme.com" })

@@ -63,6 +63,12 @@ const onUnique = <A>(
 
 const iso = DateTime.formatIso
 
+// Rows per multi-row statement: 500 rows of the widest table stay far below SQLite's 32,766 and
+// PostgreSQL's 65,535 bound parameters.
+const CHUNK = 500
+const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
+
 /**
  * Builds the Storage over the `SqlClient` in context (its name transforms are bypassed: the
  * statements name their columns exactly). Does not migrate; {@link layer} does.
@@ -220,8 +226,31 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   const contacts: Storage.ContactRepository = {
     insert: (contact) =>
       onUnique(Effect.flatMap(encodeContact(contact), (row) => sql`INSERT INTO rapport_contacts ${sql.insert(row)}`), contactConflict(contact)),
+    insertMany: (contacts) =>
+      Effect.forEach(
+        chunks(contacts),
+        (chunk) =>
+          onUnique(
+            Effect.flatMap(Effect.forEach(chunk, (c) => encodeContact(c)), (rows) => sql`INSERT INTO rapport_contacts ${sql.insert(rows)}`),
+            (error) =>
+              violatesPrimaryKey(error) ? Errors.Conflict.unique("contact", "id") : Errors.Conflict.unique("contact", "email")
+          ),
+        { discard: true }
+      ),
     get: (workspaceId, id) => orStorage(findContact({ workspaceId, id })),
     findByEmail: (workspaceId, email) => orStorage(findContactByEmail({ workspaceId, key: email.toLowerCase() })),
+    findByEmails: (workspaceId, keys) =>
+      Effect.map(
+        Effect.forEach(chunks(keys.map((k) => k.toLowerCase())), (chunk) =>
+          orStorage(
+            Effect.flatMap(
+              sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND ${sql.in("email_key", chunk)}`,
+              Schema.decodeUnknown(Schema.Array(ContactRow))
+            )
+          )
+        ),
+        (pages) => pages.flat()
+      ),
     update: (contact, expectedVersion) =>
       Effect.flatMap(
         onUnique(
@@ -375,6 +404,30 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
           )
         }
       }),
+    claimMany: (workspaceId, entity, claims) =>
+      Effect.forEach(
+        chunks(claims),
+        (chunk) =>
+          Effect.gen(function* () {
+            const held = yield* orStorage(
+              Effect.flatMap(
+                sql`SELECT field_key, record_id FROM rapport_unique_values
+                    WHERE workspace_id = ${workspaceId} AND entity = ${entity} AND ${sql.or(
+                      chunk.map((c) => sql`(field_key = ${c.fieldKey} AND value_key = ${c.valueKey})`)
+                    )}`,
+                Schema.decodeUnknown(Schema.Array(Schema.Struct({ field_key: Schema.String, record_id: Schema.String })))
+              )
+            )
+            if (held.length > 0) return yield* Errors.Conflict.unique(entity, `fields.${held[0]!.field_key}`, held[0]!.record_id)
+            yield* onUnique(
+              sql`INSERT INTO rapport_unique_values ${sql.insert(
+                chunk.map((c) => ({ workspace_id: workspaceId, entity, field_key: c.fieldKey, value_key: c.valueKey, record_id: c.recordId }))
+              )}`,
+              () => Errors.Conflict.unique(entity, "fields")
+            )
+          }),
+        { discard: true }
+      ),
     find: (workspaceId, entity, fieldKey, valueKey) =>
       orStorage(Effect.map(findHolder({ workspaceId, entity, fieldKey, valueKey }), Option.map((r) => r.record_id))),
     releaseRecord: (workspaceId, entity, recordId) =>
@@ -391,6 +444,12 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
 
   const timeline: Storage.TimelineRepository = {
     append: (entry) => orStorage(Effect.flatMap(encodeEntry(entry), (row) => Effect.asVoid(sql`INSERT INTO rapport_timeline ${sql.insert(row)}`))),
+    appendMany: (entries) =>
+      Effect.forEach(
+        chunks(entries),
+        (chunk) => orStorage(Effect.flatMap(Effect.forEach(chunk, (e) => encodeEntry(e)), (rows) => sql`INSERT INTO rapport_timeline ${sql.insert(rows)}`)),
+        { discard: true }
+      ),
     list: (workspaceId, q) => {
       if (q.kinds !== undefined && q.kinds.length === 0) return Effect.succeed([])
       return orStorage(
@@ -435,6 +494,23 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         Effect.flatMap(encodeEvent(event), (row) =>
           Effect.map(sql`INSERT INTO rapport_events ${sql.insert(row)} ON CONFLICT DO NOTHING RETURNING id`, (rows) => rows.length > 0)
         )
+      ),
+    insertMany: (events) =>
+      Effect.map(
+        Effect.forEach(chunks(events), (chunk) =>
+          orStorage(
+            Effect.gen(function* () {
+              const rows = yield* Effect.forEach(chunk, (e) => encodeEvent(e))
+              const inserted = yield* Effect.flatMap(
+                sql`INSERT INTO rapport_events ${sql.insert(rows)} ON CONFLICT DO NOTHING RETURNING id`,
+                Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
+              )
+              const fresh = new Set(inserted.map((r) => r.id))
+              return chunk.filter((e) => !fresh.has(e.id)).map((e) => e.id)
+            })
+          )
+        ),
+        (pages) => pages.flat()
       ),
     get: (workspaceId, id) => orStorage(findEvent({ workspaceId, id })),
     count: (workspaceId, q) =>

@@ -238,6 +238,36 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           expect([entry?.summary, entry?.payload]).toEqual([fields.text, payload])
         }))
 
+      test("insertMany stores every contact, or none when one is refused (in a transaction)", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const many = yield* Effect.forEach(Array.from({ length: 1203 }, (_, i) => i), (i) => Fixtures.contact(ws, { email: Fixtures.email(`bulk${i}@example.com`) }))
+          yield* s.transaction(s.contacts.insertMany(many))
+          expect((yield* s.contacts.list(ws, { limit: 2000 })).length).toBe(1203)
+          const other = Fixtures.freshWorkspaceId()
+          const clash = [
+            ...(yield* Effect.forEach([1, 2, 3], (i) => Fixtures.contact(other, { email: Fixtures.email(`fresh${i}@example.com`) }))),
+            yield* Fixtures.contact(other, { email: Fixtures.email("fresh1@example.com") })
+          ]
+          const error = yield* failure(s.transaction(s.contacts.insertMany(clash)))
+          expect(error).toMatchObject({ _tag: "Conflict", reason: "unique", field: "email" })
+          expect(yield* s.contacts.list(other, { limit: 10 })).toEqual([])
+        }))
+
+      test("findByEmails finds the workspace's contacts by email key", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const a = yield* Fixtures.contact(ws, { email: Fixtures.email("Ada@example.com") })
+          const b = yield* Fixtures.contact(ws, { email: Fixtures.email("bob@example.com") })
+          yield* s.contacts.insertMany([a, b])
+          yield* s.contacts.insert(yield* Fixtures.contact(Fixtures.freshWorkspaceId(), { email: Fixtures.email("cy@example.com") }))
+          const found = yield* s.contacts.findByEmails(ws, ["ada@example.com", "BOB@example.com", "cy@example.com", "nobody@example.com"])
+          expect(found.map((c) => c.id).sort()).toEqual([a.id, b.id].sort())
+          expect(yield* s.contacts.findByEmails(ws, [])).toEqual([])
+        }))
+
       test("findByEmail ignores case", () =>
         Effect.gen(function* () {
           const s = yield* store
@@ -438,6 +468,21 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           expect(Option.isNone(yield* s.uniqueValues.find(ws, "contact", "code", "A"))).toBe(true)
         }))
 
+      test("claimMany claims values for new records, refusing one held by another record", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          yield* s.uniqueValues.claimMany(ws, "contact", [
+            { recordId: "r1", fieldKey: "code", valueKey: "a" },
+            { recordId: "r2", fieldKey: "code", valueKey: "b" },
+            { recordId: "r2", fieldKey: "siret", valueKey: "a" }
+          ])
+          expect(yield* s.uniqueValues.find(ws, "contact", "siret", "a")).toEqual(Option.some("r2"))
+          const error = yield* failure(s.uniqueValues.claimMany(ws, "contact", [{ recordId: "r3", fieldKey: "code", valueKey: "b" }]))
+          expect(error).toMatchObject({ _tag: "Conflict", field: "fields.code", existingId: "r2" })
+          expect(yield* s.uniqueValues.claimMany(ws, "contact", [])).toBeUndefined()
+        }))
+
       test("the same value is free in another workspace and on another entity", () =>
         Effect.gen(function* () {
           const s = yield* store
@@ -491,6 +536,16 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           expect(yield* s.timeline.list(ws, { kinds: [], limit: 10 })).toEqual([])
         }))
 
+      test("appendMany adds every entry", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const c = yield* Fixtures.contact(ws)
+          const entries = yield* Effect.forEach(Array.from({ length: 650 }, (_, i) => i), (i) => Fixtures.timelineEntry(ws, c.id, { summary: `entry ${i}` }))
+          yield* s.timeline.appendMany(entries)
+          expect((yield* s.timeline.list(ws, { contactId: c.id, limit: 1000 })).length).toBe(650)
+        }))
+
       test("removeForContact deletes only that contact's entries", () =>
         Effect.gen(function* () {
           const s = yield* store
@@ -516,6 +571,22 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           const stored = Option.getOrThrow(yield* s.events.get(ws, first.id))
           expect(stored.payload).toEqual({ url: "/first", n: 1 })
           expect(DateTime.formatIso(stored.occurredAt)).toBe(DateTime.formatIso(first.occurredAt))
+        }))
+
+      test("insertMany stores new ids and reports the ones already stored, keeping them", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const c = yield* Fixtures.contact(ws)
+          yield* s.events.insert(Fixtures.storedEvent(ws, c.id, "old", { payload: { url: "/first" } }))
+          const stored = yield* s.events.insertMany([
+            Fixtures.storedEvent(ws, c.id, "new-1"),
+            Fixtures.storedEvent(ws, c.id, "old", { payload: { url: "/second" } }),
+            Fixtures.storedEvent(ws, c.id, "new-2")
+          ])
+          expect(stored).toEqual(["old"])
+          expect(Option.getOrThrow(yield* s.events.get(ws, Ids.EventId.make("old"))).payload).toEqual({ url: "/first" })
+          expect(Option.isSome(yield* s.events.get(ws, Ids.EventId.make("new-2")))).toBe(true)
         }))
 
       test("count counts a contact's events of the given types in the window (since exclusive, until inclusive)", () =>
@@ -879,6 +950,29 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           expect(yield* storage.orders.count(ws, { contactId: first.contact!.id, until: at("2100-01-01T00:00:00.000Z") })).toBe(2)
           const history = yield* run(crm.lifecycle.history(first.contact!.id))
           expect(history.map((h) => `${h.from}->${h.to}`)).toEqual(["suspect->customer", "customer->loyal"])
+        }))
+
+      test("createMany creates every contact with its creation record, or none, naming each bad item", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          yield* run(crm.fields.define({ key: "customerNo", type: "text", unique: true }))
+          const inputs = Array.from({ length: 1500 }, (_, i) => ({ email: `lead${i}@example.com`, firstName: `Lead ${i}`, source: { channel: "import" }, fields: { customerNo: `C-${i}` } }))
+          const created = yield* run(crm.contacts.createMany(inputs))
+          expect(created.map((c) => c.email)).toEqual(inputs.map((i) => i.email))
+          expect((yield* run(crm.timeline.list(created[7]!.id))).items.map((e) => e.summary)).toEqual(["Contact created"])
+
+          const invalid = yield* failure(run(crm.contacts.createMany([{ email: "ok@example.com" }, { email: "bad" }, { firstName: "x", fields: { customerNo: 5 } }])))
+          expect((invalid as Errors.ValidationError).issues.map((i) => Errors.formatPath(i.path))).toEqual(["[1].email", "[2].fields.customerNo"])
+          const twice = yield* failure(run(crm.contacts.createMany([{ email: "dup@example.com" }, { email: "DUP@example.com" }])))
+          expect((twice as Errors.ValidationError).issues.map((i) => [Errors.formatPath(i.path), i.message])).toEqual([["[1].email", "is also the email of item [0] in this batch"]])
+          const taken = yield* failure(run(crm.contacts.createMany([{ email: "new@example.com" }, { email: "lead3@example.com" }])))
+          expect(taken).toMatchObject({ _tag: "Conflict", reason: "unique", field: "[1].email", existingId: created[3]!.id })
+          const takenNo = yield* failure(run(crm.contacts.createMany([{ firstName: "y", fields: { customerNo: "c-9" } }])))
+          expect(takenNo).toMatchObject({ _tag: "Conflict", field: "fields.customerNo", existingId: created[9]!.id })
+          expect((yield* run(crm.contacts.list({ limit: 500 }))).items.length).toBe(500)
+          expect(Option.isNone(yield* run(crm.contacts.findByEmail("new@example.com")))).toBe(true)
         }))
 
       test("a required field blocks entry into its stage until it is filled", () =>

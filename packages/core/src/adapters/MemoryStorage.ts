@@ -120,6 +120,19 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
   const ordersIn = (ws: WorkspaceId, query: HistoryWindow) =>
     [...(workspaces.get(ws)?.orders.values() ?? [])].filter((o) => o.contactId === query.contactId && inWindow(o.placedAt, query))
 
+  /** Stores a contact, or says why not (a taken id or email). */
+  const insertContact = (undo: Undo | undefined, contact: Contact): Conflict | undefined => {
+    const t = tables(contact.workspaceId)
+    if (t.contacts.has(contact.id)) return Conflict.unique("contact", "id", contact.id)
+    if (contact.email !== null) {
+      const holder = t.emails.get(emailKey(contact.email))
+      if (holder !== undefined) return Conflict.unique("contact", "email", holder)
+      put(undo, t.emails, emailKey(contact.email), contact.id)
+    }
+    put(undo, t.contacts, contact.id, contact)
+    return undefined
+  }
+
   const versioned = <A extends { readonly id: string; readonly version: number }>(
     entity: EntityName,
     map: Map<string, A>,
@@ -192,15 +205,31 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
     contacts: {
       insert: (contact) =>
         op((undo) => {
-          const t = tables(contact.workspaceId)
-          if (t.contacts.has(contact.id)) return Effect.fail(Conflict.unique("contact", "id", contact.id))
-          if (contact.email !== null) {
-            const holder = t.emails.get(emailKey(contact.email))
-            if (holder !== undefined) return Effect.fail(Conflict.unique("contact", "email", holder))
-            put(undo, t.emails, emailKey(contact.email), contact.id)
+          const conflict = insertContact(undo, contact)
+          return conflict === undefined ? Effect.void : Effect.fail(conflict)
+        }),
+      insertMany: (contacts) =>
+        op((undo) => {
+          // A failing contact undoes the ones before it, as one SQL statement would.
+          const local: Undo = undo ?? []
+          const mark = local.length
+          for (const contact of contacts) {
+            const conflict = insertContact(local, contact)
+            if (conflict !== undefined) {
+              while (local.length > mark) local.pop()!()
+              return Effect.fail(conflict)
+            }
           }
-          put(undo, t.contacts, contact.id, contact)
           return Effect.void
+        }),
+      findByEmails: (ws, keys) =>
+        read(() => {
+          const t = workspaces.get(ws)
+          return keys.flatMap((key) => {
+            const id = t?.emails.get(emailKey(key))
+            const contact = id === undefined ? undefined : t?.contacts.get(id)
+            return contact === undefined ? [] : [contact]
+          })
         }),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.contacts.get(id))),
       findByEmail: (ws, email) =>
@@ -340,6 +369,18 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
           if (valueKey !== null) put(undo, map, prefix + valueKey, recordId)
           return Effect.void
         }),
+      claimMany: (ws, entity, claims) =>
+        op((undo) => {
+          const map = tables(ws).unique
+          for (const claim of claims) {
+            const holder = map.get(`${entity}|${claim.fieldKey}|${claim.valueKey}`)
+            if (holder !== undefined && holder !== claim.recordId) {
+              return Effect.fail(Conflict.unique(entity, `fields.${claim.fieldKey}`, holder))
+            }
+          }
+          for (const claim of claims) put(undo, map, `${entity}|${claim.fieldKey}|${claim.valueKey}`, claim.recordId)
+          return Effect.void
+        }),
       find: (ws, entity, fieldKey, valueKey) =>
         read(() => Option.fromNullable(workspaces.get(ws)?.unique.get(`${entity}|${fieldKey}|${valueKey}`))),
       releaseRecord: (ws, entity, recordId) =>
@@ -359,6 +400,8 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
     },
     timeline: {
       append: (entry) => op((undo) => Effect.sync(() => put(undo, tables(entry.workspaceId).timeline, entry.id, entry))),
+      appendMany: (entries) =>
+        op((undo) => Effect.sync(() => entries.forEach((entry) => put(undo, tables(entry.workspaceId).timeline, entry.id, entry)))),
       list: (ws, query) =>
         read(() =>
           [...(workspaces.get(ws)?.timeline.values() ?? [])]
@@ -392,6 +435,17 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
             put(undo, map, event.id, event)
             return true
           })
+        ),
+      insertMany: (events) =>
+        op((undo) =>
+          Effect.sync(() =>
+            events.flatMap((event) => {
+              const map = tables(event.workspaceId).events
+              if (map.has(event.id)) return [event.id]
+              put(undo, map, event.id, event)
+              return []
+            })
+          )
         ),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.events.get(id))),
       count: (ws, query) => read(() => eventsIn(ws, query).length),

@@ -9,10 +9,10 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Contact, type ContactCreate, unknownSource } from "../domain/Contact.js"
 import { OrderPlacedPayload, StoredEvent, summarize } from "../domain/CrmEvent.js"
-import { Conflict, ValidationError } from "../domain/Errors.js"
-import { applyPatch } from "../domain/FieldDefinition.js"
+import { Conflict, formatPath, ValidationError, type ValidationIssue } from "../domain/Errors.js"
+import { applyPatch, type FieldValues, uniqueValueKey, validate } from "../domain/FieldDefinition.js"
 import { type CompanyId, ContactId, EventId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
-import { indexOf, initialStage } from "../domain/LifecycleDefinition.js"
+import { indexOf, initialStage, isAffectedBy } from "../domain/LifecycleDefinition.js"
 import { Order } from "../domain/Order.js"
 import { TimelineEntry, type TimelineKind } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
@@ -21,7 +21,7 @@ import type { StorageService } from "../ports/Storage.js"
 import { emailKey } from "../domain/Email.js"
 import { progress } from "./lifecycle.js"
 import { companyLock, emailLock } from "./locks.js"
-import { checkFields, claimUniqueValues, compiledFields } from "./records.js"
+import { compiledFields } from "./records.js"
 
 /** The event id is already stored: the caller's transaction rolls back and reports a duplicate. */
 export class DuplicateEvent extends Data.TaggedError("DuplicateEvent")<{ readonly eventId: string }> {}
@@ -96,53 +96,160 @@ export const checkEmailFree = (storage: StorageService, workspaceId: WorkspaceId
         Option.isSome(holder) && holder.value.id !== self ? Effect.fail(Conflict.unique("contact", "email", holder.value.id)) : Effect.void
       )
 
-/** Creates a contact and records its `contact.created` event (the emitted one, when given). */
-export const insertContact = (storage: StorageService, workspace: Workspace, data: typeof ContactCreate.Type, creation?: CreationEvent) =>
+/** A contact to create: its input, where it sits in the caller's input (for error paths), and
+ * the emitted event that creates it, if one does. */
+export interface NewContact {
+  readonly data: typeof ContactCreate.Type
+  readonly path: ReadonlyArray<string | number>
+  readonly creation?: CreationEvent | undefined
+}
+
+const samePathNote = (path: ReadonlyArray<string | number>) => (path.length === 0 ? "another contact" : `item ${formatPath(path)}`)
+
+/**
+ * Creates contacts in one go and records their `contact.created` events (the emitted one, when
+ * given): every input is validated first (all issues reported, paths prefixed with each item's
+ * path), then contacts, unique values, events and timeline entries are written with one statement
+ * per kind. Runs in the caller's transaction.
+ */
+export const insertContacts = (
+  storage: StorageService,
+  workspace: Workspace,
+  items: ReadonlyArray<NewContact>,
+  /** Issues the caller already found (inputs that did not decode), reported with these. */
+  earlierIssues: ReadonlyArray<ValidationIssue> = []
+) =>
   Effect.gen(function* () {
-    const stage = data.stage ?? initialStage(workspace.lifecycle)
-    const stageIndex = indexOf(workspace.lifecycle, stage)
-    if (stageIndex < 0) {
-      return yield* ValidationError.at(["stage"], `unknown stage "${stage}"; stages are ${workspace.lifecycle.stages.map((s) => s.key).join(", ")}`)
-    }
+    const lifecycle = workspace.lifecycle
     const compiled = yield* compiledFields(storage, workspace, "contact")
-    const values = yield* checkFields(compiled, applyPatch({}, data.fields ?? {}), stageIndex)
-    if (data.email !== null && data.email !== undefined) yield* emailLock(storage, workspace.id, emailKey(data.email))
-    yield* checkEmailFree(storage, workspace.id, data.email)
-    yield* checkCompany(storage, workspace.id, data.companyId)
+    const uniqueDefs = compiled.definitions.filter((d) => d.unique)
+    const issues: Array<ValidationIssue> = [...earlierIssues]
+    const emails = new Map<string, ReadonlyArray<string | number>>()
+    const uniques = new Map<string, ReadonlyArray<string | number>>()
+
+    const prepared = items.map((item) => {
+      const stage = item.data.stage ?? initialStage(lifecycle)
+      const stageIndex = indexOf(lifecycle, stage)
+      if (stageIndex < 0) {
+        issues.push({ path: [...item.path, "stage"], message: `unknown stage "${stage}"; stages are ${lifecycle.stages.map((s) => s.key).join(", ")}` })
+      }
+      const checked = validate(compiled, applyPatch({}, item.data.fields ?? {}), Math.max(stageIndex, 0))
+      const values: FieldValues = Either.getOrElse(checked, () => ({}))
+      if (Either.isLeft(checked)) issues.push(...checked.left.map((i) => ({ path: [...item.path, ...i.path], message: i.message })))
+      if (item.data.email !== null && item.data.email !== undefined) {
+        const key = emailKey(item.data.email)
+        const first = emails.get(key)
+        if (first !== undefined) issues.push({ path: [...item.path, "email"], message: `is also the email of ${samePathNote(first)} in this batch` })
+        else emails.set(key, item.path)
+      }
+      for (const def of uniqueDefs) {
+        if (!Object.hasOwn(values, def.key)) continue
+        const key = `${def.key}|${uniqueValueKey(def, values[def.key])}`
+        const first = uniques.get(key)
+        if (first !== undefined) issues.push({ path: [...item.path, "fields", def.key], message: `is also the value of ${samePathNote(first)} in this batch` })
+        else uniques.set(key, item.path)
+      }
+      return { item, stage, values }
+    })
+
+    for (const companyId of new Set(items.flatMap((i) => (i.data.companyId ? [i.data.companyId] : [])))) {
+      yield* companyLock(storage, workspace.id, companyId, "shared")
+      if (Option.isNone(yield* storage.companies.get(workspace.id, companyId))) {
+        for (const i of items) {
+          if (i.data.companyId === companyId) issues.push({ path: [...i.path, "companyId"], message: `no company with id "${companyId}" in this workspace` })
+        }
+      }
+    }
+    if (issues.length > 0) {
+      const sorted = [...issues].sort((a, b) => Number(a.path[0] ?? 0) - Number(b.path[0] ?? 0))
+      return yield* ValidationError.fromIssues(sorted, items.length === 1 && earlierIssues.length === 0 ? "Invalid input" : "Invalid contacts")
+    }
+
+    // One contact for an email: make concurrent creators of that email wait for each other.
+    if (items.length === 1 && emails.size === 1) yield* emailLock(storage, workspace.id, [...emails.keys()][0]!)
+    const taken = yield* storage.contacts.findByEmails(workspace.id, [...emails.keys()])
+    if (taken.length > 0) {
+      const holder = taken[0]!
+      return yield* Conflict.unique("contact", formatPath([...emails.get(emailKey(holder.email!))!, "email"]), holder.id)
+    }
+
     const now = yield* DateTime.now
-    const id = ContactId.make(yield* (yield* IdGenerator).next)
-    const contact = new Contact({
-      id,
-      workspaceId: workspace.id,
-      email: data.email ?? null,
-      firstName: data.firstName ?? null,
-      lastName: data.lastName ?? null,
-      phone: data.phone ?? null,
-      companyId: data.companyId ?? null,
-      source: data.source ?? unknownSource,
-      firstSeenAt: data.firstSeenAt ?? creation?.occurredAt ?? now,
-      stage,
-      tags: data.tags ?? [],
-      ownerId: data.ownerId ?? null,
-      score: data.score ?? 0,
-      timezone: data.timezone ?? null,
-      fields: values,
-      version: 1,
-      createdAt: now,
-      updatedAt: now
-    })
-    yield* storage.contacts.insert(contact)
-    yield* claimUniqueValues(storage, workspace.id, "contact", compiled, id, {}, values)
-    const event = new StoredEvent({
-      id: creation?.id ?? EventId.make(`contact.created:${id}`),
-      workspaceId: workspace.id,
-      type: "contact.created",
-      contactId: id,
-      // The creation record sits where the contact's history starts (an import can date it back).
-      occurredAt: creation?.occurredAt ?? contact.firstSeenAt,
-      receivedAt: now,
-      payload: creation?.payload ?? { source: { channel: contact.source.channel, campaign: contact.source.campaign } }
-    })
-    const { contact: progressed } = yield* recordEvent(storage, workspace, event, contact)
+    const ids = yield* IdGenerator
+    const contacts: Array<Contact> = []
+    const events: Array<StoredEvent> = []
+    const entries: Array<TimelineEntry> = []
+    const claims: Array<{ recordId: string; fieldKey: string; valueKey: string }> = []
+    for (const { item, stage, values } of prepared) {
+      const { data, creation } = item
+      const id = ContactId.make(yield* ids.next)
+      const firstSeenAt = data.firstSeenAt ?? creation?.occurredAt ?? now
+      const contact = new Contact({
+        id,
+        workspaceId: workspace.id,
+        email: data.email ?? null,
+        firstName: data.firstName ?? null,
+        lastName: data.lastName ?? null,
+        phone: data.phone ?? null,
+        companyId: data.companyId ?? null,
+        source: data.source ?? unknownSource,
+        firstSeenAt,
+        stage,
+        tags: data.tags ?? [],
+        ownerId: data.ownerId ?? null,
+        score: data.score ?? 0,
+        timezone: data.timezone ?? null,
+        fields: values,
+        version: 1,
+        createdAt: now,
+        updatedAt: now
+      })
+      contacts.push(contact)
+      for (const def of uniqueDefs) {
+        if (Object.hasOwn(values, def.key)) claims.push({ recordId: id, fieldKey: def.key, valueKey: uniqueValueKey(def, values[def.key]) })
+      }
+      const event = new StoredEvent({
+        id: creation?.id ?? EventId.make(`contact.created:${id}`),
+        workspaceId: workspace.id,
+        type: "contact.created",
+        contactId: id,
+        // The creation record sits where the contact's history starts (an import can date it back).
+        occurredAt: creation?.occurredAt ?? firstSeenAt,
+        receivedAt: now,
+        payload: creation?.payload ?? { source: { channel: contact.source.channel, campaign: contact.source.campaign } }
+      })
+      events.push(event)
+      entries.push(
+        new TimelineEntry({
+          id: TimelineEntryId.make(yield* ids.next),
+          workspaceId: workspace.id,
+          contactId: id,
+          kind: "event",
+          occurredAt: event.occurredAt,
+          recordedAt: now,
+          author: null,
+          channel: null,
+          direction: null,
+          summary: summarize(event.type, event.payload),
+          reaction: null,
+          payload: event.payload,
+          eventId: event.id
+        })
+      )
+    }
+
+    yield* storage.contacts.insertMany(contacts)
+    if (claims.length > 0) yield* storage.uniqueValues.claimMany(workspace.id, "contact", claims)
+    const stored = yield* storage.events.insertMany(events)
+    if (stored.length > 0) return yield* new DuplicateEvent({ eventId: stored[0]! })
+    yield* storage.timeline.appendMany(entries)
+
+    // A lifecycle may move contacts on their creation itself (a criterion on contact.created).
+    if (!lifecycle.stages.some((s) => s.enterWhen !== undefined && isAffectedBy(s.enterWhen, "contact.created"))) return contacts
+    const progressed: Array<Contact> = []
+    for (const [i, contact] of contacts.entries()) progressed.push((yield* progress(storage, workspace, contact, events[i])).contact)
     return progressed
   })
+
+/** Creates one contact (see {@link insertContacts}); error paths are the input's own. */
+export const insertContact = (storage: StorageService, workspace: Workspace, data: typeof ContactCreate.Type, creation?: CreationEvent) =>
+  Effect.map(insertContacts(storage, workspace, [{ data, path: [], creation }]), (contacts) => contacts[0]!)

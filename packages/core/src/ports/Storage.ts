@@ -77,6 +77,10 @@ export interface ContactQuery {
 export interface ContactRepository {
   /** Fails with `Conflict` (`unique`, field `email`) when another contact has the same email key. */
   readonly insert: (contact: Contact) => Effect.Effect<void, StorageError | Conflict>
+  /** Stores new contacts in as few statements as the store allows; all or none (in the caller's transaction). */
+  readonly insertMany: (contacts: ReadonlyArray<Contact>) => Effect.Effect<void, StorageError | Conflict>
+  /** The contacts holding any of these email keys (lower-cased emails). */
+  readonly findByEmails: (workspaceId: WorkspaceId, emailKeys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
   /** The contact, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<Option.Option<Contact>, StorageError>
   /** Finds by the case-insensitive email key. */
@@ -170,6 +174,15 @@ export interface UniqueValueRepository {
     fieldKey: string,
     valueKey: string | null
   ) => Effect.Effect<void, StorageError | Conflict>
+  /**
+   * Claims values for records that hold none yet (new records). Fails with `Conflict` naming the
+   * field and the holder when another record holds one of them.
+   */
+  readonly claimMany: (
+    workspaceId: WorkspaceId,
+    entity: FieldEntity,
+    claims: ReadonlyArray<{ readonly recordId: string; readonly fieldKey: string; readonly valueKey: string }>
+  ) => Effect.Effect<void, StorageError | Conflict>
   /** The record holding a value, if any. */
   readonly find: (
     workspaceId: WorkspaceId,
@@ -206,6 +219,8 @@ export interface TimelineQuery {
 export interface TimelineRepository {
   /** Adds an entry (entries are never changed afterwards). */
   readonly append: (entry: TimelineEntry) => Effect.Effect<void, StorageError>
+  /** Adds entries in as few statements as the store allows. */
+  readonly appendMany: (entries: ReadonlyArray<TimelineEntry>) => Effect.Effect<void, StorageError>
   /** Newest first: by `occurredAt` descending, then id descending. */
   readonly list: (workspaceId: WorkspaceId, query: TimelineQuery) => Effect.Effect<ReadonlyArray<TimelineEntry>, StorageError>
   /** Deletes a contact's entries (the contact is being deleted). */
@@ -231,6 +246,8 @@ export interface HistoryWindow {
 export interface EventRepository {
   /** Stores the event unless its id is already stored; `false` then, and nothing changes. */
   readonly insert: (event: StoredEvent) => Effect.Effect<boolean, StorageError>
+  /** Stores the events whose ids are not stored yet; returns the ids that were (and changes nothing for them). */
+  readonly insertMany: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<ReadonlyArray<EventId>, StorageError>
   /** The event, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: EventId) => Effect.Effect<Option.Option<StoredEvent>, StorageError>
   /** How many events of the contact, of one of `types`, are in the window. */

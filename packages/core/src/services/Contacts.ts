@@ -7,16 +7,17 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { Contact, ContactCreate, ContactListOptions, ContactUpdate } from "../domain/Contact.js"
 import { EmailFromString, emailKey } from "../domain/Email.js"
-import { Conflict } from "../domain/Errors.js"
+import { Conflict, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { ContactId } from "../domain/Ids.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { progress } from "../internal/lifecycle.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
-import { checkCompany, checkEmailFree, insertContact } from "../internal/recording.js"
+import { checkCompany, checkEmailFree, insertContact, insertContacts } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -32,6 +33,14 @@ export interface RemoveContactOptions {
   /** Refuse the deletion if the contact changed since this version. */
   readonly expectedVersion?: number | undefined
 }
+
+/**
+ * The most contacts `createMany` takes in one call.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const maxBatch = 5000
 
 const decodeContactId = decodeInput(ContactId, ["contactId"])
 const decodeEmail = decodeInput(EmailFromString, ["email"])
@@ -63,6 +72,29 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
           // The creation record's id derives from the new contact's UUID: it cannot already exist.
           Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`))
         )
+    })
+
+    /**
+     * Creates up to {@link maxBatch} contacts at once, all or none: every input is checked first
+     * and every issue reported (paths start with the item's index), then the contacts are written
+     * with a few statements. An email or unique value already used fails with `Conflict`.
+     */
+    const createMany = Effect.fn("Contacts.createMany")(function* (inputs: ReadonlyArray<ContactCreate>) {
+      if (!Array.isArray(inputs)) return yield* ValidationError.at([], "expected a list of contacts")
+      if (inputs.length > maxBatch) return yield* ValidationError.at([], `at most ${maxBatch} contacts per call (got ${inputs.length}); split the list`)
+      if (inputs.length === 0) return []
+      const decoded = yield* Effect.forEach(inputs, (input, i) => Effect.either(decodeInput(ContactCreate, [i])(input)))
+      // Inputs that decode are checked against the workspace too, so every issue comes back at once.
+      const issues = decoded.flatMap((d) => (Either.isLeft(d) ? d.left.issues : []))
+      const items = decoded.flatMap((d, i) => (Either.isRight(d) ? [{ data: d.right, path: [i] }] : []))
+      return yield* storage
+        .transaction(
+          Effect.gen(function* () {
+            yield* workspaceLock(storage, "shared")
+            return yield* insertContacts(storage, yield* ensureWorkspace(storage), items, issues)
+          })
+        )
+        .pipe(Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`)))
     })
 
     /** The contact with this id, or `NotFound`. */
@@ -170,7 +202,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       return workspace.lifecycle.stages.map((s) => ({ stage: s.key, label: s.label, count: counts.get(s.key) ?? 0 }))
     })
 
-    return { create, get, findByEmail, update, remove, list, countByStage } as const
+    return { create, createMany, get, findByEmail, update, remove, list, countByStage } as const
   })
 }) {}
 
