@@ -1,25 +1,54 @@
-import { createCrm } from "@rapport/core"
+import { createCrm, type CrmClient, RapportStorageError, type StorageProvider } from "@rapport/core"
+import { postgresStorage } from "@rapport/postgres"
 import { sqliteStorage } from "@rapport/sqlite"
+import { randomUUID } from "node:crypto"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { runDemo } from "../src/demo.js"
 
-const run = async (filename: string) => {
+const run = async (storage: StorageProvider, workspace?: string) => {
   const lines: Array<string> = []
-  const crm = await createCrm({ storage: sqliteStorage({ filename }) })
+  const crm = await createCrm({ storage, workspace })
   try {
-    return { report: await runDemo(crm, (line) => lines.push(line)), output: lines.join("\n") }
+    const client: CrmClient = crm
+    return { report: await runDemo(client, (line) => lines.push(line)), output: lines.join("\n") }
   } finally {
     await crm.close()
   }
 }
 
+const checkTwoRuns = async (first: Awaited<ReturnType<typeof run>>, second: Awaited<ReturnType<typeof run>>) => {
+  expect(first.report.stageCounts.filter((s) => s.count > 0)).toEqual([
+    { stage: "prospect", count: 1 },
+    { stage: "customer", count: 1 },
+    { stage: "fan", count: 1 }
+  ])
+  expect(second.report.stageCounts).toEqual(first.report.stageCounts)
+  expect(second.report.moves).toEqual(first.report.moves)
+  expect([first.report.duplicates, second.report.duplicates]).toEqual([0, 7])
+}
+
+// PostgreSQL when reachable (CI requires it); each run of this test uses a workspace of its own.
+const pgUrl = process.env["RAPPORT_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
+const pgProblem = await createCrm({ storage: postgresStorage({ url: pgUrl, connectTimeout: "3 seconds" }) }).then(
+  (crm) => crm.close().then(() => undefined),
+  (error: unknown) => (error instanceof RapportStorageError ? error.message : String(error))
+)
+if (pgProblem !== undefined && process.env["RAPPORT_REQUIRE_PG"] === "1") throw new Error(`PostgreSQL is required: ${pgProblem}`)
+if (pgProblem !== undefined) console.warn(`\n*** Quickstart on PostgreSQL SKIPPED: ${pgProblem} ***\n`)
+
 describe("quickstart demo", () => {
+  it.runIf(pgProblem === undefined)(`runs on PostgreSQL the same way${pgProblem === undefined ? "" : " (SKIPPED: PostgreSQL unreachable)"}`, async () => {
+    const workspace = `demo-${randomUUID().slice(0, 8)}`
+    const storage = postgresStorage({ url: pgUrl })
+    await checkTwoRuns(await run(storage, workspace), await run(storage, workspace))
+  })
+
   it("reports stages, moves with causes and a timeline, and a second run on the same file changes nothing", async () => {
     const filename = join(mkdtempSync(join(tmpdir(), "rapport-demo-")), "demo.db")
-    const first = await run(filename)
+    const first = await run(sqliteStorage({ filename }))
     expect(first.report.stageCounts.filter((s) => s.count > 0)).toEqual([
       { stage: "prospect", count: 1 },
       { stage: "customer", count: 1 },
@@ -38,7 +67,7 @@ describe("quickstart demo", () => {
     expect(first.output).toContain("by sales:lea: Qualified on the intro call")
     expect(first.report.duplicates).toBe(0)
 
-    const second = await run(filename)
+    const second = await run(sqliteStorage({ filename }))
     expect(second.report.stageCounts).toEqual(first.report.stageCounts)
     expect(second.report.moves).toEqual(first.report.moves)
     expect(second.report.duplicates).toBe(7)

@@ -59,6 +59,7 @@ import type { RemoveContactOptions } from "./services/Contacts.js"
 import { EmitResult } from "./services/Events.js"
 import type { RemoveFieldOptions } from "./services/Fields.js"
 import type { LifecycleConfiguration, MoveOptions } from "./services/Lifecycle.js"
+import { toJson } from "./internal/json.js"
 import { CurrentWorkspace } from "./services/Workspaces.js"
 
 /**
@@ -379,7 +380,11 @@ export interface CrmClient {
   close(): Promise<void>
 }
 
-const encoder = <A, I>(schema: Schema.Schema<A, I>) => Schema.encodeSync(schema)
+// Typed by each entity's Schema; see internal/json.ts for why this is not Schema.encode.
+const encoder =
+  <A, I>(_schema: Schema.Schema<A, I>) =>
+  (value: A): I =>
+    toJson(value) as I
 const encodeContact = encoder(Contact)
 const encodeCompany = encoder(Company)
 const encodeField = encoder(FieldDefinition)

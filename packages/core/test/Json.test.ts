@@ -52,3 +52,22 @@ describe("JSON values", () => {
       })
     ))
 })
+
+describe("__proto__ keys", () => {
+  it("are refused in JSON objects, never silently dropped", () => {
+    const result = Schema.decodeUnknownEither(Json.JsonObject)(JSON.parse('{"a": {"__proto__": {"polluted": true}}}'))
+    expect(result._tag).toBe("Left")
+    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined()
+  })
+
+  it.effect("in a custom-fields patch, are refused naming the field, and nothing changes", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const contacts = yield* Contacts.Contacts
+        const c = yield* contacts.create({ firstName: "x" })
+        const error = yield* failure(contacts.update(c.id, { expectedVersion: 1, fields: JSON.parse('{"__proto__": {"x": 1}}') }))
+        expect(paths(error)).toEqual(["fields"])
+        expect((yield* contacts.get(c.id)).version).toBe(1)
+      })
+    ))
+})

@@ -33,7 +33,14 @@ export interface PostgresStorageConfig {
   readonly applicationName?: string | undefined
 }
 
-type PostgresLayer = Layer.Layer<Storage.Storage | PgClient.PgClient | SqlClient.SqlClient, Errors.StorageError>
+/**
+ * What every PostgreSQL storage layer provides: Rapport's Storage, and the client tags for host
+ * code that queries the same database.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PostgresStorageLayer = Layer.Layer<Storage.Storage | PgClient.PgClient | SqlClient.SqlClient, Errors.StorageError>
 
 const unavailable = (cause: Cause.Cause<unknown>) => {
   const failure = Cause.squash(cause)
@@ -42,7 +49,7 @@ const unavailable = (cause: Cause.Cause<unknown>) => {
   return new Errors.StorageError({ reason: "unavailable", message: `Could not connect to PostgreSQL: ${detail}`, cause: failure })
 }
 
-const withStorage = (client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, unknown>): PostgresLayer =>
+const withStorage = (client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, unknown>): PostgresStorageLayer =>
   SqlStorage.layer.pipe(
     Layer.provideMerge(client),
     Layer.catchAllCause((cause) => Layer.fail(unavailable(cause)))
@@ -60,7 +67,7 @@ const withStorage = (client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient
  * @since 0.1.0
  * @category layers
  */
-export const layer = (config: PostgresStorageConfig): PostgresLayer =>
+export const layer = (config: PostgresStorageConfig): PostgresStorageLayer =>
   withStorage(
     PgClient.layer({
       url: typeof config.url === "string" ? Redacted.make(config.url) : config.url,
@@ -79,7 +86,7 @@ export const layer = (config: PostgresStorageConfig): PostgresLayer =>
  */
 export const layerConfig = (
   config: Config.Config.Wrap<PostgresStorageConfig> = { url: Config.redacted("RAPPORT_PG_URL") }
-): PostgresLayer =>
+): PostgresStorageLayer =>
   Layer.unwrapEffect(
     Effect.map(
       Effect.mapError(
@@ -97,7 +104,7 @@ export const layerConfig = (
  * @since 0.1.0
  * @category layers
  */
-export const layerFromPool = (pool: Pool): PostgresLayer =>
+export const layerFromPool = (pool: Pool): PostgresStorageLayer =>
   withStorage(PgClient.layerFromPool({ acquire: Effect.succeed(pool) }))
 
 /**

@@ -51,7 +51,9 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
         })
         const [result] = yield* Effect.all([Effect.either(write), kill], { concurrency: 2 })
         const stored = (yield* storage.contacts.list(workspace, { limit: 5000 })).length
-        const after = yield* Effect.either(Effect.flatMap(Contacts.Contacts, (c) => c.create({ firstName: "after the cut" })))
+        const after = yield* Effect.either(
+          Effect.flatMap(Contacts.Contacts, (c) => c.create({ firstName: "after the cut" })).pipe(Workspaces.withWorkspace(workspace))
+        )
         return { result, stored, after }
       }).pipe(Effect.provide(layer))
     )

@@ -10,7 +10,7 @@ import { Tags } from "./Contact.js"
 import { FieldValues } from "./FieldDefinition.js"
 import { CompanyId, WorkspaceId } from "./Ids.js"
 import { Instant } from "./Time.js"
-import { JsonObject, JsonValue, Text } from "./Json.js"
+import { JsonObject, JsonPatch, Text } from "./Json.js"
 
 const normalizeDomain = (raw: string): Either.Either<string, string> => {
   const trimmed = raw.trim().replace(/^https?:\/\//i, "").replace(/\/.*$/, "")
@@ -93,7 +93,7 @@ export const CompanyUpdate = Schema.Struct({
   phone: Schema.optional(Schema.NullOr(Text(40))),
   tags: Schema.optional(Tags),
   ownerId: Schema.optional(Owner),
-  fields: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.NullOr(JsonValue) }))
+  fields: Schema.optional(JsonPatch)
 })
 
 /**

@@ -9,7 +9,7 @@ import { FieldValues } from "./FieldDefinition.js"
 import { CompanyId, ContactId, WorkspaceId } from "./Ids.js"
 import { StageKey } from "./LifecycleDefinition.js"
 import { Instant, InstantInput, Timezone } from "./Time.js"
-import { JsonObject, JsonValue, Text } from "./Json.js"
+import { JsonObject, JsonPatch, Text } from "./Json.js"
 
 /**
  * A person's first or last name: trimmed, at most 200 characters; a blank name is stored as
@@ -194,7 +194,7 @@ export const ContactUpdate = Schema.Struct({
   ownerId: Schema.optional(Owner),
   score: Schema.optional(Schema.Int),
   timezone: Schema.optional(Schema.NullOr(Timezone)),
-  fields: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.NullOr(JsonValue) }))
+  fields: Schema.optional(JsonPatch)
 })
 
 /**

@@ -517,10 +517,12 @@ export const uniqueClaims = (
  * @category utils
  */
 export const applyPatch = (current: FieldValues, patch: Readonly<Record<string, unknown>>): FieldValues => {
-  const next: Record<string, unknown> = { ...current }
+  // Built from entries so that every key becomes an own property (assignment of "__proto__"
+  // would change the prototype instead of adding a key the validation could refuse).
+  const next = new Map(Object.entries(current))
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null || value === undefined) delete next[key]
-    else next[key] = value
+    if (value === null || value === undefined) next.delete(key)
+    else next.set(key, value)
   }
-  return next
+  return Object.fromEntries(next)
 }

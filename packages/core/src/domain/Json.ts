@@ -37,13 +37,21 @@ export const SafeString = Schema.String.pipe(
 // Properties whose value is `undefined` are dropped, as JSON.stringify does; `undefined` anywhere
 // else (an array element) is refused.
 // Only plain objects: a Date, a Map or a class instance would otherwise pass as an empty record.
+// A "__proto__" key is refused: JavaScript objects cannot keep it as data (assigning it changes
+// the object's prototype), so it would be silently lost or, worse, alter objects downstream.
 const isPlainObject = (u: unknown): boolean =>
-  typeof u === "object" && u !== null && (Object.getPrototypeOf(u) === Object.prototype || Object.getPrototypeOf(u) === null)
+  typeof u === "object" &&
+  u !== null &&
+  (Object.getPrototypeOf(u) === Object.prototype || Object.getPrototypeOf(u) === null) &&
+  !Object.hasOwn(u, "__proto__")
 
 const objectOf = <A, I>(value: Schema.Schema<A, I>) =>
   Schema.transform(
     Schema.compose(
-      Schema.declare((u: unknown): u is { readonly [key: string]: I | undefined } => isPlainObject(u), { identifier: "PlainObject" }),
+      Schema.declare((u: unknown): u is { readonly [key: string]: I | undefined } => isPlainObject(u), {
+        identifier: "PlainObject",
+        message: () => 'must be a plain object (not a Date, Map or class instance) without a "__proto__" key'
+      }),
       Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(value) })
     ),
     Schema.Record({ key: Schema.String, value: Schema.typeSchema(value) }),
@@ -92,6 +100,14 @@ const describe = (u: unknown): string => {
  * @category schemas
  */
 export const JsonObject = objectOf(JsonValue)
+
+/**
+ * A patch of JSON values: `null` (or `undefined`) removes a key, other values replace it.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const JsonPatch = objectOf(Schema.NullOr(JsonValue))
 
 /**
  * Text as callers give it: trimmed, at least `min` and at most `max` characters, no NUL.

@@ -183,57 +183,67 @@ export const insertContacts = (
       const { data, creation } = item
       const id = ContactId.make(yield* ids.next)
       const firstSeenAt = data.firstSeenAt ?? creation?.occurredAt ?? now
-      const contact = new Contact({
-        id,
-        workspaceId: workspace.id,
-        email: data.email ?? null,
-        firstName: data.firstName ?? null,
-        lastName: data.lastName ?? null,
-        phone: data.phone ?? null,
-        companyId: data.companyId ?? null,
-        source: data.source ?? unknownSource,
-        firstSeenAt,
-        stage,
-        tags: data.tags ?? [],
-        ownerId: data.ownerId ?? null,
-        score: data.score ?? 0,
-        timezone: data.timezone ?? null,
-        fields: values,
-        version: 1,
-        createdAt: now,
-        updatedAt: now
-      })
+      // Built from decoded input: constructors need not check every field again (`true`).
+      const contact = new Contact(
+        {
+          id,
+          workspaceId: workspace.id,
+          email: data.email ?? null,
+          firstName: data.firstName ?? null,
+          lastName: data.lastName ?? null,
+          phone: data.phone ?? null,
+          companyId: data.companyId ?? null,
+          source: data.source ?? unknownSource,
+          firstSeenAt,
+          stage,
+          tags: data.tags ?? [],
+          ownerId: data.ownerId ?? null,
+          score: data.score ?? 0,
+          timezone: data.timezone ?? null,
+          fields: values,
+          version: 1,
+          createdAt: now,
+          updatedAt: now
+        },
+        true
+      )
       contacts.push(contact)
       for (const def of uniqueDefs) {
         if (Object.hasOwn(values, def.key)) claims.push({ recordId: id, fieldKey: def.key, valueKey: uniqueValueKey(def, values[def.key]) })
       }
-      const event = new StoredEvent({
-        id: creation?.id ?? EventId.make(`contact.created:${id}`),
-        workspaceId: workspace.id,
-        type: "contact.created",
-        contactId: id,
-        // The creation record sits where the contact's history starts (an import can date it back).
-        occurredAt: creation?.occurredAt ?? firstSeenAt,
-        receivedAt: now,
-        payload: creation?.payload ?? { source: { channel: contact.source.channel, campaign: contact.source.campaign } }
-      })
+      const event = new StoredEvent(
+        {
+          id: creation?.id ?? EventId.make(`contact.created:${id}`),
+          workspaceId: workspace.id,
+          type: "contact.created",
+          contactId: id,
+          // The creation record sits where the contact's history starts (an import can date it back).
+          occurredAt: creation?.occurredAt ?? firstSeenAt,
+          receivedAt: now,
+          payload: creation?.payload ?? { source: { channel: contact.source.channel, campaign: contact.source.campaign } }
+        },
+        true
+      )
       events.push(event)
       entries.push(
-        new TimelineEntry({
-          id: TimelineEntryId.make(yield* ids.next),
-          workspaceId: workspace.id,
-          contactId: id,
-          kind: "event",
-          occurredAt: event.occurredAt,
-          recordedAt: now,
-          author: null,
-          channel: null,
-          direction: null,
-          summary: summarize(event.type, event.payload),
-          reaction: null,
-          payload: event.payload,
-          eventId: event.id
-        })
+        new TimelineEntry(
+          {
+            id: TimelineEntryId.make(yield* ids.next),
+            workspaceId: workspace.id,
+            contactId: id,
+            kind: "event",
+            occurredAt: event.occurredAt,
+            recordedAt: now,
+            author: null,
+            channel: null,
+            direction: null,
+            summary: summarize(event.type, event.payload),
+            reaction: null,
+            payload: event.payload,
+            eventId: event.id
+          },
+          true
+        )
       )
     }
 

@@ -29,9 +29,20 @@ export interface IdGeneratorService {
 export const makeUuidV7 = (): IdGeneratorService => {
   let lastMs = -1
   let seq = 0
+  // Random bytes are drawn 4 KiB at a time: one system call per 256 ids, not one per id.
+  const pool = new Uint8Array(4096)
+  let offset = pool.length
+  const randomBytes = () => {
+    if (offset === pool.length) {
+      randomFillSync(pool)
+      offset = 0
+    }
+    offset += 16
+    return pool.subarray(offset - 16, offset)
+  }
   return {
     next: Effect.map(Clock.currentTimeMillis, (now) => {
-      const random = randomFillSync(new Uint8Array(16))
+      const random = randomBytes()
       if (now > lastMs) {
         lastMs = now
         // Start the sequence in the lower half of its range so increments never wrap in practice.

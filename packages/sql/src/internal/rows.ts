@@ -1,30 +1,43 @@
-// Row Schemas: each decodes a row (snake_case columns, driver types) into a domain entity and
-// encodes an entity back into the row to write. Entities validate themselves on decode, so a
-// corrupt row surfaces as a parse error instead of a wrong value.
+// Row Schemas: each decodes a row (snake_case columns, driver types) into a domain entity, through
+// the entity's own Schema, so a corrupt row surfaces as a parse error instead of a wrong value.
+// Writing maps a valid entity straight to its row: re-checking every field of an instance the
+// domain already validated would double the cost of bulk writes.
 import { Company, Contact, CrmEvent, FieldDefinition, Order, TimelineEntry, Workspace } from "@rapport/core"
+import * as DateTime from "effect/DateTime"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Bool, Instant, Int, Json, Text } from "./columns.js"
 
-export const WorkspaceRow = Schema.transform(
-  Schema.Struct({
-    id: Schema.String,
-    name: Schema.String,
-    timezone: Schema.String,
-    lifecycle: Json,
-    version: Int,
-    created_at: Instant,
-    updated_at: Instant
-  }),
-  Workspace.Workspace,
-  {
+const iso = DateTime.formatIso
+
+/**
+ * A row codec: decoding builds the entity from its encoded form (validated by its Schema),
+ * encoding maps the entity to the row's values.
+ */
+const rowOf = <Row extends Schema.Struct.Fields, E extends Schema.Schema.AnyNoContext>(
+  row: Row,
+  entity: E,
+  toEntity: (r: Schema.Struct.Type<Row>) => Schema.Schema.Encoded<E>,
+  toRow: (e: Schema.Schema.Type<E>) => Schema.Struct.Type<Row>
+) => {
+  const decodeEntity = ParseResult.decodeUnknown(entity)
+  return Schema.transformOrFail(Schema.Struct(row), Schema.typeSchema(entity), {
     strict: false,
-    decode: (r) => ({ id: r.id, name: r.name, timezone: r.timezone, lifecycle: r.lifecycle, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }),
-    encode: (w) => ({ id: w.id, name: w.name, timezone: w.timezone, lifecycle: w.lifecycle, version: w.version, created_at: w.createdAt, updated_at: w.updatedAt })
-  }
+    // The struct decodes to exactly its Type; TypeScript only loses that through the generic.
+    decode: (r) => decodeEntity(toEntity(r as Schema.Struct.Type<Row>)),
+    encode: (e) => ParseResult.succeed(toRow(e))
+  })
+}
+
+export const WorkspaceRow = rowOf(
+  { id: Schema.String, name: Schema.String, timezone: Schema.String, lifecycle: Json, version: Int, created_at: Instant, updated_at: Instant },
+  Workspace.Workspace,
+  (r) => ({ id: r.id, name: r.name, timezone: r.timezone, lifecycle: r.lifecycle as never, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }),
+  (w) => ({ id: w.id, name: w.name, timezone: w.timezone, lifecycle: w.lifecycle, version: w.version, created_at: iso(w.createdAt), updated_at: iso(w.updatedAt) })
 )
 
-export const FieldDefinitionRow = Schema.transform(
-  Schema.Struct({
+export const FieldDefinitionRow = rowOf(
+  {
     workspace_id: Schema.String,
     entity: Schema.String,
     field_key: Schema.String,
@@ -38,45 +51,42 @@ export const FieldDefinitionRow = Schema.transform(
     version: Int,
     created_at: Instant,
     updated_at: Instant
-  }),
+  },
   FieldDefinition.FieldDefinition,
-  {
-    strict: false,
-    decode: (r) => ({
-      workspaceId: r.workspace_id,
-      entity: r.entity,
-      key: r.field_key,
-      label: r.label,
-      type: r.field_type,
-      options: r.options,
-      required: r.required,
-      unique: r.is_unique,
-      description: r.description,
-      position: r.position,
-      version: r.version,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at
-    }),
-    encode: (d) => ({
-      workspace_id: d.workspaceId,
-      entity: d.entity,
-      field_key: d.key,
-      label: d.label,
-      field_type: d.type,
-      options: d.options,
-      required: d.required,
-      is_unique: d.unique,
-      description: d.description,
-      position: d.position,
-      version: d.version,
-      created_at: d.createdAt,
-      updated_at: d.updatedAt
-    })
-  }
+  (r) => ({
+    workspaceId: r.workspace_id,
+    entity: r.entity as never,
+    key: r.field_key,
+    label: r.label,
+    type: r.field_type as never,
+    options: r.options as never,
+    required: r.required as never,
+    unique: r.is_unique,
+    description: r.description,
+    position: r.position,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }),
+  (d) => ({
+    workspace_id: d.workspaceId,
+    entity: d.entity,
+    field_key: d.key,
+    label: d.label,
+    field_type: d.type,
+    options: d.options,
+    required: d.required,
+    is_unique: d.unique,
+    description: d.description,
+    position: d.position,
+    version: d.version,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt)
+  })
 )
 
-export const ContactRow = Schema.transform(
-  Schema.Struct({
+export const ContactRow = rowOf(
+  {
     workspace_id: Schema.String,
     id: Schema.String,
     email: Text,
@@ -97,57 +107,54 @@ export const ContactRow = Schema.transform(
     version: Int,
     created_at: Instant,
     updated_at: Instant
-  }),
+  },
   Contact.Contact,
-  {
-    strict: false,
-    decode: (r) => ({
-      id: r.id,
-      workspaceId: r.workspace_id,
-      email: r.email,
-      firstName: r.first_name,
-      lastName: r.last_name,
-      phone: r.phone,
-      companyId: r.company_id,
-      source: { channel: r.source_channel, campaign: r.source_campaign },
-      firstSeenAt: r.first_seen_at,
-      stage: r.stage,
-      tags: r.tags,
-      ownerId: r.owner_id,
-      score: r.score,
-      timezone: r.timezone,
-      fields: r.fields,
-      version: r.version,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at
-    }),
-    encode: (c) => ({
-      workspace_id: c.workspaceId,
-      id: c.id,
-      email: c.email,
-      email_key: c.email === null ? null : c.email.toLowerCase(),
-      first_name: c.firstName,
-      last_name: c.lastName,
-      phone: c.phone,
-      company_id: c.companyId,
-      source_channel: c.source.channel,
-      source_campaign: c.source.campaign ?? null,
-      first_seen_at: c.firstSeenAt,
-      stage: c.stage,
-      tags: c.tags,
-      owner_id: c.ownerId,
-      score: c.score,
-      timezone: c.timezone,
-      fields: c.fields,
-      version: c.version,
-      created_at: c.createdAt,
-      updated_at: c.updatedAt
-    })
-  }
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    email: r.email,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    phone: r.phone,
+    companyId: r.company_id,
+    source: { channel: r.source_channel, campaign: r.source_campaign },
+    firstSeenAt: r.first_seen_at,
+    stage: r.stage,
+    tags: r.tags as never,
+    ownerId: r.owner_id,
+    score: r.score,
+    timezone: r.timezone,
+    fields: r.fields as never,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }),
+  (c) => ({
+    workspace_id: c.workspaceId,
+    id: c.id,
+    email: c.email,
+    email_key: c.email === null ? null : c.email.toLowerCase(),
+    first_name: c.firstName,
+    last_name: c.lastName,
+    phone: c.phone,
+    company_id: c.companyId,
+    source_channel: c.source.channel,
+    source_campaign: c.source.campaign,
+    first_seen_at: iso(c.firstSeenAt),
+    stage: c.stage,
+    tags: c.tags,
+    owner_id: c.ownerId,
+    score: c.score,
+    timezone: c.timezone,
+    fields: c.fields,
+    version: c.version,
+    created_at: iso(c.createdAt),
+    updated_at: iso(c.updatedAt)
+  })
 )
 
-export const CompanyRow = Schema.transform(
-  Schema.Struct({
+export const CompanyRow = rowOf(
+  {
     workspace_id: Schema.String,
     id: Schema.String,
     name: Schema.String,
@@ -159,43 +166,40 @@ export const CompanyRow = Schema.transform(
     version: Int,
     created_at: Instant,
     updated_at: Instant
-  }),
+  },
   Company.Company,
-  {
-    strict: false,
-    decode: (r) => ({
-      id: r.id,
-      workspaceId: r.workspace_id,
-      name: r.name,
-      domain: r.domain,
-      phone: r.phone,
-      tags: r.tags,
-      ownerId: r.owner_id,
-      fields: r.fields,
-      version: r.version,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at
-    }),
-    encode: (c) => ({
-      workspace_id: c.workspaceId,
-      id: c.id,
-      name: c.name,
-      domain: c.domain,
-      phone: c.phone,
-      tags: c.tags,
-      owner_id: c.ownerId,
-      fields: c.fields,
-      version: c.version,
-      created_at: c.createdAt,
-      updated_at: c.updatedAt
-    })
-  }
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    name: r.name,
+    domain: r.domain,
+    phone: r.phone,
+    tags: r.tags as never,
+    ownerId: r.owner_id,
+    fields: r.fields as never,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }),
+  (c) => ({
+    workspace_id: c.workspaceId,
+    id: c.id,
+    name: c.name,
+    domain: c.domain,
+    phone: c.phone,
+    tags: c.tags,
+    owner_id: c.ownerId,
+    fields: c.fields,
+    version: c.version,
+    created_at: iso(c.createdAt),
+    updated_at: iso(c.updatedAt)
+  })
 )
 
 export const FieldRecordRow = Schema.Struct({ id: Schema.String, stage: Text, fields: Json })
 
-export const TimelineRow = Schema.transform(
-  Schema.Struct({
+export const TimelineRow = rowOf(
+  {
     workspace_id: Schema.String,
     id: Schema.String,
     contact_id: Schema.String,
@@ -209,45 +213,42 @@ export const TimelineRow = Schema.transform(
     reaction: Text,
     payload: Json,
     event_id: Text
-  }),
+  },
   TimelineEntry.TimelineEntry,
-  {
-    strict: false,
-    decode: (r) => ({
-      id: r.id,
-      workspaceId: r.workspace_id,
-      contactId: r.contact_id,
-      kind: r.kind,
-      occurredAt: r.occurred_at,
-      recordedAt: r.recorded_at,
-      author: r.author,
-      channel: r.channel,
-      direction: r.direction,
-      summary: r.summary,
-      reaction: r.reaction,
-      payload: r.payload,
-      eventId: r.event_id
-    }),
-    encode: (e) => ({
-      workspace_id: e.workspaceId,
-      id: e.id,
-      contact_id: e.contactId,
-      kind: e.kind,
-      occurred_at: e.occurredAt,
-      recorded_at: e.recordedAt,
-      author: e.author,
-      channel: e.channel,
-      direction: e.direction,
-      summary: e.summary,
-      reaction: e.reaction,
-      payload: e.payload,
-      event_id: e.eventId
-    })
-  }
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    contactId: r.contact_id,
+    kind: r.kind as never,
+    occurredAt: r.occurred_at,
+    recordedAt: r.recorded_at,
+    author: r.author,
+    channel: r.channel,
+    direction: r.direction as never,
+    summary: r.summary,
+    reaction: r.reaction as never,
+    payload: r.payload as never,
+    eventId: r.event_id
+  }),
+  (e) => ({
+    workspace_id: e.workspaceId,
+    id: e.id,
+    contact_id: e.contactId,
+    kind: e.kind,
+    occurred_at: iso(e.occurredAt),
+    recorded_at: iso(e.recordedAt),
+    author: e.author,
+    channel: e.channel,
+    direction: e.direction,
+    summary: e.summary,
+    reaction: e.reaction,
+    payload: e.payload,
+    event_id: e.eventId
+  })
 )
 
-export const EventRow = Schema.transform(
-  Schema.Struct({
+export const EventRow = rowOf(
+  {
     workspace_id: Schema.String,
     id: Schema.String,
     type: Schema.String,
@@ -255,29 +256,26 @@ export const EventRow = Schema.transform(
     occurred_at: Instant,
     received_at: Instant,
     payload: Json
-  }),
+  },
   CrmEvent.StoredEvent,
-  {
-    strict: false,
-    decode: (r) => ({
-      id: r.id,
-      workspaceId: r.workspace_id,
-      type: r.type,
-      contactId: r.contact_id,
-      occurredAt: r.occurred_at,
-      receivedAt: r.received_at,
-      payload: r.payload
-    }),
-    encode: (e) => ({
-      workspace_id: e.workspaceId,
-      id: e.id,
-      type: e.type,
-      contact_id: e.contactId,
-      occurred_at: e.occurredAt,
-      received_at: e.receivedAt,
-      payload: e.payload
-    })
-  }
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    type: r.type,
+    contactId: r.contact_id,
+    occurredAt: r.occurred_at,
+    receivedAt: r.received_at,
+    payload: r.payload as never
+  }),
+  (e) => ({
+    workspace_id: e.workspaceId,
+    id: e.id,
+    type: e.type,
+    contact_id: e.contactId,
+    occurred_at: iso(e.occurredAt),
+    received_at: iso(e.receivedAt),
+    payload: e.payload
+  })
 )
 
 const OrderHeaderRow = Schema.Struct({

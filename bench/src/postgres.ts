@@ -1,0 +1,117 @@
+// PostgreSQL: bulk contact creation through Rapport (contacts.createMany) against the same rows
+// inserted with the raw `postgres` driver in batched transactions, each into a fresh database
+// with Rapport's schema. Rapport writes, per contact, the contact row, its contact.created event
+// and its timeline entry: the raw side inserts exactly those rows.
+import { createCrm } from "@rapport/core"
+import { postgresStorage } from "@rapport/postgres"
+import postgres from "postgres"
+import { randomUUID } from "node:crypto"
+
+export interface Result {
+  readonly contacts: number
+  readonly rapportPerSecond: number
+  readonly rawPerSecond: number
+  readonly ratio: number
+}
+
+const BATCH = 1000
+
+const freshDatabase = async (adminUrl: string) => {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined })
+  const name = `rapport_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`
+  await admin.unsafe(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const again = postgres(adminUrl, { max: 1, onnotice: () => undefined })
+      await again.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await again.end()
+    }
+  }
+}
+
+const inputs = (n: number, offset: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    email: `lead${offset + i}@bench.example`,
+    firstName: `First${offset + i}`,
+    lastName: `Last${offset + i}`,
+    source: { channel: "import", campaign: "bench" },
+    tags: ["bench"],
+    fields: { segment: i % 2 === 0 ? "retail" : "wholesale" }
+  }))
+
+const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9
+
+const viaRapport = async (url: string, contacts: number) => {
+  const crm = await createCrm({ storage: postgresStorage({ url, maxConnections: 4 }), workspace: "bench" })
+  try {
+    await crm.fields.define({ key: "segment", type: "select", options: ["retail", "wholesale"] })
+    await crm.workspace("warmup").fields.define({ key: "segment", type: "select", options: ["retail", "wholesale"] })
+    for (let b = 0; b < 3; b++) await crm.workspace("warmup").contacts.createMany(inputs(BATCH, b * BATCH))
+    const start = process.hrtime.bigint()
+    for (let done = 0; done < contacts; done += BATCH) await crm.contacts.createMany(inputs(Math.min(BATCH, contacts - done), done))
+    return seconds(start)
+  } finally {
+    await crm.close()
+  }
+}
+
+const viaRawDriver = async (url: string, contacts: number) => {
+  // The schema (tables, keys, indexes) comes from Rapport's migrations.
+  await (await createCrm({ storage: postgresStorage({ url }) })).close()
+  const sql = postgres(url, { max: 4, onnotice: () => undefined })
+  const rows = (n: number, offset: number) => {
+    const now = new Date().toISOString()
+    return inputs(n, offset).map((input) => {
+      const id = randomUUID()
+      const eventId = `contact.created:${id}`
+      const payload = { source: input.source }
+      return {
+        contact: {
+          workspace_id: "bench", id, email: input.email, email_key: input.email.toLowerCase(), first_name: input.firstName,
+          last_name: input.lastName, phone: null, company_id: null, source_channel: input.source.channel, source_campaign: input.source.campaign,
+          first_seen_at: now, stage: "suspect", tags: sql.json(input.tags), owner_id: null, score: 0, timezone: null,
+          fields: sql.json(input.fields), version: 1, created_at: now, updated_at: now
+        },
+        event: { workspace_id: "bench", id: eventId, type: "contact.created", contact_id: id, occurred_at: now, received_at: now, payload: sql.json(payload) },
+        entry: {
+          workspace_id: "bench", id: randomUUID(), contact_id: id, kind: "event", occurred_at: now, recorded_at: now, author: null, channel: null,
+          direction: null, summary: "Contact created", reaction: null, payload: sql.json(payload), event_id: eventId
+        }
+      }
+    })
+  }
+  try {
+    for (let b = 0; b < 3; b++) {
+      const warm = rows(BATCH, b * BATCH).map((r) => ({ ...r.contact, workspace_id: "warmup" }))
+      await sql`INSERT INTO rapport_contacts ${sql(warm)}`
+    }
+    const start = process.hrtime.bigint()
+    for (let done = 0; done < contacts; done += BATCH) {
+      const batch = rows(Math.min(BATCH, contacts - done), done)
+      await sql.begin(async (tx) => {
+        await tx`INSERT INTO rapport_contacts ${tx(batch.map((r) => r.contact))}`
+        await tx`INSERT INTO rapport_events ${tx(batch.map((r) => r.event))}`
+        await tx`INSERT INTO rapport_timeline ${tx(batch.map((r) => r.entry))}`
+      })
+    }
+    return seconds(start)
+  } finally {
+    await sql.end()
+  }
+}
+
+export const run = async (adminUrl: string, contacts: number): Promise<Result> => {
+  const [a, b] = [await freshDatabase(adminUrl), await freshDatabase(adminUrl)]
+  try {
+    const rapport = await viaRapport(a.url, contacts)
+    const raw = await viaRawDriver(b.url, contacts)
+    return { contacts, rapportPerSecond: contacts / rapport, rawPerSecond: contacts / raw, ratio: rapport / raw }
+  } finally {
+    await a.drop()
+    await b.drop()
+  }
+}
