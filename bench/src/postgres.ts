@@ -7,8 +7,15 @@ import { postgresStorage } from "@rapport/postgres"
 import postgres from "postgres"
 import { randomUUID } from "node:crypto"
 
+export interface Round {
+  readonly rapportSeconds: number
+  readonly rawSeconds: number
+}
+
 export interface Result {
   readonly contacts: number
+  readonly rounds: ReadonlyArray<Round>
+  /** Median over rounds. */
   readonly rapportPerSecond: number
   readonly rawPerSecond: number
   readonly ratio: number
@@ -84,34 +91,77 @@ const viaRawDriver = async (url: string, contacts: number) => {
       }
     })
   }
+  const write = (workspace: string, n: number, offset: number) => {
+    const batch = rows(n, offset).map((r) => ({
+      contact: { ...r.contact, workspace_id: workspace },
+      event: { ...r.event, workspace_id: workspace },
+      entry: { ...r.entry, workspace_id: workspace }
+    }))
+    return sql.begin(async (tx) => {
+      await tx`INSERT INTO rapport_contacts ${tx(batch.map((r) => r.contact))}`
+      await tx`INSERT INTO rapport_events ${tx(batch.map((r) => r.event))}`
+      await tx`INSERT INTO rapport_timeline ${tx(batch.map((r) => r.entry))}`
+    })
+  }
   try {
-    for (let b = 0; b < 3; b++) {
-      const warm = rows(BATCH, b * BATCH).map((r) => ({ ...r.contact, workspace_id: "warmup" }))
-      await sql`INSERT INTO rapport_contacts ${sql(warm)}`
-    }
+    // The same warm-up as Rapport's: three batches into another workspace, all three tables.
+    for (let b = 0; b < 3; b++) await write("warmup", BATCH, b * BATCH)
     const start = process.hrtime.bigint()
-    for (let done = 0; done < contacts; done += BATCH) {
-      const batch = rows(Math.min(BATCH, contacts - done), done)
-      await sql.begin(async (tx) => {
-        await tx`INSERT INTO rapport_contacts ${tx(batch.map((r) => r.contact))}`
-        await tx`INSERT INTO rapport_events ${tx(batch.map((r) => r.event))}`
-        await tx`INSERT INTO rapport_timeline ${tx(batch.map((r) => r.entry))}`
-      })
-    }
+    for (let done = 0; done < contacts; done += BATCH) await write("bench", Math.min(BATCH, contacts - done), done)
     return seconds(start)
   } finally {
     await sql.end()
   }
 }
 
-export const run = async (adminUrl: string, contacts: number): Promise<Result> => {
+/** Rows each side wrote in the benchmark workspace: they must be the same. */
+const rowCounts = async (url: string) => {
+  const sql = postgres(url, { max: 1, onnotice: () => undefined })
+  try {
+    const [counts] = await sql`SELECT
+      (SELECT COUNT(*)::int FROM rapport_contacts WHERE workspace_id = 'bench') AS contacts,
+      (SELECT COUNT(*)::int FROM rapport_events WHERE workspace_id = 'bench') AS events,
+      (SELECT COUNT(*)::int FROM rapport_timeline WHERE workspace_id = 'bench') AS entries`
+    return counts
+  } finally {
+    await sql.end()
+  }
+}
+
+const median = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+const oneRound = async (adminUrl: string, contacts: number, rawFirst: boolean): Promise<Round> => {
   const [a, b] = [await freshDatabase(adminUrl), await freshDatabase(adminUrl)]
   try {
-    const rapport = await viaRapport(a.url, contacts)
-    const raw = await viaRawDriver(b.url, contacts)
-    return { contacts, rapportPerSecond: contacts / rapport, rawPerSecond: contacts / raw, ratio: rapport / raw }
+    let rapportSeconds = 0
+    let rawSeconds = 0
+    if (rawFirst) rawSeconds = await viaRawDriver(b.url, contacts)
+    rapportSeconds = await viaRapport(a.url, contacts)
+    if (!rawFirst) rawSeconds = await viaRawDriver(b.url, contacts)
+    const [mine, theirs] = [await rowCounts(a.url), await rowCounts(b.url)]
+    if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
+      throw new Error(`the two sides wrote different rows: Rapport ${JSON.stringify(mine)}, raw ${JSON.stringify(theirs)}`)
+    }
+    return { rapportSeconds, rawSeconds }
   } finally {
     await a.drop()
     await b.drop()
+  }
+}
+
+/** Several rounds, alternating which side runs first; the figures are medians. */
+export const run = async (adminUrl: string, contacts: number, roundCount: number): Promise<Result> => {
+  const rounds: Array<Round> = []
+  for (let i = 0; i < roundCount; i++) rounds.push(await oneRound(adminUrl, contacts, i % 2 === 1))
+  return {
+    contacts,
+    rounds,
+    rapportPerSecond: contacts / median(rounds.map((r) => r.rapportSeconds)),
+    rawPerSecond: contacts / median(rounds.map((r) => r.rawSeconds)),
+    ratio: median(rounds.map((r) => r.rapportSeconds / r.rawSeconds))
   }
 }

@@ -71,3 +71,13 @@ describe("__proto__ keys", () => {
       })
     ))
 })
+
+describe("strings every storage keeps", () => {
+  it("refuse NUL and lone surrogates, in values and in keys", () => {
+    const decode = Schema.decodeUnknownEither(Json.JsonObject)
+    for (const bad of [{ "a\u0000b": 1 }, { note: "x\ud800y" }, { ["\udc00"]: 1 }, { list: ["ok", "\ud83d"] }]) {
+      expect(decode(bad)._tag, JSON.stringify(Object.keys(bad))).toBe("Left")
+    }
+    expect(decode({ emoji: "🍷 é", "clé 日本": "ok" })._tag).toBe("Right")
+  })
+})

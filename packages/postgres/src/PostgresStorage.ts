@@ -10,7 +10,6 @@ import { Errors, type Storage, type StorageProvider } from "@rapport/core"
 import { SqlStorage } from "@rapport/sql"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -42,18 +41,8 @@ export interface PostgresStorageConfig {
  */
 export type PostgresStorageLayer = Layer.Layer<Storage.Storage | PgClient.PgClient | SqlClient.SqlClient, Errors.StorageError>
 
-const unavailable = (cause: Cause.Cause<unknown>) => {
-  const failure = Cause.squash(cause)
-  if (failure instanceof Errors.StorageError) return failure
-  const detail = failure instanceof Error ? failure.message : String(failure)
-  return new Errors.StorageError({ reason: "unavailable", message: `Could not connect to PostgreSQL: ${detail}`, cause: failure })
-}
-
 const withStorage = (client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, unknown>): PostgresStorageLayer =>
-  SqlStorage.layer.pipe(
-    Layer.provideMerge(client),
-    Layer.catchAllCause((cause) => Layer.fail(unavailable(cause)))
-  )
+  SqlStorage.layer.pipe(Layer.provideMerge(client), Layer.catchAllCause(SqlStorage.startFailure("Could not start the PostgreSQL storage")))
 
 /**
  * Connects with a pool, migrates the database, and provides Rapport's Storage plus the client

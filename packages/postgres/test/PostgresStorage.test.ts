@@ -69,6 +69,43 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
     expect(Either.isLeft(outcome.result)).toBe(true)
   })
 
+  it("a bulk creation cut by terminated backends is stored whole or not at all", async () => {
+    const applicationName = `rapport-test-${randomUUID().slice(0, 8)}`
+    const workspace = Fixtures.freshWorkspaceId()
+    const crm = await createCrm({ storage: postgresStorage({ url: pgUrl, applicationName }), workspace })
+    const inputs = Array.from({ length: 5000 }, (_, i) => ({ email: `cut${i}@example.com`, firstName: `n${i}` }))
+    const kill = new Promise((resolve) => setTimeout(resolve, 120)).then(() =>
+      adminQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName])
+    )
+    const [outcome] = await Promise.all([crm.contacts.createMany(inputs).then(() => "stored", (e: unknown) => e), kill])
+    const count = async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return (await crm.contacts.list({ limit: 500 })).items.length
+        } catch (error) {
+          if (attempt > 2) throw error
+        }
+      }
+    }
+    if (outcome === "stored") expect(await count()).toBe(500)
+    else {
+      expect(outcome).toBeInstanceOf(RapportStorageError)
+      expect(await count()).toBe(0)
+    }
+    await crm.close()
+  })
+
+  it("an email whose 32-bit lock key equals the workspace's does not deadlock the workspace", async () => {
+    // hashtext('email:yytd8rcw0@x.io') = hashtext('workspace'): with 32-bit keys, two events for
+    // this address deadlocked. Lock keys are 64-bit now.
+    const crm = await createCrm({ storage: postgresStorage({ url: pgUrl }), workspace: Fixtures.freshWorkspaceId() })
+    const results = await Promise.allSettled(
+      [1, 2, 3, 4].map((i) => crm.events.emit({ id: `collide-${i}`, type: "page.viewed", email: "yytd8rcw0@x.io", payload: { url: "/" } }))
+    )
+    expect(results.filter((r) => r.status === "rejected")).toEqual([])
+    await crm.close()
+  })
+
   it("an idle connection terminated by the server is replaced on the next call", async () => {
     const applicationName = `rapport-test-${randomUUID().slice(0, 8)}`
     const crm = await createCrm({ storage: postgresStorage({ url: pgUrl, applicationName }), workspace: Fixtures.freshWorkspaceId() })

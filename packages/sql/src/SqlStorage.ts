@@ -11,13 +11,14 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import * as SqlSchema from "@effect/sql/SqlSchema"
 import type * as Statement from "@effect/sql/Statement"
+import * as Cause from "effect/Cause"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { isParseError, type ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { corruptRow, isUniqueViolation, storageError, violatesPrimaryKey } from "./internal/errors.js"
+import { corruptRow, isUnavailable, isUniqueViolation, storageError, violatesPrimaryKey } from "./internal/errors.js"
 import {
   CompanyRow,
   ContactRow,
@@ -66,6 +67,9 @@ const iso = DateTime.formatIso
 // Rows per multi-row statement: 500 rows of the widest table stay far below SQLite's 32,766 and
 // PostgreSQL's 65,535 bound parameters.
 const CHUNK = 500
+const compareKeys = (a: string | undefined, b: string | undefined) =>
+  a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1
+
 const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
 
@@ -226,9 +230,11 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   const contacts: Storage.ContactRepository = {
     insert: (contact) =>
       onUnique(Effect.flatMap(encodeContact(contact), (row) => sql`INSERT INTO rapport_contacts ${sql.insert(row)}`), contactConflict(contact)),
+    // In email order: two batches sharing emails then meet them in the same order, so one waits
+    // and gets a Conflict instead of both deadlocking.
     insertMany: (contacts) =>
       Effect.forEach(
-        chunks(contacts),
+        chunks([...contacts].sort((a, b) => compareKeys(a.email?.toLowerCase(), b.email?.toLowerCase()))),
         (chunk) =>
           onUnique(
             Effect.flatMap(Effect.forEach(chunk, (c) => encodeContact(c)), (rows) => sql`INSERT INTO rapport_contacts ${sql.insert(rows)}`),
@@ -317,6 +323,27 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         () => Errors.Conflict.unique("company", "id", company.id)
       ),
     get: (workspaceId, id) => orStorage(findCompany({ workspaceId, id })),
+    // Row locks, not advisory ones: a batch may touch thousands of companies, and row locks do
+    // not fill PostgreSQL's shared lock table. KEY SHARE lets joiners run together and blocks a
+    // removal (FOR UPDATE) until they commit.
+    lockExisting: (workspaceId, ids, mode) =>
+      Effect.map(
+        Effect.forEach(chunks(ids), (chunk) =>
+          orStorage(
+            Effect.flatMap(
+              sql`SELECT id FROM rapport_companies WHERE workspace_id = ${workspaceId} AND ${sql.in("id", chunk)} ${sql.onDialectOrElse({
+                pg: () => (mode === "share" ? sql.literal("FOR KEY SHARE") : sql.literal("FOR UPDATE")),
+                orElse: () => sql.literal("")
+              })}`,
+              Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
+            )
+          )
+        ),
+        (pages) => {
+          const found = new Set(pages.flat().map((r) => r.id))
+          return ids.filter((id) => found.has(id))
+        }
+      ),
     update: (company, expectedVersion) =>
       orStorage(
         Effect.flatMap(encodeCompany(company), (row) =>
@@ -406,7 +433,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       }),
     claimMany: (workspaceId, entity, claims) =>
       Effect.forEach(
-        chunks(claims),
+        chunks([...claims].sort((a, b) => compareKeys(a.fieldKey, b.fieldKey) || compareKeys(a.valueKey, b.valueKey))),
         (chunk) =>
           Effect.gen(function* () {
             const held = yield* orStorage(
@@ -556,23 +583,40 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
 
   // Begin failures are the transaction's own; the effect's errors pass through unchanged. A failed
   // COMMIT or ROLLBACK (the connection died) reaches us as a defect from @effect/sql: it is a
-  // StorageError like any other lost connection, and the database keeps all or nothing.
+  // StorageError like any other lost connection, and the database keeps all or nothing. After the
+  // work succeeded, a lost COMMIT leaves the outcome unknown: the error says so.
   const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
-    sql.withTransaction(Effect.zipRight(writeLock, effect)).pipe(
-      Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)),
-      Effect.catchAllDefect((defect) => (isSqlError(defect) ? Effect.fail(storageError(defect)) : Effect.die(defect)))
-    )
+    Effect.suspend(() => {
+      let workDone = false
+      return sql.withTransaction(Effect.zipRight(writeLock, Effect.tap(effect, () => Effect.sync(() => (workDone = true))))).pipe(
+        Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)),
+        Effect.catchAllDefect((defect) =>
+          !isSqlError(defect)
+            ? Effect.die(defect)
+            : Effect.fail(
+                workDone
+                  ? new Errors.StorageError({
+                      reason: "unavailable",
+                      message: `The connection was lost while committing: the write may or may not have been applied (${storageError(defect).message}). Retrying is safe where ids make writes idempotent (events); read before retrying other writes.`,
+                      cause: defect
+                    })
+                  : storageError(defect)
+              )
+        )
+      )
+    })
 
   // SQLite transactions already run one at a time (they take the write lock first). PostgreSQL
-  // takes a transaction-scoped advisory lock keyed by workspace and key: no row is written, and a
-  // hash collision only makes two unrelated callers wait for each other.
+  // takes a transaction-scoped advisory lock (no row written) on a 64-bit hash of workspace and
+  // key. 64 bits matter: with 32-bit keys an email could be chosen to collide with the workspace
+  // lock and deadlock every writer of the workspace.
   const lock = (workspaceId: string, key: string, mode: "shared" | "exclusive") =>
     sql.onDialectOrElse({
       pg: () =>
         orStorage(
           mode === "shared"
-            ? sql`SELECT pg_advisory_xact_lock_shared(hashtext(${workspaceId}), hashtext(${key}))`
-            : sql`SELECT pg_advisory_xact_lock(hashtext(${workspaceId}), hashtext(${key}))`
+            ? sql`SELECT pg_advisory_xact_lock_shared(hashtextextended(${workspaceId}::text || chr(31) || ${key}::text, 0))`
+            : sql`SELECT pg_advisory_xact_lock(hashtextextended(${workspaceId}::text || chr(31) || ${key}::text, 0))`
         ).pipe(Effect.asVoid),
       orElse: () => Effect.void
     })
@@ -591,6 +635,29 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     orders
   })
 })
+
+/**
+ * What a storage layer fails with when it cannot start: a StorageError as is; a driver error
+ * classified like any other (`unavailable` when the database cannot be reached); anything else
+ * `failed`, with `what` and the cause. An interruption stays an interruption.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const startFailure =
+  (what: string) =>
+  (cause: Cause.Cause<unknown>): Layer.Layer<unknown, Errors.StorageError> => {
+    const toStorageError = (failure: unknown): Errors.StorageError => {
+      if (failure instanceof Errors.StorageError) return failure
+      if (isSqlError(failure)) return storageError(failure)
+      const withCode = new SqlError({ cause: failure })
+      const detail = failure instanceof Error ? failure.message : String(failure)
+      return isUnavailable(withCode)
+        ? new Errors.StorageError({ reason: "unavailable", message: `${what}: ${detail}`, cause: failure })
+        : new Errors.StorageError({ reason: "failed", message: `${what}: ${detail}`, cause: failure })
+    }
+    return Cause.isInterruptedOnly(cause) ? Layer.failCause(Cause.map(cause, toStorageError)) : Layer.fail(toStorageError(Cause.squash(cause)))
+  }
 
 /**
  * Storage over the `SqlClient` in context, after applying Rapport's migrations.

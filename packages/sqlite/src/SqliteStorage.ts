@@ -9,7 +9,6 @@ import { Errors, type Storage, type StorageProvider } from "@rapport/core"
 import { SqlStorage } from "@rapport/sql"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -32,17 +31,6 @@ export interface SqliteStorageConfig {
    * loss may undo the last commits.
    */
   readonly synchronous?: "full" | "normal" | undefined
-}
-
-const toStorageError = (cause: Cause.Cause<unknown>, filename: string) => {
-  const failure = Cause.squash(cause)
-  if (failure instanceof Errors.StorageError) return failure
-  const detail = failure instanceof Error ? failure.message : String(failure)
-  return new Errors.StorageError({
-    reason: "unavailable",
-    message: `Could not open the SQLite database "${filename}": ${detail}`,
-    cause: failure
-  })
 }
 
 const prepareFolder = (filename: string) =>
@@ -84,7 +72,7 @@ export const layer = (
     Layer.provide(pragmas(config)),
     Layer.provideMerge(SqliteClient.layer({ filename: config.filename })),
     Layer.provide(Layer.effectDiscard(prepareFolder(config.filename))),
-    Layer.catchAllCause((cause) => Layer.fail(toStorageError(cause, config.filename)))
+    Layer.catchAllCause(SqlStorage.startFailure(`Could not open the SQLite database "${config.filename}"`))
   )
 
 /**

@@ -885,6 +885,55 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           }
         }))
 
+      test("an event for an email whose contact is removed at that moment lands on a contact that exists", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const storage = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const gone = yield* run(crm.contacts.create({ email: "leaving@example.com" }))
+          const [emitted] = yield* Effect.all(
+            [run(crm.events.emit({ id: "late-visit", type: "page.viewed", email: "leaving@example.com", payload: { url: "/" } })), run(crm.contacts.remove(gone.id))],
+            { concurrency: "unbounded" }
+          )
+          const holder = emitted.contact!
+          expect(Either.isRight(yield* Effect.either(run(crm.contacts.get(holder.id))))).toBe(holder.id !== gone.id)
+          expect(yield* storage.timeline.list(ws, { contactId: gone.id, limit: 10 })).toEqual([])
+        }))
+
+      test("an event racing a bulk creation or an update of its email is recorded, never refused", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const visit = (email: string, id: string) => run(crm.events.emit({ id, type: "page.viewed", email, payload: { url: "/" } }))
+          const batch = Array.from({ length: 50 }, (_, i) => ({ email: `batch${i}@example.com` }))
+          const [created] = yield* Effect.all([Effect.either(run(crm.contacts.createMany(batch))), visit("batch25@example.com", "v1")], { concurrency: "unbounded" })
+          if (Either.isLeft(created)) expect(created.left).toMatchObject({ _tag: "Conflict", reason: "unique" })
+          const mover = yield* run(crm.contacts.create({ email: "before@example.com" }))
+          const [moved] = yield* Effect.all(
+            [Effect.either(run(crm.contacts.update(mover.id, { expectedVersion: mover.version, email: "after@example.com" }))), visit("after@example.com", "v2")],
+            { concurrency: "unbounded" }
+          )
+          if (Either.isLeft(moved)) expect(moved.left).toMatchObject({ _tag: "Conflict" })
+          for (const email of ["batch25@example.com", "after@example.com"]) expect(Option.isSome(yield* run(crm.contacts.findByEmail(email)))).toBe(true)
+        }))
+
+      test("two batches sharing emails at once: one is created, the other gets a Conflict (never a storage failure)", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const emails = Array.from({ length: 1100 }, (_, i) => ({ email: `shared${i}@example.com` }))
+          const results = yield* Effect.all([Effect.either(run(crm.contacts.createMany(emails))), Effect.either(run(crm.contacts.createMany([...emails].reverse())))], {
+            concurrency: "unbounded"
+          })
+          const failures = results.flatMap((r) => (Either.isLeft(r) ? [r.left] : []))
+          expect(failures.length).toBe(1)
+          expect(failures[0]).toMatchObject({ _tag: "Conflict", reason: "unique" })
+          expect((yield* run(crm.contacts.list({ limit: 500 }))).items.length).toBe(500)
+        }))
+
       test("a company removed while a contact joins it never leaves a contact pointing nowhere", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
@@ -950,6 +999,21 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           expect(yield* storage.orders.count(ws, { contactId: first.contact!.id, until: at("2100-01-01T00:00:00.000Z") })).toBe(2)
           const history = yield* run(crm.lifecycle.history(first.contact!.id))
           expect(history.map((h) => `${h.from}->${h.to}`)).toEqual(["suspect->customer", "customer->loyal"])
+        }))
+
+      test("createMany joins hundreds of companies at once and names the unknown ones", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const storage = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const firms = yield* Effect.forEach(Array.from({ length: 620 }, (_, i) => i), () => Fixtures.company(ws))
+          for (const firm of firms) yield* storage.companies.insert(firm)
+          const created = yield* run(crm.contacts.createMany(firms.map((f, i) => ({ firstName: `member ${i}`, companyId: f.id }))))
+          expect(created.length).toBe(620)
+          const unknown = "018f0000-0000-7000-8000-000000000000"
+          const error = yield* failure(run(crm.contacts.createMany([{ firstName: "a", companyId: firms[0]!.id }, { firstName: "b", companyId: unknown }])))
+          expect((error as Errors.ValidationError).issues.map((i) => Errors.formatPath(i.path))).toEqual(["[1].companyId"])
         }))
 
       test("createMany creates every contact with its creation record, or none, naming each bad item", () =>

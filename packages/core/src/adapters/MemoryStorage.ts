@@ -298,6 +298,7 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
           return Effect.void
         }),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.companies.get(id))),
+      lockExisting: (ws, ids) => read(() => ids.filter((id) => workspaces.get(ws)?.companies.has(id) === true)),
       update: (company, expectedVersion) =>
         op((undo) =>
           Effect.map(versioned("company", tables(company.workspaceId).companies, company, expectedVersion), () =>

@@ -15,7 +15,7 @@ import { indexOf, type LifecycleDefinition, StageKey } from "./LifecycleDefiniti
 import { Money } from "./Money.js"
 import { Instant, LocalDate, parseIsoInstant } from "./Time.js"
 import * as DateTime from "effect/DateTime"
-import { Text } from "./Json.js"
+import { SafeString, Text } from "./Json.js"
 
 /**
  * The record kinds that carry custom fields.
@@ -268,7 +268,8 @@ const textOf = (max: number, trim: boolean): Check => (u) => {
   if (typeof u !== "string") return fail("text", u)
   const value = trim ? u.trim() : u
   if (value.trim().length === 0) return Either.left("must not be empty (use null to clear the field)")
-  if (value.includes("\u0000")) return Either.left("must not contain the NUL character (\\u0000)")
+  const storable = Schema.decodeUnknownEither(SafeString)(value)
+  if (Either.isLeft(storable)) return Either.left(ParseResult.TreeFormatter.formatErrorSync(storable.left))
   if (value.length > max) return Either.left(`must be at most ${max} characters (got ${value.length})`)
   return ok(value)
 }

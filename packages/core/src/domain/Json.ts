@@ -1,8 +1,9 @@
 /**
- * JSON values as Rapport stores them: what goes into a payload or a custom field comes back the
- * same from every storage. Dates, `NaN`, `Infinity`, `undefined`, bigints and functions are not
- * JSON and are refused up front (a SQL store would silently turn them into something else), and
- * so is the NUL character, which PostgreSQL text cannot hold.
+ * JSON values as Rapport stores them: what goes into a payload or a custom field comes back
+ * equal from every storage (object keys may come back in another order: PostgreSQL's JSONB sorts
+ * them). Dates, `NaN`, `Infinity`, `undefined`, bigints and functions are not JSON and are
+ * refused up front (a SQL store would silently turn them into something else), and so are
+ * strings PostgreSQL cannot hold: with a NUL character, or a lone UTF-16 surrogate.
  *
  * @since 0.1.0
  */
@@ -22,35 +23,43 @@ export type JsonValue = null | boolean | number | string | ReadonlyArray<JsonVal
  */
 export type JsonInput = null | boolean | number | string | ReadonlyArray<JsonInput> | { readonly [key: string]: JsonInput | undefined }
 
-const hasNul = (s: string) => s.includes("\u0000")
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+// PostgreSQL text and JSONB refuse both; SQLite and memory would keep them: refused everywhere.
+const storable = (s: string): true | string =>
+  s.includes("\u0000")
+    ? "must not contain the NUL character (\\u0000)"
+    : LONE_SURROGATE.test(s)
+      ? "must be well-formed Unicode (it contains a lone surrogate)"
+      : true
 
 /**
- * A string without the NUL character.
+ * A string every storage keeps as given: no NUL character, well-formed Unicode.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const SafeString = Schema.String.pipe(
-  Schema.filter((s) => !hasNul(s), { message: () => "must not contain the NUL character (\\u0000)" })
-)
+export const SafeString = Schema.String.pipe(Schema.filter(storable))
 
-// Properties whose value is `undefined` are dropped, as JSON.stringify does; `undefined` anywhere
-// else (an array element) is refused.
 // Only plain objects: a Date, a Map or a class instance would otherwise pass as an empty record.
 // A "__proto__" key is refused: JavaScript objects cannot keep it as data (assigning it changes
-// the object's prototype), so it would be silently lost or, worse, alter objects downstream.
+// the object's prototype), so it would be silently lost or, worse, alter objects downstream. Keys
+// are checked here, on the input: a Record with a refined key schema drops the keys it refuses.
 const isPlainObject = (u: unknown): boolean =>
   typeof u === "object" &&
   u !== null &&
   (Object.getPrototypeOf(u) === Object.prototype || Object.getPrototypeOf(u) === null) &&
-  !Object.hasOwn(u, "__proto__")
+  !Object.hasOwn(u, "__proto__") &&
+  Object.keys(u).every((key) => storable(key) === true)
 
+// Properties whose value is `undefined` are dropped, as JSON.stringify does; `undefined` anywhere
+// else (an array element) is refused.
 const objectOf = <A, I>(value: Schema.Schema<A, I>) =>
   Schema.transform(
     Schema.compose(
       Schema.declare((u: unknown): u is { readonly [key: string]: I | undefined } => isPlainObject(u), {
         identifier: "PlainObject",
-        message: () => 'must be a plain object (not a Date, Map or class instance) without a "__proto__" key'
+        message: () => 'must be a plain object (not a Date, Map or class instance), without a "__proto__" key, whose keys have no NUL or lone surrogate'
       }),
       Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(value) })
     ),
@@ -119,5 +128,5 @@ export const Text = (max: number, min = 1) =>
   Schema.Trim.pipe(
     Schema.minLength(min, { message: () => (min === 1 ? "must not be empty" : `must be at least ${min} characters`) }),
     Schema.maxLength(max, { message: () => `must be at most ${max} characters` }),
-    Schema.filter((s) => !hasNul(s), { message: () => "must not contain the NUL character (\\u0000)" })
+    Schema.filter(storable)
   )

@@ -1,6 +1,6 @@
 // The locks services take inside their transactions, so that concurrent callers on PostgreSQL
 // see what SQLite's one-writer-at-a-time gives for free. Always in this order: workspace, email,
-// contact, company.
+// contact, then company rows.
 import * as Effect from "effect/Effect"
 import type { WorkspaceId } from "../domain/Ids.js"
 import type { StorageService } from "../ports/Storage.js"
@@ -21,6 +21,5 @@ export const emailLock = (storage: StorageService, workspaceId: WorkspaceId, ema
 export const contactLock = (storage: StorageService, workspaceId: WorkspaceId, contactId: string, mode: "shared" | "exclusive" = "exclusive") =>
   storage.lock(workspaceId, `contact:${contactId}`, mode)
 
-/** Joining a company shares it; changing or removing it has it alone. */
-export const companyLock = (storage: StorageService, workspaceId: WorkspaceId, companyId: string, mode: "shared" | "exclusive") =>
-  storage.lock(workspaceId, `company:${companyId}`, mode)
+// Companies are held by row (storage.companies.lockExisting), last: joining shares them,
+// removing has them alone.

@@ -20,7 +20,7 @@ import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
 import { emailKey } from "../domain/Email.js"
 import { progress } from "./lifecycle.js"
-import { companyLock, emailLock } from "./locks.js"
+import { emailLock } from "./locks.js"
 import { compiledFields } from "./records.js"
 
 /** The event id is already stored: the caller's transaction rolls back and reports a duplicate. */
@@ -81,11 +81,8 @@ export const recordEvent = (storage: StorageService, workspace: Workspace, event
 export const checkCompany = (storage: StorageService, workspaceId: WorkspaceId, companyId: CompanyId | null | undefined) =>
   companyId === null || companyId === undefined
     ? Effect.void
-    : Effect.zipRight(
-        companyLock(storage, workspaceId, companyId, "shared"),
-        Effect.flatMap(storage.companies.get(workspaceId, companyId), (company) =>
-          Option.isSome(company) ? Effect.void : Effect.fail(ValidationError.at(["companyId"], `no company with id "${companyId}" in this workspace`))
-        )
+    : Effect.flatMap(storage.companies.lockExisting(workspaceId, [companyId], "share"), (found) =>
+        found.length > 0 ? Effect.void : Effect.fail(ValidationError.at(["companyId"], `no company with id "${companyId}" in this workspace`))
       )
 
 /** Fails with Conflict when another contact of the workspace has this email. */
@@ -152,11 +149,14 @@ export const insertContacts = (
       return { item, stage, values }
     })
 
-    for (const companyId of new Set(items.flatMap((i) => (i.data.companyId ? [i.data.companyId] : [])))) {
-      yield* companyLock(storage, workspace.id, companyId, "shared")
-      if (Option.isNone(yield* storage.companies.get(workspace.id, companyId))) {
-        for (const i of items) {
-          if (i.data.companyId === companyId) issues.push({ path: [...i.path, "companyId"], message: `no company with id "${companyId}" in this workspace` })
+    // Locks in order: the email (one contact only), then the companies joined.
+    if (items.length === 1 && emails.size === 1) yield* emailLock(storage, workspace.id, [...emails.keys()][0]!)
+    const companies = [...new Set(items.flatMap((i) => (i.data.companyId ? [i.data.companyId] : [])))]
+    if (companies.length > 0) {
+      const found = new Set<string>(yield* storage.companies.lockExisting(workspace.id, companies, "share"))
+      for (const i of items) {
+        if (i.data.companyId && !found.has(i.data.companyId)) {
+          issues.push({ path: [...i.path, "companyId"], message: `no company with id "${i.data.companyId}" in this workspace` })
         }
       }
     }
@@ -165,8 +165,6 @@ export const insertContacts = (
       return yield* ValidationError.fromIssues(sorted, items.length === 1 && earlierIssues.length === 0 ? "Invalid input" : "Invalid contacts")
     }
 
-    // One contact for an email: make concurrent creators of that email wait for each other.
-    if (items.length === 1 && emails.size === 1) yield* emailLock(storage, workspace.id, [...emails.keys()][0]!)
     const taken = yield* storage.contacts.findByEmails(workspace.id, [...emails.keys()])
     if (taken.length > 0) {
       const holder = taken[0]!

@@ -108,6 +108,16 @@ export interface CompanyRepository {
   readonly insert: (company: Company) => Effect.Effect<void, StorageError | Conflict>
   /** The company, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: CompanyId) => Effect.Effect<Option.Option<Company>, StorageError>
+  /**
+   * The ids among these that are stored, held until the transaction ends: `share` keeps them
+   * from being removed (contacts are joining them), `update` has them alone (one is being
+   * removed). Stores whose transactions never overlap just check existence.
+   */
+  readonly lockExisting: (
+    workspaceId: WorkspaceId,
+    ids: ReadonlyArray<CompanyId>,
+    mode: "share" | "update"
+  ) => Effect.Effect<ReadonlyArray<CompanyId>, StorageError>
   /** Replaces the company if its stored version is `expectedVersion`; `Conflict` otherwise. */
   readonly update: (company: Company, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
   /** Removes the company; `false` when there was none. */

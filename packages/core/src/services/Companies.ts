@@ -11,7 +11,7 @@ import { Conflict, NotFound } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { CompanyId, type WorkspaceId } from "../domain/Ids.js"
 import * as Page from "../domain/Page.js"
-import { companyLock, workspaceLock } from "../internal/locks.js"
+import { workspaceLock } from "../internal/locks.js"
 import { checkFields, claimUniqueValues, compiledFields, keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -80,7 +80,6 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
           const workspace = yield* readWorkspace(storage)
-          yield* companyLock(storage, workspace.id, id, "exclusive")
           const current = yield* getIn(workspace.id, id)
           if (data.expectedVersion !== current.version) {
             return yield* Conflict.version("company", id, data.expectedVersion, current.version)
@@ -112,7 +111,8 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
           const workspace = yield* readWorkspace(storage)
-          yield* companyLock(storage, workspace.id, id, "exclusive")
+          // Held alone: contacts joining it wait, then find it gone.
+          yield* storage.companies.lockExisting(workspace.id, [id], "update")
           yield* getIn(workspace.id, id)
           const members = yield* storage.contacts.countByCompany(workspace.id, id)
           if (members > 0) {

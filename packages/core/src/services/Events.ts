@@ -10,9 +10,9 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Contact } from "../domain/Contact.js"
 import { builtInPayloads, EmitInput, OrderPlacedPayload, StoredEvent } from "../domain/CrmEvent.js"
-import { emailKey } from "../domain/Email.js"
-import { NotFound, ValidationError } from "../domain/Errors.js"
-import { EventId, type WorkspaceId } from "../domain/Ids.js"
+import { type Email, emailKey } from "../domain/Email.js"
+import { type Conflict, NotFound, ValidationError } from "../domain/Errors.js"
+import { type ContactId, EventId, type WorkspaceId } from "../domain/Ids.js"
 import { StageChange } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
@@ -70,11 +70,46 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
           new EmitResult({ event, contact: Option.getOrNull(contact), duplicate: true, contactCreated: false, stageChange: null, progressionBlocked: null })
       )
 
+    /** The contact as it is once locked; none when it was deleted meanwhile. */
+    const lockedContact = (workspace: Workspace, id: ContactId) =>
+      Effect.zipRight(contactLock(storage, workspace.id, id), storage.contacts.get(workspace.id, id))
+
+    const createFor = (workspace: Workspace, data: typeof EmitInput.Type, email: Email, event: CreationEvent) => {
+      const hints = data.contact ?? {}
+      const create = insertContact(
+        storage,
+        workspace,
+        {
+          email,
+          firstName: hints.firstName ?? null,
+          lastName: hints.lastName ?? null,
+          phone: hints.phone ?? null,
+          ...(hints.source === undefined ? {} : { source: hints.source }),
+          ...(hints.fields === undefined ? {} : { fields: hints.fields }),
+          firstSeenAt: event.occurredAt
+        },
+        // An emitted `contact.created` is the creation record itself, not a second one.
+        data.type === "contact.created" ? event : undefined
+      )
+      // In a savepoint: if another writer (an update, a bulk creation) took the email meanwhile,
+      // undo our attempt and record the event on their contact.
+      return Effect.map(storage.transaction(create), (contact) => ({ contact, created: true })).pipe(
+        Effect.catchIf(
+          (error): error is Conflict => error._tag === "Conflict" && error.reason === "unique" && error.field === "email",
+          (conflict) =>
+            Effect.gen(function* () {
+              const holder = yield* storage.contacts.findByEmail(workspace.id, emailKey(email))
+              const contact = Option.isSome(holder) ? yield* lockedContact(workspace, holder.value.id) : Option.none()
+              return Option.isSome(contact) ? { contact: contact.value, created: false } : yield* Effect.fail(conflict)
+            })
+        )
+      )
+    }
+
     const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: CreationEvent) =>
       Effect.gen(function* () {
         if (data.contactId !== undefined) {
-          yield* contactLock(storage, workspace.id, data.contactId)
-          const found = yield* storage.contacts.get(workspace.id, data.contactId)
+          const found = yield* lockedContact(workspace, data.contactId)
           if (Option.isNone(found)) return yield* NotFound.of("contact", data.contactId)
           return { contact: found.value, created: false }
         }
@@ -82,27 +117,12 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         yield* emailLock(storage, workspace.id, emailKey(email))
         const known = yield* storage.contacts.findByEmail(workspace.id, emailKey(email))
         if (Option.isSome(known)) {
-          // Read it again once locked: another event may have moved it since.
-          yield* contactLock(storage, workspace.id, known.value.id)
-          return { contact: Option.getOrElse(yield* storage.contacts.get(workspace.id, known.value.id), () => known.value), created: false }
+          // Read it again once locked: another event may have moved it, or a removal deleted it
+          // (then this event makes a new contact).
+          const fresh = yield* lockedContact(workspace, known.value.id)
+          if (Option.isSome(fresh)) return { contact: fresh.value, created: false }
         }
-        const hints = data.contact ?? {}
-        const contact = yield* insertContact(
-          storage,
-          workspace,
-          {
-            email,
-            firstName: hints.firstName ?? null,
-            lastName: hints.lastName ?? null,
-            phone: hints.phone ?? null,
-            ...(hints.source === undefined ? {} : { source: hints.source }),
-            ...(hints.fields === undefined ? {} : { fields: hints.fields }),
-            firstSeenAt: event.occurredAt
-          },
-          // An emitted `contact.created` is the creation record itself, not a second one.
-          data.type === "contact.created" ? event : undefined
-        )
-        return { contact, created: true }
+        return yield* createFor(workspace, data, email, event)
       })
 
     /**

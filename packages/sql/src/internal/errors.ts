@@ -9,8 +9,9 @@ const codeOf = (cause: unknown): string | undefined =>
   typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : undefined
 
 // SQLite result codes and PostgreSQL SQLSTATEs (class 08 connection, 57P admin/crash shutdown,
-// 53300 too many connections) and Node socket errors that mean "try again later".
-const UNAVAILABLE = /^(SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL)|08|57P0[1-3]|53300|ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)/
+// 53300 too many connections, 40P01 deadlock and 40001 serialization failure: the transaction was
+// rolled back and can be retried) and Node socket errors that mean "try again later".
+const UNAVAILABLE = /^(SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL)|08|57P0[1-3]|53300|40P01|40001|ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)/
 const UNAVAILABLE_MESSAGE = /Connection terminated|connection closed|Client has encountered a connection error|timeout exceeded when trying to connect/i
 
 /** The driver's error behind an SqlError (the SqlError itself when it wraps nothing). */
