@@ -23,17 +23,22 @@ describe("several processes on one SQLite file", () => {
     for (let round = 0; round < 4; round++) {
       const filename = join(mkdtempSync(join(tmpdir(), "rapport-processes-")), "crm.db")
       const results = await Promise.allSettled([startProcess(filename), startProcess(filename), startProcess(filename)])
-      const failures = results.flatMap((r) => (r.status === "rejected" ? [String((r.reason as { stderr?: string }).stderr ?? r.reason)] : []))
+      // Everything a failed process said, so a failure in CI explains itself.
+      const failures = results.flatMap((r) => {
+        if (r.status === "fulfilled") return []
+        const e = r.reason as { code?: unknown; signal?: unknown; stdout?: string; stderr?: string; message?: string }
+        return [`round ${round}: exit ${String(e.code)} ${String(e.signal ?? "")}\nstdout: ${e.stdout ?? ""}\nstderr: ${e.stderr ?? e.message ?? ""}`]
+      })
       expect(failures).toEqual([])
       const crm = await createCrm({ storage: sqliteStorage({ filename }) })
-      expect((await crm.contacts.list()).items.length).toBe(3)
+      expect((await crm.contacts.list()).items.length, `contacts after round ${round}`).toBe(3)
       await crm.close()
       const applied = await Effect.runPromise(
         Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT COUNT(*) AS n FROM rapport_migrations`).pipe(
           Effect.provide(SqliteStorage.layer({ filename }))
         )
       )
-      expect(applied).toEqual([{ n: 1 }])
+      expect(applied, `migrations recorded after round ${round}`).toEqual([{ n: 1 }])
     }
   }, 60_000)
 })

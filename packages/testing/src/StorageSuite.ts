@@ -59,6 +59,12 @@ const failure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 
 const at = Fixtures.instant
 
+/** A workspace of the test's own, and a way to run service calls in it. */
+const freshWorkspace = () => {
+  const ws = Fixtures.freshWorkspaceId()
+  return { ws, run: <A, E, R>(effect: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(effect) }
+}
+
 /**
  * Registers the contract tests for a Storage layer.
  *
@@ -811,8 +817,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("events naming the same new email at once make one contact and each is recorded", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           const results = yield* Effect.all(
             Array.from({ length: 6 }, (_, i) => run(crm.events.emit({ id: `visit-${i}`, type: "page.viewed", email: "new@example.com", payload: { url: `/p${i}` } }))),
             { concurrency: "unbounded" }
@@ -826,8 +831,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("events of one contact at once all land, none failing on the contact's version", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           const c = yield* run(crm.contacts.create({ email: "buyer@example.com" }))
           yield* Effect.all(
             Array.from({ length: 5 }, (_, i) => run(crm.events.emit(order(`o${i}`, "buyer@example.com", `0${i + 1}`)))),
@@ -841,8 +845,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("the same event id emitted at once is processed exactly once", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { ws, run } = freshWorkspace()
           const results = yield* Effect.all(
             Array.from({ length: 5 }, () => run(crm.events.emit(order("same-id", "once@example.com")))),
             { concurrency: "unbounded" }
@@ -855,8 +858,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("two updates from the same version at once: one wins, the other gets a version Conflict", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           const c = yield* run(crm.contacts.create({ email: "twice@example.com" }))
           const results = yield* Effect.all(
             ["A", "B"].map((name) => Effect.either(run(crm.contacts.update(c.id, { expectedVersion: c.version, lastName: name })))),
@@ -869,8 +871,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("a field turning unique while records are written never lets two share a value", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           yield* run(crm.fields.define({ entity: "company", key: "vat", type: "text" }))
           yield* run(crm.companies.create({ name: "A", fields: { vat: "FR1" } }))
           yield* Effect.all(
@@ -889,8 +890,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
           const storage = yield* store
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { ws, run } = freshWorkspace()
           const gone = yield* run(crm.contacts.create({ email: "leaving@example.com" }))
           const [emitted] = yield* Effect.all(
             [run(crm.events.emit({ id: "late-visit", type: "page.viewed", email: "leaving@example.com", payload: { url: "/" } })), run(crm.contacts.remove(gone.id))],
@@ -904,8 +904,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("an event racing a bulk creation or an update of its email is recorded, never refused", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           const visit = (email: string, id: string) => run(crm.events.emit({ id, type: "page.viewed", email, payload: { url: "/" } }))
           const batch = Array.from({ length: 50 }, (_, i) => ({ email: `batch${i}@example.com` }))
           const [created] = yield* Effect.all([Effect.either(run(crm.contacts.createMany(batch))), visit("batch25@example.com", "v1")], { concurrency: "unbounded" })
@@ -922,8 +921,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("two batches sharing emails at once: one is created, the other gets a Conflict (never a storage failure)", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           const emails = Array.from({ length: 1100 }, (_, i) => ({ email: `shared${i}@example.com` }))
           const results = yield* Effect.all([Effect.either(run(crm.contacts.createMany(emails))), Effect.either(run(crm.contacts.createMany([...emails].reverse())))], {
             concurrency: "unbounded"
@@ -937,8 +935,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("a company removed while a contact joins it never leaves a contact pointing nowhere", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           const firm = yield* run(crm.companies.create({ name: "Going" }))
           yield* Effect.all(
             [Effect.either(run(crm.contacts.create({ firstName: "joiner", companyId: firm.id }))), Effect.either(run(crm.companies.remove(firm.id)))],
@@ -954,8 +951,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("contacts.update with a stale version fails with Conflict and changes nothing", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           const ada = yield* run(crm.contacts.create({ email: "ada@example.com", firstName: "Ada" }))
           yield* run(crm.contacts.update(ada.id, { expectedVersion: ada.version, lastName: "Lovelace" }))
           const error = yield* failure(run(crm.contacts.update(ada.id, { expectedVersion: ada.version, lastName: "Byron" })))
@@ -966,8 +962,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("bad input fails with ValidationError naming each field and stores nothing", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           yield* run(crm.fields.define({ key: "employees", type: "integer" }))
           const error = yield* failure(
             run(crm.contacts.create({ email: "not-an-email", fields: { employees: "many", "x'); DROP TABLE rapport_contacts; --": 1 } }))
@@ -984,8 +979,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("events: the same id twice has the effect of once; orders are kept; the lifecycle moves", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { ws, run } = freshWorkspace()
           const line = { sku: "RED-SHOE", name: "Red shoe", quantity: 2, unitPrice: { amountMinor: 4990, currency: "EUR" } }
           const emit = (id: string, orderId: string) =>
             run(crm.events.emit({ id, type: "order.placed", email: "shopper@example.com", payload: { orderId, lines: [line] } }))
@@ -1005,8 +999,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
           const storage = yield* store
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { ws, run } = freshWorkspace()
           const firms = yield* Effect.forEach(Array.from({ length: 620 }, (_, i) => i), () => Fixtures.company(ws))
           for (const firm of firms) yield* storage.companies.insert(firm)
           const created = yield* run(crm.contacts.createMany(firms.map((f, i) => ({ firstName: `member ${i}`, companyId: f.id }))))
@@ -1019,8 +1012,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("createMany creates every contact with its creation record, or none, naming each bad item", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           yield* run(crm.fields.define({ key: "customerNo", type: "text", unique: true }))
           const inputs = Array.from({ length: 1500 }, (_, i) => ({ email: `lead${i}@example.com`, firstName: `Lead ${i}`, source: { channel: "import" }, fields: { customerNo: `C-${i}` } }))
           const created = yield* run(crm.contacts.createMany(inputs))
@@ -1042,8 +1034,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("a required field blocks entry into its stage until it is filled", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           yield* run(crm.fields.define({ key: "siret", type: "text", required: { fromStage: "customer" } }))
           const c = yield* run(crm.contacts.create({ email: "b2b@example.com" }))
           const refused = yield* failure(run(crm.lifecycle.move(c.id, "customer", { reason: "signed" })))
@@ -1057,8 +1048,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("changing a field definition that stored values violate is refused with the count", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           yield* run(crm.fields.define({ key: "size", type: "select", options: ["S", "M", "L"] }))
           for (const size of ["S", "M", "M"]) yield* run(crm.contacts.create({ firstName: size, fields: { size } }))
           const error = yield* failure(run(crm.fields.update("contact", "size", { options: ["S", "L"] })))
@@ -1069,8 +1059,7 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
       test("a unique custom field refuses a second record with the same value, case-insensitively", () =>
         Effect.gen(function* () {
           const crm = yield* Crm.Crm
-          const ws = Fixtures.freshWorkspaceId()
-          const run = <A, E, R>(e: Effect.Effect<A, E, R>) => Workspaces.withWorkspace(ws)(e)
+          const { run } = freshWorkspace()
           yield* run(crm.fields.define({ key: "customerNo", type: "text", unique: true }))
           const first = yield* run(crm.contacts.create({ firstName: "One", fields: { customerNo: "C-001" } }))
           const error = yield* failure(run(crm.contacts.create({ firstName: "Two", fields: { customerNo: "c-001" } })))

@@ -437,6 +437,7 @@ export const compile = (
         ? Schema.propertySignature(value).annotations({ missingMessage: () => describeRequirement(def) })
         : Schema.optionalWith(value, { exact: true })
     }
+    // The keys are only known at run time: the struct's static type cannot say more than this.
     const schema = Schema.Struct(fields) as unknown as Schema.Schema<FieldValues, FieldValues>
     cache.set(cacheKey, schema)
     return schema

@@ -17,7 +17,8 @@ const iso = DateTime.formatIso
 const rowOf = <Row extends Schema.Struct.Fields, E extends Schema.Schema.AnyNoContext>(
   row: Row,
   entity: E,
-  toEntity: (r: Schema.Struct.Type<Row>) => Schema.Schema.Encoded<E>,
+  // Every field of the entity's encoded form, with values its Schema then checks.
+  toEntity: (r: Schema.Struct.Type<Row>) => { readonly [K in keyof Schema.Schema.Encoded<E>]-?: unknown },
   toRow: (e: Schema.Schema.Type<E>) => Schema.Struct.Type<Row>
 ) => {
   const decodeEntity = ParseResult.decodeUnknown(entity)
@@ -32,7 +33,7 @@ const rowOf = <Row extends Schema.Struct.Fields, E extends Schema.Schema.AnyNoCo
 export const WorkspaceRow = rowOf(
   { id: Schema.String, name: Schema.String, timezone: Schema.String, lifecycle: Json, version: Int, created_at: Instant, updated_at: Instant },
   Workspace.Workspace,
-  (r) => ({ id: r.id, name: r.name, timezone: r.timezone, lifecycle: r.lifecycle as never, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }),
+  (r) => ({ id: r.id, name: r.name, timezone: r.timezone, lifecycle: r.lifecycle, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }),
   (w) => ({ id: w.id, name: w.name, timezone: w.timezone, lifecycle: w.lifecycle, version: w.version, created_at: iso(w.createdAt), updated_at: iso(w.updatedAt) })
 )
 
@@ -55,12 +56,12 @@ export const FieldDefinitionRow = rowOf(
   FieldDefinition.FieldDefinition,
   (r) => ({
     workspaceId: r.workspace_id,
-    entity: r.entity as never,
+    entity: r.entity,
     key: r.field_key,
     label: r.label,
-    type: r.field_type as never,
-    options: r.options as never,
-    required: r.required as never,
+    type: r.field_type,
+    options: r.options,
+    required: r.required,
     unique: r.is_unique,
     description: r.description,
     position: r.position,
@@ -120,11 +121,11 @@ export const ContactRow = rowOf(
     source: { channel: r.source_channel, campaign: r.source_campaign },
     firstSeenAt: r.first_seen_at,
     stage: r.stage,
-    tags: r.tags as never,
+    tags: r.tags,
     ownerId: r.owner_id,
     score: r.score,
     timezone: r.timezone,
-    fields: r.fields as never,
+    fields: r.fields,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at
@@ -174,9 +175,9 @@ export const CompanyRow = rowOf(
     name: r.name,
     domain: r.domain,
     phone: r.phone,
-    tags: r.tags as never,
+    tags: r.tags,
     ownerId: r.owner_id,
-    fields: r.fields as never,
+    fields: r.fields,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at
@@ -219,15 +220,15 @@ export const TimelineRow = rowOf(
     id: r.id,
     workspaceId: r.workspace_id,
     contactId: r.contact_id,
-    kind: r.kind as never,
+    kind: r.kind,
     occurredAt: r.occurred_at,
     recordedAt: r.recorded_at,
     author: r.author,
     channel: r.channel,
-    direction: r.direction as never,
+    direction: r.direction,
     summary: r.summary,
-    reaction: r.reaction as never,
-    payload: r.payload as never,
+    reaction: r.reaction,
+    payload: r.payload,
     eventId: r.event_id
   }),
   (e) => ({
@@ -265,7 +266,7 @@ export const EventRow = rowOf(
     contactId: r.contact_id,
     occurredAt: r.occurred_at,
     receivedAt: r.received_at,
-    payload: r.payload as never
+    payload: r.payload
   }),
   (e) => ({
     workspace_id: e.workspaceId,
