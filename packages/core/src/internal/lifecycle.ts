@@ -17,6 +17,7 @@ import {
   type StageKey
 } from "../domain/LifecycleDefinition.js"
 import { StageChange, type StageChangeCause, TimelineEntry } from "../domain/TimelineEntry.js"
+import type { CompiledFields } from "../domain/FieldDefinition.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
@@ -37,11 +38,12 @@ export const SYSTEM_AUTHOR = "system:lifecycle"
 
 const labelOf = (workspace: Workspace, key: string) => workspace.lifecycle.stages.find((s) => s.key === key)?.label ?? key
 
+const missingIn = (compiled: CompiledFields, workspace: Workspace, contact: Contact, stage: string) =>
+  compiled.requiredAt(indexOf(workspace.lifecycle, stage)).filter((key) => !Object.hasOwn(contact.fields, key))
+
 /** The fields a contact must fill before entering a stage. */
 export const missingFieldsFor = (storage: StorageService, workspace: Workspace, contact: Contact, stage: string) =>
-  Effect.map(compiledFields(storage, workspace, "contact"), (compiled) =>
-    compiled.requiredAt(indexOf(workspace.lifecycle, stage)).filter((key) => !Object.hasOwn(contact.fields, key))
-  )
+  Effect.map(compiledFields(storage, workspace, "contact"), (compiled) => missingIn(compiled, workspace, contact, stage))
 
 const timelineEntry = (workspace: Workspace, contact: Contact, fields: Omit<ConstructorParameters<typeof TimelineEntry>[0], "id" | "workspaceId" | "contactId" | "recordedAt">) =>
   Effect.gen(function* () {
@@ -157,8 +159,10 @@ export const progress = (
     for (const criterion of pending) counts.set(criterion, yield* measure(storage, workspace, contact, trigger)(criterion))
     const at = trigger?.occurredAt ?? (yield* DateTime.now)
     let blocked: Progression["blocked"] = null
-    for (const stage of satisfiedStages(lifecycle, contact.stage, (c) => counts.get(c) ?? 0)) {
-      const missing = yield* missingFieldsFor(storage, workspace, contact, stage.key)
+    const candidates = satisfiedStages(lifecycle, contact.stage, (c) => counts.get(c) ?? 0)
+    const compiled = candidates.length === 0 ? undefined : yield* compiledFields(storage, workspace, "contact")
+    for (const stage of candidates) {
+      const missing = missingIn(compiled!, workspace, contact, stage.key)
       if (missing.length > 0) {
         blocked ??= { stage: stage.key, missingFields: missing }
         continue
