@@ -29,6 +29,7 @@ import * as Mailers from "./adapters/Mailers.js"
 import { Company, type CompanyCreate, type CompanyListOptions, type CompanyUpdate } from "./domain/Company.js"
 import { Contact, type ContactCreate, type ContactListOptions, type ContactUpdate } from "./domain/Contact.js"
 import { type EmitInput, StoredEvent } from "./domain/CrmEvent.js"
+import { Deal, type DealCreate, type DealListOptions, type DealTransition, type DealUpdate } from "./domain/Deal.js"
 import {
   type Conflict,
   type ErrorCode,
@@ -49,16 +50,30 @@ import {
 import { WorkspaceId } from "./domain/Ids.js"
 import { LifecycleDefinition } from "./domain/LifecycleDefinition.js"
 import type { Page } from "./domain/Page.js"
+import { Pipeline, type PipelineCreate, type PipelineUpdate, type SalesSettings, type SalesSettingsChanges } from "./domain/Pipeline.js"
+import { Task, type TaskCreate, type TaskListOptions, type TaskUpdate } from "./domain/Task.js"
+import { Template, type TemplateCreate, type TemplateUpdate } from "./domain/Template.js"
+import type { Forecast, WeightedPipeline } from "./domain/Weighting.js"
 import { StageChange, TimelineEntry, type TimelineListOptions, type TimelineLog } from "./domain/TimelineEntry.js"
 import { Workspace, type WorkspaceChanges } from "./domain/Workspace.js"
 import * as Crm from "./Crm.js"
 import { IdGenerator, type IdGeneratorService } from "./ports/IdGenerator.js"
-import type { Mailer } from "./ports/Mailer.js"
+import { type Mailer, MailerError } from "./ports/Mailer.js"
 import type { Storage } from "./ports/Storage.js"
 import type { RemoveContactOptions } from "./services/Contacts.js"
+import type {
+  FloorCheckOptions,
+  FloorCheckResult,
+  FollowUpInput,
+  ForecastOptions,
+  SendQuoteOptions,
+  StaleOptions,
+  WeightedPipelineOptions
+} from "./services/Deals.js"
 import { EmitResult } from "./services/Events.js"
 import type { RemoveFieldOptions } from "./services/Fields.js"
 import type { LifecycleConfiguration, MoveOptions } from "./services/Lifecycle.js"
+import type { TaskTransition } from "./services/Tasks.js"
 import { toJson } from "./internal/json.js"
 import { CurrentWorkspace } from "./services/Workspaces.js"
 
@@ -125,11 +140,11 @@ export interface CreateCrmOptions {
  */
 export class RapportError extends Error {
   /** The Effect error's tag, e.g. `ValidationError`. */
-  readonly _tag: RapportFailure["_tag"]
+  readonly _tag: RapportFailure["_tag"] | MailerError["_tag"]
   /** A stable code, e.g. `VALIDATION_FAILED`. */
   readonly code: ErrorCode
 
-  constructor(failure: RapportFailure) {
+  constructor(failure: RapportFailure | MailerError) {
     super(failure.message, { cause: failure })
     this._tag = failure._tag
     this.code = failure.code
@@ -225,6 +240,20 @@ export class RapportStorageError extends RapportError {
 }
 
 /**
+ * The mail provider refused a mail (`rejected`) or could not be reached (`unavailable`).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class RapportMailerError extends RapportError {
+  readonly reason: MailerError["reason"]
+  constructor(failure: MailerError) {
+    super(failure)
+    this.reason = failure.reason
+  }
+}
+
+/**
  * Converts an Effect failure to the error the Promise client throws.
  *
  * @since 0.1.0
@@ -248,6 +277,7 @@ export const toRapportError = (failure: RapportFailure): RapportError => {
 const rethrow = (cause: Cause.Cause<unknown>): never => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure) && isRapportFailure(failure.value)) throw toRapportError(failure.value)
+  if (Option.isSome(failure) && failure.value instanceof MailerError) throw new RapportMailerError(failure.value)
   throw Cause.squash(cause)
 }
 
@@ -272,6 +302,27 @@ export type EmitResultJson = Schema.Schema.Encoded<typeof EmitResult>
 export type WorkspaceJson = Schema.Schema.Encoded<typeof Workspace>
 /** @since 0.1.0 @category models */
 export type LifecycleDefinitionJson = Schema.Schema.Encoded<typeof LifecycleDefinition>
+/** @since 0.2.0 @category models */
+export type PipelineJson = Schema.Schema.Encoded<typeof Pipeline>
+/** @since 0.2.0 @category models */
+export type DealJson = Schema.Schema.Encoded<typeof Deal>
+/** @since 0.2.0 @category models */
+export type TaskJson = Schema.Schema.Encoded<typeof Task>
+/** @since 0.2.0 @category models */
+export type TemplateJson = Schema.Schema.Encoded<typeof Template>
+
+/**
+ * What `deals.followUp` returns, as JSON.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FollowUpResultJson {
+  readonly entry: TimelineEntryJson
+  readonly deal: DealJson
+  readonly mail: { readonly to: string; readonly subject: string; readonly messageId: string; readonly idempotencyKey: string } | null
+  readonly task: TaskJson | null
+}
 
 /**
  * Contacts per stage, in lifecycle order.
@@ -369,6 +420,80 @@ export interface CrmClient {
     /** Changes the workspace's name or timezone. */
     update(changes: WorkspaceChanges): Promise<WorkspaceJson>
   }
+  readonly pipelines: {
+    /** Creates a pipeline (the default stages unless `stages` is given). */
+    create(input: PipelineCreate): Promise<PipelineJson>
+    /** The pipeline, or a `RapportNotFoundError`. */
+    get(id: string): Promise<PipelineJson>
+    /** The workspace's pipelines in order; the first is the default. */
+    list(): Promise<ReadonlyArray<PipelineJson>>
+    /** Renames, re-weights, reorders or extends a pipeline; its deals follow new probabilities. */
+    update(id: string, input: PipelineUpdate): Promise<PipelineJson>
+    /** Deletes a pipeline that holds no deal. */
+    remove(id: string): Promise<void>
+    /** The workspace's floor, cold probability and stale threshold. */
+    settings(): Promise<SalesSettings>
+    /** Changes the workspace's floor, cold probability or stale threshold. */
+    configure(changes: SalesSettingsChanges): Promise<SalesSettings>
+  }
+  readonly deals: {
+    /** Creates a deal (quote). */
+    create(input: DealCreate): Promise<DealJson>
+    /** The deal, or a `RapportNotFoundError`. */
+    get(id: string): Promise<DealJson>
+    /** Changes a deal; `expectedVersion` is the version you read. */
+    update(id: string, input: DealUpdate): Promise<DealJson>
+    /** Moves a deal to a stage of its pipeline (or of `options.pipelineId`). */
+    move(id: string, stage: string, options?: DealTransition & { readonly pipelineId?: string }): Promise<DealJson>
+    /** Marks a deal won. */
+    win(id: string, options?: DealTransition): Promise<DealJson>
+    /** Marks a deal lost, with `reason`. */
+    lose(id: string, options?: DealTransition): Promise<DealJson>
+    /** Marks a deal cold. */
+    markCold(id: string, options?: DealTransition): Promise<DealJson>
+    /** Deletes a deal. */
+    remove(id: string): Promise<void>
+    /** Deals in creation order, filtered, a page at a time. */
+    list(options?: DealListOptions): Promise<Page<DealJson>>
+    /** Records that the quote was sent (emits `quote.sent`). */
+    sendQuote(id: string, options?: SendQuoteOptions): Promise<{ readonly deal: DealJson; readonly event: EmitResultJson }>
+    /** Records a follow-up, sends its templated mail, schedules the next one. */
+    followUp(id: string, input: FollowUpInput): Promise<FollowUpResultJson>
+    /** Weighted totals per group and overall. */
+    weightedPipeline(options?: WeightedPipelineOptions): Promise<WeightedPipeline>
+    /** Open deals' weighted value per expected-close month. */
+    forecast(options?: ForecastOptions): Promise<Forecast>
+    /** Whether the weighted total is below the floor, and by how much. */
+    floorCheck(options?: FloorCheckOptions): Promise<FloorCheckResult>
+    /** Open deals idle for longer than their stage allows, stalest first. */
+    stale(options?: StaleOptions): Promise<Page<{ readonly deal: DealJson; readonly idleDays: number }>>
+  }
+  readonly tasks: {
+    /** Creates a task. */
+    create(input: TaskCreate): Promise<TaskJson>
+    /** The task, or a `RapportNotFoundError`. */
+    get(id: string): Promise<TaskJson>
+    /** Changes a task. */
+    update(id: string, input: TaskUpdate): Promise<TaskJson>
+    /** Marks a task done. */
+    complete(id: string, options?: TaskTransition): Promise<TaskJson>
+    /** Opens a done task again. */
+    reopen(id: string, options?: TaskTransition): Promise<TaskJson>
+    /** Tasks soonest due first: overdue, due today, by owner, of a contact or deal. */
+    list(options?: TaskListOptions): Promise<Page<TaskJson>>
+  }
+  readonly templates: {
+    /** Saves an email template (placeholders are checked). */
+    create(input: TemplateCreate): Promise<TemplateJson>
+    /** The template, or a `RapportNotFoundError`. */
+    get(id: string): Promise<TemplateJson>
+    /** Changes a template. */
+    update(id: string, input: TemplateUpdate): Promise<TemplateJson>
+    /** Deletes a template. */
+    remove(id: string): Promise<void>
+    /** The workspace's templates by name. */
+    list(): Promise<ReadonlyArray<TemplateJson>>
+  }
   /** A client for another workspace, sharing this one's runtime and connections. */
   workspace(id: string): CrmClient
   /** Runs an Effect program against the same services, in this client's workspace. */
@@ -394,6 +519,11 @@ const encodeEvent = encoder(StoredEvent)
 const encodeEmitResult = encoder(EmitResult)
 const encodeWorkspace = encoder(Workspace)
 const encodeLifecycle = encoder(LifecycleDefinition)
+const encodePipeline = encoder(Pipeline)
+const encodeDeal = encoder(Deal)
+const encodeTask = encoder(Task)
+const encodeTemplate = encoder(Template)
+const asJson = <A>(value: unknown): A => toJson(value) as A
 const encodePage =
   <A, I>(encode: (a: A) => I) =>
   (page: Page<A>): Page<I> => ({ items: page.items.map(encode), nextCursor: page.nextCursor })
@@ -459,6 +589,47 @@ const makeClient = (
     settings: {
       get: () => crm((c) => c.settings.current).then(encodeWorkspace),
       update: (changes) => crm((c) => c.settings.update(changes)).then(encodeWorkspace)
+    },
+    pipelines: {
+      create: (input) => crm((c) => c.pipelines.create(input)).then(encodePipeline),
+      get: (id) => crm((c) => c.pipelines.get(id)).then(encodePipeline),
+      list: () => crm((c) => c.pipelines.list()).then((ps) => ps.map((p) => encodePipeline(p))),
+      update: (id, input) => crm((c) => c.pipelines.update(id, input)).then(encodePipeline),
+      remove: (id) => crm((c) => c.pipelines.remove(id)),
+      settings: () => crm((c) => c.pipelines.settings).then(asJson<SalesSettings>),
+      configure: (changes) => crm((c) => c.pipelines.configure(changes)).then(asJson<SalesSettings>)
+    },
+    deals: {
+      create: (input) => crm((c) => c.deals.create(input)).then(encodeDeal),
+      get: (id) => crm((c) => c.deals.get(id)).then(encodeDeal),
+      update: (id, input) => crm((c) => c.deals.update(id, input)).then(encodeDeal),
+      move: (id, stage, options) => crm((c) => c.deals.move(id, stage, options)).then(encodeDeal),
+      win: (id, options) => crm((c) => c.deals.win(id, options)).then(encodeDeal),
+      lose: (id, options) => crm((c) => c.deals.lose(id, options)).then(encodeDeal),
+      markCold: (id, options) => crm((c) => c.deals.markCold(id, options)).then(encodeDeal),
+      remove: (id) => crm((c) => c.deals.remove(id)),
+      list: (options) => crm((c) => c.deals.list(options)).then(encodePage(encodeDeal)),
+      sendQuote: (id, options) => crm((c) => c.deals.sendQuote(id, options)).then((r) => ({ deal: encodeDeal(r.deal), event: encodeEmitResult(r.event) })),
+      followUp: (id, input) => crm((c) => c.deals.followUp(id, input)).then(asJson<FollowUpResultJson>),
+      weightedPipeline: (options) => crm((c) => c.deals.weightedPipeline(options)).then(asJson<WeightedPipeline>),
+      forecast: (options) => crm((c) => c.deals.forecast(options)).then(asJson<Forecast>),
+      floorCheck: (options) => crm((c) => c.deals.floorCheck(options)).then(asJson<FloorCheckResult>),
+      stale: (options) => crm((c) => c.deals.stale(options)).then(asJson<Page<{ readonly deal: DealJson; readonly idleDays: number }>>)
+    },
+    tasks: {
+      create: (input) => crm((c) => c.tasks.create(input)).then(encodeTask),
+      get: (id) => crm((c) => c.tasks.get(id)).then(encodeTask),
+      update: (id, input) => crm((c) => c.tasks.update(id, input)).then(encodeTask),
+      complete: (id, options) => crm((c) => c.tasks.complete(id, options)).then(encodeTask),
+      reopen: (id, options) => crm((c) => c.tasks.reopen(id, options)).then(encodeTask),
+      list: (options) => crm((c) => c.tasks.list(options)).then(encodePage(encodeTask))
+    },
+    templates: {
+      create: (input) => crm((c) => c.templates.create(input)).then(encodeTemplate),
+      get: (id) => crm((c) => c.templates.get(id)).then(encodeTemplate),
+      update: (id, input) => crm((c) => c.templates.update(id, input)).then(encodeTemplate),
+      remove: (id) => crm((c) => c.templates.remove(id)),
+      list: () => crm((c) => c.templates.list()).then((ts) => ts.map((t) => encodeTemplate(t)))
     },
     workspace: (id) => makeClient(runtime, lifetime, parseWorkspaceId(id)),
     run,

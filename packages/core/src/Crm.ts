@@ -27,9 +27,13 @@ import * as Layer from "effect/Layer"
 import type { Storage } from "./ports/Storage.js"
 import { Companies } from "./services/Companies.js"
 import { Contacts } from "./services/Contacts.js"
+import { Deals } from "./services/Deals.js"
 import { Events } from "./services/Events.js"
 import { Fields } from "./services/Fields.js"
 import { Lifecycle } from "./services/Lifecycle.js"
+import { Pipelines } from "./services/Pipelines.js"
+import { Tasks } from "./services/Tasks.js"
+import { Templates } from "./services/Templates.js"
 import { Timeline } from "./services/Timeline.js"
 import { Workspaces } from "./services/Workspaces.js"
 
@@ -48,10 +52,26 @@ export class Crm extends Effect.Service<Crm>()("@rapport/core/Crm", {
       lifecycle: yield* Lifecycle,
       timeline: yield* Timeline,
       events: yield* Events,
-      settings: yield* Workspaces
+      settings: yield* Workspaces,
+      pipelines: yield* Pipelines,
+      deals: yield* Deals,
+      tasks: yield* Tasks,
+      templates: yield* Templates
     } as const
   }),
-  dependencies: [Contacts.Default, Companies.Default, Fields.Default, Lifecycle.Default, Timeline.Default, Events.Default, Workspaces.Default]
+  dependencies: [
+    Contacts.Default,
+    Companies.Default,
+    Fields.Default,
+    Lifecycle.Default,
+    Timeline.Default,
+    Events.Default,
+    Workspaces.Default,
+    Pipelines.Default,
+    Deals.Default,
+    Tasks.Default,
+    Templates.Default
+  ]
 }) {}
 
 /**
@@ -60,7 +80,19 @@ export class Crm extends Effect.Service<Crm>()("@rapport/core/Crm", {
  * @since 0.1.0
  * @category models
  */
-export type Services = Crm | Contacts | Companies | Fields | Lifecycle | Timeline | Events | Workspaces
+export type Services =
+  | Crm
+  | Contacts
+  | Companies
+  | Fields
+  | Lifecycle
+  | Timeline
+  | Events
+  | Workspaces
+  | Pipelines
+  | Deals
+  | Tasks
+  | Templates
 
 /**
  * All services; needs a {@link Storage}.
@@ -76,5 +108,9 @@ export const layer: Layer.Layer<Services, never, Storage> = Layer.mergeAll(
   Lifecycle.Default,
   Timeline.Default,
   Events.Default,
-  Workspaces.Default
+  Workspaces.Default,
+  Pipelines.Default,
+  Deals.Default,
+  Tasks.Default,
+  Templates.Default
 )

@@ -11,6 +11,8 @@ export * as Company from "./domain/Company.js"
 export * as Contact from "./domain/Contact.js"
 /** @since 0.1.0 */
 export * as CrmEvent from "./domain/CrmEvent.js"
+/** @since 0.2.0 */
+export * as Deal from "./domain/Deal.js"
 /** @since 0.1.0 */
 export * as Email from "./domain/Email.js"
 /** @since 0.1.0 */
@@ -29,10 +31,18 @@ export * as Money from "./domain/Money.js"
 export * as Order from "./domain/Order.js"
 /** @since 0.1.0 */
 export * as Page from "./domain/Page.js"
+/** @since 0.2.0 */
+export * as Pipeline from "./domain/Pipeline.js"
+/** @since 0.2.0 */
+export * as Task from "./domain/Task.js"
+/** @since 0.2.0 */
+export * as Template from "./domain/Template.js"
 /** @since 0.1.0 */
 export * as Time from "./domain/Time.js"
 /** @since 0.1.0 */
 export * as TimelineEntry from "./domain/TimelineEntry.js"
+/** @since 0.2.0 */
+export * as Weighting from "./domain/Weighting.js"
 /** @since 0.1.0 */
 export * as Workspace from "./domain/Workspace.js"
 
@@ -49,12 +59,20 @@ export * as Storage from "./ports/Storage.js"
 export * as Companies from "./services/Companies.js"
 /** @since 0.1.0 */
 export * as Contacts from "./services/Contacts.js"
+/** @since 0.2.0 */
+export * as Deals from "./services/Deals.js"
 /** @since 0.1.0 */
 export * as Events from "./services/Events.js"
 /** @since 0.1.0 */
 export * as Fields from "./services/Fields.js"
 /** @since 0.1.0 */
 export * as Lifecycle from "./services/Lifecycle.js"
+/** @since 0.2.0 */
+export * as Pipelines from "./services/Pipelines.js"
+/** @since 0.2.0 */
+export * as Tasks from "./services/Tasks.js"
+/** @since 0.2.0 */
+export * as Templates from "./services/Templates.js"
 /** @since 0.1.0 */
 export * as Timeline from "./services/Timeline.js"
 /** @since 0.1.0 */
@@ -72,12 +90,18 @@ export * as Mailers from "./adapters/Mailers.js"
 export type { CompanyCreate, CompanyListOptions, CompanyUpdate } from "./domain/Company.js"
 export type { ContactCreate, ContactListOptions, ContactUpdate } from "./domain/Contact.js"
 export type { EmitInput } from "./domain/CrmEvent.js"
+export type { DealCreate, DealListOptions, DealTransition, DealUpdate } from "./domain/Deal.js"
+export type { PipelineCreate, PipelineUpdate, SalesSettingsChanges } from "./domain/Pipeline.js"
+export type { TaskCreate, TaskListOptions, TaskUpdate } from "./domain/Task.js"
+export type { TemplateCreate, TemplateUpdate } from "./domain/Template.js"
 export type { ErrorCode } from "./domain/Errors.js"
 export type { FieldDefinitionChanges, FieldDefinitionInput, FieldEntity, FieldType } from "./domain/FieldDefinition.js"
 export type { TimelineListOptions, TimelineLog } from "./domain/TimelineEntry.js"
 export type { WorkspaceChanges } from "./domain/Workspace.js"
 export type { RemoveContactOptions } from "./services/Contacts.js"
 export type { RemoveFieldOptions } from "./services/Fields.js"
+export type { FloorCheckOptions, FollowUpInput, ForecastOptions, SendQuoteOptions, StaleOptions, WeightedPipelineOptions } from "./services/Deals.js"
+export type { TaskTransition } from "./services/Tasks.js"
 export type { LifecycleConfiguration, MoveOptions } from "./services/Lifecycle.js"
 
 // The Promise client
@@ -88,6 +112,12 @@ export {
   createCrm,
   type CreateCrmOptions,
   type CrmClient,
+  type DealJson,
+  type FollowUpResultJson,
+  type PipelineJson,
+  RapportMailerError,
+  type TaskJson,
+  type TemplateJson,
   type EmitResultJson,
   type EventJson,
   type FieldDefinitionJson,

@@ -23,7 +23,7 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       const columns = yield* sql`SELECT column_name, data_type FROM information_schema.columns
                                  WHERE table_name = 'rapport_contacts' AND column_name IN ('fields', 'first_seen_at') ORDER BY column_name`
       const indexes = yield* sql`SELECT indexdef FROM pg_indexes WHERE indexname = 'rapport_contacts_fields'`
-      const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations`
+      const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations ORDER BY migration_id`
       return { columns, indexes, applied }
     })
     const { columns, indexes, applied } = await Effect.runPromise(program.pipe(Effect.provide(PostgresStorage.layer({ url: pgUrl }))))
@@ -32,7 +32,10 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { column_name: "first_seen_at", data_type: "timestamp with time zone" }
     ])
     expect(String((indexes[0] as { indexdef: string }).indexdef)).toContain("USING gin (fields jsonb_path_ops)")
-    expect(applied).toEqual([{ migration_id: 1, name: "initial_schema" }])
+    expect(applied).toEqual([
+      { migration_id: 1, name: "initial_schema" },
+      { migration_id: 2, name: "pipelines_deals_tasks" }
+    ])
   })
 
   it("a batch of writes cut by terminated backends is stored whole or not at all, and the next call reconnects", async () => {
@@ -132,7 +135,7 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["RAPPORT_PG_URL", pgUrl]])))
       )
     )
-    expect(count).toEqual([{ n: 1 }])
+    expect(count).toEqual([{ n: 2 }])
   })
 
   it("layerFromPool works on the host app's pool and leaves it open", async () => {
@@ -159,10 +162,10 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       expect(results.flatMap((r) => (r.status === "rejected" ? [String((r.reason as { stderr?: string }).stderr ?? r.reason)] : []))).toEqual([])
       const client = new pg.Client({ connectionString: database.url })
       await client.connect()
-      const migrations = await client.query("SELECT migration_id FROM rapport_migrations")
+      const migrations = await client.query("SELECT migration_id FROM rapport_migrations ORDER BY migration_id")
       const contacts = await client.query("SELECT COUNT(*)::int AS n FROM rapport_contacts")
       await client.end()
-      expect([migrations.rows, contacts.rows]).toEqual([[{ migration_id: 1 }], [{ n: 3 }]])
+      expect([migrations.rows, contacts.rows]).toEqual([[{ migration_id: 1 }, { migration_id: 2 }], [{ n: 3 }]])
     } finally {
       await database.drop()
     }

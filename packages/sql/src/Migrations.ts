@@ -160,6 +160,87 @@ const initialSchema = (t: Types, pg: boolean): ReadonlyArray<string> => [
   `CREATE INDEX rapport_order_lines_sku ON rapport_order_lines (workspace_id, sku)`
 ]
 
+const pipelineSchema = (t: Types): ReadonlyArray<string> => [
+  `ALTER TABLE rapport_workspaces ADD COLUMN sales ${t.json}`,
+  `CREATE TABLE rapport_pipelines (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    name TEXT NOT NULL,
+    stages ${t.json} NOT NULL,
+    floor_minor ${t.bigint},
+    floor_currency TEXT,
+    position INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE TABLE rapport_deals (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    pipeline_id ${t.key} NOT NULL,
+    stage ${t.key} NOT NULL,
+    title TEXT NOT NULL,
+    amount_minor ${t.bigint} NOT NULL,
+    currency ${t.key} NOT NULL,
+    contact_id ${t.key},
+    company_id ${t.key},
+    status ${t.key} NOT NULL,
+    stage_probability INTEGER NOT NULL,
+    override_probability INTEGER,
+    override_reason TEXT,
+    expected_close_date ${t.key},
+    owner_id ${t.key},
+    quote_ref TEXT,
+    close_reason TEXT,
+    fields ${t.json} NOT NULL,
+    last_activity_at ${t.instant} NOT NULL,
+    closed_at ${t.instant},
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE INDEX rapport_deals_stage ON rapport_deals (workspace_id, pipeline_id, stage)`,
+  `CREATE INDEX rapport_deals_contact ON rapport_deals (workspace_id, contact_id)`,
+  `CREATE INDEX rapport_deals_company ON rapport_deals (workspace_id, company_id)`,
+  `CREATE INDEX rapport_deals_activity ON rapport_deals (workspace_id, status, last_activity_at, id)`,
+  `CREATE TABLE rapport_tasks (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    title TEXT NOT NULL,
+    due_at ${t.instant} NOT NULL,
+    channel TEXT NOT NULL,
+    owner_id ${t.key},
+    contact_id ${t.key},
+    deal_id ${t.key},
+    note TEXT,
+    status ${t.key} NOT NULL,
+    completed_at ${t.instant},
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE INDEX rapport_tasks_due ON rapport_tasks (workspace_id, status, due_at, id)`,
+  `CREATE INDEX rapport_tasks_owner ON rapport_tasks (workspace_id, owner_id, due_at, id)`,
+  `CREATE INDEX rapport_tasks_contact ON rapport_tasks (workspace_id, contact_id)`,
+  `CREATE INDEX rapport_tasks_deal ON rapport_tasks (workspace_id, deal_id)`,
+  `CREATE TABLE rapport_templates (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    name TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    html TEXT,
+    text TEXT,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`
+]
+
 const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -174,7 +255,8 @@ const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
  * @category constructors
  */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
-  "0001_initial_schema": statements(initialSchema)
+  "0001_initial_schema": statements(initialSchema),
+  "0002_pipelines_deals_tasks": statements(pipelineSchema)
 }
 
 /**

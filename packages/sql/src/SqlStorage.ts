@@ -16,9 +16,10 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { isParseError, type ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { corruptRow, isUnavailable, isUniqueViolation, storageError, violatesPrimaryKey } from "./internal/errors.js"
+import { isUnavailable, storageError, violatesPrimaryKey } from "./internal/errors.js"
+import { makeSales } from "./internal/sales.js"
+import { isSqlError, onUnique, orStorage, versionedUpdate } from "./internal/statements.js"
 import {
   CompanyRow,
   ContactRow,
@@ -31,36 +32,9 @@ import {
   RecordIdRow,
   StageCountRow,
   TimelineRow,
-  VersionRow,
   WorkspaceRow
 } from "./internal/rows.js"
 import * as Migrations from "./Migrations.js"
-
-const isSqlError = (u: unknown): u is SqlError => u instanceof SqlError
-
-/** Maps driver and decoding failures to StorageError; Rapport's own errors (Conflict) pass through. */
-const orStorage = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, Exclude<E, SqlError | ParseError> | Errors.StorageError> =>
-  Effect.mapError(effect, (error) =>
-    isSqlError(error)
-      ? storageError(error)
-      : isParseError(error)
-        ? corruptRow(error)
-        : // The guards above removed exactly SqlError and ParseError.
-          (error as Exclude<E, SqlError | ParseError>)
-  )
-
-/** A unique-key violation becomes the Conflict the caller expects; other failures StorageError. */
-const onUnique = <A>(
-  effect: Effect.Effect<A, SqlError | ParseError>,
-  conflict: (error: SqlError) => Errors.Conflict
-): Effect.Effect<A, Errors.Conflict | Errors.StorageError> =>
-  orStorage(
-    Effect.catchIf(
-      effect,
-      (error): error is SqlError => isSqlError(error) && isUniqueViolation(error),
-      (error) => Effect.fail(conflict(error))
-    )
-  )
 
 const iso = DateTime.formatIso
 
@@ -95,22 +69,6 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   const encodeEntry = Schema.encode(TimelineRow)
   const encodeEvent = Schema.encode(EventRow)
   const encodeOrder = Schema.encode(OrderFromRows)
-
-  /** `UPDATE … WHERE version = expected RETURNING id`, then a Conflict naming both versions when no row matched. */
-  const versionedUpdate = (
-    entity: Errors.EntityName,
-    id: string,
-    expectedVersion: number,
-    update: Effect.Effect<ReadonlyArray<unknown>, SqlError>,
-    currentVersion: Effect.Effect<ReadonlyArray<unknown>, SqlError>
-  ) =>
-    Effect.gen(function* () {
-      const updated = yield* update
-      if (updated.length > 0) return
-      const rows = yield* currentVersion
-      const actual = rows.length === 0 ? undefined : (yield* Schema.decodeUnknown(VersionRow)(rows[0])).version
-      return yield* Errors.Conflict.version(entity, id, expectedVersion, actual)
-    })
 
   // --- workspaces
 
@@ -369,13 +327,12 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   const fieldTables = {
     contact: { table: "rapport_contacts", stage: "stage" },
     company: { table: "rapport_companies", stage: "NULL" },
-    deal: undefined
+    deal: { table: "rapport_deals", stage: "NULL" }
   } as const
 
   const customFields: Storage.CustomFieldRepository = {
     scan: (workspaceId, entity, after, limit) => {
       const target = fieldTables[entity]
-      if (target === undefined) return Effect.succeed([])
       return orStorage(
         Effect.flatMap(
           sql`SELECT id, ${sql.literal(target.stage)} AS stage, fields FROM ${sql(target.table)} WHERE ${sql.and([
@@ -388,7 +345,6 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     },
     purge: (workspaceId, entity, key, at) => {
       const target = fieldTables[entity]
-      if (target === undefined) return Effect.succeed(0)
       // `key` is a validated field key (letters, digits, _), passed as a bound parameter.
       const removeKey = sql.onDialectOrElse({
         pg: () => sql`fields = fields - ${key}::text, version = version + 1, updated_at = ${iso(at)}
@@ -632,7 +588,8 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     uniqueValues,
     timeline,
     events,
-    orders
+    orders,
+    ...makeSales(sql, instant)
   })
 })
 

@@ -56,8 +56,11 @@ describe("SqliteStorage", () => {
       expect(yield* sql`PRAGMA busy_timeout`).toEqual([{ timeout: 5000 }])
       // FULL (2): a commit acknowledged to a caller survives a power loss.
       expect(yield* sql`PRAGMA synchronous`).toEqual([{ synchronous: 2 }])
-      const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations`
-      expect(applied).toEqual([{ migration_id: 1, name: "initial_schema" }])
+      const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations ORDER BY migration_id`
+      expect(applied).toEqual([
+      { migration_id: 1, name: "initial_schema" },
+      { migration_id: 2, name: "pipelines_deals_tasks" }
+    ])
     }).pipe(Effect.provide(SqliteStorage.layer({ filename: tempFile() }))))
 
   it.effect("synchronous: normal trades power-loss durability for speed when asked", () =>

@@ -23,6 +23,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Fixtures from "./fixtures.js"
+import { salesSuite } from "./SalesSuite.js"
 
 /**
  * @since 0.1.0
@@ -946,6 +947,8 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           expect(Either.isLeft(company) ? members : 0).toBe(0)
         }))
     })
+
+    salesSuite(test)
 
     describe("services on this storage", () => {
       test("contacts.update with a stale version fails with Conflict and changes nothing", () =>

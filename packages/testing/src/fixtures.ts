@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Company, Contact, CrmEvent, Email, FieldDefinition, Ids, LifecycleDefinition, Money, Order, Time, TimelineEntry, Workspace } from "@rapport/core"
+import { Company, Contact, CrmEvent, Deal, Email, FieldDefinition, Ids, LifecycleDefinition, Money, Order, Pipeline, Task, Time, TimelineEntry, Workspace } from "@rapport/core"
 import { IdGenerator } from "@rapport/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -206,3 +206,92 @@ export const order = (workspaceId: Ids.WorkspaceId, contactId: Ids.ContactId, id
     ],
     ...overrides
   })
+
+/**
+ * A pipeline with the default stages.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const pipeline = (workspaceId: Ids.WorkspaceId, overrides: Partial<Pipeline.Pipeline> = {}) =>
+  Effect.map(
+    ids.next,
+    (id) =>
+      new Pipeline.Pipeline({
+        id: Ids.PipelineId.make(id),
+        workspaceId,
+        name: "Sales",
+        stages: Pipeline.defaultStages,
+        floor: null,
+        position: 0,
+        version: 1,
+        createdAt: epoch,
+        updatedAt: epoch,
+        ...overrides
+      })
+  )
+
+/**
+ * An open deal of 1,000.00 EUR in the `demo` stage (40%) of a pipeline, for a company.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const deal = (workspaceId: Ids.WorkspaceId, pipelineId: Ids.PipelineId, overrides: Partial<Deal.Deal> = {}) =>
+  Effect.map(
+    ids.next,
+    (id) =>
+      new Deal.Deal({
+        id: Ids.DealId.make(id),
+        workspaceId,
+        pipelineId,
+        stage: LifecycleDefinition.StageKey.make("demo"),
+        title: "Test deal",
+        amount: { amountMinor: 100_000, currency: Money.Currency.make("EUR") },
+        contactId: null,
+        companyId: Ids.CompanyId.make(id),
+        status: "open",
+        stageProbability: 40,
+        override: null,
+        expectedCloseDate: null,
+        ownerId: null,
+        quoteRef: null,
+        closeReason: null,
+        fields: {},
+        lastActivityAt: epoch,
+        closedAt: null,
+        version: 1,
+        createdAt: epoch,
+        updatedAt: epoch,
+        ...overrides
+      })
+  )
+
+/**
+ * An open task due at the epoch.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const task = (workspaceId: Ids.WorkspaceId, overrides: Partial<Task.Task> = {}) =>
+  Effect.map(
+    ids.next,
+    (id) =>
+      new Task.Task({
+        id: Ids.TaskId.make(id),
+        workspaceId,
+        title: "Call back",
+        dueAt: epoch,
+        channel: "call",
+        ownerId: null,
+        contactId: null,
+        dealId: null,
+        note: null,
+        status: "open",
+        completedAt: null,
+        version: 1,
+        createdAt: epoch,
+        updatedAt: epoch,
+        ...overrides
+      })
+  )

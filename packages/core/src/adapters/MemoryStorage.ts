@@ -20,7 +20,12 @@ import { Conflict, type EntityName } from "../domain/Errors.js"
 import type { FieldDefinition } from "../domain/FieldDefinition.js"
 import type { WorkspaceId } from "../domain/Ids.js"
 import type { Order } from "../domain/Order.js"
+import { Deal, type DealFilter } from "../domain/Deal.js"
+import type { Pipeline } from "../domain/Pipeline.js"
+import type { Task } from "../domain/Task.js"
+import type { Template } from "../domain/Template.js"
 import type { TimelineEntry } from "../domain/TimelineEntry.js"
+import { sumDeals } from "../domain/Weighting.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { type HistoryWindow, Storage, type StorageService } from "../ports/Storage.js"
 
@@ -36,6 +41,10 @@ class Tables {
   readonly timeline = new Map<string, TimelineEntry>()
   readonly events = new Map<string, StoredEvent>()
   readonly orders = new Map<string, Order>()
+  readonly pipelines = new Map<string, Pipeline>()
+  readonly deals = new Map<string, Deal>()
+  readonly tasks = new Map<string, Task>()
+  readonly templates = new Map<string, Template>()
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
@@ -144,6 +153,44 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
       ? Effect.succeed(stored)
       : Effect.fail(Conflict.version(entity, next.id, expectedVersion, stored?.version))
   }
+
+  /** Insert, get, versioned update and remove over one map per workspace. */
+  const records = <A extends { readonly id: string; readonly workspaceId: WorkspaceId; readonly version: number }>(
+    entity: EntityName,
+    mapOf: (t: Tables) => Map<string, A>
+  ) => ({
+    insert: (record: A) => op((undo) => Effect.sync(() => put(undo, mapOf(tables(record.workspaceId)), record.id, record))),
+    get: (ws: WorkspaceId, id: string) =>
+      read(() => {
+        const t = workspaces.get(ws)
+        return Option.fromNullable(t === undefined ? undefined : mapOf(t).get(id))
+      }),
+    update: (record: A, expectedVersion: number) =>
+      op((undo) => {
+        const map = mapOf(tables(record.workspaceId))
+        return Effect.map(versioned(entity, map, record, expectedVersion), () => put(undo, map, record.id, record))
+      }),
+    remove: (ws: WorkspaceId, id: string) => op((undo) => Effect.sync(() => del(undo, mapOf(tables(ws)), id))),
+    all: (ws: WorkspaceId): ReadonlyArray<A> => {
+      const t = workspaces.get(ws)
+      return t === undefined ? [] : [...mapOf(t).values()]
+    }
+  })
+  const pipelines = records("pipeline", (t) => t.pipelines)
+  const deals = records("deal", (t) => t.deals)
+  const tasks = records("task", (t) => t.tasks)
+  const templates = records("template", (t) => t.templates)
+
+  const matches = (f: DealFilter) => (d: Deal) =>
+    (f.pipelineId === undefined || d.pipelineId === f.pipelineId) &&
+    (f.stages === undefined || f.stages.includes(d.stage)) &&
+    (f.statuses === undefined || f.statuses.includes(d.status)) &&
+    (f.ownerId === undefined || d.ownerId === f.ownerId) &&
+    (f.contactId === undefined || d.contactId === f.contactId) &&
+    (f.companyId === undefined || d.companyId === f.companyId) &&
+    (f.currency === undefined || d.amount.currency === f.currency) &&
+    (f.closeFrom === undefined || (d.expectedCloseDate !== null && d.expectedCloseDate >= f.closeFrom)) &&
+    (f.closeTo === undefined || (d.expectedCloseDate !== null && d.expectedCloseDate < f.closeTo))
 
   const service: StorageService = {
     transaction,
@@ -317,22 +364,20 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
     customFields: {
       scan: (ws, entity, after, limit) =>
         read(() => {
-          const records: ReadonlyArray<Contact | Company> =
-            entity === "contact"
-              ? [...(workspaces.get(ws)?.contacts.values() ?? [])]
-              : entity === "company"
-                ? [...(workspaces.get(ws)?.companies.values() ?? [])]
-                : []
+          const t = workspaces.get(ws)
+          const records: ReadonlyArray<Contact | Company | Deal> =
+            t === undefined ? [] : [...(entity === "contact" ? t.contacts : entity === "company" ? t.companies : t.deals).values()]
           return records
             .filter((r) => after === undefined || r.id > after)
             .sort(byId)
             .slice(0, limit)
-            .map((r) => ({ id: r.id, stage: "stage" in r ? r.stage : null, fields: r.fields }))
+            // Only a contact's stage is a lifecycle stage; a deal's is a pipeline stage.
+            .map((r) => ({ id: r.id, stage: r instanceof Contact ? r.stage : null, fields: r.fields }))
         }),
       purge: (ws, entity, key, at) =>
         op((undo) =>
           Effect.sync(() => {
-            const purgeIn = <A extends Contact | Company>(map: Map<string, A>, rebuild: (a: A, fields: Record<string, unknown>) => A) => {
+            const purgeIn = <A extends Contact | Company | Deal>(map: Map<string, A>, rebuild: (a: A, fields: Record<string, unknown>) => A) => {
               let n = 0
               for (const record of [...map.values()]) {
                 if (!Object.hasOwn(record.fields, key)) continue
@@ -349,7 +394,7 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
             if (entity === "company") {
               return purgeIn(t.companies, (c, fields) => new Company({ ...c, fields, version: c.version + 1, updatedAt: at }))
             }
-            return 0
+            return purgeIn(t.deals, (d, fields) => new Deal({ ...d, fields, version: d.version + 1, updatedAt: at }))
           })
         )
     },
@@ -465,6 +510,91 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.orders.get(id))),
       count: (ws, query) => read(() => ordersIn(ws, query).length),
       times: (ws, query) => read(() => ordersIn(ws, query).map((o) => o.placedAt).sort((a, b) => ms(a) - ms(b)))
+    },
+    pipelines: {
+      insert: pipelines.insert,
+      get: pipelines.get,
+      update: pipelines.update,
+      remove: pipelines.remove,
+      list: (ws) => read(() => [...pipelines.all(ws)].sort((a, b) => a.position - b.position || byId(a, b)))
+    },
+    deals: {
+      insert: deals.insert,
+      get: deals.get,
+      update: deals.update,
+      remove: deals.remove,
+      list: (ws, q) =>
+        read(() =>
+          deals
+            .all(ws)
+            .filter((d) => matches(q)(d) && (q.after === undefined || d.id > q.after))
+            .sort(byId)
+            .slice(0, q.limit)
+        ),
+      count: (ws, filter) => read(() => deals.all(ws).filter(matches(filter)).length),
+      restage: (ws, pipelineId, stage, probability, at) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).deals
+            const affected = [...map.values()].filter((d) => d.pipelineId === pipelineId && d.stage === stage && d.stageProbability !== probability)
+            for (const d of affected) {
+              put(undo, map, d.id, new Deal({ ...d, stageProbability: probability, version: d.version + 1, updatedAt: at }))
+            }
+            return affected.length
+          })
+        ),
+      sums: (ws, q) => read(() => sumDeals(deals.all(ws).filter(matches(q.filter)), q.groupBy, q.coldProbability)),
+      stale: (ws, q) =>
+        read(() =>
+          deals
+            .all(ws)
+            .filter(
+              (d) =>
+                d.status === "open" &&
+                q.thresholds.some((t) => t.pipelineId === d.pipelineId && t.stage === d.stage && ms(d.lastActivityAt) < ms(t.before)) &&
+                (q.after === undefined ||
+                  ms(d.lastActivityAt) > ms(q.after.lastActivityAt) ||
+                  (ms(d.lastActivityAt) === ms(q.after.lastActivityAt) && d.id > q.after.id))
+            )
+            .sort((a, b) => ms(a.lastActivityAt) - ms(b.lastActivityAt) || byId(a, b))
+            .slice(0, q.limit)
+        )
+    },
+    tasks: {
+      insert: tasks.insert,
+      get: tasks.get,
+      update: tasks.update,
+      list: (ws, q) =>
+        read(() =>
+          tasks
+            .all(ws)
+            .filter(
+              (t) =>
+                (q.status === undefined || t.status === q.status) &&
+                (q.ownerId === undefined || t.ownerId === q.ownerId) &&
+                (q.contactId === undefined || t.contactId === q.contactId) &&
+                (q.dealId === undefined || t.dealId === q.dealId) &&
+                (q.dueFrom === undefined || ms(t.dueAt) >= ms(q.dueFrom)) &&
+                (q.dueBefore === undefined || ms(t.dueAt) < ms(q.dueBefore)) &&
+                (q.after === undefined || ms(t.dueAt) > ms(q.after.dueAt) || (ms(t.dueAt) === ms(q.after.dueAt) && t.id > q.after.id))
+            )
+            .sort((a, b) => ms(a.dueAt) - ms(b.dueAt) || byId(a, b))
+            .slice(0, q.limit)
+        ),
+      removeForContact: (ws, contactId) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).tasks
+            for (const [id, t] of [...map]) if (t.contactId === contactId) del(undo, map, id)
+          })
+        )
+    },
+    templates: {
+      insert: templates.insert,
+      get: templates.get,
+      update: templates.update,
+      remove: templates.remove,
+      list: (ws) => read(() => [...templates.all(ws)].sort((a, b) => compare(a.name, b.name) || byId(a, b)))
     }
   }
   return service

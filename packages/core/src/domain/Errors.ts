@@ -21,6 +21,8 @@ import * as Schema from "effect/Schema"
  * | `INVALID_TRANSITION` | {@link InvalidTransition} | a lifecycle move is not allowed |
  * | `STORAGE_UNAVAILABLE` | {@link StorageError} (`unavailable`) | the database cannot be reached |
  * | `STORAGE_FAILED` | {@link StorageError} (`failed`) | the database refused or failed a statement |
+ * | `MAIL_REJECTED` | `MailerError` (`rejected`) | the mail provider refused the mail; retrying will not help |
+ * | `MAIL_UNAVAILABLE` | `MailerError` (`unavailable`) | the mail provider could not be reached; retry later |
  *
  * @since 0.1.0
  * @category models
@@ -35,6 +37,8 @@ export type ErrorCode =
   | "INVALID_TRANSITION"
   | "STORAGE_UNAVAILABLE"
   | "STORAGE_FAILED"
+  | "MAIL_REJECTED"
+  | "MAIL_UNAVAILABLE"
 
 /**
  * One reason an input was rejected: where (`path`, e.g. `["fields", "siret"]`) and why.
@@ -118,6 +122,9 @@ export const EntityName = Schema.Literal(
   "contact",
   "company",
   "deal",
+  "pipeline",
+  "task",
+  "template",
   "fieldDefinition",
   "event",
   "order",

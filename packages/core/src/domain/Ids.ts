@@ -78,6 +78,62 @@ export const CompanyId = generatedId("CompanyId")
 export type CompanyId = typeof CompanyId.Type
 
 /**
+ * A pipeline's id.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const PipelineId = generatedId("PipelineId")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type PipelineId = typeof PipelineId.Type
+
+/**
+ * A deal's (quote's) id.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const DealId = generatedId("DealId")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type DealId = typeof DealId.Type
+
+/**
+ * A task's id.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TaskId = generatedId("TaskId")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type TaskId = typeof TaskId.Type
+
+/**
+ * An email template's id.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TemplateId = generatedId("TemplateId")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type TemplateId = typeof TemplateId.Type
+
+/**
  * @since 0.1.0
  * @category schemas
  */

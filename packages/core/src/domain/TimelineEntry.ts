@@ -21,12 +21,12 @@ export const LoggableKind = Schema.Literal("email", "call", "letter", "meeting",
 
 /**
  * Every kind of entry: the loggable ones, plus those Rapport records itself (`stageChange`,
- * `order`, and `event` for other events).
+ * `order`, `deal` for a deal's creation, moves, win and loss, and `event` for other events).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const TimelineKind = Schema.Literal(...LoggableKind.literals, "stageChange", "order", "event")
+export const TimelineKind = Schema.Literal(...LoggableKind.literals, "stageChange", "order", "deal", "event")
 
 /**
  * @since 0.1.0

@@ -7,6 +7,7 @@
 import * as Schema from "effect/Schema"
 import { WorkspaceId } from "./Ids.js"
 import { LifecycleDefinition } from "./LifecycleDefinition.js"
+import { defaultSalesSettings, SalesSettings } from "./Pipeline.js"
 import { Instant, Timezone } from "./Time.js"
 import { Text } from "./Json.js"
 
@@ -20,6 +21,8 @@ export class Workspace extends Schema.Class<Workspace>("Workspace")({
   /** Default IANA timezone for what is local (delays, reports, date-only values). */
   timezone: Timezone,
   lifecycle: LifecycleDefinition,
+  /** Pipeline settings: the floor, how cold deals count, when open deals become stale. */
+  sales: Schema.optionalWith(SalesSettings, { default: () => defaultSalesSettings }),
   version: Schema.Int,
   createdAt: Instant,
   updatedAt: Instant

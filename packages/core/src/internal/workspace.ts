@@ -70,7 +70,7 @@ export const ensureWorkspace = (storage: StorageService) =>
 /** Changes the current workspace's settings (storing it first if needed), checking the version. */
 export const replaceWorkspace = (
   storage: StorageService,
-  changes: Partial<Pick<Workspace, "name" | "timezone" | "lifecycle">>,
+  changes: Partial<Pick<Workspace, "name" | "timezone" | "lifecycle" | "sales">>,
   expectedVersion: number | undefined
 ) =>
   Effect.gen(function* () {

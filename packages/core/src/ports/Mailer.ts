@@ -8,6 +8,7 @@
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { ErrorCode } from "../domain/Errors.js"
 
 /**
  * @since 0.1.0
@@ -45,7 +46,12 @@ export class MailerError extends Schema.TaggedError<MailerError>("@rapport/core/
   message: Schema.String,
   reason: Schema.Literal("rejected", "unavailable"),
   cause: Schema.optional(Schema.Defect)
-}) {}
+}) {
+  /** `MAIL_REJECTED` or `MAIL_UNAVAILABLE`. */
+  get code(): ErrorCode {
+    return this.reason === "rejected" ? "MAIL_REJECTED" : "MAIL_UNAVAILABLE"
+  }
+}
 
 /**
  * @since 0.1.0

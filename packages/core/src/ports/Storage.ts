@@ -16,11 +16,16 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type { Company } from "../domain/Company.js"
 import type { Contact } from "../domain/Contact.js"
+import type { Deal, DealFilter } from "../domain/Deal.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
 import type { Conflict, StorageError } from "../domain/Errors.js"
 import type { FieldDefinition, FieldEntity, FieldValues } from "../domain/FieldDefinition.js"
-import type { CompanyId, ContactId, EventId, OrderId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
+import type { CompanyId, ContactId, DealId, EventId, OrderId, PipelineId, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
 import type { Order } from "../domain/Order.js"
+import type { Pipeline } from "../domain/Pipeline.js"
+import type { Task } from "../domain/Task.js"
+import type { Template } from "../domain/Template.js"
+import type { Dimension, SumRow } from "../domain/Weighting.js"
 import type { TimelineEntry, TimelineKind } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 
@@ -288,6 +293,148 @@ export interface OrderRepository {
 }
 
 /**
+ * @since 0.2.0
+ * @category models
+ */
+export interface PipelineRepository {
+  /** The workspace's pipelines by position, then id. */
+  readonly list: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<Pipeline>, StorageError>
+  /** The pipeline, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: PipelineId) => Effect.Effect<Option.Option<Pipeline>, StorageError>
+  /** Stores a new pipeline. */
+  readonly insert: (pipeline: Pipeline) => Effect.Effect<void, StorageError | Conflict>
+  /** Replaces the pipeline if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (pipeline: Pipeline, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Removes the pipeline; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, id: PipelineId) => Effect.Effect<boolean, StorageError>
+}
+
+/**
+ * What `deals.list` asks storage for: a filter, and a page in id order after `after`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DealQuery extends DealFilter {
+  readonly after?: string | undefined
+  readonly limit: number
+}
+
+/**
+ * What an aggregate groups by and sums: cold deals count with `coldProbability` percent.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DealSumQuery {
+  readonly groupBy: ReadonlyArray<Dimension>
+  readonly filter: DealFilter
+  readonly coldProbability: number
+}
+
+/**
+ * Open deals with no activity since `before` in their pipeline and stage.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface StaleDealQuery {
+  readonly thresholds: ReadonlyArray<{ readonly pipelineId: PipelineId; readonly stage: string; readonly before: DateTime.Utc }>
+  /** The last deal of the previous page: results come stalest first, then by id. */
+  readonly after?: { readonly lastActivityAt: DateTime.Utc; readonly id: DealId } | undefined
+  readonly limit: number
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface DealRepository {
+  /** Stores a new deal. */
+  readonly insert: (deal: Deal) => Effect.Effect<void, StorageError | Conflict>
+  /** The deal, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: DealId) => Effect.Effect<Option.Option<Deal>, StorageError>
+  /** Replaces the deal if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (deal: Deal, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Removes the deal; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, id: DealId) => Effect.Effect<boolean, StorageError>
+  /** Up to `limit` deals matching the filter, in id order, after `after`. */
+  readonly list: (workspaceId: WorkspaceId, query: DealQuery) => Effect.Effect<ReadonlyArray<Deal>, StorageError>
+  /** How many deals match the filter. */
+  readonly count: (workspaceId: WorkspaceId, filter: DealFilter) => Effect.Effect<number, StorageError>
+  /**
+   * Sets the stage probability of every deal in a pipeline stage (the pipeline changed), bumping
+   * their version; returns how many changed.
+   */
+  readonly restage: (
+    workspaceId: WorkspaceId,
+    pipelineId: PipelineId,
+    stage: string,
+    probability: number,
+    at: DateTime.Utc
+  ) => Effect.Effect<number, StorageError>
+  /**
+   * Counts, amounts and weighted amounts (Σ amountMinor × percent) per group and currency,
+   * computed by the store: never by loading the deals. Must equal `Weighting.sumDeals`.
+   */
+  readonly sums: (workspaceId: WorkspaceId, query: DealSumQuery) => Effect.Effect<ReadonlyArray<SumRow>, StorageError>
+  /** Open deals idle since their stage's threshold, stalest first. */
+  readonly stale: (workspaceId: WorkspaceId, query: StaleDealQuery) => Effect.Effect<ReadonlyArray<Deal>, StorageError>
+}
+
+/**
+ * Task filters; results come soonest due first, then by id. `dueFrom` is inclusive, `dueBefore`
+ * exclusive; `ownerId: null` asks for tasks nobody owns.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TaskQuery {
+  readonly status?: Task["status"] | undefined
+  readonly ownerId?: string | null | undefined
+  readonly contactId?: ContactId | undefined
+  readonly dealId?: DealId | undefined
+  readonly dueFrom?: DateTime.Utc | undefined
+  readonly dueBefore?: DateTime.Utc | undefined
+  readonly after?: { readonly dueAt: DateTime.Utc; readonly id: TaskId } | undefined
+  readonly limit: number
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface TaskRepository {
+  /** Stores a new task. */
+  readonly insert: (task: Task) => Effect.Effect<void, StorageError | Conflict>
+  /** The task, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: TaskId) => Effect.Effect<Option.Option<Task>, StorageError>
+  /** Replaces the task if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (task: Task, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Tasks matching the query. */
+  readonly list: (workspaceId: WorkspaceId, query: TaskQuery) => Effect.Effect<ReadonlyArray<Task>, StorageError>
+  /** Deletes a contact's tasks (the contact is being deleted). */
+  readonly removeForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<void, StorageError>
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface TemplateRepository {
+  /** Stores a new template. */
+  readonly insert: (template: Template) => Effect.Effect<void, StorageError | Conflict>
+  /** The template, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: TemplateId) => Effect.Effect<Option.Option<Template>, StorageError>
+  /** Replaces the template if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (template: Template, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** The workspace's templates by name, then id. */
+  readonly list: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<Template>, StorageError>
+  /** Removes the template; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, id: TemplateId) => Effect.Effect<boolean, StorageError>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -313,6 +460,10 @@ export interface StorageService {
   readonly timeline: TimelineRepository
   readonly events: EventRepository
   readonly orders: OrderRepository
+  readonly pipelines: PipelineRepository
+  readonly deals: DealRepository
+  readonly tasks: TaskRepository
+  readonly templates: TemplateRepository
 }
 
 /**

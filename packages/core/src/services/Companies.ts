@@ -115,6 +115,16 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
           yield* storage.companies.lockExisting(workspace.id, [id], "update")
           yield* getIn(workspace.id, id)
           const members = yield* storage.contacts.countByCompany(workspace.id, id)
+          const deals = yield* storage.deals.count(workspace.id, { companyId: id })
+          if (deals > 0) {
+            return yield* new Conflict({
+              reason: "inUse",
+              entity: "company",
+              id,
+              affected: deals,
+              message: `Company "${id}" still has ${deals} deal${deals === 1 ? "" : "s"}; move or delete them first`
+            })
+          }
           if (members > 0) {
             return yield* new Conflict({
               reason: "inUse",

@@ -172,7 +172,18 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
           if (expected !== undefined && expected !== current.version) {
             return yield* Conflict.version("contact", id, expected, current.version)
           }
+          const deals = yield* storage.deals.count(workspaceId, { contactId: id })
+          if (deals > 0) {
+            return yield* new Conflict({
+              reason: "inUse",
+              entity: "contact",
+              id,
+              affected: deals,
+              message: `Contact "${id}" still has ${deals} deal${deals === 1 ? "" : "s"}; move them to another contact or delete them first`
+            })
+          }
           yield* storage.timeline.removeForContact(workspaceId, id)
+          yield* storage.tasks.removeForContact(workspaceId, id)
           yield* storage.uniqueValues.releaseRecord(workspaceId, "contact", id)
           yield* storage.contacts.remove(workspaceId, id)
         })

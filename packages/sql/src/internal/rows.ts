@@ -2,7 +2,7 @@
 // the entity's own Schema, so a corrupt row surfaces as a parse error instead of a wrong value.
 // Writing maps a valid entity straight to its row: re-checking every field of an instance the
 // domain already validated would double the cost of bulk writes.
-import { Company, Contact, CrmEvent, FieldDefinition, Order, TimelineEntry, Workspace } from "@rapport/core"
+import { Company, Contact, CrmEvent, Deal, FieldDefinition, Order, Pipeline, Task, Template, TimelineEntry, Workspace } from "@rapport/core"
 import * as DateTime from "effect/DateTime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -31,10 +31,11 @@ const rowOf = <Row extends Schema.Struct.Fields, E extends Schema.Schema.AnyNoCo
 }
 
 export const WorkspaceRow = rowOf(
-  { id: Schema.String, name: Schema.String, timezone: Schema.String, lifecycle: Json, version: Int, created_at: Instant, updated_at: Instant },
+  { id: Schema.String, name: Schema.String, timezone: Schema.String, lifecycle: Json, sales: Json, version: Int, created_at: Instant, updated_at: Instant },
   Workspace.Workspace,
-  (r) => ({ id: r.id, name: r.name, timezone: r.timezone, lifecycle: r.lifecycle, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }),
-  (w) => ({ id: w.id, name: w.name, timezone: w.timezone, lifecycle: w.lifecycle, version: w.version, created_at: iso(w.createdAt), updated_at: iso(w.updatedAt) })
+  // `sales` is NULL in workspaces stored before pipelines existed (migration 0002).
+  (r) => ({ id: r.id, name: r.name, timezone: r.timezone, lifecycle: r.lifecycle, sales: r.sales ?? Pipeline.defaultSalesSettings, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }),
+  (w) => ({ id: w.id, name: w.name, timezone: w.timezone, lifecycle: w.lifecycle, sales: w.sales, version: w.version, created_at: iso(w.createdAt), updated_at: iso(w.updatedAt) })
 )
 
 export const FieldDefinitionRow = rowOf(
@@ -353,3 +354,225 @@ export const AtRow = Schema.Struct({ at: Schema.compose(Instant, Schema.DateTime
 export const StageCountRow = Schema.Struct({ stage: Schema.String, n: Int })
 export const VersionRow = Schema.Struct({ version: Int })
 export const RecordIdRow = Schema.Struct({ record_id: Schema.String })
+
+export const PipelineRow = rowOf(
+  {
+    workspace_id: Schema.String,
+    id: Schema.String,
+    name: Schema.String,
+    stages: Json,
+    floor_minor: Schema.NullOr(Int),
+    floor_currency: Text,
+    position: Int,
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  },
+  Pipeline.Pipeline,
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    name: r.name,
+    stages: r.stages,
+    floor: r.floor_minor === null ? null : { amountMinor: r.floor_minor, currency: r.floor_currency },
+    position: r.position,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }),
+  (p) => ({
+    workspace_id: p.workspaceId,
+    id: p.id,
+    name: p.name,
+    stages: p.stages,
+    floor_minor: p.floor?.amountMinor ?? null,
+    floor_currency: p.floor?.currency ?? null,
+    position: p.position,
+    version: p.version,
+    created_at: iso(p.createdAt),
+    updated_at: iso(p.updatedAt)
+  })
+)
+
+const isoOrNull = (at: DateTime.Utc | null) => (at === null ? null : iso(at))
+
+export const DealRow = rowOf(
+  {
+    workspace_id: Schema.String,
+    id: Schema.String,
+    pipeline_id: Schema.String,
+    stage: Schema.String,
+    title: Schema.String,
+    amount_minor: Int,
+    currency: Schema.String,
+    contact_id: Text,
+    company_id: Text,
+    status: Schema.String,
+    stage_probability: Int,
+    override_probability: Schema.NullOr(Int),
+    override_reason: Text,
+    expected_close_date: Text,
+    owner_id: Text,
+    quote_ref: Text,
+    close_reason: Text,
+    fields: Json,
+    last_activity_at: Instant,
+    closed_at: Schema.NullOr(Instant),
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  },
+  Deal.Deal,
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    pipelineId: r.pipeline_id,
+    stage: r.stage,
+    title: r.title,
+    amount: { amountMinor: r.amount_minor, currency: r.currency },
+    contactId: r.contact_id,
+    companyId: r.company_id,
+    status: r.status,
+    stageProbability: r.stage_probability,
+    override: r.override_probability === null ? null : { probability: r.override_probability, reason: r.override_reason },
+    expectedCloseDate: r.expected_close_date,
+    ownerId: r.owner_id,
+    quoteRef: r.quote_ref,
+    closeReason: r.close_reason,
+    fields: r.fields,
+    lastActivityAt: r.last_activity_at,
+    closedAt: r.closed_at,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }),
+  (d) => ({
+    workspace_id: d.workspaceId,
+    id: d.id,
+    pipeline_id: d.pipelineId,
+    stage: d.stage,
+    title: d.title,
+    amount_minor: d.amount.amountMinor,
+    currency: d.amount.currency,
+    contact_id: d.contactId,
+    company_id: d.companyId,
+    status: d.status,
+    stage_probability: d.stageProbability,
+    override_probability: d.override?.probability ?? null,
+    override_reason: d.override?.reason ?? null,
+    expected_close_date: d.expectedCloseDate,
+    owner_id: d.ownerId,
+    quote_ref: d.quoteRef,
+    close_reason: d.closeReason,
+    fields: d.fields,
+    last_activity_at: iso(d.lastActivityAt),
+    closed_at: isoOrNull(d.closedAt),
+    version: d.version,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt)
+  })
+)
+
+export const TaskRow = rowOf(
+  {
+    workspace_id: Schema.String,
+    id: Schema.String,
+    title: Schema.String,
+    due_at: Instant,
+    channel: Schema.String,
+    owner_id: Text,
+    contact_id: Text,
+    deal_id: Text,
+    note: Text,
+    status: Schema.String,
+    completed_at: Schema.NullOr(Instant),
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  },
+  Task.Task,
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    title: r.title,
+    dueAt: r.due_at,
+    channel: r.channel,
+    ownerId: r.owner_id,
+    contactId: r.contact_id,
+    dealId: r.deal_id,
+    note: r.note,
+    status: r.status,
+    completedAt: r.completed_at,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }),
+  (t) => ({
+    workspace_id: t.workspaceId,
+    id: t.id,
+    title: t.title,
+    due_at: iso(t.dueAt),
+    channel: t.channel,
+    owner_id: t.ownerId,
+    contact_id: t.contactId,
+    deal_id: t.dealId,
+    note: t.note,
+    status: t.status,
+    completed_at: isoOrNull(t.completedAt),
+    version: t.version,
+    created_at: iso(t.createdAt),
+    updated_at: iso(t.updatedAt)
+  })
+)
+
+export const TemplateRow = rowOf(
+  {
+    workspace_id: Schema.String,
+    id: Schema.String,
+    name: Schema.String,
+    purpose: Schema.String,
+    subject: Schema.String,
+    html: Text,
+    text: Text,
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  },
+  Template.Template,
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    name: r.name,
+    purpose: r.purpose,
+    subject: r.subject,
+    html: r.html,
+    text: r.text,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }),
+  (t) => ({
+    workspace_id: t.workspaceId,
+    id: t.id,
+    name: t.name,
+    purpose: t.purpose,
+    subject: t.subject,
+    html: t.html,
+    text: t.text,
+    version: t.version,
+    created_at: iso(t.createdAt),
+    updated_at: iso(t.updatedAt)
+  })
+)
+
+/** A sum row: BIGINT sums come back as text so no driver rounds them through a float. */
+export const SumRowSchema = Schema.Struct({
+  pipeline_id: Text,
+  stage: Text,
+  owner_id: Text,
+  month: Text,
+  currency: Schema.String,
+  n: Int,
+  amount: Schema.BigInt,
+  weighted: Schema.BigInt
+})

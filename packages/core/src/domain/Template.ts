@@ -1,0 +1,343 @@
+/**
+ * Email templates: a subject and an HTML and/or plain-text body with placeholders such as
+ * `{{ contact.firstName }}` or `{{ contact.firstName | "there" }}`. Templates are checked when
+ * saved (`check`), compiled once (`compile`) and rendered for each recipient without ever failing:
+ * values are HTML-escaped in the HTML body, and the subject is kept on one line so that no value
+ * can inject a mail header.
+ *
+ * @since 0.2.0
+ */
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
+import type { ValidationIssue } from "./Errors.js"
+import { TemplateId, WorkspaceId } from "./Ids.js"
+import { SafeString, Text } from "./Json.js"
+import { Instant } from "./Time.js"
+
+/**
+ * What a template is for: `transactional` mails (a receipt, a follow-up the contact asked for) or
+ * `marketing` mails, which need the contact's consent.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TemplatePurpose = Schema.Literal("transactional", "marketing")
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type TemplatePurpose = typeof TemplatePurpose.Type
+
+/**
+ * A stored email template.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class Template extends Schema.Class<Template>("Template")({
+  id: TemplateId,
+  workspaceId: WorkspaceId,
+  name: Schema.String,
+  purpose: TemplatePurpose,
+  subject: Schema.String,
+  html: Schema.NullOr(Schema.String),
+  text: Schema.NullOr(Schema.String),
+  version: Schema.Int,
+  createdAt: Instant,
+  updatedAt: Instant
+}) {}
+
+const MAX_BODY = 500_000
+
+const Body = Schema.NullOr(
+  SafeString.pipe(Schema.maxLength(MAX_BODY, { message: () => `must be at most ${MAX_BODY} characters` }))
+)
+
+const hasBody = (body: string | null | undefined): boolean => typeof body === "string" && body.trim() !== ""
+
+const NO_BODY = 'a template needs a body: at least one of "html" or "text" must be a non-empty string'
+
+/**
+ * What `templates.create` accepts. `purpose` defaults to `transactional`. Placeholders are checked
+ * against the workspace's fields by the service (see {@link check}), not here.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TemplateCreate = Schema.Struct({
+  name: Text(200),
+  purpose: Schema.optional(TemplatePurpose),
+  subject: Text(998),
+  html: Schema.optional(Body),
+  text: Schema.optional(Body)
+}).pipe(Schema.filter((input) => hasBody(input.html) || hasBody(input.text) || NO_BODY))
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type TemplateCreate = typeof TemplateCreate.Encoded
+
+/**
+ * What `templates.update` accepts. An update that sets both bodies must leave one non-empty; when
+ * it sets only one, the service checks the result against the stored other one.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TemplateUpdate = Schema.Struct({
+  expectedVersion: Schema.Int,
+  name: Schema.optional(Text(200)),
+  purpose: Schema.optional(TemplatePurpose),
+  subject: Schema.optional(Text(998)),
+  html: Schema.optional(Body),
+  text: Schema.optional(Body)
+}).pipe(
+  Schema.filter(
+    (input) => input.html === undefined || input.text === undefined || hasBody(input.html) || hasBody(input.text) || NO_BODY
+  )
+)
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type TemplateUpdate = typeof TemplateUpdate.Encoded
+
+/**
+ * A syntax error in a template, with its 1-based line.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TemplateIssue {
+  readonly message: string
+  readonly line: number
+}
+
+/**
+ * Text copied to the output as it is.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Literal {
+  readonly _tag: "Literal"
+  readonly text: string
+}
+
+/**
+ * A `{{ path }}` or `{{ path | "fallback" }}`, on its 1-based line.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Placeholder {
+  readonly _tag: "Placeholder"
+  readonly path: ReadonlyArray<string>
+  readonly fallback: string | undefined
+  readonly line: number
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type Part = Literal | Placeholder
+
+/**
+ * A parsed template: its parts in order.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Parsed = ReadonlyArray<Part>
+
+const SEGMENT = "[A-Za-z_][A-Za-z0-9_]*"
+// Sticky, so it only matches a placeholder that starts exactly at the "{{" being looked at.
+const PLACEHOLDER = new RegExp(`\\{\\{\\s*(${SEGMENT}(?:\\.${SEGMENT})*)\\s*(?:\\|\\s*"((?:[^"\\\\]|\\\\["\\\\])*)"\\s*)?\\}\\}`, "y")
+const HINT = 'write {{ contact.firstName }} or {{ contact.firstName | "there" }}'
+
+const shown = (raw: string): string => {
+  const oneLine = raw.replace(/\s+/g, " ")
+  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine
+}
+
+// Reads every part and every syntax error, recovering after each error so that all are reported.
+const scan = (source: string): { readonly parts: Array<Part>; readonly issues: Array<TemplateIssue> } => {
+  const parts: Array<Part> = []
+  const issues: Array<TemplateIssue> = []
+  let line = 1
+  let counted = 0
+  const lineOf = (offset: number): number => {
+    for (; counted < offset; counted++) if (source.charCodeAt(counted) === 10) line++
+    return line
+  }
+  let cursor = 0
+  let open = source.indexOf("{{")
+  while (open !== -1) {
+    const at = lineOf(open)
+    PLACEHOLDER.lastIndex = open
+    const match = PLACEHOLDER.exec(source)
+    if (match !== null) {
+      if (open > cursor) parts.push({ _tag: "Literal", text: source.slice(cursor, open) })
+      const fallback = match[2]?.replace(/\\(["\\])/g, "$1")
+      parts.push({ _tag: "Placeholder", path: (match[1] ?? "").split("."), fallback, line: at })
+      cursor = PLACEHOLDER.lastIndex
+    } else {
+      const close = source.indexOf("}}", open + 2)
+      const next = source.indexOf("{{", open + 2)
+      if (close === -1 || (next !== -1 && next < close)) {
+        issues.push({ message: `unclosed "{{" on line ${at}`, line: at })
+        if (next === -1) break
+        cursor = next
+      } else {
+        issues.push({ message: `"${shown(source.slice(open, close + 2))}" on line ${at} is not a placeholder: ${HINT}`, line: at })
+        cursor = close + 2
+      }
+    }
+    open = source.indexOf("{{", cursor)
+  }
+  if (cursor < source.length) parts.push({ _tag: "Literal", text: source.slice(cursor) })
+  return { parts, issues }
+}
+
+/**
+ * Parses a template source, or lists every syntax error in it.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const parse = (source: string): Either.Either<Parsed, ReadonlyArray<TemplateIssue>> => {
+  const { issues, parts } = scan(source)
+  return issues.length === 0 ? Either.right(parts) : Either.left(issues)
+}
+
+/**
+ * The distinct placeholder paths a source uses (`"contact.firstName"`), in order of first use.
+ * Syntax errors are skipped.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const placeholders = (source: string): ReadonlyArray<string> => {
+  const paths = new Set<string>()
+  for (const part of scan(source).parts) if (part._tag === "Placeholder") paths.add(part.path.join("."))
+  return [...paths]
+}
+
+/**
+ * The three parts of a mail a template fills in; a {@link Template} is one.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Content {
+  readonly subject: string
+  readonly html: string | null
+  readonly text: string | null
+}
+
+const FIELDS = ["subject", "html", "text"] as const
+
+/**
+ * Every syntax error and every placeholder `isKnown` refuses, at path `["subject"]`, `["html"]` or
+ * `["text"]`. Empty when the template can be saved.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const check = (content: Content, isKnown: (path: ReadonlyArray<string>) => boolean): ReadonlyArray<ValidationIssue> =>
+  FIELDS.flatMap((field) => {
+    const source = content[field]
+    if (source === null) return []
+    const { issues, parts } = scan(source)
+    const messages = new Set(issues.map((issue) => issue.message))
+    for (const part of parts) {
+      if (part._tag === "Placeholder" && !isKnown(part.path)) {
+        messages.add(`unknown placeholder {{${part.path.join(".")}}} on line ${part.line}`)
+      }
+    }
+    return [...messages].map((message) => ({ path: [field], message }))
+  })
+
+/**
+ * The values placeholders read, as a plain nested object:
+ * `{ contact: { firstName: "Ada", fields: { siret: "…" } }, deal: { amount: 1200 } }`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RenderContext {
+  readonly [key: string]: unknown
+}
+
+/**
+ * A template whose syntax is known to be valid; `render` never fails.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Compiled {
+  readonly render: (context: RenderContext) => Content
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
+
+/**
+ * Escapes `& < > " '` so that a value is text in HTML, in content and in quoted attributes alike.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c)
+
+// Own data properties of plain objects only: a path must not reach `constructor`, a prototype,
+// an array's `length` or a getter.
+const lookup = (context: RenderContext, path: ReadonlyArray<string>): string | undefined => {
+  let value: unknown = context
+  for (const key of path) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+    value = Object.getOwnPropertyDescriptor(value, key)?.value
+  }
+  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))
+    ? String(value)
+    : undefined
+}
+
+const fill = (parts: Parsed, context: RenderContext, escape: (s: string) => string): string =>
+  parts
+    .map((part) => (part._tag === "Literal" ? part.text : escape(lookup(context, part.path) ?? part.fallback ?? "")))
+    .join("")
+
+// A line break in a subject would start a new mail header; other controls (C0, DEL, C1) and the
+// Unicode line separators are treated alike, as some mail software also breaks lines on them.
+const oneLine = (s: string): string => s.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim()
+
+const identity = (s: string): string => s
+
+/**
+ * Parses a template's subject and bodies once, or lists every syntax error (at path `["subject"]`,
+ * `["html"]` or `["text"]`). The result renders for any context without failing: a missing,
+ * `null`, object or array value renders the placeholder's fallback (or nothing); strings, finite
+ * numbers and booleans render as text. Values are HTML-escaped in `html` (the template's own HTML
+ * is kept), left as they are in `text`, and the rendered subject is put on one line.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const compile = (content: Content): Either.Either<Compiled, ReadonlyArray<ValidationIssue>> => {
+  const issues = check(content, () => true)
+  if (issues.length > 0) return Either.left(issues)
+  const subject = scan(content.subject).parts
+  const html = content.html === null ? null : scan(content.html).parts
+  const text = content.text === null ? null : scan(content.text).parts
+  return Either.right({
+    render: (context) => ({
+      subject: oneLine(fill(subject, context, identity)),
+      html: html === null ? null : fill(html, context, escapeHtml),
+      text: text === null ? null : fill(text, context, identity)
+    })
+  })
+}

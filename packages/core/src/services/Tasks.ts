@@ -1,0 +1,203 @@
+/**
+ * Tasks: create, complete, reopen, and the lists a salesperson starts the day with — overdue, due
+ * today (in the workspace's timezone), by owner.
+ *
+ * @since 0.2.0
+ */
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
+import { type ContactId, type DealId, TaskId, type WorkspaceId } from "../domain/Ids.js"
+import * as Page from "../domain/Page.js"
+import { Task, TaskCreate, TaskListOptions, TaskUpdate } from "../domain/Task.js"
+import { InstantInput, type Timezone } from "../domain/Time.js"
+import { workspaceLock } from "../internal/locks.js"
+import { getContact } from "../internal/records.js"
+import { getDeal } from "../internal/sales.js"
+import { decodeInput } from "../internal/validation.js"
+import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
+import { IdGenerator } from "../ports/IdGenerator.js"
+import { Storage, type StorageService } from "../ports/Storage.js"
+
+const decodeTaskId = decodeInput(TaskId, ["taskId"])
+
+/**
+ * Options of `tasks.complete` and `tasks.reopen`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const TaskTransition = Schema.Struct({
+  expectedVersion: Schema.optional(Schema.Int),
+  at: Schema.optional(InstantInput)
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type TaskTransition = typeof TaskTransition.Encoded
+
+const TaskPosition = Schema.Tuple(Schema.DateTimeUtc, TaskId)
+
+/** Midnight to midnight of the day `now` falls in, in the timezone. */
+export const dayAround = (now: DateTime.Utc, timezone: Timezone) => {
+  const start = DateTime.startOf(DateTime.unsafeMakeZoned(now, { timeZone: timezone }), "day")
+  return { start: DateTime.toUtc(start), end: DateTime.toUtc(DateTime.add(start, { days: 1 })) }
+}
+
+/** Stores a new open task; the contact and deal must exist (a deal's contact is linked too). */
+export const insertTask = (
+  storage: StorageService,
+  workspaceId: WorkspaceId,
+  data: typeof TaskCreate.Type,
+  path: ReadonlyArray<string | number> = []
+) =>
+  Effect.gen(function* () {
+    const refused = (field: string, message: string) => ValidationError.at([...path, field], message)
+    let contactId: ContactId | null = data.contactId ?? null
+    const dealId: DealId | null = data.dealId ?? null
+    if (dealId !== null) {
+      const deal = yield* Effect.catchTag(getDeal(storage, workspaceId, dealId), "NotFound", () =>
+        Effect.fail(refused("dealId", `no deal with id "${dealId}" in this workspace`))
+      )
+      contactId ??= deal.contactId
+    }
+    if (contactId !== null) {
+      const id = contactId
+      yield* Effect.catchTag(getContact(storage, workspaceId, id), "NotFound", () =>
+        Effect.fail(refused("contactId", `no contact with id "${id}" in this workspace`))
+      )
+    }
+    const now = yield* DateTime.now
+    const task = new Task({
+      id: TaskId.make(yield* (yield* IdGenerator).next),
+      workspaceId,
+      title: data.title,
+      dueAt: data.dueAt,
+      channel: data.channel,
+      ownerId: data.ownerId ?? null,
+      contactId,
+      dealId,
+      note: data.note ?? null,
+      status: "open",
+      completedAt: null,
+      version: 1,
+      createdAt: now,
+      updatedAt: now
+    })
+    yield* storage.tasks.insert(task)
+    return task
+  })
+
+/**
+ * @since 0.2.0
+ * @category services
+ */
+export class Tasks extends Effect.Service<Tasks>()("@rapport/core/Tasks", {
+  effect: Effect.gen(function* () {
+    const storage = yield* Storage
+
+    const getIn = (workspaceId: WorkspaceId, id: TaskId) =>
+      Effect.flatMap(storage.tasks.get(workspaceId, id), Option.match({
+        onNone: () => Effect.fail(NotFound.of("task", id)),
+        onSome: Effect.succeed
+      }))
+
+    /** Creates an open task, tied to a contact, a deal, both or neither. */
+    const create = Effect.fn("Tasks.create")(function* (input: TaskCreate) {
+      const data = yield* decodeInput(TaskCreate)(input)
+      return yield* storage.transaction(
+        Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
+          return yield* insertTask(storage, (yield* ensureWorkspace(storage)).id, data)
+        })
+      )
+    })
+
+    /** The task, or `NotFound`. */
+    const get = Effect.fn("Tasks.get")(function* (taskId: string) {
+      const id = yield* decodeTaskId(taskId)
+      return yield* getIn((yield* readWorkspace(storage)).id, id)
+    })
+
+    const change = (id: TaskId, expectedVersion: number | undefined, next: (current: Task, now: DateTime.Utc) => Partial<Task>) =>
+      storage.transaction(
+        Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
+          const current = yield* getIn((yield* readWorkspace(storage)).id, id)
+          if (expectedVersion !== undefined && expectedVersion !== current.version) {
+            return yield* Conflict.version("task", id, expectedVersion, current.version)
+          }
+          const now = yield* DateTime.now
+          const task = new Task({ ...current, ...next(current, now), version: current.version + 1, updatedAt: now })
+          yield* storage.tasks.update(task, current.version)
+          return task
+        })
+      )
+
+    /** Changes a task's title, due time, channel, owner or note. */
+    const update = Effect.fn("Tasks.update")(function* (taskId: string, input: TaskUpdate) {
+      const id = yield* decodeTaskId(taskId)
+      const data = yield* decodeInput(TaskUpdate)(input)
+      return yield* change(id, data.expectedVersion, (current) => ({
+        title: data.title ?? current.title,
+        dueAt: data.dueAt ?? current.dueAt,
+        channel: data.channel ?? current.channel,
+        ownerId: data.ownerId === undefined ? current.ownerId : data.ownerId,
+        note: data.note === undefined ? current.note : data.note
+      }))
+    })
+
+    /** Marks a task done (now, or `at`). Completing a done task changes nothing but its version. */
+    const complete = Effect.fn("Tasks.complete")(function* (taskId: string, options: TaskTransition = {}) {
+      const id = yield* decodeTaskId(taskId)
+      const data = yield* decodeInput(TaskTransition)(options)
+      return yield* change(id, data.expectedVersion, (current, now) => ({
+        status: "done",
+        completedAt: current.completedAt ?? data.at ?? now
+      }))
+    })
+
+    /** Opens a done task again. */
+    const reopen = Effect.fn("Tasks.reopen")(function* (taskId: string, options: TaskTransition = {}) {
+      const id = yield* decodeTaskId(taskId)
+      const data = yield* decodeInput(TaskTransition)(options)
+      return yield* change(id, data.expectedVersion, () => ({ status: "open", completedAt: null }))
+    })
+
+    /**
+     * Tasks soonest due first. `due: "overdue"` lists open tasks due before now, `due: "today"`
+     * tasks due today in the workspace's timezone; `ownerId` narrows to one owner (`null`: nobody's).
+     */
+    const list = Effect.fn("Tasks.list")(function* (options: TaskListOptions = {}) {
+      const query = yield* decodeInput(TaskListOptions)(options)
+      const workspace = yield* readWorkspace(storage)
+      const limit = query.limit ?? Page.defaultLimit
+      const after =
+        query.cursor === undefined ? undefined : yield* Page.decodePositionCursor(TaskPosition, query.cursor, "tasks.list")
+      const now = yield* DateTime.now
+      const today = dayAround(now, workspace.timezone)
+      const window =
+        query.due === "overdue"
+          ? { dueBefore: now, status: "open" as const }
+          : query.due === "today"
+            ? { dueFrom: today.start, dueBefore: today.end }
+            : {}
+      const rows = yield* storage.tasks.list(workspace.id, {
+        status: query.status,
+        ownerId: query.ownerId,
+        contactId: query.contactId,
+        dealId: query.dealId,
+        ...window,
+        after: after === undefined ? undefined : { dueAt: after[0], id: after[1] },
+        limit: limit + 1
+      })
+      return Page.fromRows(rows, limit, (t) => [DateTime.formatIso(t.dueAt), t.id])
+    })
+
+    return { create, get, update, complete, reopen, list } as const
+  })
+}) {}

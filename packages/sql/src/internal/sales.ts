@@ -1,0 +1,214 @@
+// The pipeline's repositories: pipelines, deals (with the weighted aggregates computed in SQL),
+// tasks and templates. Written once for both dialects, like the rest of SqlStorage.
+import { Errors } from "@rapport/core"
+import type { Deal, Storage, Weighting } from "@rapport/core"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { CountRow, DealRow, PipelineRow, SumRowSchema, TaskRow, TemplateRow } from "./rows.js"
+import { orStorage, versionedUpdate } from "./statements.js"
+
+const iso = DateTime.formatIso
+
+// The columns a dimension groups by. Fixed SQL chosen by a validated literal, never by caller text.
+const dimensionColumns: Record<"pipeline_id" | "stage" | "owner_id" | "month", { readonly expr: string; readonly by: ReadonlyArray<Weighting.Dimension> }> = {
+  pipeline_id: { expr: "pipeline_id", by: ["pipeline", "stage"] },
+  stage: { expr: "stage", by: ["stage"] },
+  owner_id: { expr: "owner_id", by: ["owner"] },
+  month: { expr: "substr(expected_close_date, 1, 7)", by: ["month"] }
+}
+
+export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Utc) => Statement.Fragment) => {
+  const all = <S extends Schema.Schema.AnyNoContext>(schema: S) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+    orStorage(Effect.flatMap(statement, Schema.decodeUnknown(Schema.Array(schema))))
+  const first = <S extends Schema.Schema.AnyNoContext>(schema: S) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+    Effect.map(all(schema)(statement), (rows): Option.Option<Schema.Schema.Type<S>> => Option.fromNullable(rows[0]))
+  const removed = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => orStorage(Effect.map(statement, (rows) => rows.length > 0))
+  const among = (column: string, values: ReadonlyArray<string> | undefined) =>
+    values === undefined ? [] : values.length === 0 ? [sql`1 = 0`] : [sql.in(column, values)]
+  const optionalEq = (column: string, value: string | null | undefined) =>
+    value === undefined ? [] : value === null ? [sql`${sql(column)} IS NULL`] : [sql`${sql(column)} = ${value}`]
+
+  // --- pipelines
+
+  const encodePipeline = Schema.encode(PipelineRow)
+  const pipelines: Storage.PipelineRepository = {
+    list: (ws) => all(PipelineRow)(sql`SELECT * FROM rapport_pipelines WHERE workspace_id = ${ws} ORDER BY position, id`),
+    get: (ws, id) => first(PipelineRow)(sql`SELECT * FROM rapport_pipelines WHERE workspace_id = ${ws} AND id = ${id}`),
+    insert: (pipeline) => orStorage(Effect.flatMap(encodePipeline(pipeline), (row) => Effect.asVoid(sql`INSERT INTO rapport_pipelines ${sql.insert(row)}`))),
+    update: (pipeline, expectedVersion) =>
+      orStorage(
+        Effect.flatMap(encodePipeline(pipeline), (row) =>
+          versionedUpdate(
+            "pipeline",
+            pipeline.id,
+            expectedVersion,
+            sql`UPDATE rapport_pipelines SET ${sql.update(row, ["workspace_id", "id"])}
+                WHERE workspace_id = ${pipeline.workspaceId} AND id = ${pipeline.id} AND version = ${expectedVersion} RETURNING id`,
+            sql`SELECT version FROM rapport_pipelines WHERE workspace_id = ${pipeline.workspaceId} AND id = ${pipeline.id}`
+          )
+        )
+      ),
+    remove: (ws, id) => removed(sql`DELETE FROM rapport_pipelines WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`)
+  }
+
+  // --- deals
+
+  const encodeDeal = Schema.encode(DealRow)
+  const dealWhere = (ws: string, f: Deal.DealFilter) =>
+    sql.and([
+      sql`workspace_id = ${ws}`,
+      ...(f.pipelineId === undefined ? [] : [sql`pipeline_id = ${f.pipelineId}`]),
+      ...among("stage", f.stages),
+      ...among("status", f.statuses),
+      ...optionalEq("owner_id", f.ownerId),
+      ...optionalEq("contact_id", f.contactId),
+      ...optionalEq("company_id", f.companyId),
+      ...optionalEq("currency", f.currency),
+      ...(f.closeFrom === undefined ? [] : [sql`expected_close_date >= ${f.closeFrom}`]),
+      ...(f.closeTo === undefined ? [] : [sql`expected_close_date < ${f.closeTo}`])
+    ])
+
+  const sums = (ws: string, q: Storage.DealSumQuery) => {
+    const grouped = Object.values(dimensionColumns).map((d) => ({ ...d, on: d.by.some((b) => q.groupBy.includes(b)) }))
+    const select = grouped.map((d, i) => sql.literal(`${d.on ? d.expr : "NULL"} AS ${Object.keys(dimensionColumns)[i]!}`))
+    const groupBy = [...grouped.filter((d) => d.on).map((d) => sql.literal(d.expr)), sql.literal("currency")]
+    const weight = sql`CASE status WHEN 'open' THEN COALESCE(override_probability, stage_probability) WHEN 'won' THEN 100
+                       WHEN 'cold' THEN CAST(${q.coldProbability} AS INTEGER) ELSE 0 END`
+    return all(SumRowSchema)(
+      sql`SELECT ${sql.csv(select)}, currency, COUNT(*) AS n,
+                 CAST(SUM(amount_minor) AS TEXT) AS amount, CAST(SUM(amount_minor * ${weight}) AS TEXT) AS weighted
+          FROM rapport_deals WHERE ${dealWhere(ws, q.filter)} GROUP BY ${sql.csv(groupBy)}`
+    ).pipe(
+      Effect.map((rows) =>
+        rows.map((r): Weighting.SumRow => ({
+          pipelineId: r.pipeline_id,
+          stage: r.stage,
+          ownerId: r.owner_id,
+          month: r.month,
+          currency: r.currency,
+          count: r.n,
+          amountMinor: r.amount,
+          weighted: r.weighted
+        }))
+      )
+    )
+  }
+
+  const deals: Storage.DealRepository = {
+    insert: (deal) => orStorage(Effect.flatMap(encodeDeal(deal), (row) => Effect.asVoid(sql`INSERT INTO rapport_deals ${sql.insert(row)}`))),
+    get: (ws, id) => first(DealRow)(sql`SELECT * FROM rapport_deals WHERE workspace_id = ${ws} AND id = ${id}`),
+    update: (deal, expectedVersion) =>
+      orStorage(
+        Effect.flatMap(encodeDeal(deal), (row) =>
+          versionedUpdate(
+            "deal",
+            deal.id,
+            expectedVersion,
+            sql`UPDATE rapport_deals SET ${sql.update(row, ["workspace_id", "id"])}
+                WHERE workspace_id = ${deal.workspaceId} AND id = ${deal.id} AND version = ${expectedVersion} RETURNING id`,
+            sql`SELECT version FROM rapport_deals WHERE workspace_id = ${deal.workspaceId} AND id = ${deal.id}`
+          )
+        )
+      ),
+    remove: (ws, id) => removed(sql`DELETE FROM rapport_deals WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`),
+    list: (ws, q) =>
+      all(DealRow)(
+        sql`SELECT * FROM rapport_deals WHERE ${dealWhere(ws, q)} ${q.after === undefined ? sql`` : sql`AND id > ${q.after}`}
+            ORDER BY id LIMIT ${q.limit}`
+      ),
+    count: (ws, filter) =>
+      Effect.map(first(CountRow)(sql`SELECT COUNT(*) AS n FROM rapport_deals WHERE ${dealWhere(ws, filter)}`), (row) =>
+        Option.match(row, { onNone: () => 0, onSome: (r) => r.n })
+      ),
+    restage: (ws, pipelineId, stage, probability, at) =>
+      orStorage(
+        Effect.map(
+          sql`UPDATE rapport_deals SET stage_probability = ${probability}, version = version + 1, updated_at = ${iso(at)}
+              WHERE workspace_id = ${ws} AND pipeline_id = ${pipelineId} AND stage = ${stage} AND stage_probability <> ${probability}
+              RETURNING id`,
+          (rows) => rows.length
+        )
+      ),
+    sums,
+    stale: (ws, q) =>
+      q.thresholds.length === 0
+        ? Effect.succeed([])
+        : all(DealRow)(
+            sql`SELECT * FROM rapport_deals WHERE ${sql.and([
+              sql`workspace_id = ${ws}`,
+              sql`status = 'open'`,
+              sql.or(q.thresholds.map((t) => sql`(pipeline_id = ${t.pipelineId} AND stage = ${t.stage} AND last_activity_at < ${instant(t.before)})`)),
+              ...(q.after === undefined ? [] : [sql`(last_activity_at, id) > (${instant(q.after.lastActivityAt)}, ${q.after.id})`])
+            ])} ORDER BY last_activity_at, id LIMIT ${q.limit}`
+          )
+  }
+
+  // --- tasks
+
+  const encodeTask = Schema.encode(TaskRow)
+  const tasks: Storage.TaskRepository = {
+    insert: (task) => orStorage(Effect.flatMap(encodeTask(task), (row) => Effect.asVoid(sql`INSERT INTO rapport_tasks ${sql.insert(row)}`))),
+    get: (ws, id) => first(TaskRow)(sql`SELECT * FROM rapport_tasks WHERE workspace_id = ${ws} AND id = ${id}`),
+    update: (task, expectedVersion) =>
+      orStorage(
+        Effect.flatMap(encodeTask(task), (row) =>
+          versionedUpdate(
+            "task",
+            task.id,
+            expectedVersion,
+            sql`UPDATE rapport_tasks SET ${sql.update(row, ["workspace_id", "id"])}
+                WHERE workspace_id = ${task.workspaceId} AND id = ${task.id} AND version = ${expectedVersion} RETURNING id`,
+            sql`SELECT version FROM rapport_tasks WHERE workspace_id = ${task.workspaceId} AND id = ${task.id}`
+          )
+        )
+      ),
+    list: (ws, q) =>
+      all(TaskRow)(
+        sql`SELECT * FROM rapport_tasks WHERE ${sql.and([
+          sql`workspace_id = ${ws}`,
+          ...optionalEq("status", q.status),
+          ...optionalEq("owner_id", q.ownerId),
+          ...optionalEq("contact_id", q.contactId),
+          ...optionalEq("deal_id", q.dealId),
+          ...(q.dueFrom === undefined ? [] : [sql`due_at >= ${instant(q.dueFrom)}`]),
+          ...(q.dueBefore === undefined ? [] : [sql`due_at < ${instant(q.dueBefore)}`]),
+          ...(q.after === undefined ? [] : [sql`(due_at, id) > (${instant(q.after.dueAt)}, ${q.after.id})`])
+        ])} ORDER BY due_at, id LIMIT ${q.limit}`
+      ),
+    removeForContact: (ws, contactId) => orStorage(Effect.asVoid(sql`DELETE FROM rapport_tasks WHERE workspace_id = ${ws} AND contact_id = ${contactId}`))
+  }
+
+  // --- templates
+
+  const encodeTemplate = Schema.encode(TemplateRow)
+  const templates: Storage.TemplateRepository = {
+    insert: (template) =>
+      orStorage(Effect.flatMap(encodeTemplate(template), (row) => Effect.asVoid(sql`INSERT INTO rapport_templates ${sql.insert(row)}`))),
+    get: (ws, id) => first(TemplateRow)(sql`SELECT * FROM rapport_templates WHERE workspace_id = ${ws} AND id = ${id}`),
+    update: (template, expectedVersion) =>
+      orStorage(
+        Effect.flatMap(encodeTemplate(template), (row) =>
+          versionedUpdate(
+            "template",
+            template.id,
+            expectedVersion,
+            sql`UPDATE rapport_templates SET ${sql.update(row, ["workspace_id", "id"])}
+                WHERE workspace_id = ${template.workspaceId} AND id = ${template.id} AND version = ${expectedVersion} RETURNING id`,
+            sql`SELECT version FROM rapport_templates WHERE workspace_id = ${template.workspaceId} AND id = ${template.id}`
+          )
+        )
+      ),
+    list: (ws) => all(TemplateRow)(sql`SELECT * FROM rapport_templates WHERE workspace_id = ${ws} ORDER BY name, id`),
+    remove: (ws, id) => removed(sql`DELETE FROM rapport_templates WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`)
+  }
+
+  return { pipelines, deals, tasks, templates }
+}
+
+/** Kept for the error messages' entity names. */
+export type SalesEntity = Extract<Errors.EntityName, "pipeline" | "deal" | "task" | "template">
