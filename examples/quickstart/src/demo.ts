@@ -1,7 +1,7 @@
 // The quickstart story: a wine merchant selling to restaurants and wine shops, online and at
 // trade shows. It defines its custom
-// fields, meets contacts through three channels, sends quotes, takes orders, and reads back where
-// everyone stands and why. Every step is idempotent (fixed event ids, find-or-create), so running
+// fields, meets contacts through three channels, sends quotes, takes orders, reads back where
+// everyone stands and why, and weighs its quotes into the pipeline figure against its floor. Every step is idempotent (fixed event ids, find-or-create), so running
 // the demo again on the same database changes nothing and says so.
 import type { ContactCreate, CrmClient, EmitInput, FieldDefinitionInput } from "@rapport/core"
 
@@ -9,6 +9,57 @@ export interface DemoReport {
   readonly stageCounts: ReadonlyArray<{ readonly stage: string; readonly count: number }>
   readonly moves: ReadonlyArray<string>
   readonly duplicates: number
+  /** Weighted value (minor units) per deal stage, in pipeline order. */
+  readonly weightedByStage: ReadonlyArray<{ readonly stage: string; readonly count: number; readonly weighted: number }>
+  readonly floor: { readonly below: boolean; readonly weighted: number; readonly shortfall: number }
+}
+
+const euros = (amountMinor: number) => new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" }).format(amountMinor / 100)
+
+/** The quotes of the story, created once (recognised by their reference when the demo runs again). */
+const runPipeline = async (crm: CrmClient, contacts: { claire: string; bruno: string; ada: string }, log: (line: string) => void) => {
+  if ((await crm.pipelines.list()).length === 0) {
+    await crm.pipelines.create({ name: "Restaurants & shops", floor: { amountMinor: 800_000, currency: "EUR" } })
+  }
+  const known = new Set((await crm.deals.list({ limit: 500 })).items.map((d) => d.quoteRef))
+  const quote = async (input: Parameters<CrmClient["deals"]["create"]>[0]) => (known.has(input.quoteRef ?? null) ? undefined : crm.deals.create(input))
+
+  const restock = await quote({ title: "Spring restock", amount: { amountMinor: 186_000, currency: "EUR" }, contactId: contacts.claire, stage: "proposalReview", quoteRef: "Q-2025-014", ownerId: "sales:lea", expectedCloseDate: "2025-02-15" })
+  if (restock !== undefined) await crm.deals.win(restock.id, { note: "Ordered 60 bottles (B-2001)", at: "2025-02-03T10:00:00+01:00" })
+  const houseRed = await quote({ title: "House red for the bistrot", amount: { amountMinor: 240_000, currency: "EUR" }, contactId: contacts.bruno, stage: "firstContact", quoteRef: "Q-2025-021", ownerId: "sales:lea", expectedCloseDate: "2025-04-30" })
+  if (houseRed !== undefined) {
+    await crm.deals.followUp(houseRed.id, { channel: "call", reaction: "positive", note: "Tasting booked for next week", author: "sales:lea", at: "2025-02-20T16:00:00+01:00", next: { dueAt: "2025-02-27T10:00:00+01:00", title: "Tasting at Bistrot Bruno", channel: "meeting" } })
+  }
+  const sparkling = await quote({ title: "Sparkling for New Year", amount: { amountMinor: 90_000, currency: "EUR" }, contactId: contacts.bruno, quoteRef: "Q-2025-022", ownerId: "sales:lea" })
+  if (sparkling !== undefined) await crm.deals.lose(sparkling.id, { reason: "chose a local producer" })
+  await quote({ title: "Wedding season list", amount: { amountMinor: 450_000, currency: "EUR" }, contactId: contacts.ada, stage: "demo", quoteRef: "Q-2025-033", ownerId: "sales:marc", probability: { probability: 55, reason: "the chef tasted and loved the Chablis" }, expectedCloseDate: "2025-05-31" })
+  if (!known.has("Q-2025-040")) {
+    const hotel = (await crm.companies.list({ limit: 500 })).items.find((c) => c.name === "Hôtel du Parc") ?? (await crm.companies.create({ name: "Hôtel du Parc", domain: "hotel-du-parc.example" }))
+    await quote({ title: "Hotel wine list", amount: { amountMinor: 1_200_000, currency: "EUR" }, companyId: hotel.id, quoteRef: "Q-2025-040", ownerId: "sales:marc", expectedCloseDate: "2025-09-30" })
+  }
+
+  const pipeline = (await crm.pipelines.list())[0]!
+  const byStage = await crm.deals.weightedPipeline({ groupBy: "stage" })
+  log("")
+  log(`Weighted pipeline "${pipeline.name}" (amount × probability)`)
+  const weightedByStage = byStage.groups.map((g) => {
+    const total = g.totals[0]!
+    const stage = pipeline.stages.find((s) => s.key === g.key.stage)
+    log(`  ${(stage?.label ?? g.key.stage ?? "").padEnd(16)} ${String(total.count).padStart(2)} deal${total.count === 1 ? " " : "s"} ${euros(total.amount.amountMinor).padStart(13)}  at ${String(stage?.probability ?? "").padStart(3)}% → ${euros(total.weighted.amountMinor).padStart(13)}`)
+    return { stage: g.key.stage ?? "", count: total.count, weighted: total.weighted.amountMinor }
+  })
+  const overall = byStage.totals[0]!
+  log(`  ${"Total".padEnd(16)} ${String(overall.count).padStart(2)} deals ${euros(overall.amount.amountMinor).padStart(13)}          ${euros(overall.weighted.amountMinor).padStart(13)}`)
+  log("  (a deal weighted by hand counts with its own probability: Ada's wedding list at 55%)")
+  const floor = await crm.deals.floorCheck({ pipelineId: pipeline.id })
+  log(
+    floor.below
+      ? `  Floor ${euros(floor.floor.amountMinor)}: BELOW by ${euros(floor.shortfall.amountMinor)}: time to prospect`
+      : `  Floor ${euros(floor.floor.amountMinor)}: above, with ${euros(floor.weighted.amountMinor - floor.floor.amountMinor)} to spare`
+  )
+  const tasks = await crm.tasks.list({ status: "open" })
+  for (const task of tasks.items) log(`  Next: ${task.title} (${task.channel}, due ${task.dueAt.slice(0, 10)})`)
+  return { weightedByStage, floor: { below: floor.below, weighted: floor.weighted.amountMinor, shortfall: floor.shortfall.amountMinor } }
 }
 
 const fieldsToDefine: ReadonlyArray<FieldDefinitionInput> = [
@@ -150,9 +201,12 @@ export const runDemo = async (crm: CrmClient, log: (line: string) => void): Prom
   for (const c of (await crm.contacts.list({ limit: 500 })).items) channels.set(c.source.channel, (channels.get(c.source.channel) ?? 0) + 1)
   for (const [channel, count] of channels) log(`  ${channel.padEnd(12)} ${count}`)
 
+  const ada = await crm.contacts.findByEmail("ada@restaurant-ada.example")
+  const pipeline = await runPipeline(crm, { claire: claire.id, bruno: bruno.id, ada: ada!.id }, log)
+
   if (duplicates > 0) {
     log("")
     log(`This database already had the demo's data: ${duplicates} events were recognised by their id and not processed again.`)
   }
-  return { stageCounts: stageCounts.map((s) => ({ stage: s.stage, count: s.count })), moves, duplicates }
+  return { stageCounts: stageCounts.map((s) => ({ stage: s.stage, count: s.count })), moves, duplicates, ...pipeline }
 }

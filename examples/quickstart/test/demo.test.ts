@@ -28,6 +28,16 @@ const checkTwoRuns = async (first: Awaited<ReturnType<typeof run>>, second: Awai
   expect(second.report.stageCounts).toEqual(first.report.stageCounts)
   expect(second.report.moves).toEqual(first.report.moves)
   expect([first.report.duplicates, second.report.duplicates]).toEqual([0, 7])
+  expect(first.report.weightedByStage).toEqual([
+    { stage: "prospecting", count: 1, weighted: 120_000 },
+    { stage: "firstContact", count: 1, weighted: 48_000 },
+    { stage: "demo", count: 1, weighted: 247_500 },
+    { stage: "won", count: 1, weighted: 186_000 },
+    { stage: "lost", count: 1, weighted: 0 }
+  ])
+  expect(first.report.floor).toEqual({ below: true, weighted: 601_500, shortfall: 198_500 })
+  expect(second.report.weightedByStage).toEqual(first.report.weightedByStage)
+  expect(second.report.floor).toEqual(first.report.floor)
 }
 
 // PostgreSQL when reachable (CI requires it); each run of this test uses a workspace of its own.
@@ -66,10 +76,10 @@ describe("quickstart demo", () => {
     expect(first.output).toContain("automatic: 3 orders within 90 days (event web-order-3)")
     expect(first.output).toContain("by sales:lea: Qualified on the intro call")
     expect(first.report.duplicates).toBe(0)
+    // French amounts separate thousands with a narrow no-break space.
+    expect(first.output.replace(/\s/gu, " ")).toContain("Floor 8 000,00 €: BELOW by 1 985,00 €")
+    expect(first.output).toContain("Next: Tasting at Bistrot Bruno (meeting, due 2025-02-27)")
 
-    const second = await run(sqliteStorage({ filename }))
-    expect(second.report.stageCounts).toEqual(first.report.stageCounts)
-    expect(second.report.moves).toEqual(first.report.moves)
-    expect(second.report.duplicates).toBe(7)
+    await checkTwoRuns(first, await run(sqliteStorage({ filename })))
   })
 })
