@@ -20,8 +20,7 @@ const failure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   })
 
 const at = Fixtures.instant
-const EUR = { currency: "EUR" } as const
-const eur = (amountMinor: number) => ({ amountMinor, ...EUR })
+const eur = (amountMinor: number) => ({ amountMinor, currency: Money.Currency.make("EUR") })
 
 /** Rows in a canonical order, with bigints as strings, so two stores' answers compare. */
 const canonical = (rows: ReadonlyArray<Weighting.SumRow>) =>

@@ -50,6 +50,7 @@ export const workspace = (id: Ids.WorkspaceId, overrides: Partial<Workspace.Work
     name: `Workspace ${id}`,
     timezone: Time.Timezone.make("Europe/Paris"),
     lifecycle: LifecycleDefinition.classic,
+    sales: Pipeline.defaultSalesSettings,
     version: 1,
     createdAt: epoch,
     updatedAt: epoch,

@@ -56,13 +56,30 @@ export const StaleAfterDays = Schema.Int.pipe(
  * @since 0.2.0
  * @category schemas
  */
-export const PipelineStage = Schema.Struct({
-  key: StageKey,
-  label: Text(100),
-  probability: Probability,
-  outcome: Schema.optionalWith(StageOutcome, { default: () => "open" as const }),
-  staleAfterDays: Schema.optionalWith(Schema.NullOr(StaleAfterDays), { default: () => null })
-})
+export const PipelineStage = Schema.transform(
+  Schema.Struct({
+    key: StageKey,
+    label: Text(100),
+    probability: Probability,
+    outcome: Schema.optional(StageOutcome),
+    staleAfterDays: Schema.optional(Schema.NullOr(StaleAfterDays))
+  }),
+  Schema.typeSchema(
+    Schema.Struct({
+      key: StageKey,
+      label: Schema.String,
+      probability: Probability,
+      outcome: StageOutcome,
+      staleAfterDays: Schema.NullOr(StaleAfterDays)
+    })
+  ),
+  {
+    strict: true,
+    // Omitted, a stage is open and follows the workspace's stale threshold.
+    decode: (stage) => ({ ...stage, outcome: stage.outcome ?? "open", staleAfterDays: stage.staleAfterDays ?? null }),
+    encode: (stage) => stage
+  }
+)
 
 /**
  * @since 0.2.0

@@ -280,6 +280,7 @@ export interface RenderContext {
  * @category models
  */
 export interface Compiled {
+  /** Renders the template with these values; never fails. */
   readonly render: (context: RenderContext) => Content
 }
 

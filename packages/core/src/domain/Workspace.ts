@@ -7,7 +7,7 @@
 import * as Schema from "effect/Schema"
 import { WorkspaceId } from "./Ids.js"
 import { LifecycleDefinition } from "./LifecycleDefinition.js"
-import { defaultSalesSettings, SalesSettings } from "./Pipeline.js"
+import { SalesSettings } from "./Pipeline.js"
 import { Instant, Timezone } from "./Time.js"
 import { Text } from "./Json.js"
 
@@ -22,7 +22,7 @@ export class Workspace extends Schema.Class<Workspace>("Workspace")({
   timezone: Timezone,
   lifecycle: LifecycleDefinition,
   /** Pipeline settings: the floor, how cold deals count, when open deals become stale. */
-  sales: Schema.optionalWith(SalesSettings, { default: () => defaultSalesSettings }),
+  sales: SalesSettings,
   version: Schema.Int,
   createdAt: Instant,
   updatedAt: Instant

@@ -5,7 +5,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Deal } from "../domain/Deal.js"
 import { NotFound, ValidationError } from "../domain/Errors.js"
-import { type DealId, PipelineId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
+import { type DealId, PipelineId, type TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
 import { defaultStages, findStage, Pipeline, type PipelineStage } from "../domain/Pipeline.js"
 import { TimelineEntry } from "../domain/TimelineEntry.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
@@ -103,3 +103,10 @@ export const logDeal = (
 /** The lock that orders deal writes (shared) against changes of their pipeline (exclusive). */
 export const pipelineLock = (storage: StorageService, workspaceId: WorkspaceId, id: PipelineId, mode: "shared" | "exclusive") =>
   storage.lock(workspaceId, `pipeline:${id}`, mode)
+
+/** The template with this id, or `NotFound`. */
+export const getTemplate = (storage: StorageService, workspaceId: WorkspaceId, id: TemplateId) =>
+  Effect.flatMap(storage.templates.get(workspaceId, id), Option.match({
+    onNone: () => Effect.fail(NotFound.of("template", id)),
+    onSome: Effect.succeed
+  }))

@@ -8,6 +8,7 @@ import { Conflict } from "../domain/Errors.js"
 import { DefaultWorkspaceId, type WorkspaceId } from "../domain/Ids.js"
 import { classic, type LifecycleDefinition } from "../domain/LifecycleDefinition.js"
 import { Timezone, type Timezone as TimezoneType } from "../domain/Time.js"
+import { defaultSalesSettings, type SalesSettings } from "../domain/Pipeline.js"
 import { Workspace } from "../domain/Workspace.js"
 import type { StorageService } from "../ports/Storage.js"
 
@@ -38,14 +39,16 @@ export const withWorkspace =
     Effect.provideService(self, CurrentWorkspace, id)
 
 /**
- * Settings of a workspace that was never configured: the `classic` lifecycle and UTC.
+ * Settings of a workspace that was never configured: the `classic` lifecycle, UTC, and pipeline
+ * settings with no floor.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const defaults: { readonly timezone: TimezoneType; readonly lifecycle: LifecycleDefinition } = {
+export const defaults: { readonly timezone: TimezoneType; readonly lifecycle: LifecycleDefinition; readonly sales: SalesSettings } = {
   timezone: Timezone.make("UTC"),
-  lifecycle: classic
+  lifecycle: classic,
+  sales: defaultSalesSettings
 }
 
 const unstored = (id: WorkspaceId, now: DateTime.Utc) =>

@@ -28,15 +28,14 @@ import * as Weighting from "../domain/Weighting.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
 import { checkCompany } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
-import { defaultPipeline, getDeal, getPipeline, logDeal, pipelineLock, stageOf } from "../internal/sales.js"
+import { defaultPipeline, getDeal, getPipeline, getTemplate, logDeal, pipelineLock, stageOf } from "../internal/sales.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Mailer, type MailReceipt } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 import { Events } from "./Events.js"
-import { insertTask } from "./Tasks.js"
-import { getTemplate } from "./Templates.js"
+import { insertTask } from "../internal/tasks.js"
 
 const decodeDealId = decodeInput(DealId, ["dealId"])
 

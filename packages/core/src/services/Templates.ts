@@ -6,12 +6,12 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
 import type { FieldDefinition } from "../domain/FieldDefinition.js"
 import { TemplateId, type WorkspaceId } from "../domain/Ids.js"
 import { check, Template, TemplateCreate, TemplateUpdate } from "../domain/Template.js"
 import { workspaceLock } from "../internal/locks.js"
+import { getTemplate } from "../internal/sales.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
@@ -43,13 +43,6 @@ const placeholderChecker = (definitions: ReadonlyArray<FieldDefinition>) => {
     return path.length === 3 && first === "fields" && fields.has(`${root}.fields.${second}`)
   }
 }
-
-/** The template with this id, or `NotFound`. */
-export const getTemplate = (storage: StorageService, workspaceId: WorkspaceId, id: TemplateId) =>
-  Effect.flatMap(storage.templates.get(workspaceId, id), Option.match({
-    onNone: () => Effect.fail(NotFound.of("template", id)),
-    onSome: Effect.succeed
-  }))
 
 const checked = (storage: StorageService, workspaceId: WorkspaceId, content: { subject: string; html: string | null; text: string | null }) =>
   Effect.gen(function* () {

@@ -1,6 +1,5 @@
 // The pipeline's repositories: pipelines, deals (with the weighted aggregates computed in SQL),
 // tasks and templates. Written once for both dialects, like the rest of SqlStorage.
-import { Errors } from "@rapport/core"
 import type { Deal, Storage, Weighting } from "@rapport/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -23,10 +22,10 @@ const dimensionColumns: Record<"pipeline_id" | "stage" | "owner_id" | "month", {
 }
 
 export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Utc) => Statement.Fragment) => {
-  const all = <S extends Schema.Schema.AnyNoContext>(schema: S) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+  const all = <A, I>(schema: Schema.Schema<A, I>) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
     orStorage(Effect.flatMap(statement, Schema.decodeUnknown(Schema.Array(schema))))
-  const first = <S extends Schema.Schema.AnyNoContext>(schema: S) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-    Effect.map(all(schema)(statement), (rows): Option.Option<Schema.Schema.Type<S>> => Option.fromNullable(rows[0]))
+  const first = <A, I>(schema: Schema.Schema<A, I>) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+    Effect.map(all(schema)(statement), (rows): Option.Option<A> => Option.fromNullable(rows[0]))
   const removed = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => orStorage(Effect.map(statement, (rows) => rows.length > 0))
   const among = (column: string, values: ReadonlyArray<string> | undefined) =>
     values === undefined ? [] : values.length === 0 ? [sql`1 = 0`] : [sql.in(column, values)]
@@ -209,6 +208,3 @@ export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Ut
 
   return { pipelines, deals, tasks, templates }
 }
-
-/** Kept for the error messages' entity names. */
-export type SalesEntity = Extract<Errors.EntityName, "pipeline" | "deal" | "task" | "template">
