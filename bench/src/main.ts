@@ -1,17 +1,38 @@
 // `pnpm bench`: each section times Rapport against the raw driver on the same work, in one run.
 // RAPPORT_PG_URL chooses the PostgreSQL server (a role allowed to create databases);
-// BENCH_CONTACTS the number of contacts (default 20,000), BENCH_ROUNDS the rounds (default 3;
-// sides alternate which runs first, figures are medians).
+// BENCH_CONTACTS the number of contacts (default 20,000), BENCH_ROUNDS the rounds (default 3 for
+// contacts, 5 for the pipeline; sides alternate which runs first, figures are medians);
+// BENCH_DEALS the number of deals of the pipeline section (default 1,000,000);
+// BENCH_ONLY=contacts or BENCH_ONLY=pipeline runs that section alone.
+import * as Pipeline from "./pipeline.js"
 import * as Postgres from "./postgres.js"
 
 const contacts = Number(process.env["BENCH_CONTACTS"] ?? 20_000)
-const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3)
+const deals = Number(process.env["BENCH_DEALS"] ?? 1_000_000)
+const rounds = process.env["BENCH_ROUNDS"] === undefined ? undefined : Number(process.env["BENCH_ROUNDS"])
+const only = process.env["BENCH_ONLY"]
 const pgUrl = process.env["RAPPORT_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const format = (n: number) => Math.round(n).toLocaleString("en-US")
+const count = (n: number) => n.toLocaleString("en-US")
 
-console.log(`Rapport benchmarks — node ${process.version}, ${contacts.toLocaleString("en-US")} contacts per run, median of ${rounds} rounds\n`)
-console.log("PostgreSQL: bulk contact creation (contacts.createMany, batches of 1,000)")
-const pg = await Postgres.run(pgUrl, contacts, rounds)
-console.log(`  Rapport      ${format(pg.rapportPerSecond).padStart(8)} contacts/s`)
-console.log(`  raw driver   ${format(pg.rawPerSecond).padStart(8)} contacts/s   (postgres.js, same rows, batched transactions)`)
-console.log(`  ratio        ${pg.ratio.toFixed(2)}x the raw driver's time   (target: within 2x; rounds: ${pg.rounds.map((r) => (r.rapportSeconds / r.rawSeconds).toFixed(2)).join(", ")})`)
+if (only !== undefined && only !== "contacts" && only !== "pipeline") throw new Error(`BENCH_ONLY must be "contacts" or "pipeline", got "${only}"`)
+
+console.log(`Rapport benchmarks — node ${process.version}`)
+
+if (only === undefined || only === "contacts") {
+  const contactRounds = rounds ?? 3
+  console.log(`\nPostgreSQL: bulk contact creation (contacts.createMany, batches of 1,000) — ${count(contacts)} contacts per run, median of ${contactRounds} rounds`)
+  const pg = await Postgres.run(pgUrl, contacts, contactRounds)
+  console.log(`  Rapport      ${format(pg.rapportPerSecond).padStart(8)} contacts/s`)
+  console.log(`  raw driver   ${format(pg.rawPerSecond).padStart(8)} contacts/s   (postgres.js, same rows, batched transactions)`)
+  console.log(`  ratio        ${pg.ratio.toFixed(2)}x the raw driver's time   (target: within 2x; rounds: ${pg.rounds.map((r) => (r.rapportSeconds / r.rawSeconds).toFixed(2)).join(", ")})`)
+}
+
+if (only === undefined || only === "pipeline") {
+  const pipelineRounds = rounds ?? 5
+  console.log(
+    `\nWeighted pipeline (deals.weightedPipeline, by pipeline and by month) — ${count(deals)} deals, 3 pipelines, EUR + USD; ` +
+      `median of ${pipelineRounds} rounds after 1 warm-up; target: within 1.5x`
+  )
+  await Pipeline.run(pgUrl, deals, pipelineRounds, (line) => console.log(line))
+}

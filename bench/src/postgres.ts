@@ -23,7 +23,7 @@ export interface Result {
 
 const BATCH = 1000
 
-const freshDatabase = async (adminUrl: string) => {
+export const freshDatabase = async (adminUrl: string) => {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined })
   const name = `rapport_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`
   await admin.unsafe(`CREATE DATABASE ${name}`)
@@ -128,7 +128,7 @@ const rowCounts = async (url: string) => {
   }
 }
 
-const median = (values: ReadonlyArray<number>) => {
+export const median = (values: ReadonlyArray<number>) => {
   const sorted = [...values].sort((x, y) => x - y)
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
