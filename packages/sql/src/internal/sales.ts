@@ -32,32 +32,42 @@ export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Ut
   const optionalEq = (column: string, value: string | null | undefined) =>
     value === undefined ? [] : value === null ? [sql`${sql(column)} IS NULL`] : [sql`${sql(column)} = ${value}`]
 
+  /** Insert, get, versioned update and remove of one table's records, keyed by workspace and id. */
+  const records = <A extends { readonly workspaceId: string; readonly id: string }, I extends Record<string, unknown>>(
+    table: string,
+    entity: "pipeline" | "deal" | "task" | "template",
+    row: Schema.Schema<A, I>
+  ) => {
+    const encode = Schema.encode(row)
+    return {
+      insert: (record: A) => orStorage(Effect.flatMap(encode(record), (r) => Effect.asVoid(sql`INSERT INTO ${sql(table)} ${sql.insert(r)}`))),
+      get: (ws: string, id: string) => first(row)(sql`SELECT * FROM ${sql(table)} WHERE workspace_id = ${ws} AND id = ${id}`),
+      update: (record: A, expectedVersion: number) =>
+        orStorage(
+          Effect.flatMap(encode(record), (r) =>
+            versionedUpdate(
+              entity,
+              record.id,
+              expectedVersion,
+              sql`UPDATE ${sql(table)} SET ${sql.update(r, ["workspace_id", "id"])}
+                  WHERE workspace_id = ${record.workspaceId} AND id = ${record.id} AND version = ${expectedVersion} RETURNING id`,
+              sql`SELECT version FROM ${sql(table)} WHERE workspace_id = ${record.workspaceId} AND id = ${record.id}`
+            )
+          )
+        ),
+      remove: (ws: string, id: string) => removed(sql`DELETE FROM ${sql(table)} WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`)
+    }
+  }
+
   // --- pipelines
 
-  const encodePipeline = Schema.encode(PipelineRow)
   const pipelines: Storage.PipelineRepository = {
-    list: (ws) => all(PipelineRow)(sql`SELECT * FROM rapport_pipelines WHERE workspace_id = ${ws} ORDER BY position, id`),
-    get: (ws, id) => first(PipelineRow)(sql`SELECT * FROM rapport_pipelines WHERE workspace_id = ${ws} AND id = ${id}`),
-    insert: (pipeline) => orStorage(Effect.flatMap(encodePipeline(pipeline), (row) => Effect.asVoid(sql`INSERT INTO rapport_pipelines ${sql.insert(row)}`))),
-    update: (pipeline, expectedVersion) =>
-      orStorage(
-        Effect.flatMap(encodePipeline(pipeline), (row) =>
-          versionedUpdate(
-            "pipeline",
-            pipeline.id,
-            expectedVersion,
-            sql`UPDATE rapport_pipelines SET ${sql.update(row, ["workspace_id", "id"])}
-                WHERE workspace_id = ${pipeline.workspaceId} AND id = ${pipeline.id} AND version = ${expectedVersion} RETURNING id`,
-            sql`SELECT version FROM rapport_pipelines WHERE workspace_id = ${pipeline.workspaceId} AND id = ${pipeline.id}`
-          )
-        )
-      ),
-    remove: (ws, id) => removed(sql`DELETE FROM rapport_pipelines WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`)
+    ...records("rapport_pipelines", "pipeline", PipelineRow),
+    list: (ws) => all(PipelineRow)(sql`SELECT * FROM rapport_pipelines WHERE workspace_id = ${ws} ORDER BY position, id`)
   }
 
   // --- deals
 
-  const encodeDeal = Schema.encode(DealRow)
   const dealWhere = (ws: string, f: Deal.DealFilter) =>
     sql.and([
       sql`workspace_id = ${ws}`,
@@ -99,22 +109,7 @@ export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Ut
   }
 
   const deals: Storage.DealRepository = {
-    insert: (deal) => orStorage(Effect.flatMap(encodeDeal(deal), (row) => Effect.asVoid(sql`INSERT INTO rapport_deals ${sql.insert(row)}`))),
-    get: (ws, id) => first(DealRow)(sql`SELECT * FROM rapport_deals WHERE workspace_id = ${ws} AND id = ${id}`),
-    update: (deal, expectedVersion) =>
-      orStorage(
-        Effect.flatMap(encodeDeal(deal), (row) =>
-          versionedUpdate(
-            "deal",
-            deal.id,
-            expectedVersion,
-            sql`UPDATE rapport_deals SET ${sql.update(row, ["workspace_id", "id"])}
-                WHERE workspace_id = ${deal.workspaceId} AND id = ${deal.id} AND version = ${expectedVersion} RETURNING id`,
-            sql`SELECT version FROM rapport_deals WHERE workspace_id = ${deal.workspaceId} AND id = ${deal.id}`
-          )
-        )
-      ),
-    remove: (ws, id) => removed(sql`DELETE FROM rapport_deals WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`),
+    ...records("rapport_deals", "deal", DealRow),
     list: (ws, q) =>
       all(DealRow)(
         sql`SELECT * FROM rapport_deals WHERE ${dealWhere(ws, q)} ${q.after === undefined ? sql`` : sql`AND id > ${q.after}`}
@@ -149,23 +144,8 @@ export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Ut
 
   // --- tasks
 
-  const encodeTask = Schema.encode(TaskRow)
   const tasks: Storage.TaskRepository = {
-    insert: (task) => orStorage(Effect.flatMap(encodeTask(task), (row) => Effect.asVoid(sql`INSERT INTO rapport_tasks ${sql.insert(row)}`))),
-    get: (ws, id) => first(TaskRow)(sql`SELECT * FROM rapport_tasks WHERE workspace_id = ${ws} AND id = ${id}`),
-    update: (task, expectedVersion) =>
-      orStorage(
-        Effect.flatMap(encodeTask(task), (row) =>
-          versionedUpdate(
-            "task",
-            task.id,
-            expectedVersion,
-            sql`UPDATE rapport_tasks SET ${sql.update(row, ["workspace_id", "id"])}
-                WHERE workspace_id = ${task.workspaceId} AND id = ${task.id} AND version = ${expectedVersion} RETURNING id`,
-            sql`SELECT version FROM rapport_tasks WHERE workspace_id = ${task.workspaceId} AND id = ${task.id}`
-          )
-        )
-      ),
+    ...records("rapport_tasks", "task", TaskRow),
     list: (ws, q) =>
       all(TaskRow)(
         sql`SELECT * FROM rapport_tasks WHERE ${sql.and([
@@ -184,26 +164,9 @@ export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Ut
 
   // --- templates
 
-  const encodeTemplate = Schema.encode(TemplateRow)
   const templates: Storage.TemplateRepository = {
-    insert: (template) =>
-      orStorage(Effect.flatMap(encodeTemplate(template), (row) => Effect.asVoid(sql`INSERT INTO rapport_templates ${sql.insert(row)}`))),
-    get: (ws, id) => first(TemplateRow)(sql`SELECT * FROM rapport_templates WHERE workspace_id = ${ws} AND id = ${id}`),
-    update: (template, expectedVersion) =>
-      orStorage(
-        Effect.flatMap(encodeTemplate(template), (row) =>
-          versionedUpdate(
-            "template",
-            template.id,
-            expectedVersion,
-            sql`UPDATE rapport_templates SET ${sql.update(row, ["workspace_id", "id"])}
-                WHERE workspace_id = ${template.workspaceId} AND id = ${template.id} AND version = ${expectedVersion} RETURNING id`,
-            sql`SELECT version FROM rapport_templates WHERE workspace_id = ${template.workspaceId} AND id = ${template.id}`
-          )
-        )
-      ),
+    ...records("rapport_templates", "template", TemplateRow),
     list: (ws) => all(TemplateRow)(sql`SELECT * FROM rapport_templates WHERE workspace_id = ${ws} ORDER BY name, id`),
-    remove: (ws, id) => removed(sql`DELETE FROM rapport_templates WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`)
   }
 
   return { pipelines, deals, tasks, templates }
