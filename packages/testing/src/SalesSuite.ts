@@ -5,19 +5,14 @@ import { describe, expect } from "@effect/vitest"
 import * as Arbitrary from "effect/Arbitrary"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { failure } from "./failures.js"
 import * as Fixtures from "./fixtures.js"
 
 type Test = <A, E>(name: string, body: () => Effect.Effect<A, E, Storage.Storage | Crm.Services>) => void
 
-const failure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.either(effect), (result) => {
-    if (Either.isRight(result)) throw new Error("expected the operation to fail, it succeeded")
-    return result.left
-  })
 
 const at = Fixtures.instant
 const eur = (amountMinor: number) => ({ amountMinor, currency: Money.Currency.make("EUR") })

@@ -22,6 +22,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { failure } from "./failures.js"
 import * as Fixtures from "./fixtures.js"
 import { salesSuite } from "./SalesSuite.js"
 
@@ -52,11 +53,6 @@ const json = {
   workspace: encode(Workspace.Workspace)
 }
 
-const failure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.map(Effect.either(effect), (result) => {
-    if (Either.isRight(result)) throw new Error("expected the operation to fail, it succeeded")
-    return result.left
-  })
 
 const at = Fixtures.instant
 

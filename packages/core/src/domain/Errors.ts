@@ -221,6 +221,15 @@ export class Conflict extends Schema.TaggedError<Conflict>("@rapport/core/Confli
   }
 
   /**
+   * The record is still referenced by `affected` others; `message` says what to do first.
+   *
+   * @since 0.2.0
+   */
+  static inUse(entity: EntityName, id: string, affected: number, message: string): Conflict {
+    return new Conflict({ reason: "inUse", entity, id, affected, message })
+  }
+
+  /**
    * A unique value already taken by another record.
    *
    * @since 0.1.0

@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { NotFound, ValidationError } from "../domain/Errors.js"
+import { type EntityName, NotFound, ValidationError } from "../domain/Errors.js"
 import {
   compile,
   type CompiledFields,
@@ -19,12 +19,13 @@ import type { StorageService } from "../ports/Storage.js"
 export const compiledFields = (storage: StorageService, workspace: Workspace, entity: FieldEntity) =>
   Effect.map(storage.fieldDefinitions.list(workspace.id, entity), (defs) => compile(entity, defs, workspace.lifecycle))
 
+/** The stored record, or `NotFound` naming it. */
+export const orNotFound = <A, E>(lookup: Effect.Effect<Option.Option<A>, E>, entity: EntityName, id: string) =>
+  Effect.flatMap(lookup, Option.match({ onNone: () => Effect.fail(NotFound.of(entity, id)), onSome: Effect.succeed }))
+
 /** The contact with this id in the workspace, or `NotFound`. */
 export const getContact = (storage: StorageService, workspaceId: WorkspaceId, id: ContactId) =>
-  Effect.flatMap(
-    storage.contacts.get(workspaceId, id),
-    Option.match({ onNone: () => Effect.fail(NotFound.of("contact", id)), onSome: Effect.succeed })
-  )
+  orNotFound(storage.contacts.get(workspaceId, id), "contact", id)
 
 /** An update's value when given, the current one otherwise (`null` is a value: it clears). */
 export const keep = <A>(value: A | undefined, current: A): A => (value === undefined ? current : value)

@@ -4,24 +4,22 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { Deal } from "../domain/Deal.js"
-import { NotFound, ValidationError } from "../domain/Errors.js"
+import { ValidationError } from "../domain/Errors.js"
 import { type DealId, PipelineId, type TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
 import { defaultStages, findStage, Pipeline, type PipelineStage } from "../domain/Pipeline.js"
 import { TimelineEntry } from "../domain/TimelineEntry.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
+import { orNotFound } from "./records.js"
 
 export const getPipeline = (storage: StorageService, workspaceId: WorkspaceId, id: PipelineId) =>
-  Effect.flatMap(storage.pipelines.get(workspaceId, id), Option.match({
-    onNone: () => Effect.fail(NotFound.of("pipeline", id)),
-    onSome: Effect.succeed
-  }))
+  orNotFound(storage.pipelines.get(workspaceId, id), "pipeline", id)
 
 export const getDeal = (storage: StorageService, workspaceId: WorkspaceId, id: DealId) =>
-  Effect.flatMap(storage.deals.get(workspaceId, id), Option.match({
-    onNone: () => Effect.fail(NotFound.of("deal", id)),
-    onSome: Effect.succeed
-  }))
+  orNotFound(storage.deals.get(workspaceId, id), "deal", id)
+
+export const getTemplate = (storage: StorageService, workspaceId: WorkspaceId, id: TemplateId) =>
+  orNotFound(storage.templates.get(workspaceId, id), "template", id)
 
 /** The name of the pipeline a workspace gets when it creates a deal before any pipeline. */
 export const DEFAULT_PIPELINE_NAME = "Sales"
@@ -62,7 +60,7 @@ export const stageOf = (pipeline: Pipeline, key: string, path: ReadonlyArray<str
           `"${key}" is not a stage of pipeline "${pipeline.name}"; its stages are ${pipeline.stages.map((s) => s.key).join(", ")}`
         )
       )
-  }
+}
 
 /** Records something that happened to a deal on its contact's timeline (deals of a company alone have none). */
 export const logDeal = (
@@ -103,10 +101,3 @@ export const logDeal = (
 /** The lock that orders deal writes (shared) against changes of their pipeline (exclusive). */
 export const pipelineLock = (storage: StorageService, workspaceId: WorkspaceId, id: PipelineId, mode: "shared" | "exclusive") =>
   storage.lock(workspaceId, `pipeline:${id}`, mode)
-
-/** The template with this id, or `NotFound`. */
-export const getTemplate = (storage: StorageService, workspaceId: WorkspaceId, id: TemplateId) =>
-  Effect.flatMap(storage.templates.get(workspaceId, id), Option.match({
-    onNone: () => Effect.fail(NotFound.of("template", id)),
-    onSome: Effect.succeed
-  }))

@@ -117,13 +117,7 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
           const members = yield* storage.contacts.countByCompany(workspace.id, id)
           const deals = yield* storage.deals.count(workspace.id, { companyId: id })
           if (deals > 0) {
-            return yield* new Conflict({
-              reason: "inUse",
-              entity: "company",
-              id,
-              affected: deals,
-              message: `Company "${id}" still has ${deals} deal${deals === 1 ? "" : "s"}; move or delete them first`
-            })
+            return yield* Conflict.inUse("company", id, deals, `Company "${id}" still has ${deals} deal${deals === 1 ? "" : "s"}; move or delete them first`)
           }
           if (members > 0) {
             return yield* new Conflict({

@@ -174,13 +174,12 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
           }
           const deals = yield* storage.deals.count(workspaceId, { contactId: id })
           if (deals > 0) {
-            return yield* new Conflict({
-              reason: "inUse",
-              entity: "contact",
+            return yield* Conflict.inUse(
+              "contact",
               id,
-              affected: deals,
-              message: `Contact "${id}" still has ${deals} deal${deals === 1 ? "" : "s"}; move them to another contact or delete them first`
-            })
+              deals,
+              `Contact "${id}" still has ${deals} deal${deals === 1 ? "" : "s"}; move them to another contact or delete them first`
+            )
           }
           yield* storage.timeline.removeForContact(workspaceId, id)
           yield* storage.tasks.removeForContact(workspaceId, id)

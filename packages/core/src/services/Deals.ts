@@ -21,10 +21,11 @@ import { format as formatMoney } from "../domain/Money.js"
 import * as Page from "../domain/Page.js"
 import { outcomeStage, type Pipeline, type PipelineStage } from "../domain/Pipeline.js"
 import { Channel, type Task, TaskCreate } from "../domain/Task.js"
-import { compile } from "../domain/Template.js"
+import { compile, type RenderContext } from "../domain/Template.js"
 import { InstantInput, localDateOf } from "../domain/Time.js"
 import { Reaction, type TimelineEntry } from "../domain/TimelineEntry.js"
 import * as Weighting from "../domain/Weighting.js"
+import { toJson } from "../internal/json.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
 import { checkCompany } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
@@ -239,8 +240,6 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
             )
           )
 
-    const statusOf = (stage: PipelineStage): Deal["status"] => stage.outcome
-
     /** Creates a deal in a pipeline stage (by default the first open stage of the first pipeline). */
     const create = Effect.fn("Deals.create")(function* (input: DealCreate) {
       const data = yield* decodeInput(DealCreate)(input)
@@ -261,7 +260,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
           const compiled = yield* compiledFields(storage, workspace, "deal")
           const values = yield* checkFields(compiled, applyPatch({}, data.fields ?? {}), undefined)
           const now = yield* DateTime.now
-          const status = statusOf(stage)
+          const status = stage.outcome
           const deal = new Deal({
             id: DealId.make(yield* (yield* IdGenerator).next),
             workspaceId: workspace.id,
@@ -401,7 +400,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
               )
             }
             const stage = yield* target(into, current)
-            const status = extra.status ?? statusOf(stage)
+            const status = extra.status ?? stage.outcome
             const at = data.at ?? now
             const from = pipeline.stages.find((s) => s.key === current.stage)?.label ?? current.stage
             const next = new Deal({
@@ -571,7 +570,8 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
           return yield* ValidationError.at(["templateId"], `the deal's contact has no email address to send "${template.name}" to`)
         }
         const compiled = yield* fromEither(Either.mapLeft(compile(template), (issues) => ValidationError.fromIssues(issues, "Invalid template")))
-        const rendered = compiled.render(JSON.parse(JSON.stringify(context)) as Record<string, unknown>)
+        // Placeholders read plain values: instants as ISO strings, like the Promise client's JSON.
+        const rendered = compiled.render(toJson(context) as RenderContext)
         const subject =
           deal.quoteRef === null || rendered.subject.includes(deal.quoteRef) ? rendered.subject : `${rendered.subject} [${deal.quoteRef}]`
         const mailer = yield* Effect.serviceOption(Mailer)
@@ -644,7 +644,9 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       const workspace = yield* readWorkspace(storage)
       const groupBy = dimensions(query.groupBy)
       const rows = yield* sums(workspace.id, groupBy, query.filter ?? {}, workspace.sales.coldProbability)
-      const order = groupOrder(yield* storage.pipelines.list(workspace.id))
+      // Only groups by pipeline or stage need the pipelines' order.
+      const order =
+        groupBy.includes("pipeline") || groupBy.includes("stage") ? groupOrder(yield* storage.pipelines.list(workspace.id)) : undefined
       return yield* fromEither(Weighting.summarize(rows, groupBy, { rates: query.rates, order }))
     })
 

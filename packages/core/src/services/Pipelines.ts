@@ -86,13 +86,8 @@ export class Pipelines extends Effect.Service<Pipelines>()("@rapport/core/Pipeli
           if (dropped.length > 0) {
             const held = yield* storage.deals.count(workspaceId, { pipelineId: id, stages: dropped })
             if (held > 0) {
-              return yield* new Conflict({
-                reason: "inUse",
-                entity: "pipeline",
-                id,
-                affected: held,
-                message: `Stage${dropped.length === 1 ? "" : "s"} ${dropped.map((k) => `"${k}"`).join(", ")} of pipeline "${current.name}" still hold${dropped.length === 1 ? "s" : ""} ${held} deal${held === 1 ? "" : "s"}; move them first`
-              })
+              const stages = dropped.map((k) => `"${k}"`).join(", ")
+              return yield* Conflict.inUse("pipeline", id, held, `Pipeline "${current.name}" still has ${held} deal${held === 1 ? "" : "s"} in ${stages}; move them first`)
             }
           }
           const now = yield* DateTime.now
@@ -128,13 +123,7 @@ export class Pipelines extends Effect.Service<Pipelines>()("@rapport/core/Pipeli
           const current = yield* getPipeline(storage, workspaceId, id)
           const held = yield* storage.deals.count(workspaceId, { pipelineId: id })
           if (held > 0) {
-            return yield* new Conflict({
-              reason: "inUse",
-              entity: "pipeline",
-              id,
-              affected: held,
-              message: `Pipeline "${current.name}" still holds ${held} deal${held === 1 ? "" : "s"}; move or delete them first`
-            })
+            return yield* Conflict.inUse("pipeline", id, held, `Pipeline "${current.name}" still holds ${held} deal${held === 1 ? "" : "s"}; move or delete them first`)
           }
           yield* storage.pipelines.remove(workspaceId, id)
         })

@@ -6,14 +6,14 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Conflict, NotFound } from "../domain/Errors.js"
+import { Conflict } from "../domain/Errors.js"
 import { TaskId, type WorkspaceId } from "../domain/Ids.js"
 import * as Page from "../domain/Page.js"
 import { Task, TaskCreate, TaskListOptions, TaskUpdate } from "../domain/Task.js"
 import { InstantInput } from "../domain/Time.js"
 import { workspaceLock } from "../internal/locks.js"
+import { orNotFound } from "../internal/records.js"
 import { dayAround, insertTask } from "../internal/tasks.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -48,11 +48,7 @@ export class Tasks extends Effect.Service<Tasks>()("@rapport/core/Tasks", {
   effect: Effect.gen(function* () {
     const storage = yield* Storage
 
-    const getIn = (workspaceId: WorkspaceId, id: TaskId) =>
-      Effect.flatMap(storage.tasks.get(workspaceId, id), Option.match({
-        onNone: () => Effect.fail(NotFound.of("task", id)),
-        onSome: Effect.succeed
-      }))
+    const getIn = (workspaceId: WorkspaceId, id: TaskId) => orNotFound(storage.tasks.get(workspaceId, id), "task", id)
 
     /** Creates an open task, tied to a contact, a deal, both or neither. */
     const create = Effect.fn("Tasks.create")(function* (input: TaskCreate) {

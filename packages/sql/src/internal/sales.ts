@@ -83,8 +83,8 @@ export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Ut
     ])
 
   const sums = (ws: string, q: Storage.DealSumQuery) => {
-    const grouped = Object.values(dimensionColumns).map((d) => ({ ...d, on: d.by.some((b) => q.groupBy.includes(b)) }))
-    const select = grouped.map((d, i) => sql.literal(`${d.on ? d.expr : "NULL"} AS ${Object.keys(dimensionColumns)[i]!}`))
+    const grouped = Object.entries(dimensionColumns).map(([column, d]) => ({ column, expr: d.expr, on: d.by.some((b) => q.groupBy.includes(b)) }))
+    const select = grouped.map((d) => sql.literal(`${d.on ? d.expr : "NULL"} AS ${d.column}`))
     const groupBy = [...grouped.filter((d) => d.on).map((d) => sql.literal(d.expr)), sql.literal("currency")]
     const weight = sql`CASE status WHEN 'open' THEN COALESCE(override_probability, stage_probability) WHEN 'won' THEN 100
                        WHEN 'cold' THEN CAST(${q.coldProbability} AS INTEGER) ELSE 0 END`
