@@ -3,7 +3,7 @@
 // fields, meets contacts through three channels, sends quotes, takes orders, reads back where
 // everyone stands and why, and weighs its quotes into the pipeline figure against its floor. Every step is idempotent (fixed event ids, find-or-create), so running
 // the demo again on the same database changes nothing and says so.
-import type { ContactCreate, CrmClient, EmitInput, FieldDefinitionInput } from "@rapport/core"
+import { type ContactCreate, type CrmClient, type EmitInput, type FieldDefinitionInput, RapportNotFoundError, type RuleCreate, type TemplateCreate } from "@rapport/core"
 
 export interface DemoReport {
   readonly stageCounts: ReadonlyArray<{ readonly stage: string; readonly count: number }>
@@ -12,6 +12,81 @@ export interface DemoReport {
   /** Weighted value (minor units) per deal stage, in pipeline order. */
   readonly weightedByStage: ReadonlyArray<{ readonly stage: string; readonly count: number; readonly weighted: number }>
   readonly floor: { readonly below: boolean; readonly weighted: number; readonly shortfall: number }
+  /** Mails the rules sent (recipient and subject), and the reasons of those they held back. */
+  readonly mails: ReadonlyArray<{ readonly to: string; readonly subject: string; readonly rule: string }>
+  readonly heldBack: ReadonlyArray<{ readonly rule: string; readonly reason: string }>
+}
+
+/**
+ * Mail settings of the demo: marketing mail carries a signed unsubscribe link, so it needs a URL
+ * (the shop's unsubscribe page) and a secret to sign with. Keep a real secret out of the code.
+ */
+export const demoMail = {
+  from: "Cave Lumière <bonjour@cave-lumiere.example>",
+  unsubscribe: {
+    url: "https://cave-lumiere.example/unsubscribe?token={token}",
+    secret: process.env["RAPPORT_UNSUBSCRIBE_SECRET"] ?? "quickstart-demo-secret"
+  }
+}
+
+const templates: ReadonlyArray<TemplateCreate> = [
+  {
+    name: "Order confirmation",
+    purpose: "transactional",
+    subject: "Votre commande {{ event.payload.orderId }} est confirmée",
+    text: "Bonjour {{ contact.firstName | \"\" }},\n\nMerci pour votre commande {{ event.payload.orderId }}. Nous la préparons.\n\nCave Lumière"
+  },
+  {
+    name: "Cart reminder",
+    purpose: "marketing",
+    subject: "{{ contact.firstName | \"Bonjour\" }}, votre panier vous attend",
+    html: '<p>Vos vins vous attendent dans le panier {{ event.payload.cartId }}.</p><p><a href="{{ unsubscribeUrl }}">Se désabonner</a></p>',
+    text: "Vos vins vous attendent dans le panier {{ event.payload.cartId }}.\nSe désabonner : {{ unsubscribeUrl }}"
+  }
+]
+
+/** The shop's two rules: a confirmation for every order, and a reminder the day after a cart is left, unless the customer ordered meanwhile. */
+const rules = (templateIds: ReadonlyMap<string, string>): ReadonlyArray<RuleCreate> => [
+  {
+    id: "order-confirmation",
+    name: "Order confirmation",
+    on: "order.placed",
+    actions: [{ type: "sendEmail", template: templateIds.get("Order confirmation")!, transactional: true }]
+  },
+  {
+    id: "abandoned-cart",
+    name: "Cart reminder at D+1",
+    on: "cart.abandoned",
+    delay: "1 day",
+    unless: { count: { event: "order.placed", sinceTrigger: true }, op: "gte", value: 1 },
+    limits: { oncePer: "event.payload.cartId" },
+    actions: [{ type: "sendEmail", template: templateIds.get("Cart reminder")! }]
+  }
+]
+
+/** Templates and rules, created once (recognised by name and id when the demo runs again). */
+const setUpRules = async (crm: CrmClient) => {
+  const existing = new Map((await crm.templates.list()).map((t) => [t.name, t.id]))
+  for (const template of templates) if (!existing.has(template.name)) existing.set(template.name, (await crm.templates.create(template)).id)
+  for (const rule of rules(existing)) {
+    await crm.rules.get(rule.id!).catch((error: unknown) => (error instanceof RapportNotFoundError ? crm.rules.create(rule) : Promise.reject(error)))
+  }
+}
+
+/** Runs the outbox and reports what the rules did: the mails sent, and those held back with why. */
+const runRules = async (crm: CrmClient, log: (line: string) => void) => {
+  await crm.dispatcher.runDue()
+  const jobs = (await crm.dispatcher.jobs({ status: ["done", "skipped"], limit: 500 })).items
+  const mails = jobs.flatMap((j) => (j.status === "done" && j.action?.type === "sendEmail" ? [{ to: String(j.outcome?.["to"]), subject: String(j.outcome?.["subject"]), rule: j.ruleId }] : []))
+  const heldBack = jobs.flatMap((j) => (j.status === "skipped" ? [{ rule: j.ruleId, contactId: j.contactId, reason: String(j.outcome?.["reason"]) }] : []))
+  log("")
+  log("Rules: mails sent by the outbox (dispatcher.runDue)")
+  for (const mail of mails) log(`  ${mail.rule.padEnd(19)} to ${mail.to.padEnd(34)} ${mail.subject}`)
+  for (const held of heldBack) {
+    const contact = await crm.contacts.get(held.contactId)
+    log(`  ${held.rule.padEnd(19)} not sent to ${contact.email ?? contact.id}: ${held.reason}`)
+  }
+  return { mails, heldBack: heldBack.map(({ rule, reason }) => ({ rule, reason })) }
 }
 
 const euros = (amountMinor: number) => new Intl.NumberFormat("fr-FR", { style: "currency", currency: "EUR" }).format(amountMinor / 100)
@@ -86,6 +161,7 @@ export const runDemo = async (crm: CrmClient, log: (line: string) => void): Prom
   await crm.settings.update({ name: "Cave Lumière", timezone: "Europe/Paris" })
   const defined = new Set((await crm.fields.list("contact")).map((f) => f.key))
   for (const field of fieldsToDefine) if (!defined.has(field.key)) await crm.fields.define(field)
+  await setUpRules(crm)
 
   // Channel 1: a business card scanned at a trade show.
   const claire = await findOrCreate(crm, {
@@ -122,16 +198,32 @@ export const runDemo = async (crm: CrmClient, log: (line: string) => void): Prom
         fields: { siret: "532 109 876 00014", vatNumber: "FR45532109876", paymentTerms: "30 days", favouriteColour: "red" }
       }
     },
+    // Ada leaves a cart in the evening and orders the next morning: no reminder for her.
     { id: "web-cart-1", type: "cart.abandoned", email: "ada@restaurant-ada.example", occurredAt: "2025-01-12T20:40:00+01:00", payload: { cartId: "cart-881" } },
     { id: "web-order-1", type: "order.placed", email: "ada@restaurant-ada.example", occurredAt: "2025-01-13T08:05:00+01:00", payload: { orderId: "W-1001", lines: [bottle("BRG-2019", "Bourgogne 2019", 2, 24.5, 11)] } },
     { id: "web-order-2", type: "order.placed", email: "ada@restaurant-ada.example", occurredAt: "2025-02-02T18:20:00+01:00", payload: { orderId: "W-1042", lines: [bottle("CHB-2021", "Chablis 2021", 3, 19.9, 8.4)] } },
     { id: "web-order-3", type: "order.placed", email: "ada@restaurant-ada.example", occurredAt: "2025-03-01T11:00:00+01:00", payload: { orderId: "W-1107", lines: [bottle("BRG-2019", "Bourgogne 2019", 6, 24.5, 11)] } },
     // The trade-show contact gets a quote, then orders before her company details are on file.
     { id: "quote-claire-1", type: "quote.sent", contactId: claire.id, occurredAt: "2025-01-20T10:00:00+01:00", payload: { quoteRef: "Q-2025-014", amount: { amountMinor: 186000, currency: "EUR" } } },
-    { id: "order-claire-1", type: "order.placed", contactId: claire.id, occurredAt: "2025-02-03T10:00:00+01:00", payload: { orderId: "B-2001", lines: [bottle("BRG-2019", "Bourgogne 2019", 60, 21, 11)] } }
+    { id: "order-claire-1", type: "order.placed", contactId: claire.id, occurredAt: "2025-02-03T10:00:00+01:00", payload: { orderId: "B-2001", lines: [bottle("BRG-2019", "Bourgogne 2019", 60, 21, 11)] } },
+    // A newsletter subscriber leaves a cart and does not come back: the reminder goes at D+1.
+    {
+      id: "web-visit-2",
+      type: "page.viewed",
+      email: "hugo@example.com",
+      occurredAt: "2025-03-10T20:30:00+01:00",
+      payload: { url: "/vins/blancs" },
+      contact: { firstName: "Hugo", source: { channel: "website", campaign: "newsletter-mars" } }
+    },
+    { id: "web-cart-2", type: "cart.abandoned", email: "hugo@example.com", occurredAt: "2025-03-10T21:05:00+01:00", payload: { cartId: "cart-907" } }
   ]
   let duplicates = 0
   for (const event of events) {
+    if (event.id === "web-cart-2") {
+      // Hugo subscribed to the newsletter: marketing mail needs that consent.
+      const hugo = await crm.contacts.findByEmail("hugo@example.com")
+      if (hugo !== null && (await crm.consent.status(hugo.id)).purposes["marketing"]?.granted !== true) await crm.consent.grant(hugo.id, { source: "newsletter-form" })
+    }
     const result = await crm.events.emit(event)
     if (result.duplicate) duplicates++
     else if (result.progressionBlocked !== null) {
@@ -203,10 +295,11 @@ export const runDemo = async (crm: CrmClient, log: (line: string) => void): Prom
 
   const ada = await crm.contacts.findByEmail("ada@restaurant-ada.example")
   const pipeline = await runPipeline(crm, { claire: claire.id, bruno: bruno.id, ada: ada!.id }, log)
+  const outbox = await runRules(crm, log)
 
   if (duplicates > 0) {
     log("")
     log(`This database already had the demo's data: ${duplicates} events were recognised by their id and not processed again.`)
   }
-  return { stageCounts: stageCounts.map((s) => ({ stage: s.stage, count: s.count })), moves, duplicates, ...pipeline }
+  return { stageCounts: stageCounts.map((s) => ({ stage: s.stage, count: s.count })), moves, duplicates, ...pipeline, ...outbox }
 }

@@ -1,4 +1,6 @@
-import { createCrm, type CrmClient, RapportStorageError, type StorageProvider } from "@rapport/core"
+import { createCrm, type CrmClient, Mailer, RapportStorageError, type StorageProvider } from "@rapport/core"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { postgresStorage } from "@rapport/postgres"
 import { sqliteStorage } from "@rapport/sqlite"
 import { randomUUID } from "node:crypto"
@@ -6,11 +8,15 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
-import { runDemo } from "../src/demo.js"
+import { demoMail, runDemo } from "../src/demo.js"
+
+// The demo prints mails to the console; here they are only counted.
+const sentKeys = new Set<string>()
+const quietMailer = { layer: Layer.succeed(Mailer.Mailer, Mailer.Mailer.of({ send: (mail) => Effect.sync(() => (sentKeys.add(mail.idempotencyKey), { messageId: mail.idempotencyKey })) })) }
 
 const run = async (storage: StorageProvider, workspace?: string) => {
   const lines: Array<string> = []
-  const crm = await createCrm({ storage, workspace })
+  const crm = await createCrm({ storage, workspace, mail: demoMail, mailer: quietMailer })
   try {
     const client: CrmClient = crm
     return { report: await runDemo(client, (line) => lines.push(line)), output: lines.join("\n") }
@@ -21,13 +27,14 @@ const run = async (storage: StorageProvider, workspace?: string) => {
 
 const checkTwoRuns = async (first: Awaited<ReturnType<typeof run>>, second: Awaited<ReturnType<typeof run>>) => {
   expect(first.report.stageCounts.filter((s) => s.count > 0)).toEqual([
+    { stage: "suspect", count: 1 },
     { stage: "prospect", count: 1 },
     { stage: "customer", count: 1 },
     { stage: "fan", count: 1 }
   ])
   expect(second.report.stageCounts).toEqual(first.report.stageCounts)
   expect(second.report.moves).toEqual(first.report.moves)
-  expect([first.report.duplicates, second.report.duplicates]).toEqual([0, 7])
+  expect([first.report.duplicates, second.report.duplicates]).toEqual([0, 9])
   expect(first.report.weightedByStage).toEqual([
     { stage: "prospecting", count: 1, weighted: 120_000 },
     { stage: "firstContact", count: 1, weighted: 48_000 },
@@ -36,6 +43,19 @@ const checkTwoRuns = async (first: Awaited<ReturnType<typeof run>>, second: Awai
     { stage: "lost", count: 1, weighted: 0 }
   ])
   expect(first.report.floor).toEqual({ below: true, weighted: 601_500, shortfall: 198_500 })
+  expect(first.report.mails.map((m) => `${m.rule} ${m.to} ${m.subject}`)).toEqual([
+    "order-confirmation ada@restaurant-ada.example Votre commande W-1001 est confirmée",
+    "order-confirmation ada@restaurant-ada.example Votre commande W-1042 est confirmée",
+    "order-confirmation ada@restaurant-ada.example Votre commande W-1107 est confirmée",
+    "order-confirmation claire.martin@cave-martin.example Votre commande B-2001 est confirmée",
+    "abandoned-cart hugo@example.com Hugo, votre panier vous attend"
+  ])
+  expect(first.report.heldBack).toEqual([
+    { rule: "abandoned-cart", reason: '"unless" holds: count of order.placed since the trigger gte 1 (found 3)' }
+  ])
+  // The second run sends nothing more: every event was recognised and every job had run.
+  expect(second.report.mails).toEqual(first.report.mails)
+  expect(second.report.heldBack).toEqual(first.report.heldBack)
   expect(second.report.weightedByStage).toEqual(first.report.weightedByStage)
   expect(second.report.floor).toEqual(first.report.floor)
 }
@@ -60,6 +80,7 @@ describe("quickstart demo", () => {
     const filename = join(mkdtempSync(join(tmpdir(), "rapport-demo-")), "demo.db")
     const first = await run(sqliteStorage({ filename }))
     expect(first.report.stageCounts.filter((s) => s.count > 0)).toEqual([
+      { stage: "suspect", count: 1 },
       { stage: "prospect", count: 1 },
       { stage: "customer", count: 1 },
       { stage: "fan", count: 1 }

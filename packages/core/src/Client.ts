@@ -18,6 +18,9 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as DateTime from "effect/DateTime"
+import type * as Clock from "effect/Clock"
+import * as Fiber from "effect/Fiber"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -58,7 +61,16 @@ import { StageChange, TimelineEntry, type TimelineListOptions, type TimelineLog 
 import { Workspace, type WorkspaceChanges } from "./domain/Workspace.js"
 import * as Crm from "./Crm.js"
 import { IdGenerator, type IdGeneratorService } from "./ports/IdGenerator.js"
-import { type Mailer, MailerError } from "./ports/Mailer.js"
+import { type Mailer, MailerError, MailSettings, type MailSettingsService } from "./ports/Mailer.js"
+import { ActionFailure, CustomActions, type CustomAction } from "./ports/CustomActions.js"
+import type { ConsentChange, ConsentStatus } from "./domain/Consent.js"
+import { Job } from "./domain/Job.js"
+import { Rule, type RuleCreate, type RuleUpdate } from "./domain/Rule.js"
+import type { Explanation } from "./domain/Condition.js"
+import type { ErasureReport } from "./services/Consents.js"
+import type { DispatchOptions, DispatchReport, JobListOptions, StartOptions } from "./services/Dispatcher.js"
+import type { RuleListOptions, RuleStats, SimulateInput } from "./services/Rules.js"
+import type { TemplateReview } from "./services/Templates.js"
 import type { Storage } from "./ports/Storage.js"
 import type { RemoveContactOptions } from "./services/Contacts.js"
 import type {
@@ -115,6 +127,37 @@ export const memoryStorage = (): StorageProvider => ({ layer: MemoryStorage.laye
 export const consoleMailer = (): MailerProvider => ({ layer: Mailers.consoleLayer })
 
 /**
+ * What a custom action is given besides its parameters, as JSON.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface CustomActionContextJson {
+  readonly workspaceId: string
+  readonly ruleId: string
+  readonly variant: string | null
+  readonly contact: ContactJson
+  readonly event: EventJson
+  /** The same on every attempt: pass it on to make external calls idempotent. */
+  readonly idempotencyKey: string
+}
+
+/**
+ * A custom rule action for the Promise client: the Schema its `params` must fit, and what it does.
+ * A thrown error is retried with backoff; throw an `ActionFailure` with `retryable: false` to
+ * dead-letter the job at once. What `run` returns (JSON) is kept as the job's outcome.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface CustomActionHandler<P = any> {
+  /** What a rule's `params` must fit; checked when the rule is saved and when it runs. */
+  readonly params: Schema.Schema<P, any>
+  /** Does the action (may return a Promise); its result, as JSON, is kept as the job's outcome. */
+  readonly run: (params: P, context: CustomActionContextJson) => unknown
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -122,10 +165,19 @@ export interface CreateCrmOptions {
   readonly storage: StorageProvider
   /** Where mail goes; mails are printed to the console when not given. */
   readonly mailer?: MailerProvider | undefined
+  /** The sender, and the unsubscribe URL and secret marketing mail needs. */
+  readonly mail?: MailSettingsService | undefined
+  /** Custom actions rules may call by name. */
+  readonly actions?: Readonly<Record<string, CustomActionHandler>> | undefined
   /** The workspace the client works in; `default` when not given. */
   readonly workspace?: string | undefined
   /** How ids are made; UUID v7 when not given. */
   readonly ids?: IdGeneratorService | undefined
+  /**
+   * The clock Rapport reads (event times, delays, due jobs); the system clock when not given. An
+   * app that replays or simulates time passes its own.
+   */
+  readonly clock?: Clock.Clock | undefined
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,6 +363,45 @@ export type TaskJson = Schema.Schema.Encoded<typeof Task>
 /** @since 0.2.0 @category models */
 export type TemplateJson = Schema.Schema.Encoded<typeof Template>
 
+/** @since 0.3.0 @category models */
+export type RuleJson = Schema.Schema.Encoded<typeof Rule>
+/** @since 0.3.0 @category models */
+export type JobJson = Schema.Schema.Encoded<typeof Job>
+
+/**
+ * What `rules.simulate` returns, as JSON.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface SimulationJson {
+  readonly contact: ContactJson
+  readonly storedContact: boolean
+  readonly rules: ReadonlyArray<{
+    readonly ruleId: string
+    readonly name: string
+    readonly fires: boolean
+    readonly reason: string
+    readonly when: Explanation | null
+    readonly unless: Explanation | null
+    readonly variant: string | null
+    readonly delayed: boolean
+    readonly dueAt: string | null
+    readonly actions: RuleJson["actions"]
+  }>
+}
+
+/**
+ * A background dispatcher started by `dispatcher.start()`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface RunningDispatcher {
+  /** Stops it after the job it is running (jobs it claimed and did not run are claimed again later). */
+  stop(): Promise<void>
+}
+
 /**
  * What `deals.followUp` returns, as JSON.
  *
@@ -489,10 +580,63 @@ export interface CrmClient {
     get(id: string): Promise<TemplateJson>
     /** Changes a template. */
     update(id: string, input: TemplateUpdate): Promise<TemplateJson>
-    /** Deletes a template. */
+    /** Deletes a template (refused while a rule sends it). */
     remove(id: string): Promise<void>
     /** The workspace's templates by name. */
     list(): Promise<ReadonlyArray<TemplateJson>>
+    /** Checks a template without saving it: issues that would stop a save, and spam warnings. */
+    check(input: TemplateCreate): Promise<TemplateReview>
+  }
+  readonly rules: {
+    /** Saves a rule (checked against the workspace's fields, stages, templates and actions). */
+    create(input: RuleCreate): Promise<RuleJson>
+    /** The rule, or a `RapportNotFoundError`. */
+    get(id: string): Promise<RuleJson>
+    /** Changes a rule; `expectedVersion` is the version you read. */
+    update(id: string, input: RuleUpdate): Promise<RuleJson>
+    /** Turns a rule on. */
+    enable(id: string): Promise<RuleJson>
+    /** Turns a rule off (its queued checks are skipped). */
+    disable(id: string): Promise<RuleJson>
+    /** Deletes a rule. */
+    remove(id: string): Promise<void>
+    /** The rules, optionally of one event type or state. */
+    list(options?: RuleListOptions): Promise<ReadonlyArray<RuleJson>>
+    /** Fired, sent and converted, per A/B variant. */
+    stats(id: string): Promise<RuleStats>
+    /** What the rules would do with an event, and why, without doing it. */
+    simulate(input: SimulateInput): Promise<SimulationJson>
+  }
+  readonly dispatcher: {
+    /**
+     * Runs every job due now (for cron jobs and serverless functions): this client's workspace's,
+     * or with `workspaces: "all"` every workspace's.
+     */
+    runDue(options?: DispatchOptions): Promise<DispatchReport>
+    /** Runs due jobs in the background until `stop()` or `close()` (same `workspaces` option). */
+    start(options?: StartOptions): RunningDispatcher
+    /** When the next job falls due (ISO instant), or `null` when nothing waits. */
+    nextDue(options?: Pick<DispatchOptions, "workspaces">): Promise<string | null>
+    /** The workspace's jobs by due time: pending, running, done, skipped or dead. */
+    jobs(options?: JobListOptions): Promise<Page<JobJson>>
+    /** Queues a dead or skipped job again. */
+    retry(jobId: string): Promise<JobJson>
+  }
+  readonly consent: {
+    /** Records consent to marketing mail (of `purpose`, `marketing` by default). */
+    grant(contactId: string, change?: ConsentChange): Promise<ConsentStatus>
+    /** Records that consent was withdrawn. */
+    withdraw(contactId: string, change?: ConsentChange): Promise<ConsentStatus>
+    /** The contact's consent per purpose. */
+    status(contactId: string): Promise<ConsentStatus>
+    /** The contact's signed unsubscribe link. */
+    unsubscribeUrl(contactId: string): Promise<string>
+    /** Unsubscribes the contact a link's token names (in the token's workspace). */
+    unsubscribe(token: string): Promise<{ readonly workspaceId: string; readonly contactId: string; readonly status: ConsentStatus }>
+    /** Everything held about the contact, as JSON (GDPR access). */
+    export(contactId: string): Promise<Readonly<Record<string, unknown>>>
+    /** Removes the contact's personal data everywhere (GDPR erasure). */
+    erase(contactId: string): Promise<ErasureReport>
   }
   /** A client for another workspace, sharing this one's runtime and connections. */
   workspace(id: string): CrmClient
@@ -528,8 +672,12 @@ const encodePage =
   <A, I>(encode: (a: A) => I) =>
   (page: Page<A>): Page<I> => ({ items: page.items.map(encode), nextCursor: page.nextCursor })
 
+const encodeRule = encoder(Rule)
+const encodeJob = encoder(Job)
+
 interface Lifetime {
   closed: boolean
+  readonly dispatchers: Set<Fiber.RuntimeFiber<unknown, unknown>>
 }
 
 const makeClient = (
@@ -629,13 +777,56 @@ const makeClient = (
       get: (id) => crm((c) => c.templates.get(id)).then(encodeTemplate),
       update: (id, input) => crm((c) => c.templates.update(id, input)).then(encodeTemplate),
       remove: (id) => crm((c) => c.templates.remove(id)),
-      list: () => crm((c) => c.templates.list()).then((ts) => ts.map((t) => encodeTemplate(t)))
+      list: () => crm((c) => c.templates.list()).then((ts) => ts.map((t) => encodeTemplate(t))),
+      check: (input) => crm((c) => c.templates.check(input))
+    },
+    rules: {
+      create: (input) => crm((c) => c.rules.create(input)).then(encodeRule),
+      get: (id) => crm((c) => c.rules.get(id)).then(encodeRule),
+      update: (id, input) => crm((c) => c.rules.update(id, input)).then(encodeRule),
+      enable: (id) => crm((c) => c.rules.enable(id)).then(encodeRule),
+      disable: (id) => crm((c) => c.rules.disable(id)).then(encodeRule),
+      remove: (id) => crm((c) => c.rules.remove(id)),
+      list: (options) => crm((c) => c.rules.list(options)).then((rules) => rules.map((r) => encodeRule(r))),
+      stats: (id) => crm((c) => c.rules.stats(id)),
+      simulate: (input) => crm((c) => c.rules.simulate(input)).then(asJson<SimulationJson>)
+    },
+    dispatcher: {
+      runDue: (options) => crm((c) => c.dispatcher.runDue(options)),
+      start: (options) => {
+        if (lifetime.closed) throw new Error("This Rapport client was closed: create a new one with createCrm()")
+        const fiber = runtime.runFork(
+          Effect.provideService(Effect.flatMap(Crm.Crm, (c) => Effect.scoped(Effect.zipRight(c.dispatcher.start(options), Effect.never))), CurrentWorkspace, workspaceId)
+        )
+        lifetime.dispatchers.add(fiber)
+        return {
+          stop: async () => {
+            lifetime.dispatchers.delete(fiber)
+            await runtime.runPromise(Fiber.interrupt(fiber))
+          }
+        }
+      },
+      nextDue: (options) => crm((c) => c.dispatcher.nextDue(options)).then((next) => (Option.isSome(next) ? DateTime.formatIso(next.value) : null)),
+      jobs: (options) => crm((c) => c.dispatcher.jobs(options)).then(encodePage(encodeJob)),
+      retry: (id) => crm((c) => c.dispatcher.retry(id)).then(encodeJob)
+    },
+    consent: {
+      grant: (id, change) => crm((c) => c.consent.grant(id, change)),
+      withdraw: (id, change) => crm((c) => c.consent.withdraw(id, change)),
+      status: (id) => crm((c) => c.consent.status(id)),
+      unsubscribeUrl: (id) => crm((c) => c.consent.unsubscribeUrl(id)),
+      unsubscribe: (token) => crm((c) => c.consent.unsubscribe(token)),
+      export: (id) => crm((c) => c.consent.export(id)),
+      erase: (id) => crm((c) => c.consent.erase(id))
     },
     workspace: (id) => makeClient(runtime, lifetime, parseWorkspaceId(id)),
     run,
-    close: () => {
+    close: async () => {
       lifetime.closed = true
-      return runtime.dispose()
+      const running = [...lifetime.dispatchers]
+      lifetime.dispatchers.clear()
+      if (running.length > 0) await runtime.runPromise(Fiber.interruptAll(running))
+      await runtime.dispose()
     }
   }
 }
@@ -659,7 +850,10 @@ export const createCrm = async (options: CreateCrmOptions): Promise<CrmClient> =
   const layer = Layer.mergeAll(
     Crm.layer,
     (options.mailer ?? consoleMailer()).layer,
-    options.ids === undefined ? Layer.empty : Layer.succeed(IdGenerator, options.ids)
+    options.ids === undefined ? Layer.empty : Layer.succeed(IdGenerator, options.ids),
+    options.mail === undefined ? Layer.empty : Layer.succeed(MailSettings, options.mail),
+    options.actions === undefined ? Layer.empty : Layer.succeed(CustomActions, customActions(options.actions)),
+    options.clock === undefined ? Layer.empty : Layer.setClock(options.clock)
   ).pipe(Layer.provide(options.storage.layer))
   const runtime = ManagedRuntime.make(layer)
   const started = await runtime.runPromiseExit(Effect.void)
@@ -667,5 +861,24 @@ export const createCrm = async (options: CreateCrmOptions): Promise<CrmClient> =
     await runtime.dispose()
     rethrow(started.cause)
   }
-  return makeClient(runtime, { closed: false }, workspaceId)
+  return makeClient(runtime, { closed: false, dispatchers: new Set() }, workspaceId)
 }
+
+const customActions = (handlers: Readonly<Record<string, CustomActionHandler>>): ReadonlyMap<string, CustomAction> =>
+  new Map(
+    Object.entries(handlers).map(([name, handler]): [string, CustomAction] => [
+      name,
+      {
+        params: handler.params,
+        run: (params, context) =>
+          Effect.tryPromise({
+            try: async () =>
+              handler.run(params, { ...context, contact: encodeContact(context.contact), event: encodeEvent(context.event) }),
+            catch: (error) =>
+              error instanceof ActionFailure
+                ? error
+                : new ActionFailure({ message: error instanceof Error ? error.message : String(error), retryable: true, cause: error })
+          })
+      }
+    ])
+  )

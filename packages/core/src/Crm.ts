@@ -26,6 +26,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Storage } from "./ports/Storage.js"
 import { Companies } from "./services/Companies.js"
+import { Consents } from "./services/Consents.js"
+import { Dispatcher } from "./services/Dispatcher.js"
+import { Rules } from "./services/Rules.js"
 import { Contacts } from "./services/Contacts.js"
 import { Deals } from "./services/Deals.js"
 import { Events } from "./services/Events.js"
@@ -56,7 +59,10 @@ export class Crm extends Effect.Service<Crm>()("@rapport/core/Crm", {
       pipelines: yield* Pipelines,
       deals: yield* Deals,
       tasks: yield* Tasks,
-      templates: yield* Templates
+      templates: yield* Templates,
+      rules: yield* Rules,
+      dispatcher: yield* Dispatcher,
+      consent: yield* Consents
     } as const
   }),
   dependencies: [
@@ -70,7 +76,10 @@ export class Crm extends Effect.Service<Crm>()("@rapport/core/Crm", {
     Pipelines.Default,
     Deals.Default,
     Tasks.Default,
-    Templates.Default
+    Templates.Default,
+    Rules.Default,
+    Dispatcher.Default,
+    Consents.Default
   ]
 }) {}
 
@@ -93,6 +102,9 @@ export type Services =
   | Deals
   | Tasks
   | Templates
+  | Rules
+  | Dispatcher
+  | Consents
 
 /**
  * All services; needs a {@link Storage}.
@@ -112,5 +124,8 @@ export const layer: Layer.Layer<Services, never, Storage> = Layer.mergeAll(
   Pipelines.Default,
   Deals.Default,
   Tasks.Default,
-  Templates.Default
+  Templates.Default,
+  Rules.Default,
+  Dispatcher.Default,
+  Consents.Default
 )

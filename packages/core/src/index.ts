@@ -7,6 +7,10 @@
 // Domain
 /** @since 0.1.0 */
 export * as Company from "./domain/Company.js"
+/** @since 0.3.0 */
+export * as Condition from "./domain/Condition.js"
+/** @since 0.3.0 */
+export * as Consent from "./domain/Consent.js"
 /** @since 0.1.0 */
 export * as Contact from "./domain/Contact.js"
 /** @since 0.1.0 */
@@ -21,6 +25,8 @@ export * as Errors from "./domain/Errors.js"
 export * as FieldDefinition from "./domain/FieldDefinition.js"
 /** @since 0.1.0 */
 export * as Ids from "./domain/Ids.js"
+/** @since 0.3.0 */
+export * as Job from "./domain/Job.js"
 /** @since 0.1.0 */
 export * as Json from "./domain/Json.js"
 /** @since 0.1.0 */
@@ -33,6 +39,10 @@ export * as Order from "./domain/Order.js"
 export * as Page from "./domain/Page.js"
 /** @since 0.2.0 */
 export * as Pipeline from "./domain/Pipeline.js"
+/** @since 0.3.0 */
+export * as Rule from "./domain/Rule.js"
+/** @since 0.3.0 */
+export * as Schedule from "./domain/Schedule.js"
 /** @since 0.2.0 */
 export * as Task from "./domain/Task.js"
 /** @since 0.2.0 */
@@ -47,6 +57,8 @@ export * as Weighting from "./domain/Weighting.js"
 export * as Workspace from "./domain/Workspace.js"
 
 // Ports
+/** @since 0.3.0 */
+export * as CustomActions from "./ports/CustomActions.js"
 /** @since 0.1.0 */
 export * as IdGenerator from "./ports/IdGenerator.js"
 /** @since 0.1.0 */
@@ -57,10 +69,14 @@ export * as Storage from "./ports/Storage.js"
 // Services
 /** @since 0.1.0 */
 export * as Companies from "./services/Companies.js"
+/** @since 0.3.0 */
+export * as Consents from "./services/Consents.js"
 /** @since 0.1.0 */
 export * as Contacts from "./services/Contacts.js"
 /** @since 0.2.0 */
 export * as Deals from "./services/Deals.js"
+/** @since 0.3.0 */
+export * as Dispatcher from "./services/Dispatcher.js"
 /** @since 0.1.0 */
 export * as Events from "./services/Events.js"
 /** @since 0.1.0 */
@@ -69,6 +85,8 @@ export * as Fields from "./services/Fields.js"
 export * as Lifecycle from "./services/Lifecycle.js"
 /** @since 0.2.0 */
 export * as Pipelines from "./services/Pipelines.js"
+/** @since 0.3.0 */
+export * as Rules from "./services/Rules.js"
 /** @since 0.2.0 */
 export * as Tasks from "./services/Tasks.js"
 /** @since 0.2.0 */
@@ -97,6 +115,13 @@ export type { TemplateCreate, TemplateUpdate } from "./domain/Template.js"
 export type { ErrorCode } from "./domain/Errors.js"
 export type { FieldDefinitionChanges, FieldDefinitionInput, FieldEntity, FieldType } from "./domain/FieldDefinition.js"
 export type { TimelineListOptions, TimelineLog } from "./domain/TimelineEntry.js"
+export type { RuleCreate, RuleUpdate } from "./domain/Rule.js"
+export type { ConsentChange, ConsentStatus } from "./domain/Consent.js"
+export type { Condition as ConditionJson } from "./domain/Condition.js"
+export type { ErasureReport } from "./services/Consents.js"
+export type { DispatchOptions, DispatchReport, JobListOptions, StartOptions } from "./services/Dispatcher.js"
+export type { RuleListOptions, RuleStats, SimulateInput } from "./services/Rules.js"
+export type { TemplateReview } from "./services/Templates.js"
 export type { WorkspaceChanges } from "./domain/Workspace.js"
 export type { RemoveContactOptions } from "./services/Contacts.js"
 export type { RemoveFieldOptions } from "./services/Fields.js"
@@ -112,6 +137,12 @@ export {
   createCrm,
   type CreateCrmOptions,
   type CrmClient,
+  type CustomActionContextJson,
+  type CustomActionHandler,
+  type JobJson,
+  type RuleJson,
+  type RunningDispatcher,
+  type SimulationJson,
   type DealJson,
   type FollowUpResultJson,
   type PipelineJson,

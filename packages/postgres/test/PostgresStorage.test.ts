@@ -1,4 +1,5 @@
 import { Contacts, createCrm, Crm, RapportStorageError, Storage, Workspaces } from "@rapport/core"
+import { Migrations } from "@rapport/sql"
 import { PostgresStorage, postgresStorage } from "@rapport/postgres"
 import { Fixtures } from "@rapport/testing"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -34,7 +35,8 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
     expect(String((indexes[0] as { indexdef: string }).indexdef)).toContain("USING gin (fields jsonb_path_ops)")
     expect(applied).toEqual([
       { migration_id: 1, name: "initial_schema" },
-      { migration_id: 2, name: "pipelines_deals_tasks" }
+      { migration_id: 2, name: "pipelines_deals_tasks" },
+      { migration_id: 3, name: "rules_outbox_consent" }
     ])
   })
 
@@ -135,7 +137,7 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
         Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["RAPPORT_PG_URL", pgUrl]])))
       )
     )
-    expect(count).toEqual([{ n: 2 }])
+    expect(count).toEqual([{ n: Object.keys(Migrations.migrations).length }])
   })
 
   it("layerFromPool works on the host app's pool and leaves it open", async () => {
@@ -165,7 +167,7 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       const migrations = await client.query("SELECT migration_id FROM rapport_migrations ORDER BY migration_id")
       const contacts = await client.query("SELECT COUNT(*)::int AS n FROM rapport_contacts")
       await client.end()
-      expect([migrations.rows, contacts.rows]).toEqual([[{ migration_id: 1 }, { migration_id: 2 }], [{ n: 3 }]])
+      expect([migrations.rows, contacts.rows]).toEqual([Object.keys(Migrations.migrations).map((_, i) => ({ migration_id: i + 1 })), [{ n: 3 }]])
     } finally {
       await database.drop()
     }

@@ -241,6 +241,90 @@ const pipelineSchema = (t: Types): ReadonlyArray<string> => [
   )`
 ]
 
+const rulesSchema = (t: Types): ReadonlyArray<string> => [
+  `ALTER TABLE rapport_workspaces ADD COLUMN messaging ${t.json}`,
+  `CREATE TABLE rapport_rules (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    name TEXT NOT NULL,
+    event_type ${t.key} NOT NULL,
+    definition ${t.json} NOT NULL,
+    enabled ${t.bool} NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE TABLE rapport_jobs (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    idempotency_key ${t.key} NOT NULL,
+    kind ${t.key} NOT NULL,
+    rule_id ${t.key} NOT NULL,
+    event_id ${t.key} NOT NULL,
+    contact_id ${t.key} NOT NULL,
+    variant TEXT,
+    action ${t.json},
+    action_type ${t.key},
+    action_index INTEGER,
+    category ${t.key},
+    due_at ${t.instant} NOT NULL,
+    status ${t.key} NOT NULL,
+    attempts INTEGER NOT NULL,
+    lease_until ${t.instant},
+    claim_token TEXT,
+    last_error TEXT,
+    outcome ${t.json},
+    reserved_at ${t.instant},
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    completed_at ${t.instant},
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE UNIQUE INDEX rapport_jobs_key ON rapport_jobs (workspace_id, idempotency_key)`,
+  // The dispatcher's claims: due pending jobs, and running ones whose lease ended. These two are
+  // the only indexes that do not start with workspace_id: one dispatcher claims for every
+  // workspace (claims limited to some workspaces use the next one).
+  `CREATE INDEX rapport_jobs_pending ON rapport_jobs (due_at, id) WHERE status = 'pending'`,
+  `CREATE INDEX rapport_jobs_running ON rapport_jobs (lease_until) WHERE status = 'running'`,
+  `CREATE INDEX rapport_jobs_status ON rapport_jobs (workspace_id, status, due_at, id)`,
+  `CREATE INDEX rapport_jobs_contact ON rapport_jobs (workspace_id, contact_id, category, reserved_at)`,
+  `CREATE INDEX rapport_jobs_rule ON rapport_jobs (workspace_id, rule_id, status)`,
+  `CREATE TABLE rapport_rule_firings (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    rule_id ${t.key} NOT NULL,
+    contact_id ${t.key} NOT NULL,
+    event_id ${t.key} NOT NULL,
+    variant TEXT,
+    dedupe_key ${t.key},
+    fired_at ${t.instant} NOT NULL,
+    goal_event ${t.key},
+    goal_until ${t.instant},
+    converted_at ${t.instant},
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE INDEX rapport_rule_firings_rule ON rapport_rule_firings (workspace_id, rule_id, contact_id, fired_at)`,
+  `CREATE INDEX rapport_rule_firings_goal ON rapport_rule_firings (workspace_id, contact_id, goal_event, goal_until)`,
+  `CREATE TABLE rapport_consents (
+    workspace_id ${t.key} NOT NULL,
+    contact_id ${t.key} NOT NULL,
+    purpose ${t.key} NOT NULL,
+    granted ${t.bool} NOT NULL,
+    source TEXT,
+    at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, contact_id, purpose)
+  )`,
+  `CREATE TABLE rapport_counters (
+    workspace_id ${t.key} NOT NULL,
+    counter_key ${t.key} NOT NULL,
+    value ${t.bigint} NOT NULL,
+    PRIMARY KEY (workspace_id, counter_key)
+  )`,
+  // A contact's events in id order, for exports and erasure.
+  `CREATE INDEX rapport_events_contact_id ON rapport_events (workspace_id, contact_id, id)`
+]
+
 const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -256,7 +340,8 @@ const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
  */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_initial_schema": statements(initialSchema),
-  "0002_pipelines_deals_tasks": statements(pipelineSchema)
+  "0002_pipelines_deals_tasks": statements(pipelineSchema),
+  "0003_rules_outbox_consent": statements(rulesSchema)
 }
 
 /**

@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { isUnavailable, storageError, violatesPrimaryKey } from "./internal/errors.js"
+import { makeOutbox } from "./internal/outbox.js"
 import { makeSales } from "./internal/sales.js"
 import { isSqlError, onUnique, orStorage, versionedUpdate } from "./internal/statements.js"
 import {
@@ -501,7 +502,34 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     times: (workspaceId, q) =>
       q.types.length === 0
         ? Effect.succeed([])
-        : times(sql`SELECT occurred_at AS at FROM rapport_events WHERE ${eventsOf(workspaceId, q)} ORDER BY occurred_at`)
+        : times(sql`SELECT occurred_at AS at FROM rapport_events WHERE ${eventsOf(workspaceId, q)} ORDER BY occurred_at`),
+    list: (workspaceId, q) =>
+      q.types.length === 0
+        ? Effect.succeed([])
+        : orStorage(
+            Effect.flatMap(
+              sql`SELECT * FROM rapport_events WHERE ${eventsOf(workspaceId, q)} ORDER BY occurred_at DESC, id DESC LIMIT ${q.limit}`,
+              Schema.decodeUnknown(Schema.Array(EventRow))
+            )
+          ),
+    forContact: (workspaceId, contactId, page) =>
+      orStorage(
+        Effect.flatMap(
+          sql`SELECT * FROM rapport_events WHERE ${sql.and([
+            sql`workspace_id = ${workspaceId}`,
+            sql`contact_id = ${contactId}`,
+            ...(page.after === undefined ? [] : [sql`id > ${page.after}`])
+          ])} ORDER BY id LIMIT ${page.limit}`,
+          Schema.decodeUnknown(Schema.Array(EventRow))
+        )
+      ),
+    eraseForContact: (workspaceId, contactId) =>
+      orStorage(
+        Effect.map(
+          sql`UPDATE rapport_events SET payload = ${"{}"} WHERE workspace_id = ${workspaceId} AND contact_id = ${contactId} RETURNING id`,
+          (rows) => rows.length
+        )
+      )
   }
 
   // --- orders
@@ -530,7 +558,25 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         })
       ),
     count: (workspaceId, q) => orStorage(count(sql`SELECT COUNT(*) AS n FROM rapport_orders WHERE ${ordersOf(workspaceId, q)}`)),
-    times: (workspaceId, q) => times(sql`SELECT placed_at AS at FROM rapport_orders WHERE ${ordersOf(workspaceId, q)} ORDER BY placed_at`)
+    times: (workspaceId, q) => times(sql`SELECT placed_at AS at FROM rapport_orders WHERE ${ordersOf(workspaceId, q)} ORDER BY placed_at`),
+    forContact: (workspaceId, contactId, page) =>
+      orStorage(
+        Effect.gen(function* () {
+          const headers: ReadonlyArray<{ readonly id: string }> = yield* Effect.flatMap(
+            sql`SELECT * FROM rapport_orders WHERE ${sql.and([
+              sql`workspace_id = ${workspaceId}`,
+              sql`contact_id = ${contactId}`,
+              ...(page.after === undefined ? [] : [sql`id > ${page.after}`])
+            ])} ORDER BY id LIMIT ${page.limit}`,
+            Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String }, Schema.Record({ key: Schema.String, value: Schema.Unknown }))))
+          )
+          if (headers.length === 0) return []
+          const lines = yield* sql`SELECT * FROM rapport_order_lines WHERE workspace_id = ${workspaceId} AND ${sql.in("order_id", headers.map((h) => h.id))} ORDER BY order_id, line_no`
+          const linesOf = new Map<string, Array<unknown>>()
+          for (const line of lines as ReadonlyArray<{ readonly order_id: string }>) linesOf.set(line.order_id, [...(linesOf.get(line.order_id) ?? []), line])
+          return yield* Effect.forEach(headers, (header) => Schema.decodeUnknown(OrderFromRows)({ header, lines: linesOf.get(header.id) ?? [] }))
+        })
+      )
   }
 
   // On SQLite the transaction takes the write lock first, so concurrent writers wait for each
@@ -589,7 +635,8 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     timeline,
     events,
     orders,
-    ...makeSales(sql, instant)
+    ...makeSales(sql, instant),
+    ...makeOutbox(sql, instant)
   })
 })
 

@@ -59,7 +59,8 @@ describe("SqliteStorage", () => {
       const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations ORDER BY migration_id`
       expect(applied).toEqual([
       { migration_id: 1, name: "initial_schema" },
-      { migration_id: 2, name: "pipelines_deals_tasks" }
+      { migration_id: 2, name: "pipelines_deals_tasks" },
+      { migration_id: 3, name: "rules_outbox_consent" }
     ])
     }).pipe(Effect.provide(SqliteStorage.layer({ filename: tempFile() }))))
 

@@ -2,6 +2,7 @@
 // with "database is locked" about one run in four (a deferred transaction that reads, then
 // writes, cannot wait for another process's lock). Transactions now take the write lock first.
 import { createCrm } from "@rapport/core"
+import { Migrations } from "@rapport/sql"
 import { SqliteStorage, sqliteStorage } from "@rapport/sqlite"
 import { execFile } from "node:child_process"
 import { mkdtempSync } from "node:fs"
@@ -38,7 +39,7 @@ describe("several processes on one SQLite file", () => {
           Effect.provide(SqliteStorage.layer({ filename }))
         )
       )
-      expect(applied, `migrations recorded after round ${round}`).toEqual([{ n: 2 }])
+      expect(applied, `migrations recorded after round ${round}`).toEqual([{ n: Object.keys(Migrations.migrations).length }])
     }
   }, 60_000)
 })

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Company, Contact, CrmEvent, Deal, Email, FieldDefinition, Ids, LifecycleDefinition, Money, Order, Pipeline, Task, Time, TimelineEntry, Workspace } from "@rapport/core"
+import { Company, Consent, Contact, CrmEvent, Deal, Email, FieldDefinition, Ids, Job, LifecycleDefinition, Money, Order, Pipeline, Rule, Task, Time, TimelineEntry, Workspace } from "@rapport/core"
 import { IdGenerator } from "@rapport/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -51,6 +51,7 @@ export const workspace = (id: Ids.WorkspaceId, overrides: Partial<Workspace.Work
     timezone: Time.Timezone.make("Europe/Paris"),
     lifecycle: LifecycleDefinition.classic,
     sales: Pipeline.defaultSalesSettings,
+    messaging: Workspace.defaultMessagingSettings,
     version: 1,
     createdAt: epoch,
     updatedAt: epoch,
@@ -296,3 +297,116 @@ export const task = (workspaceId: Ids.WorkspaceId, overrides: Partial<Task.Task>
         ...overrides
       })
   )
+
+/**
+ * An enabled rule with a new id, reacting to `page.viewed` by adding one to the score, with no
+ * condition, delay, variants, goal or limits.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const rule = (workspaceId: Ids.WorkspaceId, overrides: Partial<Rule.Rule> = {}) =>
+  Effect.map(
+    ids.next,
+    (id) =>
+      new Rule.Rule({
+        id: Ids.RuleId.make(`rule-${id}`),
+        workspaceId,
+        name: "Test rule",
+        on: "page.viewed",
+        when: null,
+        unless: null,
+        delay: null,
+        actions: [{ type: "adjustScore", by: 1 }],
+        variants: null,
+        goal: null,
+        limits: {},
+        enabled: true,
+        version: 1,
+        createdAt: epoch,
+        updatedAt: epoch,
+        ...overrides
+      })
+  )
+
+/**
+ * A pending action job (adding a tag) with a new id, due at the epoch unless `dueAt` is given,
+ * never attempted, with an idempotency key no other job has.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const job = (workspaceId: Ids.WorkspaceId, overrides: Partial<Job.Job> = {}) =>
+  Effect.map(
+    ids.next,
+    (id) =>
+      new Job.Job({
+        id: Ids.JobId.make(id),
+        workspaceId,
+        idempotencyKey: `${workspaceId}/test-rule/event-${id}/0`,
+        kind: "action",
+        ruleId: Ids.RuleId.make("test-rule"),
+        eventId: Ids.EventId.make(`event-${id}`),
+        contactId: Ids.ContactId.make(id),
+        variant: null,
+        action: { type: "addTag", tag: "test" },
+        actionIndex: 0,
+        category: null,
+        dueAt: epoch,
+        status: "pending",
+        attempts: 0,
+        leaseUntil: null,
+        claimToken: null,
+        lastError: null,
+        outcome: null,
+        reservedAt: null,
+        createdAt: epoch,
+        updatedAt: epoch,
+        completedAt: null,
+        ...overrides
+      })
+  )
+
+/**
+ * A firing of a rule for a contact at the epoch, with a new id, no variant, no `oncePer` value
+ * and no goal.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const firing = (workspaceId: Ids.WorkspaceId, overrides: Partial<Job.Firing> = {}) =>
+  Effect.map(
+    ids.next,
+    (id) =>
+      new Job.Firing({
+        id,
+        workspaceId,
+        ruleId: Ids.RuleId.make("test-rule"),
+        contactId: Ids.ContactId.make(id),
+        eventId: Ids.EventId.make(`event-${id}`),
+        variant: null,
+        dedupeKey: null,
+        firedAt: epoch,
+        goalEvent: null,
+        goalUntil: null,
+        convertedAt: null,
+        ...overrides
+      })
+  )
+
+/**
+ * Consent to marketing mail, granted at the epoch from a sign-up form; give the `contactId`.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const consent = (workspaceId: Ids.WorkspaceId, overrides: Partial<Consent.ConsentRecord> = {}) =>
+  new Consent.ConsentRecord({
+    workspaceId,
+    contactId: Ids.ContactId.make("018f0000-0000-7000-8000-000000000000"),
+    purpose: Consent.defaultPurpose,
+    granted: true,
+    source: "signup-form",
+    at: epoch,
+    ...overrides
+  })

@@ -13,15 +13,18 @@ import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Company } from "../domain/Company.js"
+import type { ConsentRecord } from "../domain/Consent.js"
 import { Contact } from "../domain/Contact.js"
-import type { StoredEvent } from "../domain/CrmEvent.js"
+import { StoredEvent } from "../domain/CrmEvent.js"
 import { emailKey } from "../domain/Email.js"
 import { Conflict, type EntityName } from "../domain/Errors.js"
 import type { FieldDefinition } from "../domain/FieldDefinition.js"
 import type { WorkspaceId } from "../domain/Ids.js"
+import { Firing, Job } from "../domain/Job.js"
 import type { Order } from "../domain/Order.js"
 import { Deal, type DealFilter } from "../domain/Deal.js"
 import type { Pipeline } from "../domain/Pipeline.js"
+import type { Rule } from "../domain/Rule.js"
 import type { Task } from "../domain/Task.js"
 import type { Template } from "../domain/Template.js"
 import type { TimelineEntry } from "../domain/TimelineEntry.js"
@@ -45,6 +48,12 @@ class Tables {
   readonly deals = new Map<string, Deal>()
   readonly tasks = new Map<string, Task>()
   readonly templates = new Map<string, Template>()
+  readonly rules = new Map<string, Rule>()
+  readonly jobs = new Map<string, Job>()
+  readonly jobKeys = new Map<string, string>()
+  readonly firings = new Map<string, Firing>()
+  readonly consents = new Map<string, ConsentRecord>()
+  readonly counters = new Map<string, number>()
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
@@ -180,6 +189,17 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
   const deals = records("deal", (t) => t.deals)
   const tasks = records("task", (t) => t.tasks)
   const templates = records("template", (t) => t.templates)
+  const rules = records("rule", (t) => t.rules)
+  const allTables = (only?: ReadonlyArray<WorkspaceId>) =>
+    only === undefined ? [...workspaces.values()] : only.flatMap((ws) => (workspaces.has(ws) ? [workspaces.get(ws)!] : []))
+  const byDue = (a: Job, b: Job) => ms(a.dueAt) - ms(b.dueAt) || byId(a, b)
+  const forContact = <A extends { readonly contactId: string }>(map: Map<string, A>, contactId: string) =>
+    [...map.values()].filter((r) => r.contactId === contactId)
+  const removeWhere = <A>(undo: Undo | undefined, map: Map<string, A>, drop: (a: A) => boolean) => {
+    let n = 0
+    for (const [key, value] of [...map]) if (drop(value) && del(undo, map, key)) n++
+    return n
+  }
 
   const matches = (f: DealFilter) => (d: Deal) =>
     (f.pipelineId === undefined || d.pipelineId === f.pipelineId) &&
@@ -495,7 +515,29 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
         ),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.events.get(id))),
       count: (ws, query) => read(() => eventsIn(ws, query).length),
-      times: (ws, query) => read(() => eventsIn(ws, query).map((e) => e.occurredAt).sort((a, b) => ms(a) - ms(b)))
+      times: (ws, query) => read(() => eventsIn(ws, query).map((e) => e.occurredAt).sort((a, b) => ms(a) - ms(b))),
+      list: (ws, query) =>
+        read(() =>
+          eventsIn(ws, query)
+            .sort((a, b) => ms(b.occurredAt) - ms(a.occurredAt) || -byId(a, b))
+            .slice(0, query.limit)
+        ),
+      forContact: (ws, contactId, page) =>
+        read(() =>
+          forContact(workspaces.get(ws)?.events ?? new Map<string, StoredEvent>(), contactId)
+            .filter((e) => page.after === undefined || e.id > page.after)
+            .sort(byId)
+            .slice(0, page.limit)
+        ),
+      eraseForContact: (ws, contactId) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).events
+            const mine = forContact(map, contactId)
+            for (const e of mine) put(undo, map, e.id, new StoredEvent({ ...e, payload: {} }))
+            return mine.length
+          })
+        )
     },
     orders: {
       insert: (order) =>
@@ -509,7 +551,14 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
         ),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.orders.get(id))),
       count: (ws, query) => read(() => ordersIn(ws, query).length),
-      times: (ws, query) => read(() => ordersIn(ws, query).map((o) => o.placedAt).sort((a, b) => ms(a) - ms(b)))
+      times: (ws, query) => read(() => ordersIn(ws, query).map((o) => o.placedAt).sort((a, b) => ms(a) - ms(b))),
+      forContact: (ws, contactId, page) =>
+        read(() =>
+          forContact(workspaces.get(ws)?.orders ?? new Map<string, Order>(), contactId)
+            .filter((o) => page.after === undefined || o.id > page.after)
+            .sort(byId)
+            .slice(0, page.limit)
+        )
     },
     pipelines: {
       insert: pipelines.insert,
@@ -595,6 +644,174 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
       update: templates.update,
       remove: templates.remove,
       list: (ws) => read(() => [...templates.all(ws)].sort((a, b) => compare(a.name, b.name) || byId(a, b)))
+    },
+    rules: {
+      insert: (rule) =>
+        op((undo) => {
+          const map = tables(rule.workspaceId).rules
+          if (map.has(rule.id)) return Effect.fail(Conflict.unique("rule", "id", rule.id))
+          put(undo, map, rule.id, rule)
+          return Effect.void
+        }),
+      get: rules.get,
+      update: rules.update,
+      remove: rules.remove,
+      list: (ws) => read(() => [...rules.all(ws)].sort(byId))
+    },
+    jobs: {
+      insertMany: (jobs) =>
+        op((undo) =>
+          Effect.sync(() => {
+            for (const job of jobs) {
+              const t = tables(job.workspaceId)
+              if (t.jobKeys.has(job.idempotencyKey)) continue
+              put(undo, t.jobKeys, job.idempotencyKey, job.id)
+              put(undo, t.jobs, job.id, job)
+            }
+          })
+        ),
+      get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.jobs.get(id))),
+      claim: (request) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const now = ms(request.now)
+            const due = allTables(request.workspaces)
+              .flatMap((t) => [...t.jobs.values()])
+              .filter((j) => (j.status === "pending" && ms(j.dueAt) <= now) || (j.status === "running" && j.leaseUntil !== null && ms(j.leaseUntil) <= now))
+              .sort(byDue)
+              .slice(0, request.limit)
+            return due.map((j) => {
+              const claimed = new Job({ ...j, status: "running", attempts: j.attempts + 1, leaseUntil: request.leaseUntil, claimToken: request.token, updatedAt: request.now }, true)
+              put(undo, tables(j.workspaceId).jobs, j.id, claimed)
+              return claimed
+            })
+          })
+        ),
+      settle: (job, token) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(job.workspaceId).jobs
+            const stored = map.get(job.id)
+            if (stored === undefined || stored.status !== "running" || stored.claimToken !== token) return false
+            put(undo, map, job.id, job)
+            return true
+          })
+        ),
+      requeue: (ws, id, at) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).jobs
+            const stored = map.get(id)
+            if (stored === undefined || (stored.status !== "dead" && stored.status !== "skipped")) return Option.none()
+            const requeued = new Job({ ...stored, status: "pending", attempts: 0, dueAt: at, completedAt: null, updatedAt: at }, true)
+            put(undo, map, id, requeued)
+            return Option.some(requeued)
+          })
+        ),
+      list: (ws, q) =>
+        read(() =>
+          [...(workspaces.get(ws)?.jobs.values() ?? [])]
+            .filter(
+              (j) =>
+                (q.statuses === undefined || q.statuses.includes(j.status)) &&
+                (q.ruleId === undefined || j.ruleId === q.ruleId) &&
+                (q.contactId === undefined || j.contactId === q.contactId) &&
+                (q.after === undefined || ms(j.dueAt) > ms(q.after.dueAt) || (ms(j.dueAt) === ms(q.after.dueAt) && j.id > q.after.id))
+            )
+            .sort(byDue)
+            .slice(0, q.limit)
+        ),
+      nextDue: (only) =>
+        read(() => {
+        let next: DateTime.Utc | undefined
+        for (const t of allTables(only)) {
+          for (const j of t.jobs.values()) {
+            const at = j.status === "pending" ? j.dueAt : j.status === "running" ? j.leaseUntil : null
+            if (at !== null && (next === undefined || ms(at) < ms(next))) next = at
+          }
+        }
+        return Option.fromNullable(next)
+        }),
+      marketingSince: (ws, contactId, since) =>
+        read(
+          () =>
+            forContact(workspaces.get(ws)?.jobs ?? new Map<string, Job>(), contactId).filter(
+              (j) => j.category === "marketing" && j.reservedAt !== null && ms(j.reservedAt) > ms(since)
+            ).length
+        ),
+      sentByVariant: (ws, ruleId) =>
+        read(() => {
+          const counts = new Map<string | null, number>()
+          for (const j of workspaces.get(ws)?.jobs.values() ?? []) {
+            if (j.ruleId === ruleId && j.status === "done" && j.action?.type === "sendEmail") counts.set(j.variant, (counts.get(j.variant) ?? 0) + 1)
+          }
+          return [...counts].map(([variant, sent]) => ({ variant, sent }))
+        }),
+      removeForContact: (ws, contactId) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const t = tables(ws)
+            const mine = forContact(t.jobs, contactId)
+            for (const j of mine) {
+              del(undo, t.jobs, j.id)
+              del(undo, t.jobKeys, j.idempotencyKey)
+            }
+            return mine.length
+          })
+        )
+    },
+    firings: {
+      insert: (firing) => op((undo) => Effect.sync(() => put(undo, tables(firing.workspaceId).firings, firing.id, firing))),
+      insertMany: (firings) => op((undo) => Effect.sync(() => firings.forEach((f) => put(undo, tables(f.workspaceId).firings, f.id, f)))),
+      latest: (ws, ruleId, contactId) =>
+        read(() => {
+          const mine = forContact(workspaces.get(ws)?.firings ?? new Map<string, Firing>(), contactId).filter((f) => f.ruleId === ruleId)
+          return Option.fromNullable(mine.sort((a, b) => ms(b.firedAt) - ms(a.firedAt) || -byId(a, b))[0])
+        }),
+      hasKey: (ws, ruleId, contactId, key) =>
+        read(() => forContact(workspaces.get(ws)?.firings ?? new Map<string, Firing>(), contactId).some((f) => f.ruleId === ruleId && f.dedupeKey === key)),
+      convert: (ws, contactId, eventType, at) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).firings
+            const converted = forContact(map, contactId).filter(
+              (f) => f.goalEvent === eventType && f.convertedAt === null && ms(f.firedAt) <= ms(at) && f.goalUntil !== null && ms(at) <= ms(f.goalUntil)
+            )
+            for (const f of converted) put(undo, map, f.id, new Firing({ ...f, convertedAt: at }, true))
+            return converted.length
+          })
+        ),
+      stats: (ws, ruleId) =>
+        read(() => {
+          const counts = new Map<string | null, { fired: number; converted: number }>()
+          for (const f of workspaces.get(ws)?.firings.values() ?? []) {
+            if (f.ruleId !== ruleId) continue
+            const c = counts.get(f.variant) ?? { fired: 0, converted: 0 }
+            counts.set(f.variant, { fired: c.fired + 1, converted: c.converted + (f.convertedAt === null ? 0 : 1) })
+          }
+          return [...counts].map(([variant, c]) => ({ variant, ...c }))
+        }),
+      forContact: (ws, contactId) =>
+        read(() => forContact(workspaces.get(ws)?.firings ?? new Map<string, Firing>(), contactId).sort((a, b) => ms(a.firedAt) - ms(b.firedAt) || byId(a, b))),
+      removeForContact: (ws, contactId) => op((undo) => Effect.sync(() => removeWhere(undo, tables(ws).firings, (f) => f.contactId === contactId)))
+    },
+    consents: {
+      list: (ws, contactId) =>
+        read(() => forContact(workspaces.get(ws)?.consents ?? new Map<string, ConsentRecord>(), contactId).sort((a, b) => compare(a.purpose, b.purpose))),
+      put: (record) => op((undo) => Effect.sync(() => put(undo, tables(record.workspaceId).consents, `${record.contactId}|${record.purpose}`, record))),
+      removeForContact: (ws, contactId) => op((undo) => Effect.sync(() => removeWhere(undo, tables(ws).consents, (c) => c.contactId === contactId)))
+    },
+    counters: {
+      increment: (ws, key) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const map = tables(ws).counters
+            const next = (map.get(key) ?? 0) + 1
+            put(undo, map, key, next)
+            return next
+          })
+        ),
+      get: (ws, key) => read(() => workspaces.get(ws)?.counters.get(key) ?? 0)
     }
   }
   return service

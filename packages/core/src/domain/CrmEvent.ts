@@ -168,6 +168,12 @@ export const summarize = (type: string, payload: Readonly<Record<string, unknown
       return "Cart abandoned"
     case "page.viewed":
       return `Viewed ${String(payload["url"])}`
+    case "consent.granted":
+      return `Consent given for ${String(payload["purpose"])} mail`
+    case "consent.withdrawn":
+      return `Consent withdrawn for ${String(payload["purpose"])} mail`
+    case "consent.unsubscribed":
+      return "Unsubscribed from all marketing mail"
     default:
       return type
   }

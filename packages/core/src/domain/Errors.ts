@@ -128,7 +128,9 @@ export const EntityName = Schema.Literal(
   "fieldDefinition",
   "event",
   "order",
-  "timelineEntry"
+  "timelineEntry",
+  "rule",
+  "job"
 )
 
 /**

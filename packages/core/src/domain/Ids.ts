@@ -173,3 +173,38 @@ export const OrderId = externalId("OrderId", 200)
  * @category models
  */
 export type OrderId = typeof OrderId.Type
+
+/**
+ * A rule's id: given by the app (`abandoned-cart`) or generated. 1 to 100 letters, digits or
+ * `. _ : -`, starting with a letter or digit.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const RuleId = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, {
+    message: () => "must be 1-100 letters, digits or . _ : - starting with a letter or digit"
+  }),
+  Schema.brand("RuleId"),
+  Schema.annotations({ identifier: "RuleId" })
+)
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type RuleId = typeof RuleId.Type
+
+/**
+ * A job's id: one action (or one delayed check) waiting in the outbox.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const JobId = generatedId("JobId")
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type JobId = typeof JobId.Type

@@ -342,3 +342,69 @@ export const compile = (content: Content): Either.Either<Compiled, ReadonlyArray
     })
   })
 }
+
+// Words and signs spam filters weigh (French and English); finding one is a warning, not an error.
+const SPAM_TRIGGERS: ReadonlyArray<string> = [
+  "gratuit",
+  "gratuite",
+  "gratuitement",
+  "promotion",
+  "promo",
+  "cliquez ici",
+  "offre exclusive",
+  "offre limitée",
+  "gagnant",
+  "félicitations",
+  "sans frais",
+  "urgent",
+  "free",
+  "click here",
+  "act now",
+  "limited time",
+  "winner",
+  "congratulations",
+  "risk-free",
+  "no cost",
+  "100%",
+  "$$$",
+  "€€€",
+  "!!!"
+]
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+const TRIGGERS = SPAM_TRIGGERS.map((word) => ({
+  word,
+  pattern: new RegExp(/^\w/.test(word) ? `(?<![\\p{L}\\p{N}])${escapeRegExp(word)}(?![\\p{L}\\p{N}])` : escapeRegExp(word), "iu")
+}))
+
+/**
+ * Words spam filters watch for ("gratuit", "promotion", "free", "100%"…) and a subject in capital
+ * letters, at path `["subject"]`, `["html"]` or `["text"]`: warnings, not errors (a mail may have
+ * good reasons to say "free"), but each one makes the mail likelier to land in a spam folder.
+ *
+ * @since 0.3.0
+ * @category utils
+ */
+export const spamWarnings = (content: Content): ReadonlyArray<ValidationIssue> =>
+  FIELDS.flatMap((field) => {
+    const source = content[field]
+    if (source === null) return []
+    const text = field === "html" ? source.replace(/<[^>]*>/g, " ") : source
+    const warnings = TRIGGERS.filter((t) => t.pattern.test(text)).map((t) => ({
+      path: [field],
+      message: `contains "${t.word}", which spam filters watch for`
+    }))
+    const letters = source.replace(/\{\{[^}]*\}\}/g, "").replace(/[^\p{L}]/gu, "")
+    if (field === "subject" && letters.length >= 8 && letters === letters.toUpperCase()) {
+      warnings.push({ path: [field], message: "is in capital letters, which spam filters watch for" })
+    }
+    return warnings
+  })
+
+/**
+ * Whether a source has the unsubscribe placeholder a marketing mail needs.
+ *
+ * @since 0.3.0
+ * @category utils
+ */
+export const hasUnsubscribeLink = (source: string): boolean => placeholders(source).includes("unsubscribeUrl")

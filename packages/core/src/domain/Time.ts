@@ -9,13 +9,21 @@ import * as DateTime from "effect/DateTime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
+// Building an Intl.DateTimeFormat is costly and every stored contact and workspace names a
+// timezone: each name is checked once per process.
+const checkedZones = new Map<string, boolean>()
 const isTimezone = (s: string): boolean => {
+  const known = checkedZones.get(s)
+  if (known !== undefined) return known
+  let valid: boolean
   try {
     new Intl.DateTimeFormat("en", { timeZone: s })
-    return true
+    valid = true
   } catch {
-    return false
+    valid = false
   }
+  if (checkedZones.size < 10_000) checkedZones.set(s, valid)
+  return valid
 }
 
 /**

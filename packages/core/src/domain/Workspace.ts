@@ -10,6 +10,44 @@ import { LifecycleDefinition } from "./LifecycleDefinition.js"
 import { SalesSettings } from "./Pipeline.js"
 import { Instant, Timezone } from "./Time.js"
 import { Text } from "./Json.js"
+import { DurationString } from "./Schedule.js"
+
+/**
+ * At most `max` marketing mails to one contact per `per` (e.g. 3 per "7 days"); transactional
+ * mail does not count and is never held back.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const FrequencyCap = Schema.Struct({
+  max: Schema.Int.pipe(Schema.between(1, 1000)),
+  per: DurationString
+})
+
+/**
+ * How rules may mail the workspace's contacts.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const MessagingSettings = Schema.Struct({
+  /** The cap on marketing mail per contact; none when `null`. */
+  frequencyCap: Schema.NullOr(FrequencyCap)
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface MessagingSettings extends Schema.Schema.Type<typeof MessagingSettings> {}
+
+/**
+ * Messaging settings of a workspace that never set them: no frequency cap.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const defaultMessagingSettings: MessagingSettings = { frequencyCap: null }
 
 /**
  * @since 0.1.0
@@ -23,6 +61,8 @@ export class Workspace extends Schema.Class<Workspace>("Workspace")({
   lifecycle: LifecycleDefinition,
   /** Pipeline settings: the floor, how cold deals count, when open deals become stale. */
   sales: SalesSettings,
+  /** Messaging settings: the frequency cap on marketing mail. */
+  messaging: MessagingSettings,
   version: Schema.Int,
   createdAt: Instant,
   updatedAt: Instant
@@ -37,7 +77,9 @@ export class Workspace extends Schema.Class<Workspace>("Workspace")({
 export const WorkspaceChanges = Schema.Struct({
   expectedVersion: Schema.optional(Schema.Int),
   name: Schema.optional(Text(200)),
-  timezone: Schema.optional(Timezone)
+  timezone: Schema.optional(Timezone),
+  /** The cap on marketing mail per contact (`null` removes it). */
+  frequencyCap: Schema.optional(Schema.NullOr(FrequencyCap))
 })
 
 /**

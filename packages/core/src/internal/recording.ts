@@ -22,6 +22,8 @@ import { emailKey } from "../domain/Email.js"
 import { progress } from "./lifecycle.js"
 import { emailLock } from "./locks.js"
 import { compiledFields } from "./records.js"
+import { planForEvents } from "./rules.js"
+import type { Triggered } from "../domain/Rule.js"
 
 /** The event id is already stored: the caller's transaction rolls back and reports a duplicate. */
 export class DuplicateEvent extends Data.TaggedError("DuplicateEvent")<{ readonly eventId: string }> {}
@@ -114,7 +116,9 @@ export const insertContacts = (
   workspace: Workspace,
   items: ReadonlyArray<NewContact>,
   /** Issues the caller already found (inputs that did not decode), reported with these. */
-  earlierIssues: ReadonlyArray<ValidationIssue> = []
+  earlierIssues: ReadonlyArray<ValidationIssue> = [],
+  /** Collects what rules on `contact.created` did. */
+  triggered: Array<Triggered> = []
 ) =>
   Effect.gen(function* () {
     const lifecycle = workspace.lifecycle
@@ -252,12 +256,18 @@ export const insertContacts = (
     yield* storage.timeline.appendMany(entries)
 
     // A lifecycle may move contacts on their creation itself (a criterion on contact.created).
-    if (!lifecycle.stages.some((s) => s.enterWhen !== undefined && isAffectedBy(s.enterWhen, "contact.created"))) return contacts
     const progressed: Array<Contact> = []
-    for (const [i, contact] of contacts.entries()) progressed.push((yield* progress(storage, workspace, contact, events[i])).contact)
+    if (!lifecycle.stages.some((s) => s.enterWhen !== undefined && isAffectedBy(s.enterWhen, "contact.created"))) progressed.push(...contacts)
+    else for (const [i, contact] of contacts.entries()) progressed.push((yield* progress(storage, workspace, contact, events[i]!)).contact)
+    triggered.push(...(yield* planForEvents(storage, workspace, progressed.map((contact, i) => ({ event: events[i]!, contact })))))
     return progressed
   })
 
 /** Creates one contact (see {@link insertContacts}); error paths are the input's own. */
-export const insertContact = (storage: StorageService, workspace: Workspace, data: typeof ContactCreate.Type, creation?: CreationEvent) =>
-  Effect.map(insertContacts(storage, workspace, [{ data, path: [], creation }]), (contacts) => contacts[0]!)
+export const insertContact = (
+  storage: StorageService,
+  workspace: Workspace,
+  data: typeof ContactCreate.Type,
+  creation?: CreationEvent,
+  triggered: Array<Triggered> = []
+) => Effect.map(insertContacts(storage, workspace, [{ data, path: [], creation }], [], triggered), (contacts) => contacts[0]!)

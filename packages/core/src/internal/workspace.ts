@@ -9,7 +9,7 @@ import { DefaultWorkspaceId, type WorkspaceId } from "../domain/Ids.js"
 import { classic, type LifecycleDefinition } from "../domain/LifecycleDefinition.js"
 import { Timezone, type Timezone as TimezoneType } from "../domain/Time.js"
 import { defaultSalesSettings, type SalesSettings } from "../domain/Pipeline.js"
-import { Workspace } from "../domain/Workspace.js"
+import { defaultMessagingSettings, type MessagingSettings, Workspace } from "../domain/Workspace.js"
 import type { StorageService } from "../ports/Storage.js"
 
 /**
@@ -45,10 +45,16 @@ export const withWorkspace =
  * @since 0.1.0
  * @category constructors
  */
-export const defaults: { readonly timezone: TimezoneType; readonly lifecycle: LifecycleDefinition; readonly sales: SalesSettings } = {
+export const defaults: {
+  readonly timezone: TimezoneType
+  readonly lifecycle: LifecycleDefinition
+  readonly sales: SalesSettings
+  readonly messaging: MessagingSettings
+} = {
   timezone: Timezone.make("UTC"),
   lifecycle: classic,
-  sales: defaultSalesSettings
+  sales: defaultSalesSettings,
+  messaging: defaultMessagingSettings
 }
 
 const unstored = (id: WorkspaceId, now: DateTime.Utc) =>
@@ -73,7 +79,7 @@ export const ensureWorkspace = (storage: StorageService) =>
 /** Changes the current workspace's settings (storing it first if needed), checking the version. */
 export const replaceWorkspace = (
   storage: StorageService,
-  changes: Partial<Pick<Workspace, "name" | "timezone" | "lifecycle" | "sales">>,
+  changes: Partial<Pick<Workspace, "name" | "timezone" | "lifecycle" | "sales" | "messaging">>,
   expectedVersion: number | undefined
 ) =>
   Effect.gen(function* () {

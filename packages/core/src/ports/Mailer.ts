@@ -7,6 +7,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { ErrorCode } from "../domain/Errors.js"
 
@@ -69,3 +70,38 @@ export interface MailerService {
  * @category services
  */
 export class Mailer extends Context.Tag("@rapport/core/Mailer")<Mailer, MailerService>() {}
+
+/**
+ * How Rapport addresses mail and makes unsubscribe links. `unsubscribe.url` contains `{token}`,
+ * replaced by a signed token your unsubscribe route passes to `consent.unsubscribe(token)`;
+ * `unsubscribe.secret` signs tokens (keep it stable: changing it invalidates links already sent).
+ * Marketing mail cannot be sent without `unsubscribe`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface MailSettingsService {
+  /** The sender of rule mails, when your provider does not set one. */
+  readonly from?: string | undefined
+  readonly replyTo?: string | undefined
+  readonly unsubscribe?: { readonly url: string; readonly secret: string } | undefined
+}
+
+/**
+ * Mail settings; none by default (then marketing mail cannot be sent, and rules that would send
+ * it are refused when saved).
+ *
+ * @since 0.3.0
+ * @category services
+ */
+export class MailSettings extends Context.Reference<MailSettings>()("@rapport/core/MailSettings", {
+  defaultValue: (): MailSettingsService => ({})
+}) {}
+
+/**
+ * Sets the mail settings.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const settingsLayer = (settings: MailSettingsService): Layer.Layer<MailSettings> => Layer.succeed(MailSettings, settings)

@@ -18,11 +18,14 @@ import type { Company } from "../domain/Company.js"
 import type { Contact } from "../domain/Contact.js"
 import type { Deal, DealFilter } from "../domain/Deal.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
+import type { ConsentRecord } from "../domain/Consent.js"
 import type { Conflict, StorageError } from "../domain/Errors.js"
 import type { FieldDefinition, FieldEntity, FieldValues } from "../domain/FieldDefinition.js"
-import type { CompanyId, ContactId, DealId, EventId, OrderId, PipelineId, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
+import type { CompanyId, ContactId, DealId, EventId, JobId, OrderId, PipelineId, RuleId, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
+import type { Firing, Job, JobStatus } from "../domain/Job.js"
 import type { Order } from "../domain/Order.js"
 import type { Pipeline } from "../domain/Pipeline.js"
+import type { Rule } from "../domain/Rule.js"
 import type { Task } from "../domain/Task.js"
 import type { Template } from "../domain/Template.js"
 import type { Dimension, SumRow } from "../domain/Weighting.js"
@@ -275,6 +278,23 @@ export interface EventRepository {
     workspaceId: WorkspaceId,
     query: HistoryWindow & { readonly types: ReadonlyArray<string> }
   ) => Effect.Effect<ReadonlyArray<DateTime.Utc>, StorageError>
+  /** Up to `limit` of those events, most recent first (for counts that filter on payloads). */
+  readonly list: (
+    workspaceId: WorkspaceId,
+    query: HistoryWindow & { readonly types: ReadonlyArray<string>; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<StoredEvent>, StorageError>
+  /** Up to `limit` of a contact's events of any type, in id order after `after` (for exports). */
+  readonly forContact: (
+    workspaceId: WorkspaceId,
+    contactId: ContactId,
+    page: { readonly after?: string | undefined; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<StoredEvent>, StorageError>
+  /**
+   * Empties the payloads of a contact's events (the contact is being erased); the ids stay, so a
+   * re-sent event is still recognised and not processed again. Returns how many events the
+   * contact has.
+   */
+  readonly eraseForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<number, StorageError>
 }
 
 /**
@@ -290,6 +310,12 @@ export interface OrderRepository {
   readonly count: (workspaceId: WorkspaceId, query: HistoryWindow) => Effect.Effect<number, StorageError>
   /** When those orders were placed, earliest first. */
   readonly times: (workspaceId: WorkspaceId, query: HistoryWindow) => Effect.Effect<ReadonlyArray<DateTime.Utc>, StorageError>
+  /** Up to `limit` of a contact's orders with their lines, in id order after `after` (for exports). */
+  readonly forContact: (
+    workspaceId: WorkspaceId,
+    contactId: ContactId,
+    page: { readonly after?: string | undefined; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<Order>, StorageError>
 }
 
 /**
@@ -435,6 +461,160 @@ export interface TemplateRepository {
 }
 
 /**
+ * @since 0.3.0
+ * @category models
+ */
+export interface RuleRepository {
+  /** The workspace's rules in id order. */
+  readonly list: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<Rule>, StorageError>
+  /** The rule, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: RuleId) => Effect.Effect<Option.Option<Rule>, StorageError>
+  /** Stores a new rule; `Conflict` (`unique`, field `id`) when the id is taken. */
+  readonly insert: (rule: Rule) => Effect.Effect<void, StorageError | Conflict>
+  /** Replaces the rule if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (rule: Rule, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Removes the rule; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, id: RuleId) => Effect.Effect<boolean, StorageError>
+}
+
+/**
+ * What `jobs.list` filters on; jobs come by due time, then id, after `after`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface JobQuery {
+  readonly statuses?: ReadonlyArray<JobStatus> | undefined
+  readonly ruleId?: RuleId | undefined
+  readonly contactId?: ContactId | undefined
+  readonly after?: { readonly dueAt: DateTime.Utc; readonly id: JobId } | undefined
+  readonly limit: number
+}
+
+/**
+ * A dispatcher's claim: up to `limit` jobs due at `now` (pending with `dueAt <= now`, or running
+ * with `leaseUntil <= now`), held until `leaseUntil` under `token`; of the given workspaces only,
+ * when given (none for an empty list).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ClaimRequest {
+  readonly now: DateTime.Utc
+  readonly leaseUntil: DateTime.Utc
+  readonly token: string
+  readonly limit: number
+  readonly workspaces?: ReadonlyArray<WorkspaceId> | undefined
+}
+
+/**
+ * The outbox. Unlike every other repository, `claim` and `nextDue` look at every workspace unless
+ * told which: one dispatcher can serve them all (rows stay per workspace; nothing joins across
+ * them).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface JobRepository {
+  /**
+   * Stores new jobs; a job whose idempotency key the workspace already has (stored, or earlier in
+   * the same list) is left out.
+   */
+  readonly insertMany: (jobs: ReadonlyArray<Job>) => Effect.Effect<void, StorageError>
+  /** The job, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: JobId) => Effect.Effect<Option.Option<Job>, StorageError>
+  /**
+   * Claims due jobs, soonest due first (then by id), in one statement: each becomes `running` with
+   * the lease and token, one more attempt and `updatedAt = now`. Concurrent claims never return the
+   * same job while its lease holds (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+   */
+  readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<Job>, StorageError>
+  /**
+   * Replaces the stored job with `job` (every attribute, whatever its new status, `running`
+   * included) if the stored one is still `running` under `token` (the claim was not lost to an
+   * ended lease); `false`, and nothing written, otherwise.
+   */
+  readonly settle: (job: Job, token: string) => Effect.Effect<boolean, StorageError>
+  /**
+   * Puts a `dead` or `skipped` job back in the queue: `pending`, due at `at`, attempts 0,
+   * `completedAt` cleared, `lastError` and `outcome` kept; none when there is no such job in one of
+   * those states.
+   */
+  readonly requeue: (workspaceId: WorkspaceId, id: JobId, at: DateTime.Utc) => Effect.Effect<Option.Option<Job>, StorageError>
+  /** Jobs matching the query. */
+  readonly list: (workspaceId: WorkspaceId, query: JobQuery) => Effect.Effect<ReadonlyArray<Job>, StorageError>
+  /** The earliest due time of a pending job, or lease end of a running one, in any (or these) workspaces. */
+  readonly nextDue: (workspaces?: ReadonlyArray<WorkspaceId>) => Effect.Effect<Option.Option<DateTime.Utc>, StorageError>
+  /**
+   * How many of the contact's jobs reserved a marketing mail after the instant (`reservedAt >
+   * since`, whatever their status): the frequency cap counts them.
+   */
+  readonly marketingSince: (workspaceId: WorkspaceId, contactId: ContactId, since: DateTime.Utc) => Effect.Effect<number, StorageError>
+  /** How many `done` `sendEmail` jobs a rule has, per variant (variants without any left out). */
+  readonly sentByVariant: (
+    workspaceId: WorkspaceId,
+    ruleId: RuleId
+  ) => Effect.Effect<ReadonlyArray<{ readonly variant: string | null; readonly sent: number }>, StorageError>
+  /** Deletes a contact's jobs (the contact is being erased). */
+  readonly removeForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface FiringRepository {
+  /** Records a firing. */
+  readonly insert: (firing: Firing) => Effect.Effect<void, StorageError>
+  /** Records firings in as few statements as the store allows. */
+  readonly insertMany: (firings: ReadonlyArray<Firing>) => Effect.Effect<void, StorageError>
+  /** The rule's latest firing for the contact, if any. */
+  readonly latest: (workspaceId: WorkspaceId, ruleId: RuleId, contactId: ContactId) => Effect.Effect<Option.Option<Firing>, StorageError>
+  /** Whether the rule fired for the contact with this `oncePer` value. */
+  readonly hasKey: (workspaceId: WorkspaceId, ruleId: RuleId, contactId: ContactId, key: string) => Effect.Effect<boolean, StorageError>
+  /**
+   * Sets `convertedAt = at` on the contact's unconverted firings whose goal is this event type and
+   * whose window holds `at` (`firedAt <= at <= goalUntil`); returns how many.
+   */
+  readonly convert: (workspaceId: WorkspaceId, contactId: ContactId, eventType: string, at: DateTime.Utc) => Effect.Effect<number, StorageError>
+  /** Firings and conversions of a rule, per variant. */
+  readonly stats: (
+    workspaceId: WorkspaceId,
+    ruleId: RuleId
+  ) => Effect.Effect<ReadonlyArray<{ readonly variant: string | null; readonly fired: number; readonly converted: number }>, StorageError>
+  /** A contact's firings, oldest first (for exports). */
+  readonly forContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<ReadonlyArray<Firing>, StorageError>
+  /** Deletes a contact's firings (the contact is being erased). */
+  readonly removeForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConsentRepository {
+  /** The contact's consent records, one per purpose. */
+  readonly list: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<ReadonlyArray<ConsentRecord>, StorageError>
+  /** Stores the record, replacing the contact's record for the same purpose. */
+  readonly put: (record: ConsentRecord) => Effect.Effect<void, StorageError>
+  /** Deletes a contact's records (the contact is being erased). */
+  readonly removeForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * Named counters per workspace (round-robin turns, the rules' version).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface CounterRepository {
+  /** Adds one to the counter (from 0) and returns the new value. */
+  readonly increment: (workspaceId: WorkspaceId, key: string) => Effect.Effect<number, StorageError>
+  /** The counter's value (0 when never incremented). */
+  readonly get: (workspaceId: WorkspaceId, key: string) => Effect.Effect<number, StorageError>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -464,6 +644,11 @@ export interface StorageService {
   readonly deals: DealRepository
   readonly tasks: TaskRepository
   readonly templates: TemplateRepository
+  readonly rules: RuleRepository
+  readonly jobs: JobRepository
+  readonly firings: FiringRepository
+  readonly consents: ConsentRepository
+  readonly counters: CounterRepository
 }
 
 /**

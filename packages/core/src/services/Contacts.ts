@@ -22,6 +22,8 @@ import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { Storage } from "../ports/Storage.js"
+import type { Triggered } from "../domain/Rule.js"
+import { JobSignal } from "../internal/signal.js"
 
 /**
  * Options of `contacts.remove`.
@@ -51,9 +53,12 @@ const decodeListOptions = decodeInput(ContactListOptions)
  * @category services
  */
 export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts", {
+  dependencies: [JobSignal.Default],
   effect: Effect.gen(function* () {
     const storage = yield* Storage
-
+    const signal = yield* JobSignal
+    // Rules on contact.created queued actions due now: wake a running dispatcher.
+    const wake = (triggered: ReadonlyArray<Triggered>) => (triggered.some((t) => !t.delayed) ? signal.notify : Effect.void)
 
     /**
      * Creates a contact. Fails with `ValidationError` for bad input (naming every field), and
@@ -61,16 +66,18 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
      */
     const create = Effect.fn("Contacts.create")(function* (input: ContactCreate) {
       const data = yield* decodeInput(ContactCreate)(input)
+      const triggered: Array<Triggered> = []
       return yield* storage
         .transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
-            return yield* insertContact(storage, yield* ensureWorkspace(storage), data)
+            return yield* insertContact(storage, yield* ensureWorkspace(storage), data, undefined, triggered)
           })
         )
         .pipe(
           // The creation record's id derives from the new contact's UUID: it cannot already exist.
-          Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`))
+          Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`)),
+          Effect.tap(() => wake(triggered))
         )
     })
 
@@ -87,14 +94,18 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       // Inputs that decode are checked against the workspace too, so every issue comes back at once.
       const issues = decoded.flatMap((d) => (Either.isLeft(d) ? d.left.issues : []))
       const items = decoded.flatMap((d, i) => (Either.isRight(d) ? [{ data: d.right, path: [i] }] : []))
+      const triggered: Array<Triggered> = []
       return yield* storage
         .transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
-            return yield* insertContacts(storage, yield* ensureWorkspace(storage), items, issues)
+            return yield* insertContacts(storage, yield* ensureWorkspace(storage), items, issues, triggered)
           })
         )
-        .pipe(Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`)))
+        .pipe(
+          Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`)),
+          Effect.tap(() => wake(triggered))
+        )
     })
 
     /** The contact with this id, or `NotFound`. */

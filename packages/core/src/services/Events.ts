@@ -16,6 +16,9 @@ import { type ContactId, EventId, type WorkspaceId } from "../domain/Ids.js"
 import { StageChange } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
+import { planForEvent } from "../internal/rules.js"
+import { JobSignal } from "../internal/signal.js"
+import { Triggered } from "../domain/Rule.js"
 import { type CreationEvent, insertContact, recordEvent } from "../internal/recording.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -39,7 +42,9 @@ export class EmitResult extends Schema.Class<EmitResult>("EmitResult")({
   /** The automatic lifecycle move the event caused, if any. */
   stageChange: Schema.NullOr(StageChange),
   /** A stage the contact qualified for but could not enter, and the fields it lacks. */
-  progressionBlocked: Schema.NullOr(Schema.Struct({ stage: Schema.String, missingFields: Schema.Array(Schema.String) }))
+  progressionBlocked: Schema.NullOr(Schema.Struct({ stage: Schema.String, missingFields: Schema.Array(Schema.String) })),
+  /** The rules that acted on the event (and, when it created the contact, on its creation). */
+  triggered: Schema.Array(Triggered)
 }) {}
 
 const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>) =>
@@ -60,21 +65,23 @@ const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>) 
  * @category services
  */
 export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
+  dependencies: [JobSignal.Default],
   effect: Effect.gen(function* () {
     const storage = yield* Storage
+    const signal = yield* JobSignal
 
     const duplicateOf = (workspaceId: WorkspaceId, event: StoredEvent) =>
       Effect.map(
         storage.contacts.get(workspaceId, event.contactId),
         (contact) =>
-          new EmitResult({ event, contact: Option.getOrNull(contact), duplicate: true, contactCreated: false, stageChange: null, progressionBlocked: null })
+          new EmitResult({ event, contact: Option.getOrNull(contact), duplicate: true, contactCreated: false, stageChange: null, progressionBlocked: null, triggered: [] })
       )
 
     /** The contact as it is once locked; none when it was deleted meanwhile. */
     const lockedContact = (workspace: Workspace, id: ContactId) =>
       Effect.zipRight(contactLock(storage, workspace.id, id), storage.contacts.get(workspace.id, id))
 
-    const createFor = (workspace: Workspace, data: typeof EmitInput.Type, email: Email, event: CreationEvent) => {
+    const createFor = (workspace: Workspace, data: typeof EmitInput.Type, email: Email, event: CreationEvent, triggered: Array<Triggered>) => {
       const hints = data.contact ?? {}
       const create = insertContact(
         storage,
@@ -89,7 +96,8 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
           firstSeenAt: event.occurredAt
         },
         // An emitted `contact.created` is the creation record itself, not a second one.
-        data.type === "contact.created" ? event : undefined
+        data.type === "contact.created" ? event : undefined,
+        triggered
       )
       // In a savepoint: if another writer (an update, a bulk creation) took the email meanwhile,
       // undo our attempt and record the event on their contact.
@@ -106,7 +114,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       )
     }
 
-    const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: CreationEvent) =>
+    const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: CreationEvent, triggered: Array<Triggered>) =>
       Effect.gen(function* () {
         if (data.contactId !== undefined) {
           const found = yield* lockedContact(workspace, data.contactId)
@@ -122,7 +130,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
           const fresh = yield* lockedContact(workspace, known.value.id)
           if (Option.isSome(fresh)) return { contact: fresh.value, created: false }
         }
-        return yield* createFor(workspace, data, email, event)
+        return yield* createFor(workspace, data, email, event, triggered)
       })
 
     /**
@@ -144,7 +152,8 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
             const workspace = yield* ensureWorkspace(storage)
             const existing = yield* storage.events.get(workspace.id, id)
             if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
-            const { contact, created } = yield* resolveContact(workspace, data, { id, occurredAt, payload })
+            const triggered: Array<Triggered> = []
+            const { contact, created } = yield* resolveContact(workspace, data, { id, occurredAt, payload }, triggered)
             if (created && data.type === "contact.created") {
               const stored = yield* storage.events.get(workspace.id, id)
               return new EmitResult({
@@ -153,18 +162,21 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
                 duplicate: false,
                 contactCreated: true,
                 stageChange: null,
-                progressionBlocked: null
+                progressionBlocked: null,
+                triggered
               })
             }
             const event = new StoredEvent({ id, workspaceId: workspace.id, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload })
             const progression = yield* recordEvent(storage, workspace, event, contact)
+            triggered.push(...(yield* planForEvent(storage, workspace, event, progression.contact)))
             return new EmitResult({
               event,
               contact: progression.contact,
               duplicate: false,
               contactCreated: created,
               stageChange: progression.change,
-              progressionBlocked: progression.blocked
+              progressionBlocked: progression.blocked,
+              triggered
             })
           })
         )
@@ -176,7 +188,8 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
               const stored = yield* storage.events.get(workspaceId, id)
               return Option.isSome(stored) ? yield* duplicateOf(workspaceId, stored.value) : yield* Effect.dieMessage(`event ${id} vanished`)
             })
-          )
+          ),
+          Effect.tap((result) => (result.triggered.some((t) => !t.delayed) ? signal.notify : Effect.void))
         )
     })
 

@@ -26,6 +26,8 @@ import { workspaceLock } from "../internal/locks.js"
 import { keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
+import { refuseIfRulesUse } from "../internal/ruleRefs.js"
+import { rulesChanged } from "../internal/rules.js"
 import { type FieldRecord, Storage } from "../ports/Storage.js"
 
 const SCAN_PAGE = 1000
@@ -174,6 +176,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
           yield* checkConsistency(def, workspace.lifecycle)
           yield* refuseIfViolated(workspace, def, "define")
           yield* storage.fieldDefinitions.insert(def)
+          yield* rulesChanged(storage, workspace.id)
           return def
         })
       )
@@ -215,6 +218,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
             (next.unique && !current.unique)
           if (valuesMayBreak) yield* refuseIfViolated(workspace, next, "change")
           yield* storage.fieldDefinitions.update(next, current.version)
+          yield* rulesChanged(storage, workspace.id)
           if (next.unique && (!current.unique || next.type !== current.type)) {
             yield* storage.uniqueValues.releaseField(workspace.id, next.entity, next.key)
             yield* claimAll(workspace, next)
@@ -249,8 +253,10 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
               })
             }
           }
+          if (def.entity === "contact") yield* refuseIfRulesUse(storage, workspace.id, "fields", [def.key], "fieldDefinition", `contact.${def.key}`)
           yield* storage.uniqueValues.releaseField(workspace.id, def.entity, def.key)
           yield* storage.fieldDefinitions.remove(workspace.id, def.entity, def.key)
+          yield* rulesChanged(storage, workspace.id)
         })
       )
     })

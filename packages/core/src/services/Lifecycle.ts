@@ -18,6 +18,8 @@ import { contactLock, workspaceLock } from "../internal/locks.js"
 import { getContact } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { readWorkspace, replaceWorkspace } from "../internal/workspace.js"
+import { refuseIfRulesUse } from "../internal/ruleRefs.js"
+import { rulesChanged } from "../internal/rules.js"
 import { Storage } from "../ports/Storage.js"
 
 /**
@@ -108,6 +110,8 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
               message: `Field "${orphan.key}" is required from stage "${orphan.required.fromStage}", which the new lifecycle drops; change the field first`
             })
           }
+          yield* refuseIfRulesUse(storage, workspace.id, "stages", [...dropped], "workspace", workspace.id)
+          yield* rulesChanged(storage, workspace.id)
           return (yield* replaceWorkspace(storage, { lifecycle: next }, config.expectedVersion)).lifecycle
         })
       )

@@ -9,19 +9,23 @@ import * as Effect from "effect/Effect"
 import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
 import type { FieldDefinition } from "../domain/FieldDefinition.js"
 import { TemplateId, type WorkspaceId } from "../domain/Ids.js"
-import { check, Template, TemplateCreate, TemplateUpdate } from "../domain/Template.js"
+import { check, type Content, hasUnsubscribeLink, spamWarnings, Template, TemplateCreate, type TemplatePurpose, TemplateUpdate } from "../domain/Template.js"
+import type { ValidationIssue } from "../domain/Errors.js"
 import { workspaceLock } from "../internal/locks.js"
 import { getTemplate } from "../internal/sales.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
+import { refuseIfRulesUse } from "../internal/ruleRefs.js"
 import { Storage, type StorageService } from "../ports/Storage.js"
 
 const decodeTemplateId = decodeInput(TemplateId, ["templateId"])
 
 /**
  * The placeholders a template may use besides custom fields (`contact.fields.<key>`,
- * `company.fields.<key>`, `deal.fields.<key>` for every defined field).
+ * `company.fields.<key>`, `deal.fields.<key>` for every defined field), the payload of the event a
+ * rule reacted to (`event.payload.<…>`) and the unsubscribe link (`unsubscribeUrl`). Follow-ups
+ * fill `deal.*`, rule mails `event.*`; a value a mail does not have renders as the fallback.
  *
  * @since 0.2.0
  * @category constructors
@@ -30,27 +34,59 @@ export const knownPlaceholders = {
   contact: ["id", "email", "firstName", "lastName", "phone", "stage", "ownerId"],
   company: ["id", "name", "domain", "phone"],
   deal: ["id", "title", "amount", "amountMinor", "currency", "stage", "stageLabel", "quoteRef", "expectedCloseDate", "ownerId"],
-  workspace: ["name"]
+  workspace: ["name"],
+  event: ["id", "type", "occurredAt"]
 } as const
 
-/** Whether a path names a value follow-up mails provide, given the workspace's field definitions. */
+/** Whether a path names a value mails provide, given the workspace's field definitions. */
 const placeholderChecker = (definitions: ReadonlyArray<FieldDefinition>) => {
   const fields = new Set(definitions.map((d) => `${d.entity}.fields.${d.key}`))
   return (path: ReadonlyArray<string>): boolean => {
     const [root, first, second] = path
+    if (path.length === 1) return root === "unsubscribeUrl"
     if (root === undefined || !(root in knownPlaceholders)) return false
+    if (root === "event" && first === "payload") return path.length >= 3
     if (path.length === 2) return (knownPlaceholders[root as keyof typeof knownPlaceholders] as ReadonlyArray<string>).includes(first!)
     return path.length === 3 && first === "fields" && fields.has(`${root}.fields.${second}`)
   }
 }
 
-const checked = (storage: StorageService, workspaceId: WorkspaceId, content: { subject: string; html: string | null; text: string | null }) =>
+const UNSUBSCRIBE = "a marketing mail needs an unsubscribe link: put {{ unsubscribeUrl }} in it (e.g. <a href=\"{{ unsubscribeUrl }}\">Unsubscribe</a>)"
+
+/** Every reason a template cannot be saved, and the warnings that do not stop it. */
+const review = (definitions: ReadonlyArray<FieldDefinition>, content: Content, purpose: TemplatePurpose) => {
+  const issues: Array<ValidationIssue> = [...check(content, placeholderChecker(definitions))]
+  if (purpose === "marketing") {
+    for (const field of ["html", "text"] as const) {
+      const source = content[field]
+      if (source !== null && source.trim() !== "" && !hasUnsubscribeLink(source)) issues.push({ path: [field], message: UNSUBSCRIBE })
+    }
+  }
+  return { issues, warnings: spamWarnings(content) }
+}
+
+/**
+ * What `templates.check` finds: `issues` stop a save, `warnings` (spam-trigger words) do not.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface TemplateReview {
+  readonly valid: boolean
+  readonly issues: ReadonlyArray<ValidationIssue>
+  readonly warnings: ReadonlyArray<ValidationIssue>
+}
+
+const checked = (storage: StorageService, workspaceId: WorkspaceId, content: Content, purpose: TemplatePurpose, name: string) =>
   Effect.gen(function* () {
     if ((content.html ?? "").trim() === "" && (content.text ?? "").trim() === "") {
       return yield* ValidationError.at(["html"], "a template needs a body: at least one of \"html\" or \"text\" must be a non-empty string")
     }
-    const issues = check(content, placeholderChecker(yield* storage.fieldDefinitions.list(workspaceId)))
+    const { issues, warnings } = review(yield* storage.fieldDefinitions.list(workspaceId), content, purpose)
     if (issues.length > 0) return yield* ValidationError.fromIssues(issues, "Invalid template")
+    if (warnings.length > 0) {
+      yield* Effect.logWarning(`Template "${name}" may be taken for spam: ${warnings.map((w) => `${w.path.join(".")} ${w.message}`).join("; ")}`)
+    }
   })
 
 /**
@@ -69,7 +105,7 @@ export class Templates extends Effect.Service<Templates>()("@rapport/core/Templa
           yield* workspaceLock(storage, "shared")
           const workspace = yield* ensureWorkspace(storage)
           const content = { subject: data.subject, html: data.html ?? null, text: data.text ?? null }
-          yield* checked(storage, workspace.id, content)
+          yield* checked(storage, workspace.id, content, data.purpose ?? "transactional", data.name)
           const now = yield* DateTime.now
           const template = new Template({
             id: TemplateId.make(yield* (yield* IdGenerator).next),
@@ -110,7 +146,7 @@ export class Templates extends Effect.Service<Templates>()("@rapport/core/Templa
             html: data.html === undefined ? current.html : data.html,
             text: data.text === undefined ? current.text : data.text
           }
-          yield* checked(storage, workspaceId, content)
+          yield* checked(storage, workspaceId, content, data.purpose ?? current.purpose, data.name ?? current.name)
           const next = new Template({
             ...current,
             ...content,
@@ -128,8 +164,15 @@ export class Templates extends Effect.Service<Templates>()("@rapport/core/Templa
     /** Deletes a template. */
     const remove = Effect.fn("Templates.remove")(function* (templateId: string) {
       const id = yield* decodeTemplateId(templateId)
-      const removed = yield* storage.templates.remove((yield* readWorkspace(storage)).id, id)
-      if (!removed) return yield* NotFound.of("template", id)
+      yield* storage.transaction(
+        Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
+          const workspaceId = (yield* readWorkspace(storage)).id
+          yield* refuseIfRulesUse(storage, workspaceId, "templates", [id], "template", id)
+          const removed = yield* storage.templates.remove(workspaceId, id)
+          if (!removed) return yield* NotFound.of("template", id)
+        })
+      )
     })
 
     /** The workspace's templates by name. */
@@ -137,6 +180,25 @@ export class Templates extends Effect.Service<Templates>()("@rapport/core/Templa
       return yield* storage.templates.list((yield* readWorkspace(storage)).id)
     })
 
-    return { create, get, update, remove, list } as const
+    /**
+     * Checks a template without saving it: `issues` would stop a save (syntax, unknown placeholders,
+     * a marketing mail without `{{ unsubscribeUrl }}`); `warnings` would not (spam-trigger words).
+     */
+    const checkContent = Effect.fn("Templates.check")(function* (input: TemplateCreate) {
+      const data = yield* decodeInput(TemplateCreate)(input)
+      const content = { subject: data.subject, html: data.html ?? null, text: data.text ?? null }
+      const { issues, warnings } = review(yield* storage.fieldDefinitions.list((yield* readWorkspace(storage)).id), content, data.purpose ?? "transactional")
+      return { valid: issues.length === 0, issues, warnings } satisfies TemplateReview
+    })
+
+    return {
+      create,
+      get,
+      update,
+      remove,
+      list,
+      /** Checks a template without saving it: issues that would stop a save, and spam warnings. */
+      check: checkContent
+    } as const
   })
 }) {}

@@ -48,7 +48,7 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
     /** The current workspace's settings. */
     const current = readWorkspace(storage).pipe(Effect.withSpan("Workspaces.current"))
 
-    /** Changes the name or timezone of the current workspace. */
+    /** Changes the name, timezone or marketing frequency cap of the current workspace. */
     const update = Effect.fn("Workspaces.update")(function* (input: WorkspaceChanges) {
       const changes = yield* decodeInput(WorkspaceChanges)(input)
       return yield* storage.transaction(
@@ -57,7 +57,11 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
           const workspace = yield* readWorkspace(storage)
           return yield* replaceWorkspace(
             storage,
-            { name: changes.name ?? workspace.name, timezone: changes.timezone ?? workspace.timezone },
+            {
+              name: changes.name ?? workspace.name,
+              timezone: changes.timezone ?? workspace.timezone,
+              messaging: changes.frequencyCap === undefined ? workspace.messaging : { ...workspace.messaging, frequencyCap: changes.frequencyCap }
+            },
             changes.expectedVersion
           )
         })

@@ -2,7 +2,7 @@
 // the entity's own Schema, so a corrupt row surfaces as a parse error instead of a wrong value.
 // Writing maps a valid entity straight to its row: re-checking every field of an instance the
 // domain already validated would double the cost of bulk writes.
-import { Company, Contact, CrmEvent, Deal, FieldDefinition, Order, Pipeline, Task, Template, TimelineEntry, Workspace } from "@rapport/core"
+import { Company, Consent, Contact, CrmEvent, Deal, FieldDefinition, Job, Order, Pipeline, Rule, Task, Template, TimelineEntry, Workspace } from "@rapport/core"
 import * as DateTime from "effect/DateTime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
@@ -31,11 +31,32 @@ const rowOf = <Row extends Schema.Struct.Fields, E extends Schema.Schema.AnyNoCo
 }
 
 export const WorkspaceRow = rowOf(
-  { id: Schema.String, name: Schema.String, timezone: Schema.String, lifecycle: Json, sales: Json, version: Int, created_at: Instant, updated_at: Instant },
+  { id: Schema.String, name: Schema.String, timezone: Schema.String, lifecycle: Json, sales: Json, messaging: Json, version: Int, created_at: Instant, updated_at: Instant },
   Workspace.Workspace,
-  // `sales` is NULL in workspaces stored before pipelines existed (migration 0002).
-  (r) => ({ id: r.id, name: r.name, timezone: r.timezone, lifecycle: r.lifecycle, sales: r.sales ?? Pipeline.defaultSalesSettings, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at }),
-  (w) => ({ id: w.id, name: w.name, timezone: w.timezone, lifecycle: w.lifecycle, sales: w.sales, version: w.version, created_at: iso(w.createdAt), updated_at: iso(w.updatedAt) })
+  // `sales` is NULL in workspaces stored before pipelines existed (migration 0002), `messaging`
+  // before rules did (0003).
+  (r) => ({
+    id: r.id,
+    name: r.name,
+    timezone: r.timezone,
+    lifecycle: r.lifecycle,
+    sales: r.sales ?? Pipeline.defaultSalesSettings,
+    messaging: r.messaging ?? Workspace.defaultMessagingSettings,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at
+  }),
+  (w) => ({
+    id: w.id,
+    name: w.name,
+    timezone: w.timezone,
+    lifecycle: w.lifecycle,
+    sales: w.sales,
+    messaging: w.messaging,
+    version: w.version,
+    created_at: iso(w.createdAt),
+    updated_at: iso(w.updatedAt)
+  })
 )
 
 export const FieldDefinitionRow = rowOf(
@@ -576,3 +597,181 @@ export const SumRowSchema = Schema.Struct({
   amount: Schema.BigInt,
   weighted: Schema.BigInt
 })
+
+export const RuleRow = rowOf(
+  {
+    workspace_id: Schema.String,
+    id: Schema.String,
+    name: Schema.String,
+    event_type: Schema.String,
+    definition: Json,
+    enabled: Bool,
+    version: Int,
+    created_at: Instant,
+    updated_at: Instant
+  },
+  Rule.Rule,
+  (r) => {
+    const d = r.definition as Record<string, unknown>
+    return {
+      id: r.id,
+      workspaceId: r.workspace_id,
+      name: r.name,
+      on: r.event_type,
+      when: d["when"],
+      unless: d["unless"],
+      delay: d["delay"],
+      actions: d["actions"],
+      variants: d["variants"],
+      goal: d["goal"],
+      limits: d["limits"],
+      enabled: r.enabled,
+      version: r.version,
+      createdAt: r.created_at,
+      updatedAt: r.updated_at
+    }
+  },
+  (r) => ({
+    workspace_id: r.workspaceId,
+    id: r.id,
+    name: r.name,
+    event_type: r.on,
+    definition: { when: r.when, unless: r.unless, delay: r.delay, actions: r.actions, variants: r.variants, goal: r.goal, limits: r.limits },
+    enabled: r.enabled,
+    version: r.version,
+    created_at: iso(r.createdAt),
+    updated_at: iso(r.updatedAt)
+  })
+)
+
+export const JobRow = rowOf(
+  {
+    workspace_id: Schema.String,
+    id: Schema.String,
+    idempotency_key: Schema.String,
+    kind: Schema.String,
+    rule_id: Schema.String,
+    event_id: Schema.String,
+    contact_id: Schema.String,
+    variant: Text,
+    action: Schema.NullOr(Json),
+    action_type: Text,
+    action_index: Schema.NullOr(Int),
+    category: Text,
+    due_at: Instant,
+    status: Schema.String,
+    attempts: Int,
+    lease_until: Schema.NullOr(Instant),
+    claim_token: Text,
+    last_error: Text,
+    outcome: Schema.NullOr(Json),
+    reserved_at: Schema.NullOr(Instant),
+    created_at: Instant,
+    updated_at: Instant,
+    completed_at: Schema.NullOr(Instant)
+  },
+  Job.Job,
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    idempotencyKey: r.idempotency_key,
+    kind: r.kind,
+    ruleId: r.rule_id,
+    eventId: r.event_id,
+    contactId: r.contact_id,
+    variant: r.variant,
+    action: r.action,
+    actionIndex: r.action_index,
+    category: r.category,
+    dueAt: r.due_at,
+    status: r.status,
+    attempts: r.attempts,
+    leaseUntil: r.lease_until,
+    claimToken: r.claim_token,
+    lastError: r.last_error,
+    outcome: r.outcome,
+    reservedAt: r.reserved_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    completedAt: r.completed_at
+  }),
+  (j) => ({
+    workspace_id: j.workspaceId,
+    id: j.id,
+    idempotency_key: j.idempotencyKey,
+    kind: j.kind,
+    rule_id: j.ruleId,
+    event_id: j.eventId,
+    contact_id: j.contactId,
+    variant: j.variant,
+    action: j.action,
+    action_type: j.action?.type ?? null,
+    action_index: j.actionIndex,
+    category: j.category,
+    due_at: iso(j.dueAt),
+    status: j.status,
+    attempts: j.attempts,
+    lease_until: isoOrNull(j.leaseUntil),
+    claim_token: j.claimToken,
+    last_error: j.lastError,
+    outcome: j.outcome,
+    reserved_at: isoOrNull(j.reservedAt),
+    created_at: iso(j.createdAt),
+    updated_at: iso(j.updatedAt),
+    completed_at: isoOrNull(j.completedAt)
+  })
+)
+
+export const FiringRow = rowOf(
+  {
+    workspace_id: Schema.String,
+    id: Schema.String,
+    rule_id: Schema.String,
+    contact_id: Schema.String,
+    event_id: Schema.String,
+    variant: Text,
+    dedupe_key: Text,
+    fired_at: Instant,
+    goal_event: Text,
+    goal_until: Schema.NullOr(Instant),
+    converted_at: Schema.NullOr(Instant)
+  },
+  Job.Firing,
+  (r) => ({
+    id: r.id,
+    workspaceId: r.workspace_id,
+    ruleId: r.rule_id,
+    contactId: r.contact_id,
+    eventId: r.event_id,
+    variant: r.variant,
+    dedupeKey: r.dedupe_key,
+    firedAt: r.fired_at,
+    goalEvent: r.goal_event,
+    goalUntil: r.goal_until,
+    convertedAt: r.converted_at
+  }),
+  (f) => ({
+    workspace_id: f.workspaceId,
+    id: f.id,
+    rule_id: f.ruleId,
+    contact_id: f.contactId,
+    event_id: f.eventId,
+    variant: f.variant,
+    dedupe_key: f.dedupeKey,
+    fired_at: iso(f.firedAt),
+    goal_event: f.goalEvent,
+    goal_until: isoOrNull(f.goalUntil),
+    converted_at: isoOrNull(f.convertedAt)
+  })
+)
+
+export const ConsentRow = rowOf(
+  { workspace_id: Schema.String, contact_id: Schema.String, purpose: Schema.String, granted: Bool, source: Text, at: Instant },
+  Consent.ConsentRecord,
+  (r) => ({ workspaceId: r.workspace_id, contactId: r.contact_id, purpose: r.purpose, granted: r.granted, source: r.source, at: r.at }),
+  (c) => ({ workspace_id: c.workspaceId, contact_id: c.contactId, purpose: c.purpose, granted: c.granted, source: c.source, at: iso(c.at) })
+)
+
+/** Per-variant counts of a rule. */
+export const VariantCountRow = Schema.Struct({ variant: Text, n: Int, converted: Schema.optional(Int) })
+export const MaybeAtRow = Schema.Struct({ at: Schema.NullOr(Schema.compose(Instant, Schema.DateTimeUtc)) })

@@ -2,14 +2,13 @@
 // tasks and templates. Written once for both dialects, like the rest of SqlStorage.
 import type { Deal, Storage, Weighting } from "@rapport/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import { CountRow, DealRow, PipelineRow, SumRowSchema, TaskRow, TemplateRow } from "./rows.js"
-import { orStorage, versionedUpdate } from "./statements.js"
+import { orStorage } from "./statements.js"
+import { makeTables } from "./tables.js"
 
 const iso = DateTime.formatIso
 
@@ -22,42 +21,7 @@ const dimensionColumns: Record<"pipeline_id" | "stage" | "owner_id" | "month", {
 }
 
 export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Utc) => Statement.Fragment) => {
-  const all = <A, I>(schema: Schema.Schema<A, I>) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-    orStorage(Effect.flatMap(statement, Schema.decodeUnknown(Schema.Array(schema))))
-  const first = <A, I>(schema: Schema.Schema<A, I>) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-    Effect.map(all(schema)(statement), (rows): Option.Option<A> => Option.fromNullable(rows[0]))
-  const removed = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => orStorage(Effect.map(statement, (rows) => rows.length > 0))
-  const among = (column: string, values: ReadonlyArray<string> | undefined) =>
-    values === undefined ? [] : values.length === 0 ? [sql`1 = 0`] : [sql.in(column, values)]
-  const optionalEq = (column: string, value: string | null | undefined) =>
-    value === undefined ? [] : value === null ? [sql`${sql(column)} IS NULL`] : [sql`${sql(column)} = ${value}`]
-
-  /** Insert, get, versioned update and remove of one table's records, keyed by workspace and id. */
-  const records = <A extends { readonly workspaceId: string; readonly id: string }, I extends Record<string, unknown>>(
-    table: string,
-    entity: "pipeline" | "deal" | "task" | "template",
-    row: Schema.Schema<A, I>
-  ) => {
-    const encode = Schema.encode(row)
-    return {
-      insert: (record: A) => orStorage(Effect.flatMap(encode(record), (r) => Effect.asVoid(sql`INSERT INTO ${sql(table)} ${sql.insert(r)}`))),
-      get: (ws: string, id: string) => first(row)(sql`SELECT * FROM ${sql(table)} WHERE workspace_id = ${ws} AND id = ${id}`),
-      update: (record: A, expectedVersion: number) =>
-        orStorage(
-          Effect.flatMap(encode(record), (r) =>
-            versionedUpdate(
-              entity,
-              record.id,
-              expectedVersion,
-              sql`UPDATE ${sql(table)} SET ${sql.update(r, ["workspace_id", "id"])}
-                  WHERE workspace_id = ${record.workspaceId} AND id = ${record.id} AND version = ${expectedVersion} RETURNING id`,
-              sql`SELECT version FROM ${sql(table)} WHERE workspace_id = ${record.workspaceId} AND id = ${record.id}`
-            )
-          )
-        ),
-      remove: (ws: string, id: string) => removed(sql`DELETE FROM ${sql(table)} WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`)
-    }
-  }
+  const { all, first, among, optionalEq, records } = makeTables(sql)
 
   // --- pipelines
 

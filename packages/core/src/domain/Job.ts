@@ -1,0 +1,118 @@
+/**
+ * The outbox: what rules decided to do, stored in the same transaction as the event that caused
+ * it, and run by the Dispatcher. A `check` job is a delayed firing waiting to re-check its rule;
+ * an `action` job is one action to run. Each job has an idempotency key, the one its mail carries,
+ * so a job run again after a crash is never delivered twice by a provider that honours it.
+ *
+ * @since 0.3.0
+ */
+import * as Schema from "effect/Schema"
+import { ContactId, EventId, JobId, RuleId, WorkspaceId } from "./Ids.js"
+import { Instant } from "./Time.js"
+import { Action } from "./Rule.js"
+
+/**
+ * - `pending`: waiting for its due time (or for a retry);
+ * - `running`: claimed by a dispatcher until `leaseUntil` (a dispatcher that dies leaves it to be
+ *   claimed again once the lease ends);
+ * - `done`: ran; `skipped`: not run, and `outcome.reason` says why (the condition no longer held,
+ *   no consent, the frequency cap…); `dead`: failed `attempts` times or for good (`lastError`).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const JobStatus = Schema.Literal("pending", "running", "done", "skipped", "dead")
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type JobStatus = typeof JobStatus.Type
+
+/**
+ * @since 0.3.0
+ * @category schemas
+ */
+export const JobKind = Schema.Literal("check", "action")
+
+/**
+ * Whether a mail needed consent (`marketing`) or not (`transactional`); set when a mail job runs.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const MailCategory = Schema.Literal("transactional", "marketing")
+
+/**
+ * A job in the outbox.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export class Job extends Schema.Class<Job>("Job")({
+  id: JobId,
+  workspaceId: WorkspaceId,
+  /** Stable for the job's whole life; mails carry it (prefixed with the workspace). */
+  idempotencyKey: Schema.String,
+  kind: JobKind,
+  ruleId: RuleId,
+  eventId: EventId,
+  contactId: ContactId,
+  variant: Schema.NullOr(Schema.String),
+  /** The action to run (`null` for a check). */
+  action: Schema.NullOr(Action),
+  /** The action's place in its firing (`null` for a check). */
+  actionIndex: Schema.NullOr(Schema.Int),
+  category: Schema.NullOr(MailCategory),
+  dueAt: Instant,
+  status: JobStatus,
+  attempts: Schema.Int,
+  leaseUntil: Schema.NullOr(Instant),
+  claimToken: Schema.NullOr(Schema.String),
+  lastError: Schema.NullOr(Schema.String),
+  /** What running the job did (the mail's message id, the task created…) or why it was skipped. */
+  outcome: Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+  /** When a marketing mail took its place under the frequency cap. */
+  reservedAt: Schema.NullOr(Instant),
+  createdAt: Instant,
+  updatedAt: Instant,
+  completedAt: Schema.NullOr(Instant)
+}) {}
+
+/**
+ * A rule acting for a contact: what limits (`oncePerContact`, `cooldown`, `oncePer`) and A/B
+ * statistics count. A firing is recorded when its actions are queued (for a delayed rule, once its
+ * conditions held again when due).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export class Firing extends Schema.Class<Firing>("Firing")({
+  id: Schema.String,
+  workspaceId: WorkspaceId,
+  ruleId: RuleId,
+  contactId: ContactId,
+  eventId: EventId,
+  variant: Schema.NullOr(Schema.String),
+  /** The rule's `oncePer` value for the triggering event. */
+  dedupeKey: Schema.NullOr(Schema.String),
+  firedAt: Instant,
+  /** The goal event that converts this firing, and until when. */
+  goalEvent: Schema.NullOr(Schema.String),
+  goalUntil: Schema.NullOr(Instant),
+  convertedAt: Schema.NullOr(Instant)
+}) {}
+
+/**
+ * A rule's results per variant (`variant: null` without A/B): how often it fired, how many mails
+ * it sent, how many firings converted.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface VariantStats {
+  readonly variant: string | null
+  readonly fired: number
+  readonly sent: number
+  readonly converted: number
+}

@@ -1,0 +1,258 @@
+// The rule engine's steps that run inside the caller's transaction: the compiled rule set of a
+// workspace (cached until rules, fields or the lifecycle change), the counts a condition reads,
+// the limits a firing must respect, and planning: an event's matching rules become firings and
+// jobs in the outbox, written with the event itself.
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Condition from "../domain/Condition.js"
+import type { Contact } from "../domain/Contact.js"
+import type { StoredEvent } from "../domain/CrmEvent.js"
+import type { StorageError } from "../domain/Errors.js"
+import { type ContactId, JobId, type WorkspaceId } from "../domain/Ids.js"
+import { Firing, Job } from "../domain/Job.js"
+import { actionsFor, type CompiledRule, compileRules, type Rule, type RuleSet, Triggered, type Variant, variantFor } from "../domain/Rule.js"
+import { dueAt as delayEnd, durationMillis } from "../domain/Schedule.js"
+import type { Workspace } from "../domain/Workspace.js"
+import { IdGenerator } from "../ports/IdGenerator.js"
+import type { StorageService } from "../ports/Storage.js"
+
+const RULES_COUNTER = "rules"
+
+/** Compiled rule sets are cached under this counter: rules, field definitions and lifecycles bump it. */
+export const rulesChanged = (storage: StorageService, workspaceId: WorkspaceId) => Effect.asVoid(storage.counters.increment(workspaceId, RULES_COUNTER))
+
+/** A workspace's rule set, and the event types some rule (even a disabled one) has as its goal. */
+export interface Rules {
+  readonly set: RuleSet
+  readonly goals: ReadonlySet<string>
+  readonly byId: ReadonlyMap<string, Rule>
+}
+
+// Per store (tests run several stores with the same workspace ids), per workspace.
+const cache = new WeakMap<StorageService, Map<WorkspaceId, { readonly version: number; readonly rules: Rules }>>()
+
+const stagesOf = (workspace: Workspace) => workspace.lifecycle.stages.map((s) => s.key)
+
+/** The workspace's rules, compiled once per change of its rules, fields or lifecycle. */
+export const rulesFor = (storage: StorageService, workspace: Workspace): Effect.Effect<Rules, StorageError> =>
+  Effect.gen(function* () {
+    const version = yield* storage.counters.get(workspace.id, RULES_COUNTER)
+    let perStore = cache.get(storage)
+    if (perStore === undefined) {
+      perStore = new Map()
+      cache.set(storage, perStore)
+    }
+    const hit = perStore.get(workspace.id)
+    if (hit !== undefined && hit.version === version) return hit.rules
+    const [stored, fields] = yield* Effect.all([storage.rules.list(workspace.id), storage.fieldDefinitions.list(workspace.id, "contact")])
+    const rules: Rules = {
+      set: compileRules(stored, { fields, stages: stagesOf(workspace) }),
+      goals: new Set(stored.flatMap((r) => (r.goal === null ? [] : [r.goal.event]))),
+      byId: new Map(stored.map((r) => [r.id, r]))
+    }
+    perStore.set(workspace.id, { version, rules })
+    return rules
+  })
+
+/** The compiled form of an enabled rule (`undefined` when it is disabled or gone). */
+export const compiledRule = (rules: Rules, rule: Rule): CompiledRule | undefined => rules.set.forType(rule.on).find((c) => c.rule.id === rule.id)
+
+// A count with `where` reads the matching events' payloads; this many at most.
+const COUNT_SCAN_LIMIT = 10_000
+const ms = DateTime.toEpochMillis
+
+/** What a condition is evaluated on, its counts computed by storage. */
+export const contextFor = (
+  storage: StorageService,
+  workspaceId: WorkspaceId,
+  compiled: Condition.Compiled | undefined,
+  contact: Contact,
+  trigger: StoredEvent,
+  now: DateTime.Utc
+): Effect.Effect<Condition.Context, StorageError> =>
+  Effect.map(
+    compiled === undefined || compiled.counts.length === 0
+      ? Effect.succeed<ReadonlyArray<number>>([])
+      : Effect.forEach(compiled.counts, (q) => {
+          const from = [
+            ...(q.withinMillis === undefined ? [] : [ms(now) - q.withinMillis]),
+            ...(q.sinceTrigger ? [ms(trigger.occurredAt)] : [])
+          ]
+          const window = {
+            contactId: contact.id,
+            since: from.length === 0 ? undefined : DateTime.unsafeMake(Math.max(...from)),
+            until: DateTime.max(now, trigger.occurredAt),
+            types: q.types
+          }
+          const where = q.where
+          if (where === undefined) return storage.events.count(workspaceId, window)
+          return Effect.map(
+            storage.events.list(workspaceId, { ...window, limit: COUNT_SCAN_LIMIT }),
+            (events) => events.filter((event) => where({ contact, event, now: ms(now), counts: [] })).length
+          )
+        }),
+    (counts) => ({ contact, event: trigger, now: ms(now), counts })
+  )
+
+const keyOf = (value: unknown): string | undefined =>
+  value === undefined || value === null ? undefined : typeof value === "string" ? value : JSON.stringify(value)
+
+/**
+ * `true` when the rule may act for the contact now; otherwise why not. `pending` are firings
+ * planned in the same batch and not written yet.
+ */
+export const limitsAllow = (
+  storage: StorageService,
+  workspaceId: WorkspaceId,
+  compiled: CompiledRule,
+  contactId: ContactId,
+  trigger: StoredEvent,
+  now: DateTime.Utc,
+  pending: ReadonlyArray<Firing> = []
+) =>
+  Effect.gen(function* () {
+    const { limits, id } = compiled.rule
+    const mine = pending.filter((f) => f.ruleId === id && f.contactId === contactId)
+    const key = compiled.oncePer === undefined ? undefined : keyOf(compiled.oncePer(trigger))
+    if (key !== undefined && (mine.some((f) => f.dedupeKey === key) || (yield* storage.firings.hasKey(workspaceId, id, contactId, key)))) {
+      return `it already acted for ${limits.oncePer} = ${JSON.stringify(key)}`
+    }
+    if (limits.oncePerContact !== true && limits.cooldown === undefined) return true as const
+    const planned = mine[mine.length - 1]
+    const stored = planned !== undefined ? Option.some(planned) : yield* storage.firings.latest(workspaceId, id, contactId)
+    if (Option.isNone(stored)) return true as const
+    if (limits.oncePerContact === true) return `it acts once per contact, and already did on ${DateTime.formatIso(stored.value.firedAt)}`
+    const until = ms(stored.value.firedAt) + durationMillis(limits.cooldown!)
+    return until > ms(now) ? `its cooldown of ${limits.cooldown} runs until ${new Date(until).toISOString()}` : (true as const)
+  })
+
+/** The timezone a contact's delays are computed in: its own, else the workspace's. */
+export const timezoneOf = (workspace: Workspace, contact: Contact) => contact.timezone ?? workspace.timezone
+
+/** The id every job of a firing's idempotency keys start with: unique per workspace, rule and event. */
+const keyPrefix = (workspaceId: WorkspaceId, ruleId: string, eventId: string) => `${workspaceId}/${ruleId}/${eventId}`
+
+const newJob = (
+  workspaceId: WorkspaceId,
+  fields: Pick<Job, "idempotencyKey" | "kind" | "ruleId" | "eventId" | "contactId" | "variant" | "action" | "actionIndex" | "dueAt">
+) =>
+  Effect.gen(function* () {
+    const now = yield* DateTime.now
+    return new Job({
+      id: JobId.make(yield* (yield* IdGenerator).next),
+      workspaceId,
+      ...fields,
+      category: null,
+      status: "pending",
+      attempts: 0,
+      leaseUntil: null,
+      claimToken: null,
+      lastError: null,
+      outcome: null,
+      reservedAt: null,
+      createdAt: now,
+      updatedAt: now,
+      completedAt: null
+    }, true)
+  })
+
+/** The firing of a rule for a contact now, and its action jobs, due now (not written). */
+const firingOf = (workspaceId: WorkspaceId, compiled: CompiledRule, contact: Contact, trigger: StoredEvent, variant: Variant | null, now: DateTime.Utc) =>
+  Effect.gen(function* () {
+    const rule = compiled.rule
+    const firing = new Firing(
+      {
+        id: yield* (yield* IdGenerator).next,
+        workspaceId,
+        ruleId: rule.id,
+        contactId: contact.id,
+        eventId: trigger.id,
+        variant: variant?.key ?? null,
+        dedupeKey: compiled.oncePer === undefined ? null : (keyOf(compiled.oncePer(trigger)) ?? null),
+        firedAt: now,
+        goalEvent: rule.goal?.event ?? null,
+        goalUntil: rule.goal === null ? null : DateTime.add(now, { millis: durationMillis(rule.goal.within) }),
+        convertedAt: null
+      },
+      true
+    )
+    const prefix = keyPrefix(workspaceId, rule.id, trigger.id)
+    const jobs = yield* Effect.forEach(actionsFor(rule, variant), (action, i) =>
+      newJob(workspaceId, {
+        idempotencyKey: `${prefix}/${i}`,
+        kind: "action",
+        ruleId: rule.id,
+        eventId: trigger.id,
+        contactId: contact.id,
+        variant: variant?.key ?? null,
+        action,
+        actionIndex: i,
+        dueAt: now
+      })
+    )
+    return { firing, jobs }
+  })
+
+/** Records the firing and queues one job per action, due now. Returns the jobs. */
+export const fire = (storage: StorageService, workspaceId: WorkspaceId, compiled: CompiledRule, contact: Contact, trigger: StoredEvent, variant: Variant | null) =>
+  Effect.gen(function* () {
+    const { firing, jobs } = yield* firingOf(workspaceId, compiled, contact, trigger, variant, yield* DateTime.now)
+    yield* storage.firings.insertMany([firing])
+    yield* storage.jobs.insertMany(jobs)
+    return jobs
+  })
+
+/**
+ * Runs the workspace's rules on events just recorded, in the caller's transaction: converts
+ * firings whose goal an event is, and for every enabled rule of an event's type whose `when` holds
+ * and whose limits allow, queues its actions (or, for a delayed rule, a check at the end of the
+ * delay). The firings and jobs of the whole batch are written together.
+ */
+export const planForEvents = (storage: StorageService, workspace: Workspace, items: ReadonlyArray<{ readonly event: StoredEvent; readonly contact: Contact }>) =>
+  Effect.gen(function* () {
+    const rules = yield* rulesFor(storage, workspace)
+    const firings: Array<Firing> = []
+    const jobs: Array<Job> = []
+    const triggered: Array<Triggered> = []
+    const now = yield* DateTime.now
+    for (const { event: trigger, contact } of items) {
+      if (rules.goals.has(trigger.type)) yield* storage.firings.convert(workspace.id, contact.id, trigger.type, trigger.occurredAt)
+      for (const compiled of rules.set.forType(trigger.type)) {
+        const rule = compiled.rule
+        if (compiled.when !== undefined && !compiled.when.test(yield* contextFor(storage, workspace.id, compiled.when, contact, trigger, now))) continue
+        if ((yield* limitsAllow(storage, workspace.id, compiled, contact.id, trigger, now, firings)) !== true) continue
+        const variant = variantFor(rule, contact.id)
+        if (rule.delay === null) {
+          const fired = yield* firingOf(workspace.id, compiled, contact, trigger, variant, now)
+          firings.push(fired.firing)
+          jobs.push(...fired.jobs)
+          triggered.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: false, dueAt: now }, true))
+          continue
+        }
+        // Delays run from when the event happened: a cart abandoned yesterday is reminded today.
+        const due = delayEnd(trigger.occurredAt, rule.delay, timezoneOf(workspace, contact))
+        jobs.push(
+          yield* newJob(workspace.id, {
+            idempotencyKey: `${keyPrefix(workspace.id, rule.id, trigger.id)}/check`,
+            kind: "check",
+            ruleId: rule.id,
+            eventId: trigger.id,
+            contactId: contact.id,
+            variant: variant?.key ?? null,
+            action: null,
+            actionIndex: null,
+            dueAt: due
+          })
+        )
+        triggered.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: true, dueAt: due }, true))
+      }
+    }
+    if (firings.length > 0) yield* storage.firings.insertMany(firings)
+    if (jobs.length > 0) yield* storage.jobs.insertMany(jobs)
+    return triggered as ReadonlyArray<Triggered>
+  })
+
+/** {@link planForEvents} for one event. */
+export const planForEvent = (storage: StorageService, workspace: Workspace, trigger: StoredEvent, contact: Contact) =>
+  planForEvents(storage, workspace, [{ event: trigger, contact }])

@@ -1,0 +1,636 @@
+/**
+ * The Dispatcher runs the outbox: it claims due jobs (several app instances share the work: a job
+ * is held by one claim at a time, for a lease), re-checks a delayed rule's conditions on the
+ * contact as it is then, runs each action, and records what happened. Failures are retried with
+ * exponential backoff and dead-lettered after `maxAttempts`.
+ *
+ * Nothing is lost or done twice: a job's database writes and its completion are one transaction;
+ * a mail is sent with the job's idempotency key before the job is marked done, so a dispatcher that
+ * dies in between leaves the job to be claimed again once its lease ends, and the provider
+ * recognises the key.
+ *
+ * Start it as a fiber (`Dispatcher.start`, scoped) in a long-running app, or call `runDue` from a
+ * cron or serverless function.
+ *
+ * @since 0.3.0
+ */
+import * as Data from "effect/Data"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { allows, defaultPurpose } from "../domain/Consent.js"
+import { compile as compileCondition, type Condition, type Context as ConditionContext, explain } from "../domain/Condition.js"
+import { Contact } from "../domain/Contact.js"
+import type { StoredEvent } from "../domain/CrmEvent.js"
+import { InvalidTransition, NotFound, ValidationError } from "../domain/Errors.js"
+import { applyPatch } from "../domain/FieldDefinition.js"
+import { JobId, TimelineEntryId, type WorkspaceId, WorkspaceId as WorkspaceIdSchema } from "../domain/Ids.js"
+import { Job, type JobStatus, JobStatus as JobStatusSchema } from "../domain/Job.js"
+import { indexOf } from "../domain/LifecycleDefinition.js"
+import * as Page from "../domain/Page.js"
+import { type Action, type CompiledRule, variantFor } from "../domain/Rule.js"
+import { dueAt as delayEnd, durationMillis } from "../domain/Schedule.js"
+import { compile as compileTemplate, type Compiled, placeholders, type RenderContext, type Template } from "../domain/Template.js"
+import { TimelineEntry } from "../domain/TimelineEntry.js"
+import type { Workspace } from "../domain/Workspace.js"
+import { toJson } from "../internal/json.js"
+import { applyMove, missingFieldsFor, progress } from "../internal/lifecycle.js"
+import { contactLock, workspaceLock } from "../internal/locks.js"
+import { checkFields, claimUniqueValues, compiledFields, orNotFound } from "../internal/records.js"
+import { compiledRule, contextFor, fire, limitsAllow, rulesFor, timezoneOf } from "../internal/rules.js"
+import { JobSignal } from "../internal/signal.js"
+import { insertTask } from "../internal/tasks.js"
+import { makeToken, unsubscribeUrl } from "../internal/unsubscribe.js"
+import { decodeInput } from "../internal/validation.js"
+import { CurrentWorkspace, readWorkspace, withWorkspace } from "../internal/workspace.js"
+import { ActionFailure, CustomActions } from "../ports/CustomActions.js"
+import { IdGenerator } from "../ports/IdGenerator.js"
+import { Mailer, MailerError, MailSettings, type OutgoingMail } from "../ports/Mailer.js"
+import { Storage } from "../ports/Storage.js"
+
+/**
+ * How the dispatcher works; every setting has a default.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface DispatchOptions {
+  /** Jobs claimed at once (default 20). */
+  readonly batchSize?: number | undefined
+  /** How long a claim holds a job before another dispatcher may take it over (default 1 minute). */
+  readonly lease?: Duration.DurationInput | undefined
+  /** Attempts before a failing job is dead-lettered (default 8). */
+  readonly maxAttempts?: number | undefined
+  /** The first retry's delay, doubled at each attempt up to one hour (default 30 seconds). */
+  readonly retryDelay?: Duration.DurationInput | undefined
+  /** Contacts whose jobs run at the same time (default 4; one contact's jobs run in order). */
+  readonly concurrency?: number | undefined
+  /** The most jobs one `runDue` claims (default: until none is due). */
+  readonly limit?: number | undefined
+  /**
+   * Whose jobs: the current workspace's by default (like every other call), these workspaces', or
+   * `"all"`: one dispatcher serving every workspace of the database, as a SaaS app runs it.
+   */
+  readonly workspaces?: ReadonlyArray<string> | "all" | undefined
+}
+
+/**
+ * Options of the background dispatcher.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface StartOptions extends DispatchOptions {
+  /** How often it looks for due jobs when nothing wakes it (default 1 second). */
+  readonly pollInterval?: Duration.DurationInput | undefined
+}
+
+/**
+ * What a `runDue` did.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface DispatchReport {
+  /** Jobs claimed. */
+  readonly claimed: number
+  readonly done: number
+  readonly skipped: number
+  /** Failed and queued again with backoff. */
+  readonly retried: number
+  /** Failed for good (or too often): see `lastError`. */
+  readonly dead: number
+  /** Taken over by another dispatcher after this one's lease ended. */
+  readonly lost: number
+}
+
+/**
+ * Filters and paging of `dispatcher.jobs`: by status (one or several), rule, contact.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const JobListOptions = Schema.Struct({
+  status: Schema.optional(Schema.Union(JobStatusSchema, Schema.Array(JobStatusSchema))),
+  ruleId: Schema.optional(Schema.String),
+  contactId: Schema.optional(Schema.String),
+  cursor: Schema.optional(Schema.String),
+  limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 500)))
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type JobListOptions = typeof JobListOptions.Encoded
+
+export {
+  /**
+   * Wakes a running dispatcher when an emission in this process queues jobs due now. Provided with
+   * the services that use it; apps do not need it.
+   *
+   * @since 0.3.0
+   * @category services
+   */
+  JobSignal
+} from "../internal/signal.js"
+
+/** The claim was lost to an ended lease: another dispatcher now holds the job. */
+class LeaseLost extends Data.TaggedError("LeaseLost")<{}> {}
+
+type Settled = "done" | "skipped"
+interface Result {
+  readonly status: Settled
+  readonly outcome: Readonly<Record<string, unknown>>
+}
+const done = (outcome: Readonly<Record<string, unknown>> = {}): Result => ({ status: "done", outcome })
+const skipped = (reason: string): Result => ({ status: "skipped", outcome: { reason } })
+
+const JobPosition = Schema.Tuple(Schema.DateTimeUtc, JobId)
+const ms = DateTime.toEpochMillis
+
+const messageOf = (error: unknown): string =>
+  error instanceof Error || (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string")
+    ? (error as { message: string }).message
+    : String(error)
+
+/** Failures that retrying cannot mend. */
+const isPermanent = (error: unknown): boolean =>
+  error instanceof ValidationError ||
+  error instanceof InvalidTransition ||
+  error instanceof NotFound ||
+  (error instanceof MailerError && error.reason === "rejected") ||
+  (error instanceof ActionFailure && !error.retryable)
+
+/** Leaf descriptions of an explanation that decided its outcome, for a skip reason. */
+const reasonOf = (e: ReturnType<typeof explain>): string =>
+  e.parts === undefined ? e.description : e.parts.filter((p) => (e.description === "not" ? true : p.holds === e.holds)).map(reasonOf).join("; ")
+
+/**
+ * @since 0.3.0
+ * @category services
+ */
+export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Dispatcher", {
+  dependencies: [JobSignal.Default],
+  effect: Effect.gen(function* () {
+    const storage = yield* Storage
+    const signal = yield* JobSignal
+
+    const settle = (job: Job, token: string, changes: Partial<ConstructorParameters<typeof Job>[0]>) =>
+      Effect.gen(function* () {
+        const now = yield* DateTime.now
+        const ok = yield* storage.jobs.settle(new Job({ ...job, ...changes, updatedAt: now }, true), token)
+        if (!ok) return yield* new LeaseLost()
+      })
+
+    const finish = (job: Job, token: string, result: Result) =>
+      Effect.flatMap(DateTime.now, (now) =>
+        settle(job, token, { status: result.status, outcome: result.outcome, completedAt: now, leaseUntil: null, claimToken: null })
+      )
+
+    /** Runs `body` in a transaction holding the contact, and completes the job with its result. */
+    const locked = <E, R>(job: Job, token: string, body: (workspace: Workspace, contact: Contact) => Effect.Effect<Result, E, R>) =>
+      storage.transaction(
+        Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
+          const workspace = yield* readWorkspace(storage)
+          yield* contactLock(storage, job.workspaceId, job.contactId)
+          const contact = yield* storage.contacts.get(job.workspaceId, job.contactId)
+          const result = Option.isNone(contact) ? skipped("the contact was deleted") : yield* body(workspace, contact.value)
+          yield* finish(job, token, result)
+          return result.status
+        })
+      )
+
+    const replaceContact = (contact: Contact, changes: Partial<ConstructorParameters<typeof Contact>[0]>) =>
+      Effect.gen(function* () {
+        const next = new Contact({ ...contact, ...changes, version: contact.version + 1, updatedAt: yield* DateTime.now })
+        yield* storage.contacts.update(next, contact.version)
+        return next
+      })
+
+    const triggerOf = (job: Job) => storage.events.get(job.workspaceId, job.eventId)
+
+    const renderContext = (workspace: Workspace, contact: Contact, trigger: StoredEvent | undefined, extra: Readonly<Record<string, unknown>> = {}) =>
+      Effect.gen(function* () {
+        const company = contact.companyId === null ? Option.none() : yield* storage.companies.get(workspace.id, contact.companyId)
+        return toJson({
+          contact,
+          company: Option.getOrNull(company),
+          event: trigger === undefined ? null : { id: trigger.id, type: trigger.type, occurredAt: trigger.occurredAt, payload: trigger.payload },
+          workspace: { name: workspace.name },
+          ...extra
+        }) as RenderContext
+      })
+
+    // --- checks: a delayed firing, due
+
+    const runCheck = (job: Job, token: string) =>
+      locked(job, token, (workspace, contact) =>
+        Effect.gen(function* () {
+          const rule = yield* storage.rules.get(job.workspaceId, job.ruleId)
+          if (Option.isNone(rule)) return skipped("the rule was removed")
+          if (!rule.value.enabled) return skipped("the rule was disabled")
+          const trigger = yield* triggerOf(job)
+          if (Option.isNone(trigger)) return skipped("the event is no longer stored")
+          if (rule.value.on !== trigger.value.type) return skipped(`the rule now reacts to ${rule.value.on}`)
+          const compiled: CompiledRule | undefined = compiledRule(yield* rulesFor(storage, workspace), rule.value)
+          if (compiled === undefined) return skipped("the rule was disabled")
+          const now = yield* DateTime.now
+          // Read only to explain a skip.
+          const explained = (condition: Condition, context: ConditionContext) =>
+            Effect.map(storage.fieldDefinitions.list(workspace.id, "contact"), (fields) =>
+              reasonOf(explain(condition, { fields, stages: workspace.lifecycle.stages.map((s) => s.key), event: true }, context))
+            )
+          if (compiled.when !== undefined) {
+            const context = yield* contextFor(storage, workspace.id, compiled.when, contact, trigger.value, now)
+            if (!compiled.when.test(context)) return skipped(`"when" no longer holds: ${yield* explained(rule.value.when!, context)}`)
+          }
+          if (compiled.unless !== undefined) {
+            const context = yield* contextFor(storage, workspace.id, compiled.unless, contact, trigger.value, now)
+            if (compiled.unless.test(context)) return skipped(`"unless" holds: ${yield* explained(rule.value.unless!, context)}`)
+          }
+          const allowed = yield* limitsAllow(storage, workspace.id, compiled, contact.id, trigger.value, now)
+          if (allowed !== true) return skipped(`limits: ${allowed}`)
+          const variant = variantFor(rule.value, contact.id)
+          const jobs = yield* fire(storage, workspace.id, compiled, contact, trigger.value, variant)
+          return done({ fired: true, variant: variant?.key ?? null, actions: jobs.length })
+        })
+      )
+
+    // --- actions that only write to the database
+
+    const runLocal = (job: Job, token: string, action: Exclude<Action, { type: "sendEmail" | "custom" }>) =>
+      locked(job, token, (workspace, contact) =>
+        Effect.gen(function* () {
+          switch (action.type) {
+            case "setStage": {
+              if (contact.stage === action.stage) return done({ unchanged: true })
+              const lifecycle = workspace.lifecycle
+              const target = indexOf(lifecycle, action.stage)
+              if (target < 0) return yield* ValidationError.at(["stage"], `stage "${action.stage}" is no longer in the lifecycle`)
+              const refuse = (reason: "missingFields" | "backward", missingFields: ReadonlyArray<string>, message: string) =>
+                new InvalidTransition({ reason, contactId: contact.id, from: contact.stage, to: action.stage, missingFields, message })
+              if (target < indexOf(lifecycle, contact.stage) && !lifecycle.allowBackward) {
+                return yield* refuse("backward", [], `Cannot move contact ${contact.id} back to "${action.stage}": this lifecycle only moves forward`)
+              }
+              const missing = yield* missingFieldsFor(storage, workspace, contact, action.stage)
+              if (missing.length > 0) return yield* refuse("missingFields", missing, `Cannot move contact ${contact.id} to "${action.stage}": fill ${missing.join(", ")} first`)
+              const rule = Option.getOrNull(yield* storage.rules.get(job.workspaceId, job.ruleId))
+              const cause = { kind: "manual" as const, reason: `rule "${rule?.name ?? job.ruleId}"` }
+              yield* applyMove(storage, workspace, contact, action.stage, cause, `rule:${job.ruleId}`, yield* DateTime.now)
+              return done({ stage: action.stage })
+            }
+            case "addTag":
+              if (contact.tags.includes(action.tag)) return done({ unchanged: true })
+              yield* replaceContact(contact, { tags: [...contact.tags, action.tag] })
+              return done({ tag: action.tag })
+            case "removeTag":
+              if (!contact.tags.includes(action.tag)) return done({ unchanged: true })
+              yield* replaceContact(contact, { tags: contact.tags.filter((t) => t !== action.tag) })
+              return done({ tag: action.tag })
+            case "adjustScore": {
+              const next = yield* replaceContact(contact, { score: contact.score + action.by })
+              return done({ score: next.score })
+            }
+            case "setField": {
+              const compiled = yield* compiledFields(storage, workspace, "contact")
+              const values = yield* checkFields(compiled, applyPatch(contact.fields, { [action.key]: action.value }), indexOf(workspace.lifecycle, contact.stage))
+              const next = yield* replaceContact(contact, { fields: values })
+              yield* claimUniqueValues(storage, workspace.id, "contact", compiled, contact.id, contact.fields, values)
+              yield* progress(storage, workspace, next, undefined)
+              return done({ field: action.key })
+            }
+            case "assignOwner": {
+              if (contact.ownerId !== null && action.overwrite !== true) return done({ unchanged: true, ownerId: contact.ownerId })
+              let owner: string | undefined
+              if (action.roundRobin !== undefined) {
+                const turn = yield* storage.counters.increment(workspace.id, `assign:${job.ruleId}:${job.actionIndex ?? 0}`)
+                owner = action.roundRobin[(turn - 1) % action.roundRobin.length]
+              } else {
+                const registry = { fields: yield* storage.fieldDefinitions.list(workspace.id, "contact"), stages: workspace.lifecycle.stages.map((s) => s.key), event: true }
+                const trigger = yield* triggerOf(job)
+                for (const entry of action.byCondition ?? []) {
+                  const compiledCondition = compileCondition(entry.when, registry)
+                  const context = Option.isSome(trigger)
+                    ? yield* contextFor(storage, workspace.id, compiledCondition, contact, trigger.value, yield* DateTime.now)
+                    : { contact, event: undefined, now: ms(yield* DateTime.now), counts: [] }
+                  if (compiledCondition.test(context)) {
+                    owner = entry.owner
+                    break
+                  }
+                }
+                owner ??= action.otherwise
+              }
+              if (owner === undefined) return done({ unchanged: true, reason: "no owner matched" })
+              yield* replaceContact(contact, { ownerId: owner })
+              return done({ ownerId: owner })
+            }
+            case "createTask": {
+              const now = yield* DateTime.now
+              const trigger = Option.getOrUndefined(yield* triggerOf(job))
+              const context = yield* renderContext(workspace, contact, trigger)
+              const rendered = compileTemplate({ subject: action.title, html: null, text: action.note ?? null })
+              const { subject, text } = rendered._tag === "Right" ? rendered.right.render(context) : { subject: action.title, text: action.note ?? null }
+              const task = yield* insertTask(storage, workspace.id, {
+                title: subject.slice(0, 300) || action.title,
+                dueAt: action.due === undefined ? now : delayEnd(now, action.due, timezoneOf(workspace, contact)),
+                channel: action.channel ?? "call",
+                ownerId: action.ownerId ?? contact.ownerId,
+                contactId: contact.id,
+                note: text
+              })
+              return done({ taskId: task.id, dueAt: DateTime.formatIso(task.dueAt) })
+            }
+          }
+        })
+      )
+
+    // --- mail
+
+    // Templates are parsed once per version, and only the values they use are read.
+    const compiledTemplates = new Map<string, { readonly compiled: Compiled; readonly usesEvent: boolean }>()
+    const compiledTemplate = (template: Template) =>
+      Effect.gen(function* () {
+        const key = `${template.workspaceId}\u0000${template.id}\u0000${template.version}`
+        const cached = compiledTemplates.get(key)
+        if (cached !== undefined) return cached
+        const compiled = compileTemplate(template)
+        if (compiled._tag === "Left") return yield* ValidationError.fromIssues(compiled.left, `Template "${template.name}" is invalid`)
+        const entry = { compiled: compiled.right, usesEvent: [template.subject, template.html ?? "", template.text ?? ""].some((source) => placeholders(source).some((p) => p.startsWith("event."))) }
+        if (compiledTemplates.size >= 1_000) compiledTemplates.clear()
+        compiledTemplates.set(key, entry)
+        return entry
+      })
+
+    const runSendEmail = (job: Job, token: string, action: Extract<Action, { type: "sendEmail" }>) =>
+      Effect.gen(function* () {
+        const settings = yield* MailSettings
+        const template = yield* orNotFound(storage.templates.get(job.workspaceId, action.template), "template", action.template)
+        const { compiled, usesEvent } = yield* compiledTemplate(template)
+        const marketing = template.purpose === "marketing"
+        // Phase 1: the rendered mail. For marketing mail, in a transaction holding the contact:
+        // consent, and the frequency cap (a place is reserved once, so a retry after a crash does
+        // not count twice). Transactional mail only reads.
+        const prepare = Effect.gen(function* () {
+          const workspace = yield* readWorkspace(storage)
+          if (marketing) yield* contactLock(storage, job.workspaceId, job.contactId)
+          const found = yield* storage.contacts.get(job.workspaceId, job.contactId)
+          const stop = (reason: string) => Effect.as(finish(job, token, skipped(reason)), { skipped: true as const })
+          if (Option.isNone(found)) return yield* stop("the contact was deleted")
+          const contact = found.value
+          if (contact.email === null) return yield* stop("the contact has no email address")
+          const now = yield* DateTime.now
+          let reservedAt = job.reservedAt
+          let unsubscribe: string | undefined
+          if (marketing) {
+            const purpose = action.purpose ?? defaultPurpose
+            if (!allows(yield* storage.consents.list(job.workspaceId, contact.id), purpose)) {
+              return yield* stop(`no consent for ${purpose} mail (never given, withdrawn, or unsubscribed)`)
+            }
+            if (settings.unsubscribe === undefined) {
+              return yield* ValidationError.at(["template"], "marketing mail needs unsubscribe links: configure the unsubscribe URL and secret in the mail settings")
+            }
+            if (reservedAt === null) {
+              const cap = workspace.messaging.frequencyCap
+              if (cap !== null) {
+                const since = DateTime.subtract(now, { millis: durationMillis(cap.per) })
+                const sent = yield* storage.jobs.marketingSince(job.workspaceId, contact.id, since)
+                if (sent >= cap.max) return yield* stop(`frequency cap: ${sent} marketing mail${sent === 1 ? "" : "s"} in the last ${cap.per} (at most ${cap.max})`)
+              }
+              reservedAt = now
+              yield* settle(job, token, { category: "marketing", reservedAt })
+            }
+            unsubscribe = unsubscribeUrl(settings.unsubscribe.url, makeToken(settings.unsubscribe.secret, job.workspaceId, contact.id))
+          }
+          const trigger = usesEvent ? Option.getOrUndefined(yield* triggerOf(job)) : undefined
+          const rendered = compiled.render(yield* renderContext(workspace, contact, trigger, unsubscribe === undefined ? {} : { unsubscribeUrl: unsubscribe }))
+          const mail: OutgoingMail = {
+            to: contact.email,
+            ...(settings.from === undefined ? {} : { from: settings.from }),
+            ...(settings.replyTo === undefined ? {} : { replyTo: settings.replyTo }),
+            subject: rendered.subject,
+            ...(rendered.html === null ? {} : { html: rendered.html }),
+            ...(rendered.text === null ? {} : { text: rendered.text }),
+            headers: {
+              "X-Rapport-Rule": job.ruleId,
+              ...(unsubscribe === undefined ? {} : { "List-Unsubscribe": `<${unsubscribe}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" })
+            },
+            idempotencyKey: job.idempotencyKey
+          }
+          return { skipped: false as const, mail, reservedAt }
+        })
+        const prepared = yield* (marketing ? storage.transaction(prepare) : prepare)
+        if (prepared.skipped) return "skipped" as const
+        // Phase 2: the provider, outside any transaction. Phase 3 records it with the job's completion.
+        const mailer = yield* Effect.serviceOption(Mailer)
+        if (Option.isNone(mailer)) return yield* ValidationError.at(["template"], "sending mail needs a Mailer: provide one (Mailers.consoleLayer, a capturing one, or your provider's)")
+        const { mail } = prepared
+        const receipt = yield* mailer.value.send(mail)
+        return yield* storage.transaction(
+          Effect.gen(function* () {
+            const now = yield* DateTime.now
+            const outcome = { to: mail.to, subject: mail.subject, messageId: receipt.messageId, templateId: template.id, category: template.purpose }
+            yield* finish(new Job({ ...job, category: template.purpose, reservedAt: prepared.reservedAt }, true), token, done(outcome))
+            yield* storage.timeline.append(
+              new TimelineEntry(
+                {
+                  id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
+                  workspaceId: job.workspaceId,
+                  contactId: job.contactId,
+                  kind: "email",
+                  occurredAt: now,
+                  recordedAt: now,
+                  author: `rule:${job.ruleId}`,
+                  channel: "email",
+                  direction: "outbound",
+                  summary: `Email sent: ${mail.subject}`,
+                  reaction: null,
+                  payload: { ruleId: job.ruleId, variant: job.variant, templateId: template.id, category: template.purpose, messageId: receipt.messageId, idempotencyKey: mail.idempotencyKey, triggerEventId: job.eventId },
+                  eventId: null
+                },
+                true
+              )
+            )
+            return "done" as const
+          })
+        )
+      })
+
+    // --- custom actions
+
+    const runCustom = (job: Job, token: string, action: Extract<Action, { type: "custom" }>) =>
+      Effect.gen(function* () {
+        const registered = (yield* CustomActions).get(action.name)
+        if (registered === undefined) {
+          return yield* new ActionFailure({ message: `no custom action "${action.name}" is registered in this process`, retryable: true })
+        }
+        const params = yield* decodeInput(registered.params, ["params"])(action.params ?? {})
+        const [contact, trigger] = yield* Effect.all([storage.contacts.get(job.workspaceId, job.contactId), triggerOf(job)])
+        if (Option.isNone(contact) || Option.isNone(trigger)) {
+          return yield* storage.transaction(Effect.as(finish(job, token, skipped(Option.isNone(contact) ? "the contact was deleted" : "the event is no longer stored")), "skipped" as const))
+        }
+        const result = yield* registered.run(params, {
+          workspaceId: job.workspaceId,
+          ruleId: job.ruleId,
+          variant: job.variant,
+          contact: contact.value,
+          event: trigger.value,
+          idempotencyKey: job.idempotencyKey
+        })
+        yield* storage.transaction(finish(job, token, done(result === undefined ? {} : { result: toJson(result) })))
+        return "done" as const
+      })
+
+    const execute = (job: Job, token: string) => {
+      if (job.kind === "check" || job.action === null) return runCheck(job, token)
+      const action = job.action
+      switch (action.type) {
+        case "sendEmail":
+          return runSendEmail(job, token, action)
+        case "custom":
+          return runCustom(job, token, action)
+        default:
+          return runLocal(job, token, action)
+      }
+    }
+
+    type Outcome = Settled | "retried" | "dead" | "lost"
+
+    const workspacesOf = (options: DispatchOptions): Effect.Effect<ReadonlyArray<WorkspaceId> | undefined, ValidationError> =>
+      options.workspaces === "all"
+        ? Effect.succeed(undefined)
+        : options.workspaces === undefined
+          ? Effect.map(CurrentWorkspace, (id) => [id])
+          : decodeInput(Schema.Array(WorkspaceIdSchema), ["workspaces"])(options.workspaces)
+
+    const runOne = (job: Job, token: string, options: DispatchOptions): Effect.Effect<Outcome> =>
+      (execute(job, token) as Effect.Effect<Settled, unknown>).pipe(
+        Effect.map((status): Outcome => status),
+        // A defect (a bug in a custom action, say) fails this job like any error: retried, then dead.
+        Effect.catchAllDefect((defect) => Effect.fail(defect)),
+        Effect.catchAll((error) => {
+          if (error instanceof LeaseLost) return Effect.succeed<Outcome>("lost")
+          return storage
+            .transaction(
+              Effect.gen(function* () {
+                const now = yield* DateTime.now
+                const message = messageOf(error)
+                const maxAttempts = options.maxAttempts ?? 8
+                if (isPermanent(error) || job.attempts >= maxAttempts) {
+                  yield* settle(job, token, { status: "dead", lastError: message, completedAt: now, leaseUntil: null, claimToken: null })
+                  yield* Effect.logWarning(`Rapport job ${job.id} (rule ${job.ruleId}) dead-lettered after ${job.attempts} attempt(s): ${message}`)
+                  return "dead" as const
+                }
+                const base = Duration.toMillis(options.retryDelay ?? Duration.seconds(30))
+                const delay = Math.min(base * 2 ** (job.attempts - 1), 3_600_000)
+                yield* settle(job, token, { status: "pending", lastError: message, dueAt: DateTime.add(now, { millis: delay }), leaseUntil: null, claimToken: null })
+                return "retried" as const
+              })
+            )
+            .pipe(Effect.catchAll((e) => (e instanceof LeaseLost ? Effect.succeed<Outcome>("lost") : Effect.as(Effect.logError(`Rapport job ${job.id}: could not record its failure`, e), "retried" as const))))
+        }),
+        withWorkspace(job.workspaceId)
+      )
+
+    /**
+     * Claims and runs every job due now (of the current workspace, or as `workspaces` says), batch
+     * after batch, until none is due or `limit` jobs were claimed. Jobs a check queues at once run
+     * in the same call.
+     */
+    const runDue = Effect.fn("Dispatcher.runDue")(function* (options: DispatchOptions = {}) {
+      const report = { claimed: 0, done: 0, skipped: 0, retried: 0, dead: 0, lost: 0 }
+      const limit = options.limit ?? Number.POSITIVE_INFINITY
+      const lease = Duration.toMillis(options.lease ?? Duration.minutes(1))
+      const workspaces = yield* workspacesOf(options)
+      const ids = yield* IdGenerator
+      while (report.claimed < limit) {
+        const now = yield* DateTime.now
+        const token = yield* ids.next
+        const batch = yield* storage.jobs.claim({
+          now,
+          leaseUntil: DateTime.add(now, { millis: lease }),
+          token,
+          limit: Math.min(options.batchSize ?? 20, limit - report.claimed),
+          workspaces
+        })
+        if (batch.length === 0) break
+        report.claimed += batch.length
+        const byContact = new Map<string, Array<Job>>()
+        for (const job of batch) {
+          const key = `${job.workspaceId}\u0000${job.contactId}`
+          byContact.set(key, [...(byContact.get(key) ?? []), job])
+        }
+        const outcomes = yield* Effect.forEach([...byContact.values()], (jobs) => Effect.forEach(jobs, (job) => runOne(job, token, options)), {
+          concurrency: options.concurrency ?? 4
+        })
+        for (const outcome of outcomes.flat()) report[outcome]++
+      }
+      return report as DispatchReport
+    })
+
+    /**
+     * Runs the dispatcher in the background for as long as the scope lasts: due jobs are run as
+     * they fall due, at once when an emission in this process queues some, else within
+     * `pollInterval`. Failures to reach storage are logged and retried.
+     */
+    const start = (options: StartOptions = {}): Effect.Effect<void, never, Scope.Scope> =>
+      Effect.gen(function* () {
+        const poll = Duration.toMillis(options.pollInterval ?? Duration.seconds(1))
+        const loop = Effect.gen(function* () {
+          yield* runDue(options).pipe(Effect.catchAll((error) => Effect.logError("Rapport dispatcher: could not run due jobs", error)))
+          const next = yield* storage.jobs.nextDue(yield* workspacesOf(options)).pipe(Effect.orElseSucceed(() => Option.none<DateTime.Utc>()))
+          const now = ms(yield* DateTime.now)
+          const wait = Option.match(next, { onNone: () => poll, onSome: (at) => Math.max(0, Math.min(poll, ms(at) - now)) })
+          if (wait > 0) yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), signal.wait)
+        })
+        yield* Effect.forkScoped(Effect.forever(loop))
+      })
+
+    /**
+     * When the next job falls due (or the next lease ends), of the current workspace or as
+     * `workspaces` says; none when nothing waits.
+     */
+    const nextDue = Effect.fn("Dispatcher.nextDue")(function* (options: Pick<DispatchOptions, "workspaces"> = {}) {
+      return yield* storage.jobs.nextDue(yield* workspacesOf(options))
+    })
+
+    /** Jobs of the current workspace by due time, filtered by status, rule or contact. */
+    const jobs = Effect.fn("Dispatcher.jobs")(function* (options: JobListOptions = {}) {
+      const query = yield* decodeInput(JobListOptions)(options)
+      const limit = query.limit ?? Page.defaultLimit
+      const after = query.cursor === undefined ? undefined : yield* Page.decodePositionCursor(JobPosition, query.cursor, "dispatcher.jobs")
+      const statuses: ReadonlyArray<JobStatus> | undefined = query.status === undefined ? undefined : typeof query.status === "string" ? [query.status] : query.status
+      const workspaceId: WorkspaceId = (yield* readWorkspace(storage)).id
+      const rows = yield* storage.jobs.list(workspaceId, {
+        statuses,
+        ruleId: query.ruleId as Job["ruleId"] | undefined,
+        contactId: query.contactId as Job["contactId"] | undefined,
+        after: after === undefined ? undefined : { dueAt: after[0], id: after[1] },
+        limit: limit + 1
+      })
+      return Page.fromRows(rows, limit, (j) => [DateTime.formatIso(j.dueAt), j.id])
+    })
+
+    /** Queues a dead or skipped job again, due now, with its attempts reset. */
+    const retry = Effect.fn("Dispatcher.retry")(function* (jobId: string) {
+      const id = yield* decodeInput(JobId, ["jobId"])(jobId)
+      const workspaceId = (yield* readWorkspace(storage)).id
+      const requeued = yield* storage.jobs.requeue(workspaceId, id, yield* DateTime.now)
+      if (Option.isSome(requeued)) {
+        yield* signal.notify
+        return requeued.value
+      }
+      const existing = yield* storage.jobs.get(workspaceId, id)
+      return yield* Option.isNone(existing)
+        ? Effect.fail(NotFound.of("job", id))
+        : Effect.fail(ValidationError.at(["jobId"], `job ${id} is ${existing.value.status}; only dead or skipped jobs can be retried`))
+    })
+
+    return { runDue, start, nextDue, jobs, retry } as const
+  })
+}) {}
+

@@ -1,0 +1,324 @@
+// Properties of the rule engine over generated rule sets and event sequences: deterministic,
+// disabled rules never act, limits and caps are never exceeded, unsubscribed contacts never get
+// marketing mail, and a dispatcher that crashes at any point and restarts runs every job once.
+import { Crm, Dispatcher, IdGenerator, Mailer, Mailers, MemoryStorage, Storage } from "@rapport/core"
+import type { Job } from "@rapport/core"
+import { describe, expect, it } from "@effect/vitest"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FastCheck from "effect/FastCheck"
+import * as Layer from "effect/Layer"
+import * as TestClock from "effect/TestClock"
+
+type EventType = "page.viewed" | "order.placed" | "cart.abandoned"
+type RuleKind = "offer" | "receipt" | "score" | "tag"
+
+interface RuleSpec {
+  readonly kind: RuleKind
+  readonly on: EventType
+  readonly enabled: boolean
+  readonly delay: "1 hour" | "1 day" | null
+  readonly oncePerContact: boolean
+  readonly cooldown: "2 hours" | "1 day" | null
+  readonly onlyRed: boolean
+}
+
+interface Step {
+  readonly afterMinutes: number
+  readonly contact: number
+  readonly what: EventType | "unsubscribe"
+  readonly colour: "red" | "blue"
+}
+
+interface Scenario {
+  readonly rules: ReadonlyArray<RuleSpec>
+  readonly consent: ReadonlyArray<boolean>
+  readonly cap: { readonly max: number; readonly per: "1 day" | "3 days" } | null
+  readonly steps: ReadonlyArray<Step>
+}
+
+const eventTypes: ReadonlyArray<EventType> = ["page.viewed", "order.placed", "cart.abandoned"]
+const ruleArb = FastCheck.record({
+  kind: FastCheck.constantFrom<RuleKind>("offer", "receipt", "score", "tag"),
+  on: FastCheck.constantFrom(...eventTypes),
+  enabled: FastCheck.boolean(),
+  delay: FastCheck.constantFrom("1 hour" as const, "1 day" as const, null),
+  oncePerContact: FastCheck.boolean(),
+  cooldown: FastCheck.constantFrom("2 hours" as const, "1 day" as const, null),
+  onlyRed: FastCheck.boolean()
+})
+const stepArb = FastCheck.record({
+  afterMinutes: FastCheck.integer({ min: 0, max: 600 }),
+  contact: FastCheck.integer({ min: 0, max: 2 }),
+  what: FastCheck.constantFrom<Step["what"]>(...eventTypes, ...eventTypes, "unsubscribe"),
+  colour: FastCheck.constantFrom("red" as const, "blue" as const)
+})
+const scenarioArb = (options: { readonly caps: boolean; readonly busy?: boolean }): FastCheck.Arbitrary<Scenario> =>
+  FastCheck.record({
+    // A busy scenario (for crashes) has rules that act and contacts that may be mailed.
+    rules: FastCheck.array(options.busy === true ? ruleArb.map((r) => ({ ...r, enabled: true, onlyRed: false })) : ruleArb, { minLength: 1, maxLength: 6 }),
+    consent: FastCheck.array(options.busy === true ? FastCheck.constant(true) : FastCheck.boolean(), { minLength: 3, maxLength: 3 }),
+    cap: options.caps ? FastCheck.option(FastCheck.record({ max: FastCheck.integer({ min: 1, max: 3 }), per: FastCheck.constantFrom("1 day" as const, "3 days" as const) }), { nil: null }) : FastCheck.constant(null),
+    steps: FastCheck.array(stepArb, { minLength: 1, maxLength: 25 })
+  })
+
+const settings = Mailer.settingsLayer({ unsubscribe: { url: "https://shop.example/u/{token}", secret: "s" } })
+const freshCrm = () =>
+  Crm.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(MemoryStorage.layer, Mailers.capturingLayer, settings, Layer.succeed(IdGenerator.IdGenerator, IdGenerator.makeSequential())))
+  )
+
+const line = { sku: "S-1", name: "Shoe", quantity: 1, unitPrice: { amountMinor: 1000, currency: "EUR" } }
+
+/** Builds the scenario's workspace; returns the rule ids by spec index and the contact ids. */
+const setUp = (scenario: Scenario) =>
+  Effect.gen(function* () {
+    const crm = yield* Crm.Crm
+    if (scenario.cap !== null) yield* crm.settings.update({ frequencyCap: scenario.cap })
+    const contacts = yield* Effect.forEach([0, 1, 2], (i) => crm.contacts.create({ email: `c${i}@example.com` }))
+    for (const [i, consent] of scenario.consent.entries()) if (consent) yield* crm.consent.grant(contacts[i]!.id)
+    const offer = yield* crm.templates.create({ name: "Offer", purpose: "marketing", subject: "Offer", html: '<a href="{{ unsubscribeUrl }}">stop</a>' })
+    const receipt = yield* crm.templates.create({ name: "Receipt", subject: "Receipt", text: "Thanks" })
+    const actionOf = (kind: RuleKind) =>
+      kind === "offer"
+        ? { type: "sendEmail" as const, template: offer.id }
+        : kind === "receipt"
+          ? { type: "sendEmail" as const, template: receipt.id }
+          : kind === "score"
+            ? { type: "adjustScore" as const, by: 5 }
+            : { type: "addTag" as const, tag: "engaged" }
+    const ruleIds = yield* Effect.forEach(scenario.rules, (spec, i) =>
+      Effect.map(
+        crm.rules.create({
+          id: `r${i}`,
+          name: `${spec.kind} on ${spec.on}`,
+          on: spec.on,
+          enabled: spec.enabled,
+          ...(spec.delay === null ? {} : { delay: spec.delay }),
+          ...(spec.onlyRed ? { when: { path: "event.payload.colour", op: "eq" as const, value: "red" } } : {}),
+          limits: { ...(spec.oncePerContact ? { oncePerContact: true } : {}), ...(spec.cooldown === null ? {} : { cooldown: spec.cooldown }) },
+          actions: [actionOf(spec.kind)]
+        }),
+        (rule) => rule.id
+      )
+    )
+    return { ruleIds, contactIds: contacts.map((c) => c.id) }
+  })
+
+const emit = (contactId: string, step: Step) =>
+  Effect.flatMap(Crm.Crm, (crm) =>
+    step.what === "unsubscribe"
+      ? Effect.asVoid(crm.consent.withdraw(contactId))
+      : Effect.asVoid(
+          crm.events.emit({
+            type: step.what,
+            contactId,
+            payload: step.what === "order.placed" ? { orderId: `o-${Math.random()}`.slice(0, 20), lines: [line], colour: step.colour } : step.what === "cart.abandoned" ? { cartId: "c-1", colour: step.colour } : { url: "/", colour: step.colour }
+          })
+        )
+  )
+
+/** Every job of the workspace, by due time. */
+const allJobs = Effect.flatMap(Crm.Crm, (crm) =>
+  Effect.gen(function* () {
+    const jobs: Array<Job.Job> = []
+    let cursor: string | undefined
+    do {
+      const page = yield* crm.dispatcher.jobs({ limit: 500, ...(cursor === undefined ? {} : { cursor }) })
+      jobs.push(...page.items)
+      cursor = page.nextCursor ?? undefined
+    } while (cursor !== undefined)
+    return jobs
+  })
+)
+
+/** Runs the scenario step by step, the dispatcher after each step; returns what happened. */
+const play = (scenario: Scenario) =>
+  Effect.gen(function* () {
+    const crm = yield* Crm.Crm
+    const storage = yield* Storage.Storage
+    const { ruleIds, contactIds } = yield* setUp(scenario)
+    const withdrawnAt = new Map<string, number>()
+    for (const step of scenario.steps) {
+      yield* TestClock.adjust(Duration.minutes(step.afterMinutes))
+      const contactId = contactIds[step.contact]!
+      if (step.what === "unsubscribe" && !withdrawnAt.has(contactId)) withdrawnAt.set(contactId, DateTime.toEpochMillis(yield* DateTime.now))
+      yield* emit(contactId, step)
+      yield* crm.dispatcher.runDue()
+    }
+    yield* TestClock.adjust(Duration.days(3))
+    yield* crm.dispatcher.runDue()
+    const jobs = yield* allJobs
+    const mails = yield* Effect.flatMap(Mailers.CapturingMailer, (m) => m.sent)
+    const workspaceId = (yield* crm.settings.current).id
+    const firings = (yield* Effect.forEach(contactIds, (id) => storage.firings.forContact(workspaceId, id))).flat()
+    const contacts = yield* Effect.forEach(contactIds, (id) => crm.contacts.get(id))
+    return { ruleIds, contactIds, withdrawnAt, jobs, mails, firings, contacts }
+  })
+
+const ms = DateTime.toEpochMillis
+const DAY = 86_400_000
+
+describe("rule engine properties", () => {
+  it.effect.prop(
+    "the same scenario played twice gives the same jobs, mails and contacts",
+    [scenarioArb({ caps: true })],
+    ([scenario]) =>
+      Effect.gen(function* () {
+        const start = yield* DateTime.now
+        const once = yield* Effect.provide(play(scenario), freshCrm())
+        yield* TestClock.setTime(ms(start))
+        const twice = yield* Effect.provide(play(scenario), freshCrm())
+        const shape = (r: typeof once) => ({
+          jobs: r.jobs.map((j) => [j.idempotencyKey, j.status, j.outcome, ms(j.dueAt)]),
+          mails: r.mails.map((m) => [m.to, m.subject, m.idempotencyKey]),
+          contacts: r.contacts.map((c) => [c.score, c.tags])
+        })
+        expect(shape(twice)).toEqual(shape(once))
+      }),
+    { fastCheck: { numRuns: 15 } }
+  )
+
+  it.effect.prop(
+    "disabled rules never act; oncePerContact, cooldowns and the frequency cap are never exceeded; no marketing mail without consent",
+    [scenarioArb({ caps: true })],
+    ([scenario]) =>
+      Effect.gen(function* () {
+        const result = yield* Effect.provide(play(scenario), freshCrm())
+        const { ruleIds, contactIds, jobs, firings, withdrawnAt } = result
+        scenario.rules.forEach((spec, i) => {
+          const id = ruleIds[i]!
+          if (!spec.enabled) {
+            expect(jobs.filter((j) => j.ruleId === id)).toEqual([])
+            expect(firings.filter((f) => f.ruleId === id)).toEqual([])
+          }
+          for (const contactId of contactIds) {
+            const times = firings.filter((f) => f.ruleId === id && f.contactId === contactId).map((f) => ms(f.firedAt)).sort((a, b) => a - b)
+            if (spec.oncePerContact) expect(times.length).toBeLessThanOrEqual(1)
+            if (spec.cooldown !== null) {
+              const gap = spec.cooldown === "1 day" ? DAY : 2 * 3_600_000
+              times.slice(1).forEach((t, k) => expect(t - times[k]!).toBeGreaterThanOrEqual(gap))
+            }
+          }
+        })
+        for (const [c, contactId] of contactIds.entries()) {
+          const marketing = jobs.filter((j) => j.contactId === contactId && j.status === "done" && j.category === "marketing").map((j) => ms(j.reservedAt!)).sort((a, b) => a - b)
+          if (!scenario.consent[c]) expect(marketing).toEqual([])
+          const withdrawn = withdrawnAt.get(contactId)
+          if (withdrawn !== undefined) expect(marketing.filter((t) => t >= withdrawn)).toEqual([])
+          if (scenario.cap !== null) {
+            const per = scenario.cap.per === "1 day" ? DAY : 3 * DAY
+            for (const t of marketing) expect(marketing.filter((u) => u > t - per && u <= t).length).toBeLessThanOrEqual(scenario.cap.max)
+          }
+        }
+        // Transactional mail always goes: every receipt job that ran was sent.
+        const receipts = jobs.filter((j) => j.action?.type === "sendEmail" && j.category === "transactional")
+        expect(receipts.filter((j) => j.status !== "done")).toEqual([])
+      }),
+    { fastCheck: { numRuns: 40 } }
+  )
+})
+
+// --- crashes
+
+/** A store that stops the fiber (as a crash would) at its `budget`-th operation. */
+const crashing = (storage: Storage.StorageService, budget: { left: number }): Storage.StorageService => {
+  const tick = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.suspend(() => (--budget.left === 0 ? Effect.interrupt : effect))
+  const wrap = (value: unknown): unknown => {
+    if (typeof value === "function") return (...args: Array<unknown>) => tick((value as (...a: Array<unknown>) => Effect.Effect<unknown>)(...args))
+    if (Effect.isEffect(value)) return tick(value)
+    if (typeof value === "object" && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, wrap(v)]))
+    return value
+  }
+  return wrap(storage) as Storage.StorageService
+}
+
+/**
+ * Emits every event of the scenario, then runs the dispatcher once over a store that crashes at
+ * its `crashAt`-th operation (or mail), then again after the crashed run's leases ended.
+ */
+const emitThenDispatch = (scenario: Scenario, crashAt: number | undefined) =>
+  Effect.gen(function* () {
+    const storage = yield* Storage.Storage
+    const crm = yield* Crm.Crm
+    const { contactIds } = yield* setUp(scenario)
+    for (const step of scenario.steps) {
+      yield* TestClock.adjust(Duration.minutes(step.afterMinutes))
+      yield* emit(contactIds[step.contact]!, step)
+    }
+    yield* TestClock.adjust(Duration.days(3))
+    const budget = { left: crashAt ?? Number.POSITIVE_INFINITY }
+    const mailer = yield* Mailer.Mailer
+    const sends: Array<string> = []
+    const flakyMailer = Mailer.Mailer.of({
+      send: (mail) =>
+        mailer.send(mail).pipe(
+          Effect.tap(() => Effect.sync(() => sends.push(mail.idempotencyKey))),
+          // A crash after the provider took the mail, before the job is marked done.
+          Effect.tap(() => (--budget.left === 0 ? Effect.interrupt : Effect.void))
+        )
+    })
+    const first = yield* Effect.exit(
+      Effect.flatMap(Dispatcher.Dispatcher, (d) => d.runDue()).pipe(
+        Effect.provide(Dispatcher.Dispatcher.Default.pipe(Layer.provide(Layer.succeed(Storage.Storage, crashing(storage, budget))))),
+        Effect.provideService(Mailer.Mailer, flakyMailer)
+      )
+    )
+    yield* TestClock.adjust(Duration.minutes(2))
+    yield* Effect.provideService(crm.dispatcher.runDue(), Mailer.Mailer, flakyMailer)
+    return {
+      crashed: Exit.isInterrupted(first),
+      sends,
+      jobs: yield* allJobs,
+      contacts: yield* Effect.forEach(contactIds, (id) => crm.contacts.get(id))
+    }
+  })
+
+describe("crashes", () => {
+  const runs = { total: 0, crashed: 0 }
+  it.effect.prop(
+    "a dispatcher that crashes at any point and restarts runs every job exactly once: each mail reaches the Mailer under one key, each database action applies once",
+    [scenarioArb({ caps: false, busy: true }), FastCheck.integer({ min: 1, max: 150 })],
+    ([scenario, crashAt]) =>
+      Effect.gen(function* () {
+        const start = yield* DateTime.now
+        const expected = yield* Effect.provide(emitThenDispatch(scenario, undefined), freshCrm())
+        yield* TestClock.setTime(ms(start))
+        const outcome = yield* Effect.provide(emitThenDispatch(scenario, crashAt), freshCrm())
+        runs.total++
+        if (outcome.crashed) runs.crashed++
+        expect(outcome.jobs.filter((j) => j.status !== "done" && j.status !== "skipped")).toEqual([])
+        // Every mail job done reached the Mailer under its key, and no other key did.
+        const doneMailKeys = outcome.jobs.filter((j) => j.action?.type === "sendEmail" && j.status === "done").map((j) => j.idempotencyKey).sort()
+        expect([...new Set(outcome.sends)].sort()).toEqual(doneMailKeys)
+        // The same mails and the same contacts as without a crash: database actions applied once.
+        expect([...new Set(outcome.sends)].sort()).toEqual([...new Set(expected.sends)].sort())
+        expect(outcome.contacts.map((c) => [c.score, c.tags])).toEqual(expected.contacts.map((c) => [c.score, c.tags]))
+      }),
+    { fastCheck: { numRuns: 60 } }
+  )
+
+  it("the property above crashed the dispatcher in a good share of its runs (it tests what it says)", () => {
+    expect(runs.total).toBeGreaterThan(0)
+    expect(runs.crashed / runs.total).toBeGreaterThan(0.3)
+  })
+
+  it.effect("a crash right after the provider took a mail: the restart sends it again under the same key, once more at most", () =>
+    Effect.gen(function* () {
+      const scenario: Scenario = {
+        rules: [{ kind: "receipt", on: "order.placed", enabled: true, delay: null, oncePerContact: false, cooldown: null, onlyRed: false }],
+        consent: [true, true, true],
+        cap: null,
+        steps: [{ afterMinutes: 0, contact: 0, what: "order.placed", colour: "red" }]
+      }
+      // Operations before the send: claim, then the mail's first transaction; the mail is next.
+      for (let crashAt = 1; crashAt <= 30; crashAt++) {
+        const outcome = yield* Effect.provide(emitThenDispatch(scenario, crashAt), freshCrm())
+        expect(new Set(outcome.sends).size).toBe(1)
+        expect(outcome.sends.length).toBeLessThanOrEqual(2)
+        expect(outcome.jobs.map((j) => j.status)).toEqual(["done"])
+      }
+    }))
+})

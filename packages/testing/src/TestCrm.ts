@@ -1,0 +1,202 @@
+/**
+ * A CRM for testing an app's own rules with the Promise client: in memory, on a virtual clock, with
+ * a Mailer that keeps every mail. `await crm.clock.advance("1 day")` moves time forward and runs
+ * every job at the moment it falls due, so a reminder at D+1 is tested in milliseconds — what
+ * Effect's `TestClock` gives Effect users.
+ *
+ * @example
+ * ```ts
+ * const crm = await createTestCrm()
+ * await crm.rules.create(abandonedCartRule)
+ * await crm.events.emit({ type: "cart.abandoned", email: "ada@example.com", payload: { cartId: "c-1" } })
+ * await crm.clock.advance("1 day")
+ * expect(crm.mails.sent().map((m) => m.subject)).toEqual(["Your cart is waiting"])
+ * await crm.close()
+ * ```
+ *
+ * @since 0.3.0
+ */
+import {
+  createCrm,
+  type CrmClient,
+  type CustomActionHandler,
+  type DispatchReport,
+  IdGenerator,
+  Mailer,
+  memoryStorage
+} from "@rapport/core"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export interface TestCrmOptions {
+  /** Where the virtual clock starts (default 2025-01-06T09:00:00Z, a Monday morning). */
+  readonly start?: string | Date | undefined
+  /** The workspace of the client (default `default`). */
+  readonly workspace?: string | undefined
+  /** Mail settings (default: a test unsubscribe URL and secret, so marketing mail can be sent). */
+  readonly mail?: Mailer.MailSettingsService | undefined
+  /** Custom actions your rules call. */
+  readonly actions?: Readonly<Record<string, CustomActionHandler>> | undefined
+  /** Ids (default: sequential, so two runs of a test make the same ids). */
+  readonly ids?: IdGenerator.IdGeneratorService | undefined
+}
+
+/**
+ * What the virtual clock does.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface VirtualClock {
+  /** The current virtual instant, ISO-8601. */
+  now(): string
+  /**
+   * Moves time forward by a duration (`"1 day"`, `"90 minutes"`, or milliseconds), running the
+   * jobs of every workspace at the moment each falls due; resolves with what they did.
+   */
+  advance(duration: Duration.DurationInput): Promise<DispatchReport>
+  /** Moves time forward to an instant (never back), running what falls due on the way. */
+  advanceTo(instant: string | Date): Promise<DispatchReport>
+}
+
+/**
+ * A mail the test Mailer received, with when it was sent (virtual time).
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface SentMail extends Mailer.OutgoingMail {
+  readonly sentAt: string
+}
+
+/**
+ * A Promise client with a virtual clock and the mails it sent.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface TestCrm extends CrmClient {
+  readonly clock: VirtualClock
+  readonly mails: {
+    /** Mails sent so far, in order; a mail sent again under the same idempotency key is kept once, as a careful provider would. */
+    sent(): ReadonlyArray<SentMail>
+    /** Every hand-over to the Mailer, retries included. */
+    attempts(): ReadonlyArray<SentMail>
+    /** Forgets the mails so far. */
+    clear(): void
+  }
+}
+
+const DEFAULT_START = "2025-01-06T09:00:00.000Z"
+
+/** A clock whose time moves only when told; sleepers wake when it passes their deadline. */
+const virtualClock = (startMs: number) => {
+  let now = startMs
+  const sleepers: Array<{ readonly at: number; readonly wake: () => void }> = []
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => now,
+    currentTimeMillis: Effect.sync(() => now),
+    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
+    sleep: (duration) =>
+      Effect.async<void>((resume) => {
+        const sleeper = { at: now + Duration.toMillis(duration), wake: () => resume(Effect.void) }
+        if (sleeper.at <= now) return resume(Effect.void)
+        sleepers.push(sleeper)
+        return Effect.sync(() => {
+          const i = sleepers.indexOf(sleeper)
+          if (i >= 0) sleepers.splice(i, 1)
+        })
+      })
+  }
+  const set = (to: number) => {
+    now = Math.max(now, to)
+    for (const sleeper of sleepers.filter((s) => s.at <= now)) {
+      sleepers.splice(sleepers.indexOf(sleeper), 1)
+      sleeper.wake()
+    }
+  }
+  return { clock, now: () => now, set }
+}
+
+const toMillis = (instant: string | Date) => {
+  const ms = instant instanceof Date ? instant.getTime() : Date.parse(instant)
+  if (Number.isNaN(ms)) throw new Error(`not an instant: ${String(instant)}`)
+  return ms
+}
+
+const add = (a: DispatchReport, b: DispatchReport): DispatchReport => ({
+  claimed: a.claimed + b.claimed,
+  done: a.done + b.done,
+  skipped: a.skipped + b.skipped,
+  retried: a.retried + b.retried,
+  dead: a.dead + b.dead,
+  lost: a.lost + b.lost
+})
+
+/**
+ * Creates a test CRM: memory storage, a virtual clock, a Mailer that keeps mails, sequential ids.
+ * Nothing runs by itself: `clock.advance` runs what falls due (as does `dispatcher.runDue()`).
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const createTestCrm = async (options: TestCrmOptions = {}): Promise<TestCrm> => {
+  const time = virtualClock(toMillis(options.start ?? DEFAULT_START))
+  const attempts: Array<SentMail> = []
+  const mailer = {
+    layer: Layer.succeed(
+      Mailer.Mailer,
+      Mailer.Mailer.of({
+        send: (mail) =>
+          Effect.sync(() => {
+            attempts.push({ ...mail, sentAt: new Date(time.now()).toISOString() })
+            return { messageId: `test-${mail.idempotencyKey}` }
+          })
+      })
+    )
+  }
+  const crm = await createCrm({
+    storage: memoryStorage(),
+    mailer,
+    clock: time.clock,
+    mail: options.mail ?? { from: "test@rapport.example", unsubscribe: { url: "https://test.example/unsubscribe?token={token}", secret: "rapport-test-secret" } },
+    ids: options.ids ?? IdGenerator.makeSequential(),
+    ...(options.actions === undefined ? {} : { actions: options.actions }),
+    ...(options.workspace === undefined ? {} : { workspace: options.workspace })
+  })
+
+  const everywhere = { workspaces: "all" as const }
+  const runUntil = async (target: number): Promise<DispatchReport> => {
+    let report = await crm.dispatcher.runDue(everywhere)
+    for (;;) {
+      const next = await crm.dispatcher.nextDue(everywhere)
+      if (next === null || Date.parse(next) > target) break
+      time.set(Date.parse(next))
+      report = add(report, await crm.dispatcher.runDue(everywhere))
+    }
+    time.set(target)
+    return add(report, await crm.dispatcher.runDue(everywhere))
+  }
+
+  const clock: VirtualClock = {
+    now: () => new Date(time.now()).toISOString(),
+    advance: (duration) => runUntil(time.now() + Duration.toMillis(Duration.decode(duration))),
+    advanceTo: (instant) => runUntil(toMillis(instant))
+  }
+  const unique = () => {
+    const seen = new Set<string>()
+    return attempts.filter((m) => (seen.has(m.idempotencyKey) ? false : (seen.add(m.idempotencyKey), true)))
+  }
+  return Object.assign(Object.create(null) as object, crm, {
+    clock,
+    mails: { sent: unique, attempts: () => [...attempts], clear: () => void attempts.splice(0) }
+  }) as TestCrm
+}
