@@ -669,6 +669,30 @@ const millisOf = (value: unknown): number | undefined => {
   return undefined
 }
 
+// One reader per attribute, so each property read sees one shape of object and stays fast.
+const CONTACT_READERS: Readonly<Record<string, Accessor>> = {
+  id: (c) => c.contact.id,
+  email: (c) => c.contact.email,
+  firstName: (c) => c.contact.firstName,
+  lastName: (c) => c.contact.lastName,
+  phone: (c) => c.contact.phone,
+  companyId: (c) => c.contact.companyId,
+  stage: (c) => c.contact.stage,
+  tags: (c) => c.contact.tags,
+  ownerId: (c) => c.contact.ownerId,
+  score: (c) => c.contact.score,
+  timezone: (c) => c.contact.timezone,
+  firstSeenAt: (c) => c.contact.firstSeenAt,
+  createdAt: (c) => c.contact.createdAt,
+  updatedAt: (c) => c.contact.updatedAt
+}
+const EVENT_READERS: Readonly<Record<string, Accessor>> = {
+  id: (c) => c.event?.id,
+  type: (c) => c.event?.type,
+  occurredAt: (c) => c.event?.occurredAt,
+  receivedAt: (c) => c.event?.receivedAt
+}
+
 const accessor = (info: PathInfo): Accessor => {
   const [first, second, ...rest] = info.segments as [string, string | undefined, ...Array<string>]
   let base: Accessor
@@ -677,7 +701,11 @@ const accessor = (info: PathInfo): Accessor => {
       const keys = [second!, ...rest].filter((s) => s !== undefined)
       if (keys.length === 1) {
         const key = keys[0]!
-        base = (c) => (c.event === undefined ? undefined : child(c.event.payload, key))
+        // A payload is a JSON object, never a list.
+        base = (c) => {
+          const payload = c.event?.payload
+          return payload === undefined ? undefined : payload[key]
+        }
       } else {
         base = (c) => {
           let value: unknown = c.event?.payload
@@ -686,26 +714,72 @@ const accessor = (info: PathInfo): Accessor => {
         }
       }
     } else {
-      base = (c) => (c.event === undefined ? undefined : (c.event as unknown as Record<string, unknown>)[first])
+      base = EVENT_READERS[first] ?? (() => undefined)
     }
   } else if (first === "fields") {
     const key = second!
     if (rest.length === 0) base = (c) => c.contact.fields[key]
     else base = (c) => rest.reduce<unknown>((v, s) => child(v, s), c.contact.fields[key])
   } else if (first === "source") {
-    const key = second as "channel" | "campaign"
-    base = (c) => c.contact.source[key]
+    base = second === "channel" ? (c) => c.contact.source.channel : (c) => c.contact.source.campaign
   } else {
-    base = (c) => (c.contact as unknown as Record<string, unknown>)[first]
+    base = CONTACT_READERS[first] ?? (() => undefined)
   }
   return info.kind === "instant" ? (c) => millisOf(base(c)) : base
 }
 
 const normalize = (info: PathInfo, value: Scalar): Scalar => (info.kind === "instant" && typeof value === "string" ? (millisOf(value) ?? value) : value)
 
-const equal = (a: unknown, b: Scalar) => (b === null ? a === null || a === undefined : a === b)
 const ordered = (a: unknown, b: Scalar): number | undefined =>
   typeof a === "number" && typeof b === "number" ? a - b : typeof a === "string" && typeof b === "string" ? (a < b ? -1 : a > b ? 1 : 0) : undefined
+
+/**
+ * Comparisons on one custom field or one payload key, with the read written into the comparison:
+ * the commonest conditions, and the ones whose cost matters when hundreds of rules run per event.
+ */
+const fused = (node: Comparison, info: PathInfo, value: Scalar): Predicate | undefined => {
+  if (info.kind === "instant" || info.segments.length !== 2 || value === null) return undefined
+  const [first, key] = info.segments as [string, string]
+  const field = info.root === "contact" && first === "fields"
+  const payload = info.root === "event" && first === "payload"
+  if (!field && !payload) return undefined
+  const number = typeof value === "number"
+  if (typeof value !== "number" && typeof value !== "string" && node.op !== "eq" && node.op !== "ne") return undefined
+  if (field) {
+    switch (node.op) {
+      case "eq":
+        return (c) => c.contact.fields[key] === value
+      case "ne":
+        return (c) => c.contact.fields[key] !== value
+      case "gt":
+        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v > value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && v > value }
+      case "gte":
+        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v >= value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && v >= value }
+      case "lt":
+        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v < value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && v < value }
+      case "lte":
+        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v <= value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && v <= value }
+      default:
+        return undefined
+    }
+  }
+  switch (node.op) {
+    case "eq":
+      return (c) => c.event !== undefined && c.event.payload[key] === value
+    case "ne":
+      return (c) => c.event === undefined || c.event.payload[key] !== value
+    case "gt":
+      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v > value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && v > value }
+    case "gte":
+      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v >= value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && v >= value }
+    case "lt":
+      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v < value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && v < value }
+    case "lte":
+      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v <= value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && v <= value }
+    default:
+      return undefined
+  }
+}
 
 const comparison = (node: Comparison, info: PathInfo): Predicate => {
   const read = accessor(info)
@@ -721,11 +795,13 @@ const comparison = (node: Comparison, info: PathInfo): Predicate => {
     return node.op === "in" ? (c) => member(read(c)) : (c) => !member(read(c))
   }
   const value = normalize(info, node.value as Scalar)
+  const direct = fused(node, info, value)
+  if (direct !== undefined) return direct
   switch (node.op) {
     case "eq":
-      return (c) => equal(read(c), value)
+      return value === null ? (c) => read(c) == null : (c) => read(c) === value
     case "ne":
-      return (c) => !equal(read(c), value)
+      return value === null ? (c) => read(c) != null : (c) => read(c) !== value
     case "gt":
       return (c) => (ordered(read(c), value) ?? 0) > 0
     case "gte": {
@@ -742,10 +818,16 @@ const comparison = (node: Comparison, info: PathInfo): Predicate => {
         return o !== undefined && o <= 0
       }
     case "contains":
-      return (c) => {
-        const v = read(c)
-        return typeof v === "string" ? typeof value === "string" && v.includes(value) : Array.isArray(v) && v.some((e) => equal(e, value))
-      }
+      // Values are finite scalars: `includes` finds exactly what `eq` would.
+      return value === null
+        ? (c) => {
+            const v = read(c)
+            return Array.isArray(v) && v.some((e) => e === null || e === undefined)
+          }
+        : (c) => {
+            const v = read(c)
+            return typeof v === "string" ? typeof value === "string" && v.includes(value) : Array.isArray(v) && v.includes(value)
+          }
     case "startsWith":
       return (c) => {
         const v = read(c)
@@ -759,6 +841,48 @@ const compareCount = (op: CountOperator, n: number, value: number) =>
 
 const dateMillis = (v: unknown) => (typeof v === "string" && isDateString(v) ? Date.parse(`${v}T00:00:00Z`) : undefined)
 
+// Small fixed arities get their own closures; longer lists a plain loop (no callback per call).
+const allOf = (items: ReadonlyArray<Predicate>): Predicate => {
+  const [a, b, c3, d] = items
+  switch (items.length) {
+    case 0:
+      return () => true
+    case 1:
+      return a!
+    case 2:
+      return (c) => a!(c) && b!(c)
+    case 3:
+      return (c) => a!(c) && b!(c) && c3!(c)
+    case 4:
+      return (c) => a!(c) && b!(c) && c3!(c) && d!(c)
+    default:
+      return (c) => {
+        for (let i = 0; i < items.length; i++) if (!items[i]!(c)) return false
+        return true
+      }
+  }
+}
+const anyOf = (items: ReadonlyArray<Predicate>): Predicate => {
+  const [a, b, c3, d] = items
+  switch (items.length) {
+    case 0:
+      return () => false
+    case 1:
+      return a!
+    case 2:
+      return (c) => a!(c) || b!(c)
+    case 3:
+      return (c) => a!(c) || b!(c) || c3!(c)
+    case 4:
+      return (c) => a!(c) || b!(c) || c3!(c) || d!(c)
+    default:
+      return (c) => {
+        for (let i = 0; i < items.length; i++) if (items[i]!(c)) return true
+        return false
+      }
+  }
+}
+
 /**
  * Compiles a condition into a predicate, once: paths become direct property reads, values are
  * normalised (instants to milliseconds), and the counts it needs are listed for the caller.
@@ -769,8 +893,8 @@ const dateMillis = (v: unknown) => (typeof v === "string" && isDateString(v) ? D
 export const compile = (condition: Condition, registry: Registry): Compiled => {
   const counts: Array<CountQuery> = []
   const test = fold<Predicate>(condition, registry, {
-    all: (items) => (items.length === 0 ? () => true : items.length === 1 ? items[0]! : items.length === 2 ? ((a, b) => (c: Context) => a(c) && b(c))(items[0]!, items[1]!) : (c) => items.every((p) => p(c))),
-    any: (items) => (items.length === 0 ? () => false : items.length === 1 ? items[0]! : items.length === 2 ? ((a, b) => (c: Context) => a(c) || b(c))(items[0]!, items[1]!) : (c) => items.some((p) => p(c))),
+    all: allOf,
+    any: anyOf,
     not: (item) => (c) => !item(c),
     compare: comparison,
     time: (node, info, millis) => {
