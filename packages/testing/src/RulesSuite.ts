@@ -545,6 +545,20 @@ export const rulesSuite = (test: Test) => {
         expect(yield* s.firings.hasKey(Fixtures.freshWorkspaceId(), cart, ada, "cart-1")).toBe(false)
       }))
 
+    test("insertMany records many firings at once (more than one statement's worth), each read back exactly", () =>
+      Effect.gen(function* () {
+        const s = yield* store
+        const ws = Fixtures.freshWorkspaceId()
+        const firings = yield* Effect.forEach(Array.from({ length: 1_201 }, (_, i) => i), (i) =>
+          Fixtures.firing(ws, { ruleId: ruleId("bulk"), contactId: contactId(i % 3), dedupeKey: `k-${i}`, firedAt: at(`2025-06-01T00:00:00.000Z`) })
+        )
+        yield* s.firings.insertMany(firings)
+        yield* s.firings.insertMany([])
+        const stored = (yield* Effect.forEach([0, 1, 2], (n) => s.firings.forContact(ws, contactId(n)))).flat()
+        expect(stored.map(json.firing).sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual(firings.map(json.firing).sort((a, b) => (a.id < b.id ? -1 : 1)))
+        expect(yield* s.firings.hasKey(ws, ruleId("bulk"), contactId(1200 % 3), "k-1200")).toBe(true)
+      }))
+
     test("convert marks the contact's unconverted firings of that goal whose window [firedAt, goalUntil] holds the instant; converting again converts nothing", () =>
       Effect.gen(function* () {
         const s = yield* store
