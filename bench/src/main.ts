@@ -1,27 +1,34 @@
-// `pnpm bench`: each section times Rapport against the raw driver on the same work, in one run.
+// `pnpm bench`: each section times Rapport against the raw driver on the same work, in one run
+// (the rules section: against the same rules written by hand, and against json-rules-engine).
 // RAPPORT_PG_URL chooses the PostgreSQL server (a role allowed to create databases);
 // BENCH_CONTACTS the number of contacts (default 20,000), BENCH_ROUNDS the rounds (default 3 for
 // contacts, 5 for the pipeline; sides alternate which runs first, figures are medians);
 // BENCH_DEALS the number of deals of the pipeline section (default 1,000,000);
-// BENCH_ONLY=contacts or BENCH_ONLY=pipeline runs that section alone.
-import * as Pipeline from "./pipeline.js"
-import * as Postgres from "./postgres.js"
+// BENCH_RULES, BENCH_EVENTS and BENCH_PEER_EVENTS the rules (default 1,000), events (default
+// 100,000) and events given to json-rules-engine (default 1,000) of the rules section (5 rounds by
+// default); BENCH_ONLY=contacts, BENCH_ONLY=pipeline or BENCH_ONLY=rules runs that section alone.
+// Sections are loaded when they run: the rules section needs no database driver.
 
 const contacts = Number(process.env["BENCH_CONTACTS"] ?? 20_000)
 const deals = Number(process.env["BENCH_DEALS"] ?? 1_000_000)
 const rounds = process.env["BENCH_ROUNDS"] === undefined ? undefined : Number(process.env["BENCH_ROUNDS"])
+const rules = Number(process.env["BENCH_RULES"] ?? 1_000)
+const events = Number(process.env["BENCH_EVENTS"] ?? 100_000)
+const peerEvents = Number(process.env["BENCH_PEER_EVENTS"] ?? 1_000)
 const only = process.env["BENCH_ONLY"]
 const pgUrl = process.env["RAPPORT_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const format = (n: number) => Math.round(n).toLocaleString("en-US")
 const count = (n: number) => n.toLocaleString("en-US")
 
-if (only !== undefined && only !== "contacts" && only !== "pipeline") throw new Error(`BENCH_ONLY must be "contacts" or "pipeline", got "${only}"`)
+const SECTIONS = ["contacts", "pipeline", "rules"]
+if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be "contacts", "pipeline" or "rules", got "${only}"`)
 
 console.log(`Rapport benchmarks — node ${process.version}`)
 
 if (only === undefined || only === "contacts") {
   const contactRounds = rounds ?? 3
   console.log(`\nPostgreSQL: bulk contact creation (contacts.createMany, batches of 1,000) — ${count(contacts)} contacts per run, median of ${contactRounds} rounds`)
+  const Postgres = await import("./postgres.js")
   const pg = await Postgres.run(pgUrl, contacts, contactRounds)
   console.log(`  Rapport      ${format(pg.rapportPerSecond).padStart(8)} contacts/s`)
   console.log(`  raw driver   ${format(pg.rawPerSecond).padStart(8)} contacts/s   (postgres.js, same rows, batched transactions)`)
@@ -34,5 +41,16 @@ if (only === undefined || only === "pipeline") {
     `\nWeighted pipeline (deals.weightedPipeline, by pipeline and by month) — ${count(deals)} deals, 3 pipelines, EUR + USD; ` +
       `median of ${pipelineRounds} rounds after 1 warm-up; target: within 1.5x`
   )
+  const Pipeline = await import("./pipeline.js")
   await Pipeline.run(pgUrl, deals, pipelineRounds, (line) => console.log(line))
+}
+
+if (only === undefined || only === "rules") {
+  const ruleRounds = rounds ?? 5
+  const Rules = await import("./rules.js")
+  console.log(
+    `\nRule evaluation (Rule.compileRules + Rule.matches) — ${count(rules)} rules over ${Rules.eventTypes} event types, ${count(events)} events ` +
+      `(json-rules-engine: the first ${count(Math.min(peerEvents, events))}); median of ${ruleRounds} rounds after ${Rules.warmUps} warm-ups; target: within 2x of hand-written functions`
+  )
+  await Rules.run({ rules, events, peerEvents, rounds: ruleRounds }, (line) => console.log(line))
 }

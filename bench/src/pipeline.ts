@@ -17,7 +17,8 @@ import { randomUUID } from "node:crypto"
 import { rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { freshDatabase, median } from "./postgres.js"
+import { freshDatabase } from "./postgres.js"
+import { median, random } from "./stats.js"
 
 export type Dialect = "SQLite" | "PostgreSQL"
 export type Grouping = "pipeline" | "month"
@@ -106,14 +107,6 @@ const toSums = (rows: ReadonlyArray<SumRowText>): Array<Sum> =>
 
 // --- the deals
 
-/** A small deterministic generator, so both databases hold deals drawn alike. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
 interface DealRow {
   workspace_id: string
   id: string
@@ -158,7 +151,7 @@ const FIRST_DEAL = Date.parse("2025-01-01T00:00:00.000Z")
 const DEAL_EVERY = 30_000 // ms between two deals' creation: a million deals span about a year
 
 const dealRows = function* (count: number, pipelineIds: ReadonlyArray<string>, batch: number): Generator<Array<DealRow>> {
-  const next = random(42)
+  const next = random(42) // both databases hold deals drawn alike
   const pick = <A>(values: ReadonlyArray<A>) => values[Math.floor(next() * values.length)]!
   const companies = Array.from({ length: 20_000 }, (_, i) => uuidV7(FIRST_DEAL - (i + 1) * 600_000))
   for (let done = 0; done < count; done += batch) {

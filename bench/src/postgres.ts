@@ -6,6 +6,7 @@ import { createCrm } from "@rapport/core"
 import { postgresStorage } from "@rapport/postgres"
 import postgres from "postgres"
 import { randomUUID } from "node:crypto"
+import { median } from "./stats.js"
 
 export interface Round {
   readonly rapportSeconds: number
@@ -126,12 +127,6 @@ const rowCounts = async (url: string) => {
   } finally {
     await sql.end()
   }
-}
-
-export const median = (values: ReadonlyArray<number>) => {
-  const sorted = [...values].sort((x, y) => x - y)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 const oneRound = async (adminUrl: string, contacts: number, rawFirst: boolean): Promise<Round> => {
