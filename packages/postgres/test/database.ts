@@ -48,7 +48,19 @@ export const emptyDatabase = async () => {
   url.pathname = `/${name}`
   return {
     url: url.toString(),
-    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+    // Pools closed a moment ago may still be hanging up: wait for them rather than terminating
+    // them (a terminated connection emits an error on a client nobody listens to any more).
+    drop: async () => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const dropped = await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name}`)).then(
+          () => true,
+          (error: { code?: string }) => (error.code === "55006" ? false : Promise.reject(error))
+        )
+        if (dropped) return
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+    }
   }
 }
 
