@@ -485,7 +485,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         return "done" as const
       })
 
-    const execute = (job: Job, token: string) => {
+    const execute = (job: Job, token: string): Effect.Effect<Settled, unknown> => {
       if (job.kind === "check" || job.action === null) return runCheck(job, token)
       const action = job.action
       switch (action.type) {
@@ -508,7 +508,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           : decodeInput(Schema.Array(WorkspaceIdSchema), ["workspaces"])(options.workspaces)
 
     const runOne = (job: Job, token: string, options: DispatchOptions): Effect.Effect<Outcome> =>
-      (execute(job, token) as Effect.Effect<Settled, unknown>).pipe(
+      execute(job, token).pipe(
         Effect.map((status): Outcome => status),
         // A defect (a bug in a custom action, say) fails this job like any error: retried, then dead.
         Effect.catchAllDefect((defect) => Effect.fail(defect)),

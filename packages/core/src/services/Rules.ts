@@ -32,7 +32,7 @@ import {
 import { dueAt as delayEnd } from "../domain/Schedule.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { workspaceLock } from "../internal/locks.js"
-import { getContact } from "../internal/records.js"
+import { getContact, orNotFound } from "../internal/records.js"
 import { contextFor, limitsAllow, rulesChanged, timezoneOf } from "../internal/rules.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -162,8 +162,7 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
   effect: Effect.gen(function* () {
     const storage = yield* Storage
 
-    const getRule = (workspaceId: WorkspaceId, id: RuleId) =>
-      Effect.flatMap(storage.rules.get(workspaceId, id), Option.match({ onNone: () => Effect.fail(NotFound.of("rule", id)), onSome: Effect.succeed }))
+    const getRule = (workspaceId: WorkspaceId, id: RuleId) => orNotFound(storage.rules.get(workspaceId, id), "rule", id)
 
     /** Saves a new rule (enabled unless `enabled: false`); without `id`, one is generated. */
     const create = Effect.fn("Rules.create")(function* (input: RuleCreate) {
