@@ -6,7 +6,9 @@
 // BENCH_DEALS the number of deals of the pipeline section (default 1,000,000);
 // BENCH_RULES, BENCH_EVENTS and BENCH_PEER_EVENTS the rules (default 1,000), events (default
 // 100,000) and events given to json-rules-engine (default 1,000) of the rules section (5 rounds by
-// default); BENCH_ONLY=contacts, BENCH_ONLY=pipeline or BENCH_ONLY=rules runs that section alone.
+// default); BENCH_EMITS the events emitted per run by the emit section on each database (default
+// 1,000 on SQLite, 500 on PostgreSQL; 3 rounds by default); BENCH_ONLY=contacts,
+// BENCH_ONLY=pipeline, BENCH_ONLY=rules or BENCH_ONLY=emit runs that section alone.
 // Sections are loaded when they run: the rules section needs no database driver.
 
 const contacts = Number(process.env["BENCH_CONTACTS"] ?? 20_000)
@@ -15,13 +17,14 @@ const rounds = process.env["BENCH_ROUNDS"] === undefined ? undefined : Number(pr
 const rules = Number(process.env["BENCH_RULES"] ?? 1_000)
 const events = Number(process.env["BENCH_EVENTS"] ?? 100_000)
 const peerEvents = Number(process.env["BENCH_PEER_EVENTS"] ?? 1_000)
+const emits = process.env["BENCH_EMITS"] === undefined ? undefined : Number(process.env["BENCH_EMITS"])
 const only = process.env["BENCH_ONLY"]
 const pgUrl = process.env["RAPPORT_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const format = (n: number) => Math.round(n).toLocaleString("en-US")
 const count = (n: number) => n.toLocaleString("en-US")
 
-const SECTIONS = ["contacts", "pipeline", "rules"]
-if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be "contacts", "pipeline" or "rules", got "${only}"`)
+const SECTIONS = ["contacts", "pipeline", "rules", "emit"]
+if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be "contacts", "pipeline", "rules" or "emit", got "${only}"`)
 
 console.log(`Rapport benchmarks — node ${process.version}`)
 
@@ -53,4 +56,14 @@ if (only === undefined || only === "rules") {
       `(json-rules-engine: the first ${count(Math.min(peerEvents, events))}); median of ${ruleRounds} rounds after ${Rules.warmUps} warm-ups; target: within 2x of hand-written functions`
   )
   await Rules.run({ rules, events, peerEvents, rounds: ruleRounds }, (line) => console.log(line))
+}
+
+if (only === undefined || only === "emit") {
+  const emitRounds = rounds ?? 3
+  const Emit = await import("./emit.js")
+  console.log(
+    `\nEnd-to-end emit (crm.events.emit, one event at a time: the event, its timeline entry, the order and its lines, the lifecycle move, ` +
+      `rule firings and jobs in one transaction) — ${count(Emit.CONTACTS)} contacts, ${Emit.RULES} rules; median of ${emitRounds} rounds on fresh databases after 1 warm-up`
+  )
+  await Emit.run({ pgUrl, emits, rounds: emitRounds }, (line) => console.log(line))
 }
