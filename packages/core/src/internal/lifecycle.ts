@@ -47,13 +47,16 @@ export const missingFieldsFor = (storage: StorageService, workspace: Workspace, 
 
 const timelineEntry = (workspace: Workspace, contact: Contact, fields: Omit<ConstructorParameters<typeof TimelineEntry>[0], "id" | "workspaceId" | "contactId" | "recordedAt">) =>
   Effect.gen(function* () {
-    return new TimelineEntry({
-      id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
-      workspaceId: workspace.id,
-      contactId: contact.id,
-      recordedAt: yield* DateTime.now,
-      ...fields
-    })
+    return new TimelineEntry(
+      {
+        id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
+        workspaceId: workspace.id,
+        contactId: contact.id,
+        recordedAt: yield* DateTime.now,
+        ...fields
+      },
+      true
+    )
   })
 
 /**

@@ -44,21 +44,24 @@ export const recordEvent = (storage: StorageService, workspace: Workspace, event
   Effect.gen(function* () {
     if (!(yield* storage.events.insert(event))) return yield* new DuplicateEvent({ eventId: event.id })
     yield* storage.timeline.append(
-      new TimelineEntry({
-        id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
-        workspaceId: event.workspaceId,
-        contactId: contact.id,
-        kind: kindOf(event.type),
-        occurredAt: event.occurredAt,
-        recordedAt: yield* DateTime.now,
-        author: null,
-        channel: null,
-        direction: directionOf(event.type),
-        summary: summarize(event.type, event.payload),
-        reaction: null,
-        payload: event.payload,
-        eventId: event.id
-      })
+      new TimelineEntry(
+        {
+          id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
+          workspaceId: event.workspaceId,
+          contactId: contact.id,
+          kind: kindOf(event.type),
+          occurredAt: event.occurredAt,
+          recordedAt: yield* DateTime.now,
+          author: null,
+          channel: null,
+          direction: directionOf(event.type),
+          summary: summarize(event.type, event.payload),
+          reaction: null,
+          payload: event.payload,
+          eventId: event.id
+        },
+        true
+      )
     )
     const order = event.type === "order.placed" ? decodeOrder(event.payload) : undefined
     if (order !== undefined && Either.isRight(order)) {

@@ -74,7 +74,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       Effect.map(
         storage.contacts.get(workspaceId, event.contactId),
         (contact) =>
-          new EmitResult({ event, contact: Option.getOrNull(contact), duplicate: true, contactCreated: false, stageChange: null, progressionBlocked: null, triggered: [] })
+          new EmitResult({ event, contact: Option.getOrNull(contact), duplicate: true, contactCreated: false, stageChange: null, progressionBlocked: null, triggered: [] }, true)
       )
 
     /** The contact as it is once locked; none when it was deleted meanwhile. */
@@ -164,9 +164,10 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
                 stageChange: null,
                 progressionBlocked: null,
                 triggered
-              })
+              }, true)
             }
-            const event = new StoredEvent({ id, workspaceId: workspace.id, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload })
+            // Built from decoded input and stored records: constructors need not check them again.
+            const event = new StoredEvent({ id, workspaceId: workspace.id, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload }, true)
             const progression = yield* recordEvent(storage, workspace, event, contact)
             triggered.push(...(yield* planForEvent(storage, workspace, event, progression.contact)))
             return new EmitResult({
@@ -177,7 +178,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
               stageChange: progression.change,
               progressionBlocked: progression.blocked,
               triggered
-            })
+            }, true)
           })
         )
         .pipe(
