@@ -30,7 +30,7 @@ import * as Schema from "effect/Schema"
 import * as MemoryStorage from "./adapters/MemoryStorage.js"
 import * as Mailers from "./adapters/Mailers.js"
 import { Company, type CompanyCreate, type CompanyListOptions, type CompanyUpdate } from "./domain/Company.js"
-import { Contact, type ContactCreate, type ContactListOptions, type ContactUpdate } from "./domain/Contact.js"
+import { Contact, type ContactCreate, type ContactListOptions, type ContactMergeOptions, type ContactUpdate } from "./domain/Contact.js"
 import { type EmitInput, StoredEvent } from "./domain/CrmEvent.js"
 import { Deal, type DealCreate, type DealListOptions, type DealTransition, type DealUpdate } from "./domain/Deal.js"
 import {
@@ -72,7 +72,7 @@ import type { DispatchOptions, DispatchReport, JobListOptions, StartOptions } fr
 import type { RuleListOptions, RuleStats, SimulateInput } from "./services/Rules.js"
 import type { TemplateReview } from "./services/Templates.js"
 import type { Storage } from "./ports/Storage.js"
-import type { RemoveContactOptions } from "./services/Contacts.js"
+import { MergeResult, type RemoveContactOptions } from "./services/Contacts.js"
 import type {
   FloorCheckOptions,
   FloorCheckResult,
@@ -367,6 +367,8 @@ export type TemplateJson = Schema.Schema.Encoded<typeof Template>
 export type RuleJson = Schema.Schema.Encoded<typeof Rule>
 /** @since 0.3.0 @category models */
 export type JobJson = Schema.Schema.Encoded<typeof Job>
+/** @since 0.3.0 @category models */
+export type MergeResultJson = Schema.Schema.Encoded<typeof MergeResult>
 
 /**
  * What `rules.simulate` returns, as JSON.
@@ -452,6 +454,16 @@ export interface CrmClient {
     update(id: string, input: ContactUpdate): Promise<ContactJson>
     /** Deletes a contact and its timeline (its events and orders stay). */
     remove(id: string, options?: RemoveContactOptions): Promise<void>
+    /**
+     * Merges a duplicate (`mergeId`) into the contact kept (`keepId`): the kept contact gains the
+     * other's timeline, deals, tasks, orders, events, rule jobs, consents, tags and the attributes
+     * and custom fields it has none of (its own values win); the merge is on its timeline with
+     * everything not taken; the duplicate is removed. `expectedVersion` is the kept contact's
+     * version you read.
+     *
+     * @since 0.3.0
+     */
+    merge(keepId: string, mergeId: string, options?: ContactMergeOptions): Promise<MergeResultJson>
     /** Contacts in creation order, a page at a time, optionally filtered. */
     list(options?: ContactListOptions): Promise<Page<ContactJson>>
     /** How many contacts are in each stage, in lifecycle order. */
@@ -674,6 +686,7 @@ const encodePage =
 
 const encodeRule = encoder(Rule)
 const encodeJob = encoder(Job)
+const encodeMergeResult = encoder(MergeResult)
 
 interface Lifetime {
   closed: boolean
@@ -702,6 +715,7 @@ const makeClient = (
       findByEmail: (email) => crm((c) => c.contacts.findByEmail(email)).then((o) => Option.getOrNull(Option.map(o, encodeContact))),
       update: (id, input) => crm((c) => c.contacts.update(id, input)).then(encodeContact),
       remove: (id, options) => crm((c) => c.contacts.remove(id, options)),
+      merge: (keepId, mergeId, options) => crm((c) => c.contacts.merge(keepId, mergeId, options)).then(encodeMergeResult),
       list: (options) => crm((c) => c.contacts.list(options)).then(encodePage(encodeContact)),
       countByStage: () => crm((c) => c.contacts.countByStage())
     },

@@ -106,7 +106,7 @@ export * as Mailers from "./adapters/Mailers.js"
 
 // Inputs of the Promise client (the Encoded side of each input Schema)
 export type { CompanyCreate, CompanyListOptions, CompanyUpdate } from "./domain/Company.js"
-export type { ContactCreate, ContactListOptions, ContactUpdate } from "./domain/Contact.js"
+export type { ContactCreate, ContactListOptions, ContactMergeOptions, ContactUpdate } from "./domain/Contact.js"
 export type { EmitInput } from "./domain/CrmEvent.js"
 export type { DealCreate, DealListOptions, DealTransition, DealUpdate } from "./domain/Deal.js"
 export type { PipelineCreate, PipelineUpdate, SalesSettingsChanges } from "./domain/Pipeline.js"
@@ -140,6 +140,7 @@ export {
   type CustomActionContextJson,
   type CustomActionHandler,
   type JobJson,
+  type MergeResultJson,
   type RuleJson,
   type RunningDispatcher,
   type SimulationJson,

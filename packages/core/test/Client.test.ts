@@ -89,6 +89,27 @@ describe("the Promise client", () => {
     await crm.fields.remove("contact", "size")
   })
 
+  it("contacts.merge returns JSON, and throws RapportError subclasses for a stale version or a merge with itself", async () => {
+    const crm = await start()
+    const kept = await crm.contacts.create({ email: "kept@example.com", tags: ["a"] })
+    const dup = await crm.contacts.create({ email: "dup@example.com", phone: "+33612345678", tags: ["b", "a"] })
+    await crm.timeline.log({ contactId: dup.id, kind: "call", summary: "Called the duplicate" })
+    const stale = await crm.contacts.merge(kept.id, dup.id, { expectedVersion: kept.version + 1 }).catch((e: unknown) => e)
+    expect(stale).toBeInstanceOf(RapportConflictError)
+    expect(stale).toMatchObject({ code: "VERSION_CONFLICT", reason: "version", entity: "contact" })
+    expect((stale as Error).message).toContain(kept.id)
+    await expect(crm.contacts.merge(kept.id, kept.id)).rejects.toBeInstanceOf(RapportValidationError)
+
+    const result = await crm.contacts.merge(kept.id, dup.id, { expectedVersion: kept.version })
+    expect(JSON.parse(JSON.stringify(result))).toEqual(result)
+    expect([result.contact.email, result.contact.phone, result.contact.tags, result.contact.version]).toEqual(["kept@example.com", "+33612345678", ["a", "b"], kept.version + 1])
+    expect(result.contact.updatedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    expect(result.moved).toEqual({ timeline: 2, events: 1, orders: 0, deals: 0, tasks: 0, jobs: 0, firings: 0, consents: 0 })
+    expect([result.entry.kind, result.entry.payload["merged"]]).toMatchObject(["merge", { id: dup.id, email: "dup@example.com" }])
+    expect((await crm.timeline.list(kept.id)).items.map((e) => e.summary)).toContain("Called the duplicate")
+    await expect(crm.contacts.get(dup.id)).rejects.toBeInstanceOf(RapportNotFoundError)
+  })
+
   it("workspace(id) gives a client that never sees another workspace's data", async () => {
     const crm = await start()
     const tenant = crm.workspace("tenant-42")

@@ -18,16 +18,17 @@ import { adminQuery, available, emptyDatabase, pgUrl, skipReason } from "./datab
 const suite = available ? describe : describe.skip
 
 suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
-  it("migrates into JSONB, timestamptz and a GIN index on custom fields, recorded in rapport_migrations", async () => {
+  it("migrates into JSONB, timestamptz, a GIN index on custom fields and an index on phones, recorded in rapport_migrations", async () => {
     const program = Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
       const columns = yield* sql`SELECT column_name, data_type FROM information_schema.columns
                                  WHERE table_name = 'rapport_contacts' AND column_name IN ('fields', 'first_seen_at') ORDER BY column_name`
       const indexes = yield* sql`SELECT indexdef FROM pg_indexes WHERE indexname = 'rapport_contacts_fields'`
       const applied = yield* sql`SELECT migration_id, name FROM rapport_migrations ORDER BY migration_id`
-      return { columns, indexes, applied }
+      const phoneIndex = yield* sql`SELECT indexdef FROM pg_indexes WHERE indexname = 'rapport_contacts_phone'`
+      return { columns, indexes, applied, phoneIndex }
     })
-    const { columns, indexes, applied } = await Effect.runPromise(program.pipe(Effect.provide(PostgresStorage.layer({ url: pgUrl }))))
+    const { columns, indexes, applied, phoneIndex } = await Effect.runPromise(program.pipe(Effect.provide(PostgresStorage.layer({ url: pgUrl }))))
     expect(columns).toEqual([
       { column_name: "fields", data_type: "jsonb" },
       { column_name: "first_seen_at", data_type: "timestamp with time zone" }
@@ -36,8 +37,10 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
     expect(applied).toEqual([
       { migration_id: 1, name: "initial_schema" },
       { migration_id: 2, name: "pipelines_deals_tasks" },
-      { migration_id: 3, name: "rules_outbox_consent" }
+      { migration_id: 3, name: "rules_outbox_consent" },
+      { migration_id: 4, name: "contacts_phone_index" }
     ])
+    expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })
 
   it("a batch of writes cut by terminated backends is stored whole or not at all, and the next call reconnects", async () => {

@@ -325,6 +325,11 @@ const rulesSchema = (t: Types): ReadonlyArray<string> => [
   `CREATE INDEX rapport_events_contact_id ON rapport_events (workspace_id, contact_id, id)`
 ]
 
+const phoneSchema = (): ReadonlyArray<string> => [
+  // De-duplication by phone during imports (contacts.findByPhones): exact match on the stored string.
+  `CREATE INDEX rapport_contacts_phone ON rapport_contacts (workspace_id, phone)`
+]
+
 const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -341,7 +346,8 @@ const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
   "0001_initial_schema": statements(initialSchema),
   "0002_pipelines_deals_tasks": statements(pipelineSchema),
-  "0003_rules_outbox_consent": statements(rulesSchema)
+  "0003_rules_outbox_consent": statements(rulesSchema),
+  "0004_contacts_phone_index": statements(phoneSchema)
 }
 
 /**

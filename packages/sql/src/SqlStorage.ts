@@ -216,6 +216,18 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         ),
         (pages) => pages.flat()
       ),
+    findByPhones: (workspaceId, phones) =>
+      Effect.map(
+        Effect.forEach(chunks([...new Set(phones)]), (chunk) =>
+          orStorage(
+            Effect.flatMap(
+              sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND ${sql.in("phone", chunk)} ORDER BY id`,
+              Schema.decodeUnknown(Schema.Array(ContactRow))
+            )
+          )
+        ),
+        (pages) => (pages.length === 1 ? pages[0]! : pages.flat().sort((a, b) => compareKeys(a.id, b.id)))
+      ),
     update: (contact, expectedVersion) =>
       Effect.flatMap(
         onUnique(
@@ -243,6 +255,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         Effect.map(sql`DELETE FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND id = ${id} RETURNING id`, (rows) => rows.length > 0)
       ),
     list: (workspaceId, query) => orStorage(listContacts({ workspaceId, ...query })),
+    reassign: (workspaceId, fromId, toId, at) => orStorage(reassign(workspaceId, fromId, toId, at)),
     countByStage: (workspaceId) =>
       orStorage(
         Effect.flatMap(
@@ -256,6 +269,41 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
 
   const count = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
     Effect.flatMap(statement, (rows) => Effect.map(Schema.decodeUnknown(CountRow)(rows[0]), (r) => r.n))
+
+  // How many rows a write changed, without returning them: PostgreSQL counts the rows of a
+  // data-modifying CTE; SQLite's changes() reads the last statement of this connection (a
+  // transaction keeps one connection).
+  const changed = (write: Statement.Statement<unknown>) =>
+    sql.onDialectOrElse({
+      pg: () => count(sql`WITH changed AS (${write} RETURNING 1) SELECT COUNT(*) AS n FROM changed`),
+      orElse: () => Effect.zipRight(write, count(sql`SELECT changes() AS n`))
+    })
+
+  // A merge: one UPDATE per table moves the rows of one contact to another. Consent records are
+  // keyed by contact and purpose: for a purpose both have, the older decision is deleted first.
+  const reassign = (workspaceId: string, fromId: string, toId: string, at: DateTime.Utc) =>
+    Effect.gen(function* () {
+      const move = (table: string, set: Statement.Fragment = sql``) =>
+        changed(sql`UPDATE ${sql(table)} SET contact_id = ${toId}${set} WHERE workspace_id = ${workspaceId} AND contact_id = ${fromId}`)
+      const versioned = sql`, version = version + 1, updated_at = ${iso(at)}`
+      const timeline = yield* move("rapport_timeline")
+      const events = yield* move("rapport_events")
+      const orders = yield* move("rapport_orders")
+      const deals = yield* move("rapport_deals", versioned)
+      const tasks = yield* move("rapport_tasks", versioned)
+      const jobs = yield* move("rapport_jobs")
+      const firings = yield* move("rapport_rule_firings")
+      // Purposes both have: the kept contact's record goes when the other's is later, the other's
+      // when it is not; what is left of the other's then moves without a key collision.
+      yield* sql`DELETE FROM rapport_consents WHERE workspace_id = ${workspaceId} AND contact_id = ${toId} AND EXISTS (
+                   SELECT 1 FROM rapport_consents AS later WHERE later.workspace_id = ${workspaceId} AND later.contact_id = ${fromId}
+                     AND later.purpose = rapport_consents.purpose AND later.at > rapport_consents.at)`
+      yield* sql`DELETE FROM rapport_consents WHERE workspace_id = ${workspaceId} AND contact_id = ${fromId} AND EXISTS (
+                   SELECT 1 FROM rapport_consents AS kept WHERE kept.workspace_id = ${workspaceId} AND kept.contact_id = ${toId}
+                     AND kept.purpose = rapport_consents.purpose)`
+      const consents = yield* move("rapport_consents")
+      return { timeline, events, orders, deals, tasks, jobs, firings, consents }
+    })
 
   // --- companies
 

@@ -24,6 +24,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { failure } from "./failures.js"
 import * as Fixtures from "./fixtures.js"
+import { mergeSuite } from "./MergeSuite.js"
 import { rulesSuite } from "./RulesSuite.js"
 import { salesSuite } from "./SalesSuite.js"
 
@@ -948,6 +949,8 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
     salesSuite(test)
 
     rulesSuite(test)
+
+    mergeSuite(test)
 
     describe("services on this storage", () => {
       test("contacts.update with a stale version fails with Conflict and changes nothing", () =>

@@ -13,7 +13,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Company } from "../domain/Company.js"
-import type { ConsentRecord } from "../domain/Consent.js"
+import { ConsentRecord } from "../domain/Consent.js"
 import { Contact } from "../domain/Contact.js"
 import { StoredEvent } from "../domain/CrmEvent.js"
 import { emailKey } from "../domain/Email.js"
@@ -21,13 +21,13 @@ import { Conflict, type EntityName } from "../domain/Errors.js"
 import type { FieldDefinition } from "../domain/FieldDefinition.js"
 import type { WorkspaceId } from "../domain/Ids.js"
 import { Firing, Job } from "../domain/Job.js"
-import type { Order } from "../domain/Order.js"
+import { Order } from "../domain/Order.js"
 import { Deal, type DealFilter } from "../domain/Deal.js"
 import type { Pipeline } from "../domain/Pipeline.js"
 import type { Rule } from "../domain/Rule.js"
-import type { Task } from "../domain/Task.js"
+import { Task } from "../domain/Task.js"
 import type { Template } from "../domain/Template.js"
-import type { TimelineEntry } from "../domain/TimelineEntry.js"
+import { TimelineEntry } from "../domain/TimelineEntry.js"
 import { sumDeals } from "../domain/Weighting.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { type HistoryWindow, Storage, type StorageService } from "../ports/Storage.js"
@@ -298,6 +298,11 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
             return contact === undefined ? [] : [contact]
           })
         }),
+      findByPhones: (ws, phones) =>
+        read(() => {
+          const wanted = new Set(phones)
+          return [...(workspaces.get(ws)?.contacts.values() ?? [])].filter((c) => c.phone !== null && wanted.has(c.phone)).sort(byId)
+        }),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.contacts.get(id))),
       findByEmail: (ws, email) =>
         read(() => {
@@ -346,6 +351,42 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
             )
             .sort(byId)
             .slice(0, query.limit)
+        ),
+      reassign: (ws, fromId, toId, at) =>
+        op((undo) =>
+          Effect.sync(() => {
+            const t = tables(ws)
+            const move = <A extends { readonly contactId: string | null }>(map: Map<string, A>, rebuild: (a: A) => A) => {
+              let n = 0
+              for (const [key, record] of [...map]) {
+                if (record.contactId !== fromId) continue
+                put(undo, map, key, rebuild(record))
+                n++
+              }
+              return n
+            }
+            // A purpose both contacts have keeps the later decision (the kept contact's on a tie).
+            let consents = 0
+            for (const [key, record] of [...t.consents]) {
+              if (record.contactId !== fromId) continue
+              del(undo, t.consents, key)
+              const theirs = `${toId}|${record.purpose}`
+              const other = t.consents.get(theirs)
+              if (other !== undefined && ms(other.at) >= ms(record.at)) continue
+              put(undo, t.consents, theirs, new ConsentRecord({ ...record, contactId: toId }, true))
+              consents++
+            }
+            return {
+              timeline: move(t.timeline, (e) => new TimelineEntry({ ...e, contactId: toId }, true)),
+              events: move(t.events, (e) => new StoredEvent({ ...e, contactId: toId }, true)),
+              orders: move(t.orders, (o) => new Order({ ...o, contactId: toId }, true)),
+              deals: move(t.deals, (d) => new Deal({ ...d, contactId: toId, version: d.version + 1, updatedAt: at }, true)),
+              tasks: move(t.tasks, (k) => new Task({ ...k, contactId: toId, version: k.version + 1, updatedAt: at }, true)),
+              jobs: move(t.jobs, (j) => new Job({ ...j, contactId: toId }, true)),
+              firings: move(t.firings, (f) => new Firing({ ...f, contactId: toId }, true)),
+              consents
+            }
+          })
         ),
       countByStage: (ws) =>
         read(() => {
@@ -693,7 +734,7 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
             const map = tables(job.workspaceId).jobs
             const stored = map.get(job.id)
             if (stored === undefined || stored.status !== "running" || stored.claimToken !== token) return false
-            put(undo, map, job.id, job)
+            put(undo, map, job.id, job.contactId === stored.contactId ? job : new Job({ ...job, contactId: stored.contactId }, true))
             return true
           })
         ),

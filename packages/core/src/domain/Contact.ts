@@ -204,6 +204,25 @@ export const ContactUpdate = Schema.Struct({
 export type ContactUpdate = typeof ContactUpdate.Encoded
 
 /**
+ * What `contacts.merge` accepts besides the two ids: the versions the caller read of the contact
+ * kept (`expectedVersion`) and of the one merged into it (`mergedExpectedVersion`); a stale one
+ * fails with `Conflict` and nothing is changed.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const ContactMergeOptions = Schema.Struct({
+  expectedVersion: Schema.optional(Schema.Int),
+  mergedExpectedVersion: Schema.optional(Schema.Int)
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type ContactMergeOptions = typeof ContactMergeOptions.Encoded
+
+/**
  * Filters and paging of `contacts.list`. Contacts come in creation order.
  *
  * @since 0.1.0

@@ -21,12 +21,13 @@ export const LoggableKind = Schema.Literal("email", "call", "letter", "meeting",
 
 /**
  * Every kind of entry: the loggable ones, plus those Rapport records itself (`stageChange`,
- * `order`, `deal` for a deal's creation, moves, win and loss, and `event` for other events).
+ * `order`, `deal` for a deal's creation, moves, win and loss, `event` for other events, and since
+ * 0.3.0 `merge` for a duplicate contact merged into this one, see {@link MergePayload}).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const TimelineKind = Schema.Literal(...LoggableKind.literals, "stageChange", "order", "deal", "event")
+export const TimelineKind = Schema.Literal(...LoggableKind.literals, "stageChange", "order", "deal", "event", "merge")
 
 /**
  * @since 0.1.0
@@ -170,3 +171,40 @@ export class StageChange extends Schema.Class<StageChange>("StageChange")({
   author: Schema.NullOr(Schema.String),
   cause: StageChangeCause
 }) {}
+
+/**
+ * The payload of `merge` entries: what `contacts.merge` did, with everything of the merged
+ * contact that the kept one did not take, so that nothing is lost.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const MergePayload = Schema.Struct({
+  /** The merged (now removed) contact as it was just before the merge, as JSON. */
+  merged: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  /** Attributes the kept contact had none of and took from the merged one (`email`, `phone`…). */
+  attributesTaken: Schema.Array(Schema.String),
+  /** Custom fields the kept contact had no value for and took from the merged one. */
+  fieldsTaken: Schema.Array(Schema.String),
+  /** The merged contact's values of fields the kept contact kept its own different value of. */
+  fieldsNotTaken: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  /** How many records of each kind moved to the kept contact. */
+  moved: Schema.Struct({
+    timeline: Schema.Int,
+    events: Schema.Int,
+    orders: Schema.Int,
+    deals: Schema.Int,
+    tasks: Schema.Int,
+    jobs: Schema.Int,
+    firings: Schema.Int,
+    consents: Schema.Int
+  }),
+  /** The kept contact's stage move, when the merged contact was further in the lifecycle. */
+  stage: Schema.NullOr(Schema.Struct({ from: Schema.String, to: Schema.String }))
+})
+
+/**
+ * @since 0.3.0
+ * @category models
+ */
+export type MergePayload = typeof MergePayload.Type

@@ -79,6 +79,24 @@ export interface ContactQuery {
 }
 
 /**
+ * How many records of each kind `contacts.reassign` moved from one contact to another.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Reassigned {
+  readonly timeline: number
+  readonly events: number
+  readonly orders: number
+  readonly deals: number
+  readonly tasks: number
+  readonly jobs: number
+  readonly firings: number
+  /** The moved contact's consent records that now belong to the other (see `reassign` for a purpose both have). */
+  readonly consents: number
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -91,6 +109,13 @@ export interface ContactRepository {
   readonly findByEmails: (workspaceId: WorkspaceId, emailKeys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
   /** The contact, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<Option.Option<Contact>, StorageError>
+  /**
+   * The contacts whose stored phone is exactly one of these strings (no normalisation: imports
+   * store E.164), in id order.
+   *
+   * @since 0.3.0
+   */
+  readonly findByPhones: (workspaceId: WorkspaceId, phones: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
   /** Finds by the case-insensitive email key. */
   readonly findByEmail: (workspaceId: WorkspaceId, email: string) => Effect.Effect<Option.Option<Contact>, StorageError>
   /** Replaces the contact if its stored version is `expectedVersion`; `Conflict` otherwise. */
@@ -99,6 +124,22 @@ export interface ContactRepository {
   readonly remove: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<boolean, StorageError>
   /** Up to `limit` contacts in id order, after `after`. */
   readonly list: (workspaceId: WorkspaceId, query: ContactQuery) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
+  /**
+   * Moves every record of contact `fromId` to contact `toId` (a merge), with one statement per
+   * table, never loading the rows: timeline entries, events, orders, deals and tasks (these two
+   * versioned records get one more version and `updatedAt = at`), jobs, firings and consent
+   * records. For a consent purpose both contacts have, the later decision stays (`toId`'s on a
+   * tie) and the other is deleted. The contacts themselves, their fields and unique values are the
+   * caller's business. Returns how many records of each kind moved.
+   *
+   * @since 0.3.0
+   */
+  readonly reassign: (
+    workspaceId: WorkspaceId,
+    fromId: ContactId,
+    toId: ContactId,
+    at: DateTime.Utc
+  ) => Effect.Effect<Reassigned, StorageError>
   /** How many contacts are in each stage that has any. */
   readonly countByStage: (
     workspaceId: WorkspaceId
@@ -530,9 +571,10 @@ export interface JobRepository {
    */
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<Job>, StorageError>
   /**
-   * Replaces the stored job with `job` (every attribute, whatever its new status, `running`
-   * included) if the stored one is still `running` under `token` (the claim was not lost to an
-   * ended lease); `false`, and nothing written, otherwise.
+   * Replaces the stored job with `job` (every attribute but its contact, whatever its new status,
+   * `running` included) if the stored one is still `running` under `token` (the claim was not lost
+   * to an ended lease); `false`, and nothing written, otherwise. The stored contact stays: a merge
+   * may have moved the job to another contact while it ran.
    */
   readonly settle: (job: Job, token: string) => Effect.Effect<boolean, StorageError>
   /**

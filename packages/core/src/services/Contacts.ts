@@ -1,26 +1,31 @@
 /**
- * Contacts: create, read, update (with optimistic concurrency), delete, list and find by email.
- * Every write validates custom fields against the workspace's definitions for the contact's
- * stage, and keeps emails and unique fields unique in the workspace.
+ * Contacts: create, read, update (with optimistic concurrency), delete, list, find by email, and
+ * merge duplicates. Every write validates custom fields against the workspace's definitions for
+ * the contact's stage, and keeps emails and unique fields unique in the workspace.
  *
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { Contact, ContactCreate, ContactListOptions, ContactUpdate } from "../domain/Contact.js"
+import * as Schema from "effect/Schema"
+import { Contact, ContactCreate, ContactListOptions, ContactMergeOptions, ContactUpdate } from "../domain/Contact.js"
 import { EmailFromString, emailKey } from "../domain/Email.js"
 import { Conflict, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
-import { ContactId } from "../domain/Ids.js"
+import { ContactId, TimelineEntryId } from "../domain/Ids.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
+import { MergePayload, TimelineEntry } from "../domain/TimelineEntry.js"
+import { toJson } from "../internal/json.js"
 import { progress } from "../internal/lifecycle.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
+import { mergeContacts } from "../internal/merge.js"
 import { checkCompany, checkEmailFree, insertContact, insertContacts } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
+import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
 import type { Triggered } from "../domain/Rule.js"
 import { JobSignal } from "../internal/signal.js"
@@ -37,6 +42,34 @@ export interface RemoveContactOptions {
 }
 
 /**
+ * What `contacts.merge` returns: the kept contact after the merge, how many records of each kind
+ * it gained, which custom fields it took from the merged contact, which it kept its own different
+ * value of (the merged contact's values of those are on the merge's timeline entry), and that
+ * entry.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export class MergeResult extends Schema.Class<MergeResult>("MergeResult")({
+  contact: Contact,
+  moved: MergePayload.fields.moved,
+  /** Fields the kept contact had no value for and took from the merged one. */
+  fieldsTaken: Schema.Array(Schema.String),
+  /** Fields both had with different values: the kept contact's value stayed. */
+  fieldsKept: Schema.Array(Schema.String),
+  /** The `merge` entry on the kept contact's timeline (its payload is a {@link MergePayload}). */
+  entry: TimelineEntry
+}) {}
+
+/**
+ * Who merge entries and the stage moves a merge causes are by, on the timeline.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const mergeAuthor = "system:merge"
+
+/**
  * The most contacts `createMany` takes in one call.
  *
  * @since 0.1.0
@@ -45,6 +78,9 @@ export interface RemoveContactOptions {
 export const maxBatch = 5000
 
 const decodeContactId = decodeInput(ContactId, ["contactId"])
+const decodeKeepId = decodeInput(ContactId, ["keepId"])
+const decodeMergeId = decodeInput(ContactId, ["mergeId"])
+const decodeMergeOptions = decodeInput(ContactMergeOptions)
 const decodeEmail = decodeInput(EmailFromString, ["email"])
 const decodeListOptions = decodeInput(ContactListOptions)
 
@@ -200,6 +236,126 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       )
     })
 
+    /**
+     * Merges a duplicate found later (`mergeId`) into the contact to keep (`keepId`), in one
+     * transaction, losing nothing:
+     * - every record of the merged contact becomes the kept one's: timeline entries, events,
+     *   orders, deals, tasks, rule jobs and firings, consent records (for a purpose both have, the
+     *   more recent decision stays);
+     * - the kept contact takes the merged one's tags (after its own), the custom fields it has no
+     *   value for (with their unique values), and its email, phone, names, company, owner and
+     *   timezone where it has none; its own values always win, and the merged contact's values that
+     *   were not taken stay on the merge's timeline entry, with the whole merged contact as it was;
+     * - first seen: the earlier of the two, with that contact's source (unless unknown); score: the
+     *   higher of the two (a sum would count an imported or rule-given score twice); stage: the
+     *   later of the two (never backwards), recorded as a stage change. The merged fields must fit
+     *   that stage (its required fields filled), else the merge fails with `ValidationError`;
+     * - the kept contact's version moves on by one; the combined history may then move it on
+     *   automatically, like any update (a further version);
+     * - the merged contact is removed: its email and unique values are free again.
+     *
+     * Fails with `ValidationError` when both ids are the same, `NotFound` when either contact is
+     * not in the current workspace, `Conflict` when `expectedVersion` (of the kept contact) or
+     * `mergedExpectedVersion` is stale; nothing is changed then.
+     */
+    const merge = Effect.fn("Contacts.merge")(function* (keepId: string, mergeId: string, options: ContactMergeOptions = {}) {
+      const keptId = yield* decodeKeepId(keepId)
+      const mergedId = yield* decodeMergeId(mergeId)
+      const versions = yield* decodeMergeOptions(options)
+      if (keptId === mergedId) return yield* ValidationError.at(["mergeId"], "is the contact to keep: a contact cannot be merged into itself")
+      return yield* storage.transaction(
+        Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
+          const workspace = yield* readWorkspace(storage)
+          // Both contacts, in id order: concurrent merges of the same two never wait on each other crosswise.
+          for (const id of [keptId, mergedId].sort()) yield* contactLock(storage, workspace.id, id)
+          const kept = yield* getContact(storage, workspace.id, keptId)
+          const merged = yield* getContact(storage, workspace.id, mergedId)
+          if (versions.expectedVersion !== undefined && versions.expectedVersion !== kept.version) {
+            return yield* Conflict.version("contact", keptId, versions.expectedVersion, kept.version)
+          }
+          if (versions.mergedExpectedVersion !== undefined && versions.mergedExpectedVersion !== merged.version) {
+            return yield* Conflict.version("contact", mergedId, versions.mergedExpectedVersion, merged.version)
+          }
+          const outcome = mergeContacts(kept, merged, workspace.lifecycle)
+          const stage = outcome.contact.stage
+          const compiled = yield* compiledFields(storage, workspace, "contact")
+          const values = yield* Effect.mapError(checkFields(compiled, outcome.contact.fields, indexOf(workspace.lifecycle, stage)), (error) =>
+            ValidationError.fromIssues(error.issues, `Cannot merge contact ${mergedId} into ${keptId}: the merged fields do not fit stage "${stage}"`)
+          )
+          const now = yield* DateTime.now
+          const moved = yield* storage.contacts.reassign(workspace.id, mergedId, keptId, now)
+          // The merged contact goes first: its email and unique values are then free for the kept one.
+          yield* storage.uniqueValues.releaseRecord(workspace.id, "contact", mergedId)
+          yield* storage.contacts.remove(workspace.id, mergedId)
+          if (outcome.attributesTaken.includes("companyId")) yield* checkCompany(storage, workspace.id, outcome.contact.companyId)
+          const next = new Contact({ ...outcome.contact, fields: values, version: kept.version + 1, updatedAt: now }, true)
+          yield* storage.contacts.update(next, kept.version)
+          yield* claimUniqueValues(storage, workspace.id, "contact", compiled, keptId, kept.fields, values)
+
+          const ids = yield* IdGenerator
+          const payload: MergePayload = {
+            merged: toJson(merged) as Readonly<Record<string, unknown>>,
+            attributesTaken: outcome.attributesTaken,
+            fieldsTaken: outcome.fieldsTaken,
+            fieldsNotTaken: outcome.fieldsNotTaken,
+            moved,
+            stage: outcome.stage
+          }
+          const entry = new TimelineEntry(
+            {
+              id: TimelineEntryId.make(yield* ids.next),
+              workspaceId: workspace.id,
+              contactId: keptId,
+              kind: "merge",
+              occurredAt: now,
+              recordedAt: now,
+              author: mergeAuthor,
+              channel: null,
+              direction: null,
+              summary: `Merged the duplicate ${merged.displayName} (${merged.id}) into this contact`,
+              reaction: null,
+              payload,
+              eventId: null
+            },
+            true
+          )
+          yield* storage.timeline.append(entry)
+          if (outcome.stage !== null) {
+            // Dated now, but never before the latest move of either contact: the history reads in sequence.
+            const [previous] = yield* storage.timeline.list(workspace.id, { contactId: keptId, kinds: ["stageChange"], limit: 1 })
+            const label = (key: string) => workspace.lifecycle.stages.find((s) => s.key === key)?.label ?? key
+            const reason = `merged with ${merged.displayName} (${merged.id})`
+            yield* storage.timeline.append(
+              new TimelineEntry(
+                {
+                  id: TimelineEntryId.make(yield* ids.next),
+                  workspaceId: workspace.id,
+                  contactId: keptId,
+                  kind: "stageChange",
+                  occurredAt: previous === undefined ? now : DateTime.max(now, previous.occurredAt),
+                  recordedAt: now,
+                  author: mergeAuthor,
+                  channel: null,
+                  direction: null,
+                  summary: `Moved from ${label(outcome.stage.from)} to ${label(outcome.stage.to)} (${reason})`,
+                  reaction: null,
+                  payload: { from: outcome.stage.from, to: outcome.stage.to, cause: { kind: "manual", reason } },
+                  eventId: null
+                },
+                true
+              )
+            )
+          }
+          const progressed = yield* progress(storage, workspace, next, undefined)
+          return new MergeResult(
+            { contact: progressed.contact, moved, fieldsTaken: outcome.fieldsTaken, fieldsKept: Object.keys(outcome.fieldsNotTaken), entry },
+            true
+          )
+        })
+      )
+    })
+
     /** Contacts in creation order, a page at a time, optionally filtered. */
     const list = Effect.fn("Contacts.list")(function* (options: ContactListOptions = {}) {
       const query = yield* decodeListOptions(options)
@@ -223,7 +379,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       return workspace.lifecycle.stages.map((s) => ({ stage: s.key, label: s.label, count: counts.get(s.key) ?? 0 }))
     })
 
-    return { create, createMany, get, findByEmail, update, remove, list, countByStage } as const
+    return { create, createMany, get, findByEmail, update, remove, merge, list, countByStage } as const
   })
 }) {}
 

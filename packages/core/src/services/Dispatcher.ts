@@ -191,6 +191,22 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         settle(job, token, { status: result.status, outcome: result.outcome, completedAt: now, leaseUntil: null, claimToken: null })
       )
 
+    /**
+     * The job's contact is gone. If a merge moved the job to the contact kept meanwhile, the job
+     * goes back to the queue, due now, to run for that contact (this attempt does not count);
+     * otherwise the contact was deleted and the job is skipped.
+     */
+    const contactGone = (job: Job, token: string) =>
+      Effect.gen(function* () {
+        const stored = yield* storage.jobs.get(job.workspaceId, job.id)
+        if (Option.isSome(stored) && stored.value.contactId !== job.contactId) {
+          yield* settle(job, token, { status: "pending", attempts: Math.max(0, job.attempts - 1), dueAt: yield* DateTime.now, leaseUntil: null, claimToken: null })
+          return "retried" as const
+        }
+        yield* finish(job, token, skipped("the contact was deleted"))
+        return "skipped" as const
+      })
+
     /** Runs `body` in a transaction holding the contact, and completes the job with its result. */
     const locked = <E, R>(job: Job, token: string, body: (workspace: Workspace, contact: Contact) => Effect.Effect<Result, E, R>) =>
       storage.transaction(
@@ -199,7 +215,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           const workspace = yield* readWorkspace(storage)
           yield* contactLock(storage, job.workspaceId, job.contactId)
           const contact = yield* storage.contacts.get(job.workspaceId, job.contactId)
-          const result = Option.isNone(contact) ? skipped("the contact was deleted") : yield* body(workspace, contact.value)
+          if (Option.isNone(contact)) return yield* contactGone(job, token)
+          const result = yield* body(workspace, contact.value)
           yield* finish(job, token, result)
           return result.status
         })
@@ -379,8 +396,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           const workspace = yield* readWorkspace(storage)
           if (marketing) yield* contactLock(storage, job.workspaceId, job.contactId)
           const found = yield* storage.contacts.get(job.workspaceId, job.contactId)
-          const stop = (reason: string) => Effect.as(finish(job, token, skipped(reason)), { skipped: true as const })
-          if (Option.isNone(found)) return yield* stop("the contact was deleted")
+          const stop = (reason: string) => Effect.as(finish(job, token, skipped(reason)), { skipped: true as const, status: "skipped" as const })
+          if (Option.isNone(found)) return { skipped: true as const, status: yield* contactGone(job, token) }
           const contact = found.value
           if (contact.email === null) return yield* stop("the contact has no email address")
           const now = yield* DateTime.now
@@ -424,7 +441,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           return { skipped: false as const, mail, reservedAt }
         })
         const prepared = yield* (marketing ? storage.transaction(prepare) : prepare)
-        if (prepared.skipped) return "skipped" as const
+        if (prepared.skipped) return prepared.status
         // Phase 2: the provider, outside any transaction. Phase 3 records it with the job's completion.
         const mailer = yield* Effect.serviceOption(Mailer)
         if (Option.isNone(mailer)) return yield* ValidationError.at(["template"], "sending mail needs a Mailer: provide one (Mailers.consoleLayer, a capturing one, or your provider's)")
@@ -470,9 +487,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         }
         const params = yield* decodeInput(registered.params, ["params"])(action.params ?? {})
         const [contact, trigger] = yield* Effect.all([storage.contacts.get(job.workspaceId, job.contactId), triggerOf(job)])
-        if (Option.isNone(contact) || Option.isNone(trigger)) {
-          return yield* storage.transaction(Effect.as(finish(job, token, skipped(Option.isNone(contact) ? "the contact was deleted" : "the event is no longer stored")), "skipped" as const))
-        }
+        if (Option.isNone(contact)) return yield* storage.transaction(contactGone(job, token))
+        if (Option.isNone(trigger)) return yield* storage.transaction(Effect.as(finish(job, token, skipped("the event is no longer stored")), "skipped" as const))
         const result = yield* registered.run(params, {
           workspaceId: job.workspaceId,
           ruleId: job.ruleId,
@@ -485,7 +501,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         return "done" as const
       })
 
-    const execute = (job: Job, token: string): Effect.Effect<Settled, unknown> => {
+    const execute = (job: Job, token: string): Effect.Effect<Settled | "retried", unknown> => {
       if (job.kind === "check" || job.action === null) return runCheck(job, token)
       const action = job.action
       switch (action.type) {

@@ -89,7 +89,8 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
       orStorage(
         Effect.flatMap(encodeJob(job), (row) =>
           Effect.map(
-            sql`UPDATE rapport_jobs SET ${sql.update(row, ["workspace_id", "id"])}
+            // The contact is left as stored: a merge may have moved the job while it ran.
+            sql`UPDATE rapport_jobs SET ${sql.update(row, ["workspace_id", "id", "contact_id"])}
                 WHERE workspace_id = ${job.workspaceId} AND id = ${job.id} AND status = 'running' AND claim_token = ${token} RETURNING id`,
             (rows) => rows.length > 0
           )
