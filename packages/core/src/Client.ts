@@ -652,8 +652,11 @@ export interface CrmClient {
   }
   /** A client for another workspace, sharing this one's runtime and connections. */
   workspace(id: string): CrmClient
-  /** Runs an Effect program against the same services, in this client's workspace. */
-  run<A, E>(effect: Effect.Effect<A, E, Crm.Services>): Promise<A>
+  /**
+   * Runs an Effect program against the same services and storage, in this client's workspace
+   * (integrations such as `@rapport/importers` run through it).
+   */
+  run<A, E>(effect: Effect.Effect<A, E, Crm.Services | Storage>): Promise<A>
   /**
    * Releases the storage (closes database connections). Clients made with `workspace(id)` share
    * it: after `close()`, every call of any of them rejects.
@@ -694,11 +697,11 @@ interface Lifetime {
 }
 
 const makeClient = (
-  runtime: ManagedRuntime.ManagedRuntime<Crm.Services, StorageError>,
+  runtime: ManagedRuntime.ManagedRuntime<Crm.Services | Storage, StorageError>,
   lifetime: Lifetime,
   workspaceId: WorkspaceId
 ): CrmClient => {
-  const run = <A, E>(effect: Effect.Effect<A, E, Crm.Services>): Promise<A> =>
+  const run = <A, E>(effect: Effect.Effect<A, E, Crm.Services | Storage>): Promise<A> =>
     lifetime.closed
       ? Promise.reject(new Error("This Rapport client was closed: create a new one with createCrm()"))
       : runtime
@@ -868,7 +871,7 @@ export const createCrm = async (options: CreateCrmOptions): Promise<CrmClient> =
     options.mail === undefined ? Layer.empty : Layer.succeed(MailSettings, options.mail),
     options.actions === undefined ? Layer.empty : Layer.succeed(CustomActions, customActions(options.actions)),
     options.clock === undefined ? Layer.empty : Layer.setClock(options.clock)
-  ).pipe(Layer.provide(options.storage.layer))
+  ).pipe(Layer.provideMerge(options.storage.layer))
   const runtime = ManagedRuntime.make(layer)
   const started = await runtime.runPromiseExit(Effect.void)
   if (Exit.isFailure(started)) {

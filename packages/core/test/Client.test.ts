@@ -66,6 +66,7 @@ describe("the Promise client", () => {
     await expect(crm.contacts.createMany([{ email: "x" }])).rejects.toMatchObject({ code: "VALIDATION_FAILED", issues: [{ path: [0, "email"] }] })
     await crm.settings.update({ timezone: "Europe/Paris" })
     expect((await crm.settings.get()).timezone).toBe("Europe/Paris")
+    expect((await crm.settings.update({ country: "FR" })).country).toBe("FR")
     const firm = await crm.companies.create({ name: "Acme", domain: "acme.com" })
     const c = await crm.contacts.create({ email: "a@acme.com", companyId: firm.id })
     expect((await crm.companies.list()).items.map((x) => x.id)).toEqual([firm.id])

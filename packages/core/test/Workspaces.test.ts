@@ -25,6 +25,19 @@ describe("Workspaces", () => {
       })
     ))
 
+  it.effect("the default country is unset until given, and must be a two-letter code", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const workspaces = yield* Workspaces.Workspaces
+        expect((yield* workspaces.current).country).toBeNull()
+        expect((yield* workspaces.update({ country: "BE" })).country).toBe("BE")
+        expect((yield* workspaces.current).country).toBe("BE")
+        const bad = (yield* failure(workspaces.update({ country: "be" }))) as Errors.ValidationError
+        expect(bad.issues.map((i) => [i.path.join("."), i.message])).toEqual([["country", 'must be a two-letter country code such as FR, BE or US (got "be")']])
+        expect((yield* workspaces.update({ country: null })).country).toBeNull()
+      })
+    ))
+
   it.effect("reading a workspace never creates it; the first write does", () =>
     withCrm(
       Effect.gen(function* () {

@@ -38,7 +38,8 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { migration_id: 1, name: "initial_schema" },
       { migration_id: 2, name: "pipelines_deals_tasks" },
       { migration_id: 3, name: "rules_outbox_consent" },
-      { migration_id: 4, name: "contacts_phone_index" }
+      { migration_id: 4, name: "contacts_phone_index" },
+      { migration_id: 5, name: "workspace_country" }
     ])
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })

@@ -347,7 +347,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0001_initial_schema": statements(initialSchema),
   "0002_pipelines_deals_tasks": statements(pipelineSchema),
   "0003_rules_outbox_consent": statements(rulesSchema),
-  "0004_contacts_phone_index": statements(phoneSchema)
+  "0004_contacts_phone_index": statements(phoneSchema),
+  "0005_workspace_country": statements(() => ["ALTER TABLE rapport_workspaces ADD COLUMN country TEXT"])
 }
 
 /**

@@ -52,6 +52,7 @@ export const workspace = (id: Ids.WorkspaceId, overrides: Partial<Workspace.Work
     lifecycle: LifecycleDefinition.classic,
     sales: Pipeline.defaultSalesSettings,
     messaging: Workspace.defaultMessagingSettings,
+    country: null,
     version: 1,
     createdAt: epoch,
     updatedAt: epoch,

@@ -50,6 +50,18 @@ export interface MessagingSettings extends Schema.Schema.Type<typeof MessagingSe
 export const defaultMessagingSettings: MessagingSettings = { frequencyCap: null }
 
 /**
+ * A country, as an ISO 3166-1 alpha-2 code (`FR`, `BE`, `US`): where national phone numbers of
+ * imports are read.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const CountryCode = Schema.String.pipe(
+  Schema.pattern(/^[A-Z]{2}$/, { message: (issue) => `must be a two-letter country code such as FR, BE or US (got ${JSON.stringify(issue.actual)})` }),
+  Schema.annotations({ identifier: "CountryCode" })
+)
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -63,6 +75,8 @@ export class Workspace extends Schema.Class<Workspace>("Workspace")({
   sales: SalesSettings,
   /** Messaging settings: the frequency cap on marketing mail. */
   messaging: MessagingSettings,
+  /** The default country: national phone numbers in imports are read as this country's. */
+  country: Schema.NullOr(CountryCode),
   version: Schema.Int,
   createdAt: Instant,
   updatedAt: Instant
@@ -79,7 +93,9 @@ export const WorkspaceChanges = Schema.Struct({
   name: Schema.optional(Text(200)),
   timezone: Schema.optional(Timezone),
   /** The cap on marketing mail per contact (`null` removes it). */
-  frequencyCap: Schema.optional(Schema.NullOr(FrequencyCap))
+  frequencyCap: Schema.optional(Schema.NullOr(FrequencyCap)),
+  /** The default country (`null` for none). */
+  country: Schema.optional(Schema.NullOr(CountryCode))
 })
 
 /**

@@ -58,7 +58,7 @@ export const defaults: {
 }
 
 const unstored = (id: WorkspaceId, now: DateTime.Utc) =>
-  new Workspace({ id, name: id, ...defaults, version: 1, createdAt: now, updatedAt: now })
+  new Workspace({ id, name: id, ...defaults, country: null, version: 1, createdAt: now, updatedAt: now })
 
 /** The current workspace's settings; defaults (not stored) for a workspace never written to. */
 export const readWorkspace = (storage: StorageService) =>
@@ -79,7 +79,7 @@ export const ensureWorkspace = (storage: StorageService) =>
 /** Changes the current workspace's settings (storing it first if needed), checking the version. */
 export const replaceWorkspace = (
   storage: StorageService,
-  changes: Partial<Pick<Workspace, "name" | "timezone" | "lifecycle" | "sales" | "messaging">>,
+  changes: Partial<Pick<Workspace, "name" | "timezone" | "lifecycle" | "sales" | "messaging" | "country">>,
   expectedVersion: number | undefined
 ) =>
   Effect.gen(function* () {

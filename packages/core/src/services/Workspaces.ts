@@ -48,7 +48,7 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
     /** The current workspace's settings. */
     const current = readWorkspace(storage).pipe(Effect.withSpan("Workspaces.current"))
 
-    /** Changes the name, timezone or marketing frequency cap of the current workspace. */
+    /** Changes the name, timezone, marketing frequency cap or default country of the current workspace. */
     const update = Effect.fn("Workspaces.update")(function* (input: WorkspaceChanges) {
       const changes = yield* decodeInput(WorkspaceChanges)(input)
       return yield* storage.transaction(
@@ -60,7 +60,8 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
             {
               name: changes.name ?? workspace.name,
               timezone: changes.timezone ?? workspace.timezone,
-              messaging: changes.frequencyCap === undefined ? workspace.messaging : { ...workspace.messaging, frequencyCap: changes.frequencyCap }
+              messaging: changes.frequencyCap === undefined ? workspace.messaging : { ...workspace.messaging, frequencyCap: changes.frequencyCap },
+              country: changes.country === undefined ? workspace.country : changes.country
             },
             changes.expectedVersion
           )

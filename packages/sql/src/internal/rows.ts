@@ -31,10 +31,10 @@ const rowOf = <Row extends Schema.Struct.Fields, E extends Schema.Schema.AnyNoCo
 }
 
 export const WorkspaceRow = rowOf(
-  { id: Schema.String, name: Schema.String, timezone: Schema.String, lifecycle: Json, sales: Json, messaging: Json, version: Int, created_at: Instant, updated_at: Instant },
+  { id: Schema.String, name: Schema.String, timezone: Schema.String, lifecycle: Json, sales: Json, messaging: Json, country: Text, version: Int, created_at: Instant, updated_at: Instant },
   Workspace.Workspace,
   // `sales` is NULL in workspaces stored before pipelines existed (migration 0002), `messaging`
-  // before rules did (0003).
+  // before rules did (0003); `country` is NULL unless set (0005).
   (r) => ({
     id: r.id,
     name: r.name,
@@ -42,6 +42,7 @@ export const WorkspaceRow = rowOf(
     lifecycle: r.lifecycle,
     sales: r.sales ?? Pipeline.defaultSalesSettings,
     messaging: r.messaging ?? Workspace.defaultMessagingSettings,
+    country: r.country,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at
@@ -53,6 +54,7 @@ export const WorkspaceRow = rowOf(
     lifecycle: w.lifecycle,
     sales: w.sales,
     messaging: w.messaging,
+    country: w.country,
     version: w.version,
     created_at: iso(w.createdAt),
     updated_at: iso(w.updatedAt)
