@@ -221,12 +221,14 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         Effect.forEach(chunks([...new Set(phones)]), (chunk) =>
           orStorage(
             Effect.flatMap(
-              sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND ${sql.in("phone", chunk)} ORDER BY id`,
+              // Sorted here, not by ORDER BY id: with it SQLite walks the primary key of every
+              // contact of the workspace instead of the phone index (43 ms a lookup at 200,000 contacts).
+              sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND ${sql.in("phone", chunk)}`,
               Schema.decodeUnknown(Schema.Array(ContactRow))
             )
           )
         ),
-        (pages) => (pages.length === 1 ? pages[0]! : pages.flat().sort((a, b) => compareKeys(a.id, b.id)))
+        (pages) => pages.flat().sort((a, b) => compareKeys(a.id, b.id))
       ),
     update: (contact, expectedVersion) =>
       Effect.flatMap(
