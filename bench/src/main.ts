@@ -7,9 +7,12 @@
 // BENCH_RULES, BENCH_EVENTS and BENCH_PEER_EVENTS the rules (default 1,000), events (default
 // 100,000) and events given to json-rules-engine (default 1,000) of the rules section (5 rounds by
 // default); BENCH_EMITS the events emitted per run by the emit section on each database (default
-// 1,000 on SQLite, 500 on PostgreSQL; 3 rounds by default); BENCH_ONLY=contacts,
-// BENCH_ONLY=pipeline, BENCH_ONLY=rules or BENCH_ONLY=emit runs that section alone.
-// Sections are loaded when they run: the rules section needs no database driver.
+// 1,000 on SQLite, 500 on PostgreSQL; 3 rounds by default); BENCH_IMPORT_ROWS the rows of the CSV
+// the import section generates and imports (default 1,000,000; 1 round by default, each side in
+// a process of its own), BENCH_IMPORT_PROFILE a folder for each side's .cpuprofile;
+// BENCH_ONLY=contacts, BENCH_ONLY=pipeline, BENCH_ONLY=rules, BENCH_ONLY=emit or BENCH_ONLY=import
+// runs that section alone.
+// Sections are loaded when they run: the rules and import sections need no PostgreSQL server.
 
 const contacts = Number(process.env["BENCH_CONTACTS"] ?? 20_000)
 const deals = Number(process.env["BENCH_DEALS"] ?? 1_000_000)
@@ -18,13 +21,15 @@ const rules = Number(process.env["BENCH_RULES"] ?? 1_000)
 const events = Number(process.env["BENCH_EVENTS"] ?? 100_000)
 const peerEvents = Number(process.env["BENCH_PEER_EVENTS"] ?? 1_000)
 const emits = process.env["BENCH_EMITS"] === undefined ? undefined : Number(process.env["BENCH_EMITS"])
+const importRows = Number(process.env["BENCH_IMPORT_ROWS"] ?? 1_000_000)
+const importProfile = process.env["BENCH_IMPORT_PROFILE"]
 const only = process.env["BENCH_ONLY"]
 const pgUrl = process.env["RAPPORT_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const format = (n: number) => Math.round(n).toLocaleString("en-US")
 const count = (n: number) => n.toLocaleString("en-US")
 
-const SECTIONS = ["contacts", "pipeline", "rules", "emit"]
-if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be "contacts", "pipeline", "rules" or "emit", got "${only}"`)
+const SECTIONS = ["contacts", "pipeline", "rules", "emit", "import"]
+if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be "contacts", "pipeline", "rules", "emit" or "import", got "${only}"`)
 
 console.log(`Rapport benchmarks — node ${process.version}`)
 
@@ -66,4 +71,15 @@ if (only === undefined || only === "emit") {
       `rule firings and jobs in one transaction) — ${count(Emit.CONTACTS)} contacts, ${Emit.RULES} rules; median of ${emitRounds} rounds on fresh databases after 1 warm-up`
   )
   await Emit.run({ pgUrl, emits, rounds: emitRounds }, (line) => console.log(line))
+}
+
+if (only === undefined || only === "import") {
+  const importRounds = rounds ?? 1
+  const Import = await import("./import.js")
+  console.log(
+    `\nContact import (importFile from a generated CSV, country FR, into a fresh SQLite file; WAL, synchronous FULL on both sides) — ${count(importRows)} rows, ` +
+      `${count(Import.COMPANIES)} companies; ${importRounds === 1 ? "1 round" : `median of ${importRounds} rounds`}, each side in its own process; ` +
+      `target: within ${Import.TARGET_RATIO}x of the limit, peak RSS under ${Import.TARGET_RSS_MB} MB`
+  )
+  await Import.run({ rows: importRows, rounds: importRounds, profileDir: importProfile }, (line) => console.log(line))
 }

@@ -1,0 +1,158 @@
+// One side of the import section (see import.ts), run in a process of its own:
+// `import-side.ts <rapport|limit> <file.csv> <database>`. It imports the file into a fresh
+// database and reports, over IPC (or as a JSON line on stdout when run by hand), the import's
+// time, the contacts it created and the process's peak RSS. Each side loads only what it uses:
+// the limit never loads Effect or Rapport.
+import type { SideName, SideReport } from "./import.js"
+
+const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9
+
+/** Rapport: createCrm on sqliteStorage (migrated before the clock starts), then importFile. */
+const viaRapport = async (csv: string, filename: string) => {
+  const { createCrm } = await import("@rapport/core")
+  const { importFile } = await import("@rapport/importers")
+  const { sqliteStorage } = await import("@rapport/sqlite")
+  const crm = await createCrm({ storage: sqliteStorage({ filename }) })
+  try {
+    const start = process.hrtime.bigint()
+    const report = await importFile(crm, csv, { country: "FR" })
+    const elapsed = seconds(start)
+    if (report.rejected + report.skipped + report.updated + report.warnings.length > 0 || report.stopped !== null) {
+      const sample = [...report.rejections, ...report.skips, ...report.warnings].slice(0, 3)
+      throw new Error(`Rapport did not create every row: ${JSON.stringify({ ...report, rejections: undefined, skips: undefined, updates: undefined, warnings: undefined, sample })}`)
+    }
+    return { seconds: elapsed, created: report.created }
+  } finally {
+    await crm.close()
+  }
+}
+
+/** A UUID version 7, as Rapport's ids: the milliseconds first, then random bits (16 KiB of them drawn at a time). */
+const uuidV7 = await (async () => {
+  const { randomFillSync } = await import("node:crypto")
+  const pool = Buffer.alloc(16 * 1024)
+  let offset = pool.length
+  return (ms: number) => {
+    if (offset === pool.length) {
+      randomFillSync(pool)
+      offset = 0
+    }
+    const b = pool.subarray(offset, (offset += 16))
+    b.writeUIntBE(ms, 0, 6)
+    b[6] = 0x70 | (b[6]! & 0x0f)
+    b[8] = 0x80 | (b[8]! & 0x3f)
+    const h = b.toString("hex")
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+  }
+})()
+
+// Rapport's contacts and companies tables with their keys and indexes (packages/sql/src/Migrations.ts,
+// SQLite types), in the workspace createCrm uses by default.
+const SCHEMA = `
+  CREATE TABLE rapport_companies (
+    workspace_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, domain TEXT, phone TEXT, tags TEXT NOT NULL, owner_id TEXT,
+    fields TEXT NOT NULL, version INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  );
+  CREATE TABLE rapport_contacts (
+    workspace_id TEXT NOT NULL, id TEXT NOT NULL, email TEXT, email_key TEXT, first_name TEXT, last_name TEXT, phone TEXT,
+    company_id TEXT, source_channel TEXT NOT NULL, source_campaign TEXT, first_seen_at TEXT NOT NULL, stage TEXT NOT NULL,
+    tags TEXT NOT NULL, owner_id TEXT, score INTEGER NOT NULL, timezone TEXT, fields TEXT NOT NULL, version INTEGER NOT NULL,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  );
+  CREATE UNIQUE INDEX rapport_contacts_email ON rapport_contacts (workspace_id, email_key);
+  CREATE INDEX rapport_contacts_stage ON rapport_contacts (workspace_id, stage, id);
+  CREATE INDEX rapport_contacts_company ON rapport_contacts (workspace_id, company_id, id);
+  CREATE INDEX rapport_contacts_owner ON rapport_contacts (workspace_id, owner_id, id);
+  CREATE INDEX rapport_contacts_phone ON rapport_contacts (workspace_id, phone);
+`
+const WORKSPACE = "default"
+const BATCH = 500
+
+/** A French national number as E.164 (the file's numbers are all valid: no library needed). */
+const e164 = (phone: string) => {
+  const digits = phone.replace(/[^\d+]/g, "")
+  return digits.startsWith("+") ? digits : `+33${digits.slice(1)}`
+}
+const splitTags = (cell: string) => [...new Set(cell.split(/\s*(?:,|;|\||:::)\s*/).map((t) => t.trim()).filter((t) => t !== ""))]
+const orNull = (cell: string | undefined) => {
+  const s = cell?.trim()
+  return s === undefined || s === "" ? null : s
+}
+
+/** The limit: csv-parse (streaming, `columns: true`) into better-sqlite3, one prepared statement, transactions of 500 rows. */
+const viaLimit = async (csv: string, filename: string) => {
+  const { default: Database } = await import("better-sqlite3")
+  const { parse } = await import("csv-parse")
+  const { createReadStream } = await import("node:fs")
+  const db = new Database(filename)
+  // As Rapport opens its connection: WAL, synchronous FULL, a busy timeout.
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = FULL")
+  db.pragma("busy_timeout = 5000")
+  db.exec(SCHEMA)
+  try {
+    const insertContact = db.prepare(
+      `INSERT INTO rapport_contacts (workspace_id, id, email, email_key, first_name, last_name, phone, company_id, source_channel, source_campaign,
+        first_seen_at, stage, tags, owner_id, score, timezone, fields, version, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'unknown', NULL, ?, 'suspect', ?, NULL, 0, NULL, '{}', 1, ?, ?)`
+    )
+    const insertCompany = db.prepare(
+      `INSERT INTO rapport_companies (workspace_id, id, name, domain, phone, tags, owner_id, fields, version, created_at, updated_at)
+       VALUES (?, ?, ?, NULL, NULL, '[]', NULL, '{}', 1, ?, ?)`
+    )
+    const companies = new Map<string, string>()
+    const write = db.transaction((records: ReadonlyArray<Record<string, string>>) => {
+      const ms = Date.now()
+      const now = new Date(ms).toISOString()
+      for (const r of records) {
+        const email = orNull(r["Email"])
+        const phone = orNull(r["Phone"])
+        const company = orNull(r["Company"])
+        let companyId: string | null = null
+        if (company !== null) {
+          const key = company.toLowerCase()
+          companyId = companies.get(key) ?? null
+          if (companyId === null) {
+            companyId = uuidV7(ms)
+            insertCompany.run(WORKSPACE, companyId, company, now, now)
+            companies.set(key, companyId)
+          }
+        }
+        insertContact.run(
+          WORKSPACE, uuidV7(ms), email, email?.toLowerCase() ?? null, orNull(r["First name"]), orNull(r["Last name"]),
+          phone === null ? null : e164(phone), companyId, now, JSON.stringify(splitTags(r["Tags"] ?? "")), now, now
+        )
+      }
+    })
+    const start = process.hrtime.bigint()
+    let created = 0
+    let batch: Array<Record<string, string>> = []
+    for await (const record of createReadStream(csv).pipe(parse({ columns: true, bom: true })) as AsyncIterable<Record<string, string>>) {
+      batch.push(record)
+      if (batch.length === BATCH) {
+        // BEGIN IMMEDIATE, as Rapport's transactions take the write lock first.
+        write.immediate(batch)
+        created += batch.length
+        batch = []
+      }
+    }
+    if (batch.length > 0) {
+      write.immediate(batch)
+      created += batch.length
+    }
+    return { seconds: seconds(start), created }
+  } finally {
+    db.close()
+  }
+}
+
+const [side, csv, database] = process.argv.slice(2) as [SideName | undefined, string | undefined, string | undefined]
+if ((side !== "rapport" && side !== "limit") || csv === undefined || database === undefined) {
+  throw new Error(`usage: import-side.ts <rapport|limit> <file.csv> <database>, got ${process.argv.slice(2).join(" ")}`)
+}
+const done = side === "rapport" ? await viaRapport(csv, database) : await viaLimit(csv, database)
+const report: SideReport = { ...done, maxRssKb: process.resourceUsage().maxRSS }
+if (process.send === undefined) console.log(JSON.stringify(report))
+else process.send(report, () => process.disconnect())

@@ -1,0 +1,62 @@
+/**
+ * The importers for the Promise client: `importFile(crm, file, options)` runs an import with the
+ * client's services, in its workspace, and resolves with the report; `exportFile` and
+ * `exportStream` write the contacts of a selection as CSV or XLSX.
+ *
+ * @example
+ * ```ts
+ * import { createCrm } from "@rapport/core"
+ * import { exportFile, importFile } from "@rapport/importers"
+ * import { sqliteStorage } from "@rapport/sqlite"
+ *
+ * const crm = await createCrm({ storage: sqliteStorage({ filename: "crm.db" }) })
+ * const report = await importFile(crm, "salon-2025.xlsx", { source: { channel: "trade-show", campaign: "Salon 2025" } })
+ * console.log(report.created, report.rejections)
+ * await exportFile(crm, "vip.csv", { where: { path: "contact.tags", op: "contains", value: "vip" } })
+ * ```
+ *
+ * @since 0.3.0
+ */
+import type { CrmClient } from "@rapport/core"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { type ExportOptions, prepare } from "./CrmExport.js"
+import { toFile } from "./Export.js"
+import { type ImportOptions, type ImportReport, importContacts } from "./Import.js"
+import type { Input } from "./Source.js"
+
+/**
+ * Imports contacts from a file (a path, bytes, or a stream) into the client's workspace. Rejects
+ * with an `ImportError` (`code` `IMPORT_UNREADABLE`, `IMPORT_EMPTY`, `IMPORT_UNSUPPORTED`) when
+ * the file cannot be read at all, a `RapportValidationError` for a wrong mapping or option;
+ * rows that cannot be imported are in the report.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const importFile = (crm: CrmClient, input: Input, options: ImportOptions = {}): Promise<ImportReport> => crm.run(importContacts(input, options))
+
+/**
+ * Writes the contacts of a selection (ids, a segment, or everyone) to a CSV or XLSX file, in the
+ * format its extension names unless `format` is given. The file appears once complete: a failed
+ * export leaves none. Rejects with a `RapportValidationError` for a wrong selection and an
+ * `ExportError` (`code` `EXPORT_…`) when the file cannot be written.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const exportFile = (crm: CrmClient, path: string, options: Omit<ExportOptions, "format"> & { readonly format?: ExportOptions["format"] } = {}): Promise<void> =>
+  crm.run(
+    Effect.flatMap(prepare({ ...options, format: options.format ?? (/\.xlsx$/i.test(path) ? "xlsx" : "csv") }), (bytes) => toFile(bytes, path))
+  )
+
+/**
+ * The contacts of a selection as a web `ReadableStream` of CSV or XLSX bytes, for an HTTP
+ * response (`Readable.fromWeb(stream).pipe(res)` in Express). The selection is checked before it
+ * resolves; contacts are then read as the stream is consumed.
+ *
+ * @since 0.3.0
+ * @category constructors
+ */
+export const exportStream = (crm: CrmClient, options: ExportOptions): Promise<ReadableStream<Uint8Array>> =>
+  crm.run(Effect.flatMap(prepare(options), (bytes) => Stream.toReadableStreamEffect(bytes)))

@@ -1,0 +1,90 @@
+/**
+ * Rapport importers: contacts from the files people really have (CSV, TSV, TXT, XLSX, vCard),
+ * mapped, de-duplicated and reported row by row; exports that are safe to open in a spreadsheet.
+ *
+ * @since 0.3.0
+ */
+
+/** @since 0.3.0 */
+export * as CrmExport from "./CrmExport.js"
+/** @since 0.3.0 */
+export * as Csv from "./Csv.js"
+/** @since 0.3.0 */
+export * as Encoding from "./Encoding.js"
+/** @since 0.3.0 */
+export * as Export from "./Export.js"
+/** @since 0.3.0 */
+export * as Formats from "./Formats.js"
+/** @since 0.3.0 */
+export * as Headers from "./Headers.js"
+/** @since 0.3.0 */
+export * as Import from "./Import.js"
+/** @since 0.3.0 */
+export * as Mapping from "./Mapping.js"
+/** @since 0.3.0 */
+export * as Records from "./Records.js"
+/** @since 0.3.0 */
+export * as Source from "./Source.js"
+/** @since 0.3.0 */
+export * as VCard from "./VCard.js"
+/** @since 0.3.0 */
+export * as Xlsx from "./Xlsx.js"
+
+export {
+  /**
+   * Writes the contacts of a selection to a CSV or XLSX file (Promise client).
+   *
+   * @since 0.3.0
+   * @category constructors
+   */
+  exportFile,
+  /**
+   * The contacts of a selection as a web stream of CSV or XLSX bytes (Promise client).
+   *
+   * @since 0.3.0
+   * @category constructors
+   */
+  exportStream,
+  /**
+   * Imports contacts from a file into a Promise client's workspace.
+   *
+   * @since 0.3.0
+   * @category constructors
+   */
+  importFile
+} from "./Client.js"
+export {
+  /**
+   * The contacts of a selection as CSV or XLSX bytes (the Effect API).
+   *
+   * @since 0.3.0
+   * @category constructors
+   */
+  exportContacts
+} from "./CrmExport.js"
+export {
+  /**
+   * Imports contacts from a file (the Effect API).
+   *
+   * @since 0.3.0
+   * @category constructors
+   */
+  importContacts,
+  /**
+   * @since 0.3.0
+   * @category models
+   */
+  type ImportOptions,
+  /**
+   * @since 0.3.0
+   * @category models
+   */
+  type ImportReport
+} from "./Import.js"
+export {
+  /**
+   * @since 0.3.0
+   * @category errors
+   */
+  ImportError
+} from "./Records.js"
