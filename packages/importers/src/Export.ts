@@ -22,9 +22,10 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
-import ExcelJS from "exceljs"
+import type ExcelJS from "exceljs"
 import { promises as fs } from "node:fs"
 import { PassThrough } from "node:stream"
+import { loadExcel } from "./internal/excel.js"
 import * as formula from "./internal/formula.js"
 
 /**
@@ -585,9 +586,10 @@ export const toXlsx = <E = never, R = never>(contacts: Contacts<E, R>, options: 
       const prepared = yield* prepare(contacts, options)
       const columns = prepared.columns
       const writeError = failure("write", "Cannot write the XLSX workbook")
+      const excel = yield* Effect.promise(loadExcel)
       const { workbook, sheet } = yield* Effect.try({
         try: () => {
-          const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false })
+          const workbook = new excel.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false })
           const sheet = workbook.addWorksheet(sheetName, { views: [{ state: "frozen", ySplit: 1 }] })
           sheet.columns = columns.map((c) => ({ width: c.kind !== undefined ? 20 : Math.min(40, Math.max(12, c.header.length + 2)) }))
           const header = sheet.addRow(columns.map((c) => xlsxText(c.header)))

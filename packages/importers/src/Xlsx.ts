@@ -11,9 +11,10 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import ExcelJS from "exceljs"
+import type ExcelJS from "exceljs"
 import { Readable } from "node:stream"
 import * as Headers from "./Headers.js"
+import { loadExcel } from "./internal/excel.js"
 import { type Cell, ImportError, type Opened, type SourceRecord } from "./Records.js"
 import type * as Source from "./Source.js"
 
@@ -335,7 +336,8 @@ class Reader {
       return pipe(destination, options)
     }
     this.readable = readable
-    const reader = new ExcelJS.stream.xlsx.WorkbookReader(this.readable, {
+    const excel = await loadExcel()
+    const reader = new excel.stream.xlsx.WorkbookReader(this.readable, {
       worksheets: "emit",
       sharedStrings: "cache",
       hyperlinks: "ignore",

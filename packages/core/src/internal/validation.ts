@@ -53,6 +53,25 @@ export const issuesOf = (
 
 const options: ParseOptions = { errors: "all", onExcessProperty: "error" }
 
+/**
+ * Decodes a list of caller inputs at once: the values that decode, each with its index, and the
+ * issues of those that do not (paths start with the index). Synchronous, with the parser built
+ * once: bulk writes decode thousands of inputs.
+ */
+export const decodeEach = <A, I>(schema: Schema.Schema<A, I>) => {
+  const decode = Schema.decodeUnknownEither(schema, options)
+  return (inputs: ReadonlyArray<unknown>) => {
+    const values: Array<{ readonly value: A; readonly index: number }> = []
+    const issues: Array<ValidationIssue> = []
+    inputs.forEach((input, index) => {
+      const decoded = decode(input)
+      if (decoded._tag === "Right") values.push({ value: decoded.right, index })
+      else issues.push(...issuesOf(decoded.left, [index]))
+    })
+    return { values, issues }
+  }
+}
+
 /** Decodes caller input; unknown properties are errors (a typo must not be silently ignored). */
 export const decodeInput =
   <A, I>(schema: Schema.Schema<A, I>, prefix: ReadonlyArray<string | number> = []) =>

@@ -7,7 +7,6 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { Contact, ContactCreate, ContactListOptions, ContactMergeOptions, ContactUpdate } from "../domain/Contact.js"
 import { EmailFromString, emailKey } from "../domain/Email.js"
@@ -23,7 +22,7 @@ import { contactLock, workspaceLock } from "../internal/locks.js"
 import { mergeContacts } from "../internal/merge.js"
 import { checkCompany, checkEmailFree, insertContact, insertContacts } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
-import { decodeInput } from "../internal/validation.js"
+import { decodeEach, decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
@@ -78,6 +77,7 @@ export const mergeAuthor = "system:merge"
 export const maxBatch = 5000
 
 const decodeContactId = decodeInput(ContactId, ["contactId"])
+const decodeContactCreates = decodeEach(ContactCreate)
 const decodeKeepId = decodeInput(ContactId, ["keepId"])
 const decodeMergeId = decodeInput(ContactId, ["mergeId"])
 const decodeMergeOptions = decodeInput(ContactMergeOptions)
@@ -126,10 +126,9 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       if (!Array.isArray(inputs)) return yield* ValidationError.at([], "expected a list of contacts")
       if (inputs.length > maxBatch) return yield* ValidationError.at([], `at most ${maxBatch} contacts per call (got ${inputs.length}); split the list`)
       if (inputs.length === 0) return []
-      const decoded = yield* Effect.forEach(inputs, (input, i) => Effect.either(decodeInput(ContactCreate, [i])(input)))
       // Inputs that decode are checked against the workspace too, so every issue comes back at once.
-      const issues = decoded.flatMap((d) => (Either.isLeft(d) ? d.left.issues : []))
-      const items = decoded.flatMap((d, i) => (Either.isRight(d) ? [{ data: d.right, path: [i] }] : []))
+      const { values, issues } = decodeContactCreates(inputs)
+      const items = values.map(({ value, index }) => ({ data: value, path: [index] }))
       const triggered: Array<Triggered> = []
       return yield* storage
         .transaction(
