@@ -46,8 +46,9 @@ const uuidV7 = await (async () => {
   }
 })()
 
-// Rapport's contacts and companies tables with their keys and indexes (packages/sql/src/Migrations.ts,
-// SQLite types), in the workspace createCrm uses by default.
+// The tables an import writes, with their keys and indexes as Rapport's migrations create them
+// (packages/sql/src/Migrations.ts, SQLite types): contacts, companies, and each contact's
+// contact.created event and timeline entry, in the workspace createCrm uses by default.
 const SCHEMA = `
   CREATE TABLE rapport_companies (
     workspace_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, domain TEXT, phone TEXT, tags TEXT NOT NULL, owner_id TEXT,
@@ -66,6 +67,20 @@ const SCHEMA = `
   CREATE INDEX rapport_contacts_company ON rapport_contacts (workspace_id, company_id, id);
   CREATE INDEX rapport_contacts_owner ON rapport_contacts (workspace_id, owner_id, id);
   CREATE INDEX rapport_contacts_phone ON rapport_contacts (workspace_id, phone);
+  CREATE TABLE rapport_timeline (
+    workspace_id TEXT NOT NULL, id TEXT NOT NULL, contact_id TEXT NOT NULL, kind TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    author TEXT, channel TEXT, direction TEXT, summary TEXT NOT NULL, reaction TEXT, payload TEXT NOT NULL, event_id TEXT,
+    PRIMARY KEY (workspace_id, id)
+  );
+  CREATE INDEX rapport_timeline_contact ON rapport_timeline (workspace_id, contact_id, occurred_at, id);
+  CREATE INDEX rapport_timeline_feed ON rapport_timeline (workspace_id, occurred_at, id);
+  CREATE TABLE rapport_events (
+    workspace_id TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, contact_id TEXT NOT NULL, occurred_at TEXT NOT NULL, received_at TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  );
+  CREATE INDEX rapport_events_contact ON rapport_events (workspace_id, contact_id, type, occurred_at);
+  CREATE INDEX rapport_events_contact_id ON rapport_events (workspace_id, contact_id, id);
 `
 const WORKSPACE = "default"
 const BATCH = 500
@@ -81,7 +96,11 @@ const orNull = (cell: string | undefined) => {
   return s === undefined || s === "" ? null : s
 }
 
-/** The limit: csv-parse (streaming, `columns: true`) into better-sqlite3, one prepared statement, transactions of 500 rows. */
+/**
+ * The limit: csv-parse (streaming, `columns: true`) into better-sqlite3, one prepared statement
+ * per table, transactions of 500 rows, writing the rows Rapport writes: the contact, its
+ * contact.created event and its timeline entry (and each company once).
+ */
 const viaLimit = async (csv: string, filename: string) => {
   const { default: Database } = await import("better-sqlite3")
   const { parse } = await import("csv-parse")
@@ -97,6 +116,14 @@ const viaLimit = async (csv: string, filename: string) => {
       `INSERT INTO rapport_contacts (workspace_id, id, email, email_key, first_name, last_name, phone, company_id, source_channel, source_campaign,
         first_seen_at, stage, tags, owner_id, score, timezone, fields, version, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'unknown', NULL, ?, 'suspect', ?, NULL, 0, NULL, '{}', 1, ?, ?)`
+    )
+    const insertEvent = db.prepare(
+      `INSERT INTO rapport_events (workspace_id, id, type, contact_id, occurred_at, received_at, payload)
+       VALUES (?, ?, 'contact.created', ?, ?, ?, '{"source":{"channel":"unknown","campaign":null}}')`
+    )
+    const insertEntry = db.prepare(
+      `INSERT INTO rapport_timeline (workspace_id, id, contact_id, kind, occurred_at, recorded_at, author, channel, direction, summary, reaction, payload, event_id)
+       VALUES (?, ?, ?, 'event', ?, ?, NULL, NULL, NULL, 'Contact created', NULL, '{"source":{"channel":"unknown","campaign":null}}', ?)`
     )
     const insertCompany = db.prepare(
       `INSERT INTO rapport_companies (workspace_id, id, name, domain, phone, tags, owner_id, fields, version, created_at, updated_at)
@@ -120,10 +147,14 @@ const viaLimit = async (csv: string, filename: string) => {
             companies.set(key, companyId)
           }
         }
+        const id = uuidV7(ms)
         insertContact.run(
-          WORKSPACE, uuidV7(ms), email, email?.toLowerCase() ?? null, orNull(r["First name"]), orNull(r["Last name"]),
+          WORKSPACE, id, email, email?.toLowerCase() ?? null, orNull(r["First name"]), orNull(r["Last name"]),
           phone === null ? null : e164(phone), companyId, now, JSON.stringify(splitTags(r["Tags"] ?? "")), now, now
         )
+        const eventId = `contact.created:${id}`
+        insertEvent.run(WORKSPACE, eventId, id, now, now)
+        insertEntry.run(WORKSPACE, uuidV7(ms), id, now, now, eventId)
       }
     })
     const start = process.hrtime.bigint()
