@@ -491,9 +491,10 @@ export const toCsv = <E = never, R = never>(contacts: Contacts<E, R>, options: C
 /** The most characters an Excel cell holds. */
 const EXCEL_CELL_LIMIT = 32_767
 
-// Line breaks are LF in a cell, as Excel writes them (XML would turn a lone CR into LF anyway).
+// Line breaks are LF in a cell, as Excel writes them (XML would turn a lone CR into LF anyway);
+// made so before neutralising, which must judge the text as it will be read back.
 const xlsxText = (s: string): string => {
-  const safe = neutralize(s).replace(/\r\n?/g, "\n")
+  const safe = neutralize(s.replace(/\r\n?/g, "\n"))
   return safe.length <= EXCEL_CELL_LIMIT ? safe : `${safe.slice(0, EXCEL_CELL_LIMIT - 1)}…`
 }
 
