@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Contact, type ContactJson, FieldDefinition, Ids } from "@rapport/core"
+import { Contact, type ContactJson, Ids } from "@rapport/core"
+import { Fixtures } from "@rapport/testing"
 import { parse } from "csv-parse/sync"
 import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
@@ -371,21 +372,10 @@ describe("Export.column", () => {
   })
 
   it("the FieldDefinition entity fits FieldInfo", () => {
-    const epoch = DateTime.unsafeMake("2025-01-01T00:00:00Z")
-    const definition = new FieldDefinition.FieldDefinition({
-      workspaceId: Ids.WorkspaceId.make("w"),
-      entity: "contact",
-      key: FieldDefinition.FieldKey.make("interests"),
+    const definition = Fixtures.fieldDefinition(Ids.WorkspaceId.make("w"), "interests", {
       label: "Interests",
       type: "multiSelect",
-      options: [{ value: "wine", label: "Wine" }],
-      required: "never",
-      unique: false,
-      description: null,
-      position: 0,
-      version: 1,
-      createdAt: epoch,
-      updatedAt: epoch
+      options: [{ value: "wine", label: "Wine" }]
     })
     expect(Export.fieldColumn(definition).value(contact(1, { fields: { interests: ["wine"] } }))).toEqual(["Wine"])
   })

@@ -1,25 +1,10 @@
 import { FieldDefinition, Ids } from "@rapport/core"
 import { Mapping } from "@rapport/importers"
-import * as DateTime from "effect/DateTime"
+import { Fixtures } from "@rapport/testing"
 import { describe, expect, it } from "vitest"
 
-const epoch = DateTime.unsafeMake("2025-01-01T00:00:00Z")
 const field = (key: string, label: string, type: FieldDefinition.FieldType, options: ReadonlyArray<string> = []) =>
-  new FieldDefinition.FieldDefinition({
-    workspaceId: Ids.WorkspaceId.make("w"),
-    entity: "contact",
-    key: FieldDefinition.FieldKey.make(key),
-    label,
-    type,
-    options: options.map((value) => ({ value, label: value })),
-    required: "never",
-    unique: false,
-    description: null,
-    position: 0,
-    version: 1,
-    createdAt: epoch,
-    updatedAt: epoch
-  })
+  Fixtures.fieldDefinition(Ids.WorkspaceId.make("w"), key, { label, type, options: options.map((value) => ({ value, label: value })) })
 
 const fields = [
   field("siret", "SIRET", "text"),
