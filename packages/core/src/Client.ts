@@ -192,15 +192,42 @@ export interface CreateCrmOptions {
  */
 export class RapportError extends Error {
   /** The Effect error's tag, e.g. `ValidationError`. */
-  readonly _tag: RapportFailure["_tag"] | MailerError["_tag"]
+  readonly _tag: string
   /** A stable code, e.g. `VALIDATION_FAILED`. */
   readonly code: ErrorCode
 
-  constructor(failure: RapportFailure | MailerError) {
-    super(failure.message, { cause: failure })
+  /** `failure` is the tagged error behind it; it is kept as `cause`. */
+  constructor(failure: { readonly _tag: string; readonly code: ErrorCode; readonly message: string }, options?: { readonly cause?: unknown }) {
+    super(failure.message, { cause: options !== undefined && "cause" in options ? options.cause : failure })
     this._tag = failure._tag
     this.code = failure.code
     this.name = new.target.name
+  }
+}
+
+/**
+ * A call on a client whose `close()` was called (or on a `workspace(id)` client of it).
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class RapportClientClosedError extends RapportError {
+  constructor() {
+    super({ _tag: "ClientClosed", code: "CLIENT_CLOSED", message: "This Rapport client was closed: create a new one with createCrm()" })
+  }
+}
+
+/**
+ * Something failed that Rapport does not expect: a bug, or a custom action or mailer that threw
+ * outside its contract. `cause` holds what was thrown; the message says where to look.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class RapportInternalError extends RapportError {
+  constructor(cause: unknown) {
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+    super({ _tag: "Defect", code: "INTERNAL_ERROR", message: `Unexpected failure inside Rapport (${detail}); the cause is attached` }, { cause })
   }
 }
 
@@ -330,7 +357,10 @@ const rethrow = (cause: Cause.Cause<unknown>): never => {
   const failure = Cause.failureOption(cause)
   if (Option.isSome(failure) && isRapportFailure(failure.value)) throw toRapportError(failure.value)
   if (Option.isSome(failure) && failure.value instanceof MailerError) throw new RapportMailerError(failure.value)
-  throw Cause.squash(cause)
+  // Only close() interrupts a Promise client's calls: a call still running then fails as closed.
+  if (Cause.isInterruptedOnly(cause)) throw new RapportClientClosedError()
+  const squashed = Cause.squash(cause)
+  throw squashed instanceof RapportError ? squashed : new RapportInternalError(squashed)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -703,7 +733,7 @@ const makeClient = (
 ): CrmClient => {
   const run = <A, E>(effect: Effect.Effect<A, E, Crm.Services | Storage>): Promise<A> =>
     lifetime.closed
-      ? Promise.reject(new Error("This Rapport client was closed: create a new one with createCrm()"))
+      ? Promise.reject(new RapportClientClosedError())
       : runtime
           .runPromiseExit(Effect.provideService(effect, CurrentWorkspace, workspaceId))
           .then(Exit.match({ onFailure: rethrow, onSuccess: (a) => a }))
@@ -811,7 +841,7 @@ const makeClient = (
     dispatcher: {
       runDue: (options) => crm((c) => c.dispatcher.runDue(options)),
       start: (options) => {
-        if (lifetime.closed) throw new Error("This Rapport client was closed: create a new one with createCrm()")
+        if (lifetime.closed) throw new RapportClientClosedError()
         const fiber = runtime.runFork(
           Effect.provideService(Effect.flatMap(Crm.Crm, (c) => Effect.scoped(Effect.zipRight(c.dispatcher.start(options), Effect.never))), CurrentWorkspace, workspaceId)
         )

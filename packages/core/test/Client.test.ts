@@ -2,8 +2,10 @@ import {
   createCrm,
   IdGenerator,
   memoryStorage,
+  RapportClientClosedError,
   RapportConflictError,
   RapportError,
+  RapportInternalError,
   RapportInvalidTransitionError,
   RapportNotFoundError,
   RapportValidationError,
@@ -11,6 +13,7 @@ import {
 } from "@rapport/core"
 import { afterEach, describe, expect, it } from "vitest"
 import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { line } from "./helpers.js"
 
 const open: Array<{ close(): Promise<void> }> = []
@@ -126,8 +129,31 @@ describe("the Promise client", () => {
     const crm = await createCrm({ storage: memoryStorage() })
     const tenant = crm.workspace("tenant-1")
     await crm.close()
-    await expect(crm.contacts.list()).rejects.toThrow("This Rapport client was closed")
-    await expect(tenant.contacts.list()).rejects.toThrow("This Rapport client was closed")
+    for (const call of [() => crm.contacts.list(), () => tenant.contacts.list(), async () => crm.dispatcher.start()]) {
+      const error = await call().then(() => undefined, (e: unknown) => e)
+      expect(error).toBeInstanceOf(RapportClientClosedError)
+      expect(error).toMatchObject({ code: "CLIENT_CLOSED", message: expect.stringContaining("This Rapport client was closed") })
+    }
+  })
+
+  it("a defect (a custom action's params Schema that throws) reaches Promise users as RapportInternalError with a code", async () => {
+    const crm = await start({
+      actions: {
+        explode: {
+          params: Schema.declare((u: unknown): u is unknown => {
+            if (u !== null) throw new TypeError("params check blew up")
+            return true
+          }),
+          run: () => undefined
+        }
+      }
+    })
+    const error = await crm.rules
+      .create({ name: "Boom", on: "order.placed", actions: [{ type: "custom", name: "explode", params: { a: 1 } }] })
+      .then(() => undefined, (e: unknown) => e)
+    expect(error).toBeInstanceOf(RapportInternalError)
+    expect(error).toMatchObject({ code: "INTERNAL_ERROR", _tag: "Defect" })
+    expect((error as RapportInternalError).cause).toBeInstanceOf(TypeError)
   })
 
   it("a forged cursor is a validation error, not a crash", async () => {

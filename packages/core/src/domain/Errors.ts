@@ -23,6 +23,10 @@ import * as Schema from "effect/Schema"
  * | `STORAGE_FAILED` | {@link StorageError} (`failed`) | the database refused or failed a statement |
  * | `MAIL_REJECTED` | `MailerError` (`rejected`) | the mail provider refused the mail; retrying will not help |
  * | `MAIL_UNAVAILABLE` | `MailerError` (`unavailable`) | the mail provider could not be reached; retry later |
+ * | `CLIENT_CLOSED` | `RapportClientClosedError` | the Promise client was closed; create a new one |
+ * | `INTERNAL_ERROR` | `RapportInternalError` | a bug in Rapport or in a custom action: `cause` holds the defect |
+ * | `IMPORT_UNREADABLE`, `IMPORT_EMPTY`, `IMPORT_UNSUPPORTED`, `IMPORT_STORAGE` | `ImportError` (`@rapport/importers`) | a file could not be imported |
+ * | `EXPORT_SOURCE`, `EXPORT_OPTIONS`, `EXPORT_WRITE` | `ExportError` (`@rapport/importers`) | an export could not be written |
  *
  * @since 0.1.0
  * @category models
@@ -39,6 +43,15 @@ export type ErrorCode =
   | "STORAGE_FAILED"
   | "MAIL_REJECTED"
   | "MAIL_UNAVAILABLE"
+  | "CLIENT_CLOSED"
+  | "INTERNAL_ERROR"
+  | "IMPORT_UNREADABLE"
+  | "IMPORT_EMPTY"
+  | "IMPORT_UNSUPPORTED"
+  | "IMPORT_STORAGE"
+  | "EXPORT_SOURCE"
+  | "EXPORT_OPTIONS"
+  | "EXPORT_WRITE"
 
 /**
  * One reason an input was rejected: where (`path`, e.g. `["fields", "siret"]`) and why.
