@@ -63,8 +63,6 @@ export type Failure = Errors.ValidationError | Errors.StorageError
 export type Needs = Storage.Storage | Workspaces.Workspaces
 
 const PAGE = 500
-// A count with `where` reads the matching events' payloads; this many at most, as rules do.
-const COUNT_SCAN_LIMIT = 10_000
 
 /**
  * The selected contacts, read a page at a time. Fails with `ValidationError` before reading any
@@ -175,13 +173,11 @@ const compile = (storage: Storage.StorageService, workspace: Workspace.Workspace
             until: now,
             types: q.types
           }
-          const matches = q.where
-          return matches === undefined
-            ? storage.events.count(workspace.id, window)
-            : Effect.map(
-                storage.events.list(workspace.id, { ...window, limit: COUNT_SCAN_LIMIT }),
-                (events) => events.filter((event) => matches({ contact, event, now: nowMillis, counts: [] })).length
-              )
+          const where = q.where
+          return Storage.countEvents(storage, workspace.id, {
+            ...window,
+            matches: where === undefined ? undefined : (event) => where({ contact, event, now: nowMillis, counts: [] })
+          })
         })
         return compiled.test({ contact, event: undefined, now: nowMillis, counts })
       })

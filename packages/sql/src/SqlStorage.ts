@@ -558,7 +558,10 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         ? Effect.succeed([])
         : orStorage(
             Effect.flatMap(
-              sql`SELECT * FROM rapport_events WHERE ${eventsOf(workspaceId, q)} ORDER BY occurred_at DESC, id DESC LIMIT ${q.limit}`,
+              sql`SELECT * FROM rapport_events WHERE ${sql.and([
+                eventsOf(workspaceId, q),
+                ...(q.before === undefined ? [] : [sql`(occurred_at, id) < (${instant(q.before.occurredAt)}, ${q.before.id})`])
+              ])} ORDER BY occurred_at DESC, id DESC LIMIT ${q.limit}`,
               Schema.decodeUnknown(Schema.Array(EventRow))
             )
           ),

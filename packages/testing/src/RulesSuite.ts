@@ -736,6 +736,59 @@ export const rulesSuite = (test: Test) => {
         expect((yield* s.events.list(ws, { contactId: ada, types: ["page.viewed"], limit: 100 })).map(json.event)).toEqual([events[2]!, events[1]!, events[0]!].map(json.event))
       }))
 
+    test("events.list with before continues right after that event (occurredAt, then id, descending): pages cover every event once, ties included", () =>
+      Effect.gen(function* () {
+        const s = yield* store
+        const ws = Fixtures.freshWorkspaceId()
+        const ada = contactId(1)
+        const e = (id: string, occurredAt: string) => Fixtures.storedEvent(ws, ada, id, { occurredAt: at(occurredAt) })
+        yield* s.events.insertMany([
+          e("a", "2025-05-01T00:00:00.000Z"),
+          e("c", "2025-05-02T00:00:00.000Z"),
+          e("b", "2025-05-02T00:00:00.000Z"),
+          e("d", "2025-05-02T00:00:00.000Z"),
+          e("e", "2025-05-03T00:00:00.000Z")
+        ])
+        const page = (before: Storage.EventPosition | undefined) => Effect.map(s.events.list(ws, { contactId: ada, types: ["page.viewed"], limit: 2, before }), ids)
+        const position = (id: string, occurredAt: string): Storage.EventPosition => ({ id: Ids.EventId.make(id), occurredAt: at(occurredAt) })
+        expect(yield* page(undefined)).toEqual(["e", "d"])
+        expect(yield* page(position("d", "2025-05-02T00:00:00.000Z"))).toEqual(["c", "b"])
+        expect(yield* page(position("b", "2025-05-02T00:00:00.000Z"))).toEqual(["a"])
+        expect(yield* page(position("a", "2025-05-01T00:00:00.000Z"))).toEqual([])
+      }))
+
+    // Regression: counts with `where` read only the 10,000 most recent events, so an older match was missed.
+    test("countEvents with matches is exact past 10,000 events: the only match is the oldest, and every event is read once", () =>
+      Effect.gen(function* () {
+        const s = yield* store
+        const ws = Fixtures.freshWorkspaceId()
+        const [ada, bob] = [contactId(1), contactId(2)]
+        const n = 10_050
+        const base = DateTime.toEpochMillis(at("2025-01-01T00:00:00.000Z"))
+        // Three events a minute, so ties on occurredAt straddle the pages' boundaries.
+        const events = Array.from({ length: n }, (_, i) =>
+          Fixtures.storedEvent(ws, ada, `view-${String(i).padStart(6, "0")}`, {
+            occurredAt: DateTime.unsafeMake(base + Math.floor(i / 3) * 60_000),
+            payload: { colour: i === 0 ? "red" : "blue", i }
+          })
+        )
+        yield* s.events.insertMany(events)
+        yield* s.events.insertMany([
+          Fixtures.storedEvent(ws, ada, "order-red", { type: "order.placed", payload: { colour: "red" } }),
+          Fixtures.storedEvent(ws, bob, "bob-red", { payload: { colour: "red" } })
+        ])
+        const count = (matches: ((event: CrmEvent.StoredEvent) => boolean) | undefined, window: Partial<Storage.HistoryWindow> = {}) =>
+          Storage.countEvents(s, ws, { contactId: ada, types: ["page.viewed"], matches, ...window })
+        expect(yield* count((e) => e.payload["colour"] === "red")).toBe(1)
+        expect(yield* count(() => true)).toBe(n)
+        expect(yield* count(undefined)).toBe(n)
+        const seen = new Set<unknown>()
+        expect(yield* count((e) => (seen.add(e.payload["i"]), false))).toBe(0)
+        expect(seen.size).toBe(n)
+        // The window still applies: the oldest event is outside (since is exclusive).
+        expect(yield* count((e) => e.payload["colour"] === "red", { since: events[0]!.occurredAt })).toBe(0)
+      }))
+
     test("events.forContact pages through a contact's events of any type in id order", () =>
       Effect.gen(function* () {
         const s = yield* store
@@ -897,6 +950,40 @@ export const rulesSuite = (test: Test) => {
         expect((yield* crm.dispatcher.runDue({ workspaces: [ws] })).claimed).toBe(0)
         expect((yield* run(crm.contacts.get(ada.id))).score).toBe(5)
         expect((yield* run(crm.rules.stats("engaged"))).total).toMatchObject({ fired: 1, sent: 0, converted: 0 })
+      }))
+
+    // Regression: counts with `where` read only the 10,000 most recent events, so an older match was missed.
+    test("a rule whose when counts past events with where sees a match older than 10,000 events, on emit and in rules.simulate", () =>
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const s = yield* store
+        const { ws, run } = fresh()
+        yield* setNow("2025-06-02T09:00:00.000Z")
+        const ada = yield* run(crm.contacts.create({ email: "ada@example.com", firstName: "Ada" }))
+        const base = DateTime.toEpochMillis(at("2025-01-01T00:00:00.000Z"))
+        yield* s.events.insertMany(
+          Array.from({ length: 10_020 }, (_, i) =>
+            Fixtures.storedEvent(ws, ada.id, `view-${String(i).padStart(6, "0")}`, {
+              occurredAt: DateTime.unsafeMake(base + i * 60_000),
+              payload: { colour: i === 0 ? "red" : "blue" }
+            })
+          )
+        )
+        const viewedRed = (value: number) => ({ count: { event: "page.viewed", where: { path: "event.payload.colour", op: "eq", value: "red" } }, op: "eq", value } as const)
+        yield* run(crm.rules.create({ id: "red-once", name: "Saw red once", on: "cart.abandoned", when: viewedRed(1), actions: [{ type: "addTag", tag: "red-once" }] }))
+        yield* run(crm.rules.create({ id: "never-red", name: "Never saw red", on: "cart.abandoned", when: viewedRed(0), actions: [{ type: "addTag", tag: "never-red" }] }))
+
+        const simulation = yield* run(crm.rules.simulate({ event: { type: "cart.abandoned", contactId: ada.id, payload: { cartId: "cart-1" } } }))
+        const byRule = Object.fromEntries(simulation.rules.map((r) => [r.ruleId, [r.fires, r.when?.description]]))
+        expect(byRule).toEqual({
+          "red-once": [true, "count of page.viewed matching where eq 1 (found 1)"],
+          "never-red": [false, "count of page.viewed matching where eq 0 (found 1)"]
+        })
+
+        const { triggered } = yield* run(crm.events.emit({ type: "cart.abandoned", contactId: ada.id, payload: { cartId: "cart-1" } }))
+        expect(triggered.map((t) => t.ruleId)).toEqual(["red-once"])
+        yield* crm.dispatcher.runDue({ workspaces: [ws] })
+        expect((yield* run(crm.contacts.get(ada.id))).tags).toEqual(["red-once"])
       }))
 
     test("a delayed rule stores its check due at the end of the delay and acts only once due", () =>

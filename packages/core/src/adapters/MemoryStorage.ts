@@ -560,6 +560,12 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
       list: (ws, query) =>
         read(() =>
           eventsIn(ws, query)
+            .filter(
+              (e) =>
+                query.before === undefined ||
+                ms(e.occurredAt) < ms(query.before.occurredAt) ||
+                (ms(e.occurredAt) === ms(query.before.occurredAt) && e.id < query.before.id)
+            )
             .sort((a, b) => ms(b.occurredAt) - ms(a.occurredAt) || -byId(a, b))
             .slice(0, query.limit)
         ),

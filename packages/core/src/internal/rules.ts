@@ -15,7 +15,8 @@ import { actionsFor, type CompiledRule, compileRules, type Rule, type RuleSet, T
 import { dueAt as delayEnd, durationMillis } from "../domain/Schedule.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import type { StorageService } from "../ports/Storage.js"
+import { countEvents, type StorageService } from "../ports/Storage.js"
+import { clampInstant } from "../domain/Time.js"
 
 const RULES_COUNTER = "rules"
 
@@ -58,11 +59,9 @@ export const rulesFor = (storage: StorageService, workspace: Workspace): Effect.
 /** The compiled form of an enabled rule (`undefined` when it is disabled or gone). */
 export const compiledRule = (rules: Rules, rule: Rule): CompiledRule | undefined => rules.set.forType(rule.on).find((c) => c.rule.id === rule.id)
 
-// A count with `where` reads the matching events' payloads; this many at most.
-const COUNT_SCAN_LIMIT = 10_000
 const ms = DateTime.toEpochMillis
 
-/** What a condition is evaluated on, its counts computed by storage. */
+/** What a condition is evaluated on, its counts computed by storage (exactly: see `countEvents`). */
 export const contextFor = (
   storage: StorageService,
   workspaceId: WorkspaceId,
@@ -81,16 +80,15 @@ export const contextFor = (
           ]
           const window = {
             contactId: contact.id,
-            since: from.length === 0 ? undefined : DateTime.unsafeMake(Math.max(...from)),
+            since: from.length === 0 ? undefined : clampInstant(Math.max(...from)),
             until: DateTime.max(now, trigger.occurredAt),
             types: q.types
           }
           const where = q.where
-          if (where === undefined) return storage.events.count(workspaceId, window)
-          return Effect.map(
-            storage.events.list(workspaceId, { ...window, limit: COUNT_SCAN_LIMIT }),
-            (events) => events.filter((event) => where({ contact, event, now: ms(now), counts: [] })).length
-          )
+          return countEvents(storage, workspaceId, {
+            ...window,
+            matches: where === undefined ? undefined : (event) => where({ contact, event, now: ms(now), counts: [] })
+          })
         }),
     (counts) => ({ contact, event: trigger, now: ms(now), counts })
   )
@@ -172,7 +170,7 @@ const firingOf = (workspaceId: WorkspaceId, compiled: CompiledRule, contact: Con
         dedupeKey: compiled.oncePer === undefined ? null : (keyOf(compiled.oncePer(trigger)) ?? null),
         firedAt: now,
         goalEvent: rule.goal?.event ?? null,
-        goalUntil: rule.goal === null ? null : DateTime.add(now, { millis: durationMillis(rule.goal.within) }),
+        goalUntil: rule.goal === null ? null : clampInstant(ms(now) + durationMillis(rule.goal.within)),
         convertedAt: null
       },
       true

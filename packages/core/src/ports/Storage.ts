@@ -12,14 +12,14 @@
  */
 import * as Context from "effect/Context"
 import type * as DateTime from "effect/DateTime"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type { Company } from "../domain/Company.js"
 import type { Contact } from "../domain/Contact.js"
 import type { Deal, DealFilter } from "../domain/Deal.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
 import type { ConsentRecord } from "../domain/Consent.js"
-import type { Conflict, StorageError } from "../domain/Errors.js"
+import { type Conflict, StorageError } from "../domain/Errors.js"
 import type { FieldDefinition, FieldEntity, FieldValues } from "../domain/FieldDefinition.js"
 import type { CompanyId, ContactId, DealId, EventId, JobId, OrderId, PipelineId, RuleId, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
 import type { Firing, Job, JobStatus } from "../domain/Job.js"
@@ -299,6 +299,17 @@ export interface HistoryWindow {
 }
 
 /**
+ * Where an event stands in a contact's history, most recent first: its `occurredAt`, then its id.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface EventPosition {
+  readonly occurredAt: DateTime.Utc
+  readonly id: EventId
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -319,10 +330,14 @@ export interface EventRepository {
     workspaceId: WorkspaceId,
     query: HistoryWindow & { readonly types: ReadonlyArray<string> }
   ) => Effect.Effect<ReadonlyArray<DateTime.Utc>, StorageError>
-  /** Up to `limit` of those events, most recent first (for counts that filter on payloads). */
+  /**
+   * Up to `limit` of those events, most recent first (by `occurredAt` descending, then id
+   * descending); with `before` (the last event of the previous page), only those after it in that
+   * order, so that a reader pages through every one of them (see {@link countEvents}).
+   */
   readonly list: (
     workspaceId: WorkspaceId,
-    query: HistoryWindow & { readonly types: ReadonlyArray<string>; readonly limit: number }
+    query: HistoryWindow & { readonly types: ReadonlyArray<string>; readonly limit: number; readonly before?: EventPosition | undefined }
   ) => Effect.Effect<ReadonlyArray<StoredEvent>, StorageError>
   /** Up to `limit` of a contact's events of any type, in id order after `after` (for exports). */
   readonly forContact: (
@@ -700,3 +715,43 @@ export interface StorageService {
  * @category services
  */
 export class Storage extends Context.Tag("@rapport/core/Storage")<Storage, StorageService>() {}
+
+/**
+ * How many events {@link countEvents} reads per statement when it filters them.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const COUNT_PAGE_SIZE = 1_000
+
+/**
+ * How many of a contact's events of `types` in the window pass `matches` — exactly, however many
+ * the contact has. Without `matches` the store counts them in one statement; with it (a count's
+ * `where`, compiled by `Condition.compile`), every event in the window is read, a page of
+ * {@link COUNT_PAGE_SIZE} at a time, most recent first, each page starting after the last event
+ * of the previous one (keyset pagination by `occurredAt`, id), and tested. No page size or cap
+ * changes the answer: the oldest event counts as much as the newest.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const countEvents = (
+  storage: StorageService,
+  workspaceId: WorkspaceId,
+  query: HistoryWindow & { readonly types: ReadonlyArray<string>; readonly matches?: ((event: StoredEvent) => boolean) | undefined }
+): Effect.Effect<number, StorageError> => {
+  const { matches, ...window } = query
+  if (matches === undefined) return storage.events.count(workspaceId, window)
+  const page = (before: EventPosition | undefined, total: number): Effect.Effect<number, StorageError> =>
+    Effect.flatMap(storage.events.list(workspaceId, { ...window, limit: COUNT_PAGE_SIZE, before }), (events) => {
+      // A store that ignored `before` would hand the same page back for ever: fail instead.
+      if (before !== undefined && events.some((e) => e.id === before.id)) {
+        return Effect.fail(new StorageError({ reason: "failed", message: "events.list returned the event it was asked to continue after: this store does not page by `before`" }))
+      }
+      let n = total
+      for (const event of events) if (matches(event)) n++
+      const last = events[events.length - 1]
+      return last === undefined || events.length < COUNT_PAGE_SIZE ? Effect.succeed(n) : page({ occurredAt: last.occurredAt, id: last.id }, n)
+    })
+  return page(undefined, 0)
+}
