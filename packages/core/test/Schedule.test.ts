@@ -35,9 +35,51 @@ describe("durations and delays", () => {
     expect(iso(Schedule.dueAt(utc("2025-06-02T12:00:00Z"), { after: "2 days", at: "09:30" }, tz("America/New_York")))).toBe("2025-06-04T13:30:00.000Z")
   })
 
-  it("a local time skipped by a change of clocks is taken just after the gap", () => {
-    // 02:30 does not exist in Paris on 30 March 2025; 03:30 (+02:00) follows the gap.
-    expect(iso(Schedule.nextTimeOfDay(utc("2025-03-29T20:00:00Z"), "02:30", tz("Europe/Paris")))).toBe("2025-03-30T01:30:00.000Z")
+  // Regression: "next 02:30" on a spring-forward night gave 03:30 (the time shifted by the gap's
+  // length) while the docs promise the first instant after the gap.
+  it("a local time skipped by a change of clocks is the first instant after the gap", () => {
+    // 02:30 does not exist in Paris on 30 March 2025: clocks go from 02:00 (+01:00) to 03:00 (+02:00).
+    expect(iso(Schedule.nextTimeOfDay(utc("2025-03-29T20:00:00Z"), "02:30", tz("Europe/Paris")))).toBe("2025-03-30T01:00:00.000Z")
+    expect(iso(Schedule.nextTimeOfDay(utc("2025-03-09T05:00:00Z"), "02:30", tz("America/New_York")))).toBe("2025-03-09T07:00:00.000Z")
+    // Lord Howe moves by 30 minutes: 02:00 -> 02:30 (+11:00) on 5 October 2025.
+    expect(iso(Schedule.nextTimeOfDay(utc("2025-10-04T10:00:00Z"), "02:15", tz("Australia/Lord_Howe")))).toBe("2025-10-04T15:30:00.000Z")
+    // A day after 02:30 the day before the change lands in the gap too.
+    expect(iso(Schedule.dueAt(utc("2025-03-29T01:30:00Z"), "1 day", tz("Europe/Paris")))).toBe("2025-03-30T01:00:00.000Z")
+  })
+
+  it("a local time that occurs twice (clocks going back) is taken the first time", () => {
+    // 02:30 happens at +02:00 (00:30Z) and again at +01:00 (01:30Z) on 26 October 2025 in Paris.
+    expect(iso(Schedule.nextTimeOfDay(utc("2025-10-25T22:00:00Z"), "02:30", tz("Europe/Paris")))).toBe("2025-10-26T00:30:00.000Z")
+  })
+
+  it("a delay never ends past 9999-12-31T23:59:59.999Z (its ISO text would sort before today)", () => {
+    const last = "9999-12-31T23:59:59.999Z"
+    expect(iso(Schedule.dueAt(utc("9999-12-31T12:00:00Z"), "1 day", tz("Europe/Paris")))).toBe(last)
+    expect(iso(Schedule.dueAt(utc("9999-12-31T12:00:00Z"), "next 10:00", tz("UTC")))).toBe(last)
+    // In Kiritimati (+14:00) the next 10:00 is still in the year 9999 in UTC.
+    expect(iso(Schedule.dueAt(utc("9999-12-31T12:00:00Z"), "next 10:00", tz("Pacific/Kiritimati")))).toBe("9999-12-31T20:00:00.000Z")
+    expect(iso(Schedule.dueAt(utc("9999-06-30T12:00:00Z"), { after: "520 weeks", at: "09:00" }, tz("UTC")))).toBe(last)
+    expect(iso(Schedule.dueAt(utc("9999-12-31T12:00:00Z"), "30 minutes", tz("UTC")))).toBe("9999-12-31T12:30:00.000Z")
+  })
+
+  const gapZones = ["Europe/Paris", "America/New_York", "Australia/Lord_Howe"] as const
+  const anyTimes = FastCheck.tuple(FastCheck.integer({ min: 0, max: 23 }), FastCheck.integer({ min: 0, max: 59 })).map(
+    ([h, m]) => `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`
+  )
+  const changeDays = FastCheck.constantFrom("2025-03-08T12:00:00Z", "2025-03-29T12:00:00Z", "2025-10-04T05:00:00Z", "2025-10-25T12:00:00Z", "2025-11-01T12:00:00Z", "2026-03-28T12:00:00Z")
+
+  it.prop("next HH:MM around changes of clocks: that local time, or the instant the clocks jumped past it", [changeDays, anyTimes, FastCheck.constantFrom(...gapZones)], ([start, at, zone]) => {
+    const from = utc(start)
+    const next = Schedule.nextTimeOfDay(from, at, tz(zone))
+    expect(DateTime.toEpochMillis(next)).toBeGreaterThan(DateTime.toEpochMillis(from))
+    const parts = localParts(next, zone)
+    const shown = `${String(parts.hours).padStart(2, "0")}:${String(parts.minutes).padStart(2, "0")}`
+    if (shown === at) return
+    // Otherwise `at` was skipped: the offset changed in the millisecond before `next`, and the
+    // local time just before it is earlier than `at`.
+    const offset = (millis: number) => DateTime.zonedOffset(DateTime.unsafeMakeZoned(millis, { timeZone: zone }))
+    expect(offset(DateTime.toEpochMillis(next) - 1)).not.toBe(offset(DateTime.toEpochMillis(next)))
+    expect(shown > at).toBe(true)
   })
 
   const zones = ["Europe/Paris", "America/New_York", "Australia/Lord_Howe", "Asia/Tokyo", "UTC"] as const

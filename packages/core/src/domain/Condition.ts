@@ -36,8 +36,9 @@ import * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
 import type { ValidationIssue } from "./Errors.js"
 import type { FieldDefinition } from "./FieldDefinition.js"
-import { parseIsoInstant } from "./Time.js"
+import { isCalendarDate, parseIsoInstant } from "./Time.js"
 import { parseSpan, spanMillis } from "./Schedule.js"
+import { showValue } from "../internal/show.js"
 
 /**
  * A value a comparison may hold.
@@ -144,7 +145,7 @@ type Issues = Array<ValidationIssue>
 const isObject = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
 const isScalar = (u: unknown): u is Scalar =>
   u === null || typeof u === "string" || typeof u === "boolean" || (typeof u === "number" && Number.isFinite(u))
-const show = (u: unknown) => (u === undefined ? "nothing" : JSON.stringify(u))
+const show = (u: unknown) => (u === undefined ? "nothing" : showValue(u))
 const KINDS = '{ all }, { any }, { not }, { path, op, value }, { path, olderThan | within } or { count, op, value }'
 
 const unexpected = (node: Readonly<Record<string, unknown>>, allowed: ReadonlyArray<string>, path: Path, issues: Issues) => {
@@ -427,7 +428,7 @@ const KIND_NAMES: Readonly<Record<ValueKind, string>> = {
 }
 
 const isInstantString = (v: unknown) => typeof v === "string" && typeof parseIsoInstant(v) !== "string"
-const isDateString = (v: unknown) => typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v)
+const isDateString = (v: unknown) => typeof v === "string" && isCalendarDate(v)
 
 /** Why a value does not fit a path of this kind, if it does not. */
 const valueProblem = (info: PathInfo, op: Operator, value: Scalar, registry: Registry): string | undefined => {

@@ -8,6 +8,7 @@
 import * as Schema from "effect/Schema"
 import { ContactId, WorkspaceId } from "./Ids.js"
 import { Instant } from "./Time.js"
+import { showValue } from "../internal/show.js"
 
 /**
  * A consent purpose: `marketing` (the default), or one of the app's own (`newsletter`,
@@ -18,7 +19,7 @@ import { Instant } from "./Time.js"
  */
 export const Purpose = Schema.String.pipe(
   Schema.pattern(/^[a-z][a-zA-Z0-9_-]{0,63}$/, {
-    message: (issue) => `must be a purpose key such as "marketing" or "newsletter" (got ${JSON.stringify(issue.actual)})`
+    message: (issue) => `must be a purpose key such as "marketing" or "newsletter" (got ${showValue(issue.actual)})`
   }),
   Schema.annotations({ identifier: "Purpose" })
 )

@@ -10,6 +10,7 @@ import { CompanyId, ContactId, WorkspaceId } from "./Ids.js"
 import { StageKey } from "./LifecycleDefinition.js"
 import { Instant, InstantInput, Timezone } from "./Time.js"
 import { JsonObject, JsonPatch, Text } from "./Json.js"
+import { showValue } from "../internal/show.js"
 
 /**
  * A person's first or last name: trimmed, at most 200 characters; a blank name is stored as
@@ -98,7 +99,7 @@ export const unknownSource: Source = { channel: "unknown", campaign: null }
  */
 export const Phone = Schema.Trim.pipe(
   Schema.filter((s) => /^\+?[0-9 ().\-/]{3,32}$/.test(s) && s.replace(/\D/g, "").length >= 3, {
-    message: (issue) => `must be a phone number (digits, spaces, + ( ) . - /), got ${JSON.stringify(issue.actual)}`
+    message: (issue) => `must be a phone number (digits, spaces, + ( ) . - /), got ${showValue(issue.actual)}`
   })
 )
 

@@ -16,6 +16,7 @@ import { Money } from "./Money.js"
 import { Instant, LocalDate, parseIsoInstant } from "./Time.js"
 import * as DateTime from "effect/DateTime"
 import { SafeString, Text } from "./Json.js"
+import { showValue } from "../internal/show.js"
 
 /**
  * The record kinds that carry custom fields.
@@ -78,10 +79,10 @@ const RESERVED_KEYS: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Ob
 export const FieldKey = Schema.String.pipe(
   Schema.filter((s) => /^[a-z][a-zA-Z0-9_]{0,63}$/.test(s), {
     message: (issue) =>
-      `must be a field key: a lower-case letter then letters, digits or _ (max 64), got ${JSON.stringify(issue.actual)}`
+      `must be a field key: a lower-case letter then letters, digits or _ (max 64), got ${showValue(issue.actual)}`
   }),
   Schema.filter((s) => !RESERVED_KEYS.has(s), {
-    message: (issue) => `${JSON.stringify(issue.actual)} is reserved (a name every JavaScript object has); choose another key`
+    message: (issue) => `${showValue(issue.actual)} is reserved (a name every JavaScript object has); choose another key`
   }),
   Schema.brand("FieldKey"),
   Schema.annotations({ identifier: "FieldKey" })

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { showValue } from "../internal/show.js"
 
 /**
  * A stage key: an identifier such as `customer` or `marketingQualified`.
@@ -16,7 +17,7 @@ import * as Schema from "effect/Schema"
 export const StageKey = Schema.String.pipe(
   Schema.pattern(/^[a-z][a-zA-Z0-9_]{0,63}$/, {
     message: (issue) =>
-      `must be a stage key: a lower-case letter then letters, digits or _ (max 64), got ${JSON.stringify(issue.actual)}`
+      `must be a stage key: a lower-case letter then letters, digits or _ (max 64), got ${showValue(issue.actual)}`
   }),
   Schema.brand("StageKey"),
   Schema.annotations({ identifier: "StageKey" })
@@ -37,7 +38,7 @@ export type StageKey = typeof StageKey.Type
 export const EventType = Schema.String.pipe(
   Schema.pattern(/^[a-z][a-zA-Z0-9_-]*(?:\.[a-z][a-zA-Z0-9_-]*)+$/, {
     message: (issue) =>
-      `must be an event type such as "order.placed" (dot-separated words), got ${JSON.stringify(issue.actual)}`
+      `must be an event type such as "order.placed" (dot-separated words), got ${showValue(issue.actual)}`
   }),
   Schema.maxLength(100),
   Schema.annotations({ identifier: "EventType" })

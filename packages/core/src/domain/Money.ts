@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { showValue } from "../internal/show.js"
 
 const knownCurrencies: ReadonlySet<string> = new Set(Intl.supportedValuesOf("currency"))
 
@@ -16,7 +17,7 @@ const knownCurrencies: ReadonlySet<string> = new Set(Intl.supportedValuesOf("cur
  */
 export const Currency = Schema.String.pipe(
   Schema.filter((s) => /^[A-Z]{3}$/.test(s) && knownCurrencies.has(s), {
-    message: (issue) => `must be an ISO 4217 currency code such as "EUR" (got ${JSON.stringify(issue.actual)})`,
+    message: (issue) => `must be an ISO 4217 currency code such as "EUR" (got ${showValue(issue.actual)})`,
     arbitrary: () => (fc) => fc.constantFrom("EUR", "USD", "GBP", "JPY", "CHF", "KWD")
   }),
   Schema.brand("Currency"),
@@ -38,7 +39,7 @@ export type Currency = typeof Currency.Type
 export const MinorUnits = Schema.Number.pipe(
   Schema.filter((n) => Number.isSafeInteger(n), {
     message: (issue) =>
-      `must be a whole number of minor units (cents), got ${JSON.stringify(issue.actual)}; amounts are never floats`
+      `must be a whole number of minor units (cents), got ${showValue(issue.actual)}; amounts are never floats`
   }),
   Schema.annotations({ identifier: "MinorUnits" })
 )

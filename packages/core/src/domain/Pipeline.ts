@@ -11,6 +11,7 @@ import { Text } from "./Json.js"
 import { StageKey } from "./LifecycleDefinition.js"
 import { Money } from "./Money.js"
 import { Instant } from "./Time.js"
+import { showValue } from "../internal/show.js"
 
 /**
  * A win probability in whole percent, 0 to 100.
@@ -20,7 +21,7 @@ import { Instant } from "./Time.js"
  */
 export const Probability = Schema.Number.pipe(
   Schema.filter((n) => Number.isInteger(n) && n >= 0 && n <= 100, {
-    message: (issue) => `must be a whole percentage from 0 to 100, got ${JSON.stringify(issue.actual)}`,
+    message: (issue) => `must be a whole percentage from 0 to 100, got ${showValue(issue.actual)}`,
     arbitrary: () => (fc) => fc.integer({ min: 0, max: 100 })
   }),
   Schema.annotations({ identifier: "Probability" })
@@ -47,7 +48,7 @@ export type StageOutcome = typeof StageOutcome.Type
  * @category schemas
  */
 export const StaleAfterDays = Schema.Int.pipe(
-  Schema.between(1, 3650, { message: (issue) => `must be a whole number of days from 1 to 3650, got ${JSON.stringify(issue.actual)}` })
+  Schema.between(1, 3650, { message: (issue) => `must be a whole number of days from 1 to 3650, got ${showValue(issue.actual)}` })
 )
 
 /**

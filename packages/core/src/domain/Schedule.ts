@@ -9,7 +9,7 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
-import type { Timezone } from "./Time.js"
+import { clampInstant, type Timezone } from "./Time.js"
 
 /**
  * The units a duration may use.
@@ -202,11 +202,30 @@ interface LocalParts {
   readonly millis: number
 }
 
-// A wall-clock time in a zone; in a gap, the first instant after it; when it occurs twice, the first.
-const localInstant = (timezone: Timezone, parts: LocalParts): DateTime.Utc =>
-  DateTime.toUtc(
-    DateTime.unsafeMakeZoned(parts, { timeZone: timezone, adjustForTimeZone: true, disambiguation: "compatible" })
-  )
+const zoned = (timezone: Timezone, parts: LocalParts, disambiguation: "earlier" | "later") =>
+  DateTime.toEpochMillis(DateTime.unsafeMakeZoned(parts, { timeZone: timezone, adjustForTimeZone: true, disambiguation }))
+
+const offsetAt = (timezone: Timezone, millis: number): number => DateTime.zonedOffset(DateTime.unsafeMakeZoned(millis, { timeZone: timezone }))
+
+// A wall-clock time in a zone; when it occurs twice, the first. In a gap (02:30 on a spring-forward
+// night) it is the first instant after the gap (03:00), not the time shifted by the gap's length
+// (03:30, which "compatible" disambiguation gives): the gap is the interval between the "earlier"
+// and "later" readings, and the change of offset inside it is found by bisection.
+const localInstant = (timezone: Timezone, parts: LocalParts): DateTime.Utc => {
+  const earlier = zoned(timezone, parts, "earlier")
+  const read = DateTime.toParts(DateTime.unsafeMakeZoned(earlier, { timeZone: timezone }))
+  // The wall time exists (once, or twice and this is the first time).
+  if (read.hours === parts.hours && read.minutes === parts.minutes) return DateTime.unsafeMake(earlier)
+  const later = zoned(timezone, parts, "later")
+  const after = offsetAt(timezone, later)
+  let [low, high] = [earlier, later]
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2)
+    if (offsetAt(timezone, middle) === after) high = middle
+    else low = middle
+  }
+  return DateTime.unsafeMake(high)
+}
 
 /**
  * The first instant strictly after `from` at which the local time of day is `at` (`HH:MM`).
@@ -235,7 +254,8 @@ export const nextTimeOfDay = (from: DateTime.Utc, at: string, timezone: Timezone
 }
 
 /**
- * When a delay that starts at `from` ends, in the timezone.
+ * When a delay that starts at `from` ends, in the timezone; never past the last storable instant
+ * (9999-12-31T23:59:59.999Z).
  *
  * @since 0.3.0
  * @category utils
@@ -246,7 +266,7 @@ export const dueAt = (from: DateTime.Utc, delay: Delay, timezone: Timezone): Dat
   if (spec.after !== undefined) {
     const span = parseSpan(spec.after)
     if (typeof span === "string") throw new Error(span)
-    at = addSpan(at, span, timezone)
+    at = clampInstant(addSpan(at, span, timezone))
   }
-  return spec.at === undefined ? at : nextTimeOfDay(at, spec.at, timezone)
+  return spec.at === undefined ? at : clampInstant(nextTimeOfDay(at, spec.at, timezone))
 }

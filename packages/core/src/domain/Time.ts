@@ -8,6 +8,7 @@
 import * as DateTime from "effect/DateTime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { showValue } from "../internal/show.js"
 
 // Building an Intl.DateTimeFormat is costly and every stored contact and workspace names a
 // timezone: each name is checked once per process.
@@ -34,7 +35,7 @@ const isTimezone = (s: string): boolean => {
  */
 export const Timezone = Schema.String.pipe(
   Schema.filter((s) => s.length > 0 && s.length <= 64 && isTimezone(s), {
-    message: (issue) => `must be an IANA timezone such as "Europe/Paris" (got ${JSON.stringify(issue.actual)})`,
+    message: (issue) => `must be an IANA timezone such as "Europe/Paris" (got ${showValue(issue.actual)})`,
     arbitrary: () => (fc) =>
       fc.constantFrom("UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe", "Pacific/Kiritimati")
   }),
@@ -50,7 +51,13 @@ export type Timezone = typeof Timezone.Type
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 
-const isCalendarDate = (s: string): boolean => {
+/**
+ * `true` for a date `YYYY-MM-DD` that exists in the calendar (not `2025-02-30`).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const isCalendarDate = (s: string): boolean => {
   const m = DATE.exec(s)
   if (m === null) return false
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])]
@@ -66,7 +73,7 @@ const isCalendarDate = (s: string): boolean => {
  */
 export const LocalDate = Schema.String.pipe(
   Schema.filter(isCalendarDate, {
-    message: (issue) => `must be a calendar date YYYY-MM-DD (got ${JSON.stringify(issue.actual)})`,
+    message: (issue) => `must be a calendar date YYYY-MM-DD (got ${showValue(issue.actual)})`,
     arbitrary: () => (fc) =>
       fc
         .date({ min: new Date("1900-01-01T00:00:00Z"), max: new Date("2199-12-31T00:00:00Z"), noInvalidDate: true })
@@ -90,23 +97,81 @@ export type LocalDate = typeof LocalDate.Type
  */
 export const Instant = Schema.DateTimeUtc
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i
+const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/i
+
+const EARLIEST = Date.parse("0001-01-01T00:00:00.000Z")
+const LATEST = Date.parse("9999-12-31T23:59:59.999Z")
+
+/**
+ * The first and last instants Rapport stores (years 0001 to 9999): stored ISO strings keep their
+ * fixed width, so they sort as they compare. Computed instants (delays, due dates) are bounded by
+ * them too.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const instantRange = { earliest: EARLIEST, latest: LATEST } as const
+
+/**
+ * `true` when epoch milliseconds fall in {@link instantRange}.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const isInInstantRange = (millis: number): boolean => Number.isFinite(millis) && millis >= EARLIEST && millis <= LATEST
+
+/**
+ * The instant, moved into {@link instantRange} when a computation took it past either end: a
+ * delay added to an event of 9999-12-31 ends on 9999-12-31 (in practice, never), not in the year
+ * 10000, whose ISO text (`+010000-…`) would sort before today in a text column and be due at once.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const clampInstant = (instant: DateTime.DateTime | number): DateTime.Utc => {
+  const millis = typeof instant === "number" ? instant : DateTime.toEpochMillis(instant)
+  return DateTime.unsafeMake(Number.isNaN(millis) ? LATEST : Math.min(LATEST, Math.max(EARLIEST, millis)))
+}
 
 /**
  * Parses an ISO-8601 instant that states its offset; a string without `Z` or `±hh:mm` would be
- * read in the server's local zone, so it is refused.
+ * read in the server's local zone, so it is refused. Every part must exist as written: JavaScript
+ * reads `2025-02-30` as March 2 and `24:00` as the next day, which would store another instant
+ * than the one meant, so both are refused, as are instants outside the years 0001 to 9999.
  *
  * @since 0.1.0
  * @category utils
  */
 export const parseIsoInstant = (s: string): DateTime.Utc | string => {
-  if (!ISO_WITH_OFFSET.test(s)) {
+  const m = ISO_WITH_OFFSET.exec(s)
+  if (m === null) {
     return `must be an ISO-8601 instant with an offset, e.g. "2025-03-30T10:00:00Z" or "2025-03-30T12:00:00+02:00" (got ${JSON.stringify(s)})`
   }
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? "0"].map(Number) as [number, number, number, number, number, number]
+  const offsetHours = m[8] === undefined ? 0 : Number(m[8])
+  const offsetMinutes = m[9] === undefined ? 0 : Number(m[9])
+  const problem =
+    month < 1 || month > 12
+      ? "the month must be 01 to 12"
+      : day < 1 || day > daysInMonth(year, month)
+        ? `${m[1]}-${m[2]} has no day ${m[3]}`
+        : hour > 23
+          ? "the hour must be 00 to 23 (24:00 is written 00:00 of the next day)"
+          : minute > 59
+            ? "the minutes must be 00 to 59"
+            : second > 59
+              ? "the seconds must be 00 to 59"
+              : offsetHours > 23 || offsetMinutes > 59
+                ? "the offset must be at most ±23:59"
+                : undefined
+  if (problem !== undefined) return `is not a valid instant: ${problem} (got ${JSON.stringify(s)})`
   const ms = Date.parse(s)
-  if (Number.isNaN(ms)) return `is not a valid instant (got ${JSON.stringify(s)})`
+  if (!isInInstantRange(ms)) return `must be between the years 0001 and 9999 (got ${JSON.stringify(s)})`
   return DateTime.unsafeMake(ms)
 }
+
+const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(2000, month, 0)).getUTCDate() - (month === 2 && !isLeapYear(year) ? 1 : 0)
+const isLeapYear = (year: number): boolean => (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
 
 const InstantFromIsoString = Schema.transformOrFail(Schema.String, Schema.DateTimeUtcFromSelf, {
   strict: true,
@@ -116,9 +181,6 @@ const InstantFromIsoString = Schema.transformOrFail(Schema.String, Schema.DateTi
   },
   encode: (dt) => ParseResult.succeed(DateTime.formatIso(dt))
 })
-
-const EARLIEST = Date.parse("0001-01-01T00:00:00.000Z")
-const LATEST = Date.parse("9999-12-31T23:59:59.999Z")
 
 /**
  * What callers may pass for an instant: an ISO string with offset, a `Date`, or a `DateTime`,
@@ -132,7 +194,7 @@ export const InstantInput = Schema.Union(
   Schema.DateTimeUtcFromDate,
   Schema.DateTimeUtcFromSelf
 ).pipe(
-  Schema.filter((dt) => DateTime.toEpochMillis(dt) >= EARLIEST && DateTime.toEpochMillis(dt) <= LATEST, {
+  Schema.filter((dt) => isInInstantRange(DateTime.toEpochMillis(dt)), {
     message: () => "must be between the years 0001 and 9999"
   }),
   Schema.annotations({ identifier: "InstantInput" })

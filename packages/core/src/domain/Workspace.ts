@@ -11,6 +11,7 @@ import { SalesSettings } from "./Pipeline.js"
 import { Instant, Timezone } from "./Time.js"
 import { Text } from "./Json.js"
 import { DurationString } from "./Schedule.js"
+import { showValue } from "../internal/show.js"
 
 /**
  * At most `max` marketing mails to one contact per `per` (e.g. 3 per "7 days"); transactional
@@ -57,7 +58,7 @@ export const defaultMessagingSettings: MessagingSettings = { frequencyCap: null 
  * @category schemas
  */
 export const CountryCode = Schema.String.pipe(
-  Schema.pattern(/^[A-Z]{2}$/, { message: (issue) => `must be a two-letter country code such as FR, BE or US (got ${JSON.stringify(issue.actual)})` }),
+  Schema.pattern(/^[A-Z]{2}$/, { message: (issue) => `must be a two-letter country code such as FR, BE or US (got ${showValue(issue.actual)})` }),
   Schema.annotations({ identifier: "CountryCode" })
 )
 

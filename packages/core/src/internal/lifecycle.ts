@@ -22,6 +22,7 @@ import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
 import { compiledFields } from "./records.js"
+import { clampInstant } from "../domain/Time.js"
 
 /**
  * The outcome of an automatic progression check.
@@ -105,8 +106,8 @@ const measure = (storage: StorageService, workspace: Workspace, contact: Contact
     criterion.withinDays === undefined || trigger === undefined
       ? {}
       : {
-          since: DateTime.subtract(trigger.occurredAt, { days: criterion.withinDays }),
-          until: DateTime.add(trigger.occurredAt, { days: criterion.withinDays })
+          since: clampInstant(DateTime.subtract(trigger.occurredAt, { days: criterion.withinDays })),
+          until: clampInstant(DateTime.add(trigger.occurredAt, { days: criterion.withinDays }))
         }
   const query = { contactId: contact.id, ...around }
   if (criterion.withinDays === undefined) {

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import { ValidationError } from "../domain/Errors.js"
 import { type ContactId, type DealId, TaskId, type WorkspaceId } from "../domain/Ids.js"
 import { Task, type TaskCreate } from "../domain/Task.js"
-import type { Timezone } from "../domain/Time.js"
+import { clampInstant, type Timezone } from "../domain/Time.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
 import { getContact } from "./records.js"
@@ -13,7 +13,7 @@ import { getDeal } from "./sales.js"
 /** Midnight to midnight of the day `now` falls in, in the timezone. */
 export const dayAround = (now: DateTime.Utc, timezone: Timezone) => {
   const start = DateTime.startOf(DateTime.unsafeMakeZoned(now, { timeZone: timezone }), "day")
-  return { start: DateTime.toUtc(start), end: DateTime.toUtc(DateTime.add(start, { days: 1 })) }
+  return { start: clampInstant(start), end: clampInstant(DateTime.add(start, { days: 1 })) }
 }
 
 /** Stores a new open task; the contact and deal must exist (a deal's contact is linked too). */

@@ -54,6 +54,34 @@ export const issuesOf = (
 const options: ParseOptions = { errors: "all", onExcessProperty: "error" }
 
 /**
+ * How deep any input may nest (a payload, custom-field values, a rule): documented in
+ * docs/errors.md. Deeper input is refused before it is decoded, because decoding and formatting
+ * recurse and a value a few thousand levels deep (or a cycle) would overflow the stack.
+ */
+export const MAX_INPUT_DEPTH = 64
+
+/**
+ * The path of the first value nested deeper than {@link MAX_INPUT_DEPTH}, found without
+ * recursion; `undefined` when the input is shallow enough.
+ */
+export const tooDeep = (input: unknown, limit = MAX_INPUT_DEPTH): ReadonlyArray<string | number> | undefined => {
+  const stack: Array<{ readonly value: unknown; readonly path: ReadonlyArray<string | number> }> = [{ value: input, path: [] }]
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!
+    if (typeof value !== "object" || value === null) continue
+    if (path.length >= limit) return path
+    if (Array.isArray(value)) value.forEach((item, i) => stack.push({ value: item, path: [...path, i] }))
+    else for (const key of Object.keys(value)) stack.push({ value: (value as Record<string, unknown>)[key], path: [...path, key] })
+  }
+  return undefined
+}
+
+const depthIssue = (path: ReadonlyArray<string | number>, prefix: ReadonlyArray<string | number>): ValidationIssue => ({
+  path: [...prefix, ...path],
+  message: `nests more than ${MAX_INPUT_DEPTH} levels deep (objects and lists inside each other, or a cycle); flatten it`
+})
+
+/**
  * Decodes a list of caller inputs at once: the values that decode, each with its index, and the
  * issues of those that do not (paths start with the index). Synchronous, with the parser built
  * once: bulk writes decode thousands of inputs.
@@ -64,6 +92,8 @@ export const decodeEach = <A, I>(schema: Schema.Schema<A, I>) => {
     const values: Array<{ readonly value: A; readonly index: number }> = []
     const issues: Array<ValidationIssue> = []
     inputs.forEach((input, index) => {
+      const deep = tooDeep(input)
+      if (deep !== undefined) return void issues.push(depthIssue(deep, [index]))
       const decoded = decode(input)
       if (decoded._tag === "Right") values.push({ value: decoded.right, index })
       else issues.push(...issuesOf(decoded.left, [index]))
@@ -75,7 +105,8 @@ export const decodeEach = <A, I>(schema: Schema.Schema<A, I>) => {
 /** Decodes caller input; unknown properties are errors (a typo must not be silently ignored). */
 export const decodeInput =
   <A, I>(schema: Schema.Schema<A, I>, prefix: ReadonlyArray<string | number> = []) =>
-  (input: unknown): Effect.Effect<A, ValidationError> =>
-    Effect.mapError(Schema.decodeUnknown(schema, options)(input), (error) =>
-      ValidationError.fromIssues(issuesOf(error, prefix))
-    )
+  (input: unknown): Effect.Effect<A, ValidationError> => {
+    const deep = tooDeep(input)
+    if (deep !== undefined) return Effect.fail(ValidationError.fromIssues([depthIssue(deep, prefix)]))
+    return Effect.mapError(Schema.decodeUnknown(schema, options)(input), (error) => ValidationError.fromIssues(issuesOf(error, prefix)))
+  }
