@@ -330,6 +330,21 @@ const phoneSchema = (): ReadonlyArray<string> => [
   `CREATE INDEX rapport_contacts_phone ON rapport_contacts (workspace_id, phone)`
 ]
 
+// PostgreSQL's INTEGER is 32-bit; the domain's whole numbers that a user sets (a contact's score,
+// the positions of field definitions and pipelines, an order line's quantity) are any safe integer,
+// so their columns become BIGINT (SQLite's INTEGER is 64-bit already; the Int column codec reads
+// BIGINT's text back as a number). Left as INTEGER: versions and job attempts, which grow by one
+// per write, probabilities (0 to 100), and positions within one record (line_no, action_index).
+const wideIntegers = (_t: Types, pg: boolean): ReadonlyArray<string> =>
+  pg
+    ? [
+        `ALTER TABLE rapport_contacts ALTER COLUMN score TYPE BIGINT`,
+        `ALTER TABLE rapport_field_definitions ALTER COLUMN position TYPE BIGINT`,
+        `ALTER TABLE rapport_pipelines ALTER COLUMN position TYPE BIGINT`,
+        `ALTER TABLE rapport_order_lines ALTER COLUMN quantity TYPE BIGINT`
+      ]
+    : []
+
 const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -348,7 +363,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0002_pipelines_deals_tasks": statements(pipelineSchema),
   "0003_rules_outbox_consent": statements(rulesSchema),
   "0004_contacts_phone_index": statements(phoneSchema),
-  "0005_workspace_country": statements(() => ["ALTER TABLE rapport_workspaces ADD COLUMN country TEXT"])
+  "0005_workspace_country": statements(() => ["ALTER TABLE rapport_workspaces ADD COLUMN country TEXT"]),
+  "0006_wide_integers": statements(wideIntegers)
 }
 
 /**

@@ -14,7 +14,7 @@
  *
  * @since 0.1.0
  */
-import { Company, Contact, Crm, Errors, FieldDefinition, Ids, LifecycleDefinition, Storage, Time, TimelineEntry, Workspace, Workspaces } from "@rapport/core"
+import { Company, Contact, Crm, Errors, FieldDefinition, Ids, LifecycleDefinition, Money, Storage, Time, TimelineEntry, Workspace, Workspaces } from "@rapport/core"
 import { describe, expect, layer } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -397,6 +397,46 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
             { stage: "suspect", count: 1 }
           ])
           expect(yield* s.contacts.countByCompany(ws, firm.id)).toBe(2)
+        }))
+    })
+
+    // Regression: on PostgreSQL a score above 2^31 failed with a storage error (the column was 32-bit).
+    describe("whole numbers beyond 32 bits", () => {
+      const big = [2 ** 31 + 1, Number.MAX_SAFE_INTEGER] as const
+
+      test("a score, the positions of field definitions and pipelines and an order line's quantity read back exactly at 2^31+1 and Number.MAX_SAFE_INTEGER", () =>
+        Effect.gen(function* () {
+          const s = yield* store
+          const ws = Fixtures.freshWorkspaceId()
+          yield* s.workspaces.insertIfAbsent(Fixtures.workspace(ws))
+          for (const [i, n] of big.entries()) {
+            const contact = yield* Fixtures.contact(ws, { email: Fixtures.email(`big${i}@example.com`), score: n })
+            yield* s.contacts.insert(contact)
+            expect(Option.getOrThrow(yield* s.contacts.get(ws, contact.id)).score).toBe(n)
+            yield* s.contacts.update(new Contact.Contact({ ...contact, score: -n, version: 2 }), 1)
+            expect(Option.getOrThrow(yield* s.contacts.get(ws, contact.id)).score).toBe(-n)
+
+            yield* s.fieldDefinitions.insert(Fixtures.fieldDefinition(ws, `big${i}`, { position: n }))
+            const pipeline = yield* Fixtures.pipeline(ws, { name: `Big ${i}`, position: n })
+            yield* s.pipelines.insert(pipeline)
+            expect(Option.getOrThrow(yield* s.pipelines.get(ws, pipeline.id)).position).toBe(n)
+
+            const line = { sku: "BULK", name: "Bulk", quantity: n, unitPrice: { amountMinor: 1, currency: Money.Currency.make("EUR") } }
+            yield* s.orders.insert(Fixtures.order(ws, contact.id, `order-${i}`, { totalMinor: n, lines: [line] }))
+            const [stored] = Option.getOrThrow(yield* s.orders.get(ws, Ids.OrderId.make(`order-${i}`))).lines
+            expect(stored?.quantity).toBe(n)
+          }
+          expect((yield* s.fieldDefinitions.list(ws, "contact")).map((d) => [d.key, d.position])).toEqual(big.map((n, i) => [`big${i}`, n]))
+        }))
+
+      test("contacts.create with a score of Number.MAX_SAFE_INTEGER stores it; update and get read it back exactly", () =>
+        Effect.gen(function* () {
+          const crm = yield* Crm.Crm
+          const { run } = freshWorkspace()
+          const ada = yield* run(crm.contacts.create({ email: "ada@example.com", score: Number.MAX_SAFE_INTEGER }))
+          expect((yield* run(crm.contacts.get(ada.id))).score).toBe(Number.MAX_SAFE_INTEGER)
+          yield* run(crm.contacts.update(ada.id, { expectedVersion: ada.version, score: 2 ** 31 + 1 }))
+          expect((yield* run(crm.contacts.get(ada.id))).score).toBe(2 ** 31 + 1)
         }))
     })
 

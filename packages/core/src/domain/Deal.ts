@@ -112,7 +112,24 @@ export const openProbability = (deal: Pick<Deal, "stageProbability" | "override"
   deal.override?.probability ?? deal.stageProbability
 
 const Owner = Schema.NullOr(Text(200))
-const QuoteRef = Schema.NullOr(Text(100))
+
+/**
+ * A quote reference as callers give it: trimmed, 1 to 100 characters, on a single line. It goes
+ * into mail subjects and an `X-Rapport-Quote-Ref` header, so a line break, a tab or any other
+ * control character (C0, DEL, C1, Unicode line and paragraph separators) is refused.
+ *
+ * @since 0.4.0
+ * @category schemas
+ */
+export const QuoteRef = Text(100).pipe(
+  Schema.filter((s) =>
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(s)
+      ? "must be a single line: no line break, tab or other control character (it goes into mail headers)"
+      : true
+  )
+)
+
+const NullableQuoteRef = Schema.NullOr(QuoteRef)
 
 const hasParty = <A extends { readonly contactId?: unknown; readonly companyId?: unknown }>(input: A) =>
   (input.contactId ?? null) !== null || (input.companyId ?? null) !== null
@@ -136,7 +153,7 @@ export const DealCreate = Schema.Struct({
   probability: Schema.optional(Schema.NullOr(ProbabilityOverride)),
   expectedCloseDate: Schema.optional(Schema.NullOr(LocalDate)),
   ownerId: Schema.optional(Owner),
-  quoteRef: Schema.optional(QuoteRef),
+  quoteRef: Schema.optional(NullableQuoteRef),
   fields: Schema.optional(JsonObject)
 }).pipe(Schema.filter(hasParty))
 
@@ -162,7 +179,7 @@ export const DealUpdate = Schema.Struct({
   probability: Schema.optional(Schema.NullOr(ProbabilityOverride)),
   expectedCloseDate: Schema.optional(Schema.NullOr(LocalDate)),
   ownerId: Schema.optional(Owner),
-  quoteRef: Schema.optional(QuoteRef),
+  quoteRef: Schema.optional(NullableQuoteRef),
   fields: Schema.optional(JsonPatch)
 })
 

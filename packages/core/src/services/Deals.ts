@@ -12,7 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Deal, DealCreate, DealFilter, DealListOptions, DealTransition, DealUpdate, openProbability } from "../domain/Deal.js"
+import { Deal, DealCreate, DealFilter, DealListOptions, DealTransition, DealUpdate, openProbability, QuoteRef } from "../domain/Deal.js"
 import { Conflict, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { type ContactId, DealId, PipelineId, TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
@@ -33,7 +33,7 @@ import { defaultPipeline, getDeal, getPipeline, getTemplate, logDeal, pipelineLo
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { Mailer, type MailReceipt } from "../ports/Mailer.js"
+import { headerValue, Mailer, type MailReceipt, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 import { Events } from "./Events.js"
 import { insertTask } from "../internal/tasks.js"
@@ -122,7 +122,7 @@ export type StaleOptions = typeof StaleOptions.Encoded
  * @category schemas
  */
 export const SendQuoteOptions = Schema.Struct({
-  quoteRef: Schema.optional(Text(100)),
+  quoteRef: Schema.optional(QuoteRef),
   at: Schema.optional(InstantInput),
   author: Schema.optional(Text(200))
 })
@@ -544,8 +544,8 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
      * Follows a deal up in one call: records the date, channel, note and the prospect's reaction on
      * the contact's timeline, marks the deal active, schedules `next` as a task, and with a template
      * sends the rendered mail (values HTML-escaped, the quote reference in the subject and in an
-     * `X-Rapport-Quote-Ref` header) through the Mailer. The mail's idempotency key is the timeline
-     * entry's id.
+     * `X-Rapport-Quote-Ref` header, every header on one line) through the Mailer. The mail's
+     * idempotency key is the timeline entry's id.
      */
     const followUp = Effect.fn("Deals.followUp")(function* (dealId: string, input: FollowUpInput) {
       const id = yield* decodeDealId(dealId)
@@ -572,22 +572,24 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
         const compiled = yield* fromEither(Either.mapLeft(compile(template), (issues) => ValidationError.fromIssues(issues, "Invalid template")))
         // Placeholders read plain values: instants as ISO strings, like the Promise client's JSON.
         const rendered = compiled.render(toJson(context) as RenderContext)
-        const subject =
-          deal.quoteRef === null || rendered.subject.includes(deal.quoteRef) ? rendered.subject : `${rendered.subject} [${deal.quoteRef}]`
+        // A reference stored before references had to be one line is put on one line here too.
+        const quoteRef = deal.quoteRef === null ? null : headerValue(deal.quoteRef)
+        const subject = quoteRef === null || quoteRef === "" || rendered.subject.includes(quoteRef) ? rendered.subject : `${rendered.subject} [${quoteRef}]`
         const mailer = yield* Effect.serviceOption(Mailer)
         if (Option.isNone(mailer)) {
           return yield* Effect.dieMessage("deals.followUp with a template needs a Mailer: provide one (Mailers.consoleLayer, a capturing one or your provider's)")
         }
         const idempotencyKey = `followUp:${entryId}`
-        const receipt: MailReceipt = yield* mailer.value.send({
+        const outgoing = yield* safeMail({
           to: contact.email,
           subject,
           ...(rendered.html === null ? {} : { html: rendered.html }),
           ...(rendered.text === null ? {} : { text: rendered.text }),
-          headers: deal.quoteRef === null ? {} : { "X-Rapport-Quote-Ref": deal.quoteRef },
+          headers: quoteRef === null ? {} : { "X-Rapport-Quote-Ref": quoteRef },
           idempotencyKey
         })
-        mail = { to: contact.email, subject, messageId: receipt.messageId, idempotencyKey }
+        const receipt: MailReceipt = yield* mailer.value.send(outgoing)
+        mail = { to: outgoing.to, subject: outgoing.subject, messageId: receipt.messageId, idempotencyKey }
       }
       return yield* changing(id, undefined, (current, _pipeline, now) =>
         Effect.gen(function* () {

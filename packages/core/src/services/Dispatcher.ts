@@ -48,7 +48,7 @@ import { decodeInput } from "../internal/validation.js"
 import { CurrentWorkspace, readWorkspace, withWorkspace } from "../internal/workspace.js"
 import { ActionFailure, CustomActions } from "../ports/CustomActions.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { Mailer, MailerError, MailSettings, type OutgoingMail } from "../ports/Mailer.js"
+import { Mailer, MailerError, MailSettings, type OutgoingMail, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 
 /**
@@ -445,7 +445,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         // Phase 2: the provider, outside any transaction. Phase 3 records it with the job's completion.
         const mailer = yield* Effect.serviceOption(Mailer)
         if (Option.isNone(mailer)) return yield* ValidationError.at(["template"], "sending mail needs a Mailer: provide one (Mailers.consoleLayer, a capturing one, or your provider's)")
-        const { mail } = prepared
+        // Every header on one line, whatever the template's values or the settings hold.
+        const mail = yield* safeMail(prepared.mail)
         const receipt = yield* mailer.value.send(mail)
         return yield* storage.transaction(
           Effect.gen(function* () {
