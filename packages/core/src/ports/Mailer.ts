@@ -6,10 +6,12 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import type { ErrorCode } from "../domain/Errors.js"
+import { type ErrorCode, type ValidationIssue, ValidationError } from "../domain/Errors.js"
 
 /**
  * @since 0.1.0
@@ -25,6 +27,56 @@ export interface OutgoingMail {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Stable for one logical mail: retries of the same mail carry the same key. */
   readonly idempotencyKey: string
+}
+
+// What may end a header line or start a new one: C0 controls (CR, LF, tab…), DEL, C1 controls
+// (NEL among them) and the Unicode line and paragraph separators, which some mail software also
+// treats as line breaks.
+const HEADER_BREAK = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g
+const HAS_HEADER_BREAK = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+// RFC 5322 field names: printable ASCII except the colon.
+const HEADER_NAME = /^[!-9;-~]+$/
+
+/**
+ * A value made safe for a mail header: every run of control characters (CR, LF, tab and the other
+ * C0 controls, DEL, the C1 controls such as NEL) and of Unicode line or paragraph separators
+ * becomes one space, and the ends are trimmed. The result is one line, so no value can start
+ * another header.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const headerValue = (value: string): string => value.replace(HEADER_BREAK, " ").trim()
+
+/**
+ * The one guard every mail passes before Rapport hands it to the {@link Mailer}: the subject and
+ * each `headers` value are put on one line with {@link headerValue} (a value read from data, such
+ * as a deal's quote reference or a field in a subject, may hold a line break), while an address
+ * (`to`, `from`, `replyTo`) holding a line break or another control character, or a header name
+ * that is not printable ASCII without a colon, fails with a `ValidationError` naming it: such an
+ * address is no address, and changing it would send the mail elsewhere.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const safeMail = (mail: OutgoingMail): Either.Either<OutgoingMail, ValidationError> => {
+  const issues: Array<ValidationIssue> = []
+  for (const field of ["to", "from", "replyTo"] as const) {
+    const address = mail[field]
+    if (address !== undefined && HAS_HEADER_BREAK.test(address)) {
+      issues.push({ path: [field], message: "must be one line: an address with a line break or another control character could add mail headers" })
+    }
+  }
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(mail.headers ?? {})) {
+    if (!HEADER_NAME.test(name)) {
+      issues.push({ path: ["headers", name], message: "is not a header name: use printable ASCII characters without a colon or a space" })
+    } else {
+      headers[name] = headerValue(value)
+    }
+  }
+  if (issues.length > 0) return Either.left(ValidationError.fromIssues(issues, "Unsafe mail headers"))
+  return Either.right({ ...mail, subject: headerValue(mail.subject), ...(mail.headers === undefined ? {} : { headers }) })
 }
 
 /**
@@ -72,10 +124,37 @@ export interface MailerService {
 export class Mailer extends Context.Tag("@rapport/core/Mailer")<Mailer, MailerService>() {}
 
 /**
+ * Where unsubscribe links point and how their tokens are signed and how long they last.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface UnsubscribeSettings {
+  /** The unsubscribe route; `{token}` in it is replaced by the token (else `?token=` is appended). */
+  readonly url: string
+  /** Signs tokens (HMAC-SHA256). Keep it stable: changing it invalidates links already sent. */
+  readonly secret: string
+  /**
+   * How long a link works after the mail carrying it was made (default {@link defaultUnsubscribeLifetime},
+   * one year). Keep it at 30 days or more: laws such as CAN-SPAM require links to work that long.
+   */
+  readonly lifetime?: Duration.DurationInput | undefined
+}
+
+/**
+ * How long an unsubscribe link works when `unsubscribe.lifetime` is not set: 365 days.
+ *
+ * @since 0.4.0
+ * @category constructors
+ */
+export const defaultUnsubscribeLifetime: Duration.DurationInput = "365 days"
+
+/**
  * How Rapport addresses mail and makes unsubscribe links. `unsubscribe.url` contains `{token}`,
  * replaced by a signed token your unsubscribe route passes to `consent.unsubscribe(token)`;
- * `unsubscribe.secret` signs tokens (keep it stable: changing it invalidates links already sent).
- * Marketing mail cannot be sent without `unsubscribe`.
+ * `unsubscribe.secret` signs tokens (keep it stable: changing it invalidates links already sent);
+ * `unsubscribe.lifetime` says how long a link works (one year by default). Marketing mail cannot
+ * be sent without `unsubscribe`.
  *
  * @since 0.3.0
  * @category models
@@ -84,7 +163,7 @@ export interface MailSettingsService {
   /** The sender of rule mails, when your provider does not set one. */
   readonly from?: string | undefined
   readonly replyTo?: string | undefined
-  readonly unsubscribe?: { readonly url: string; readonly secret: string } | undefined
+  readonly unsubscribe?: UnsubscribeSettings | undefined
 }
 
 /**
