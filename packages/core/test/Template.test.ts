@@ -233,6 +233,111 @@ describe("Template.compile", () => {
   )
 })
 
+describe("Template.compile: URL placeholders", () => {
+  const href = (html: string, value: string) => compile({ html }).render({ contact: { fields: { website: value } } }).html
+  const link = (value: string) => href('<a href="{{ contact.fields.website }}">site</a>', value)
+  const blocked = `<a href="${Template.blockedUrl}">site</a>`
+  const hostile = [
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(document.domain)",
+    "  javascript:alert(1)",
+    "\u0001\u0010javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "java\nscript:alert(1)",
+    "java\rscript:alert(1)",
+    "java\u0000script:alert(1)",
+    "javascript\t:alert(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "DATA:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "livescript:alert(1)",
+    "file:///etc/passwd",
+    "tel:+33123456789"
+  ]
+
+  it("blocks every scheme but http, https and mailto when a placeholder writes the URL, however it is disguised", () => {
+    for (const value of hostile) expect([value, link(value)]).toEqual([value, blocked])
+  })
+
+  it("keeps http, https, mailto and relative URLs, escaped", () => {
+    expect(link("https://ada.example/?a=1&b=2")).toBe('<a href="https://ada.example/?a=1&amp;b=2">site</a>')
+    expect(link("HTTP://ADA.EXAMPLE")).toBe('<a href="HTTP://ADA.EXAMPLE">site</a>')
+    expect(link("mailto:ada@example.com")).toBe('<a href="mailto:ada@example.com">site</a>')
+    expect(link("/shop/red-shoes#size")).toBe('<a href="/shop/red-shoes#size">site</a>')
+    expect(link("ada.example/page")).toBe('<a href="ada.example/page">site</a>')
+    // Entities in a value are escaped: the browser reads "&colon;" as text, not as a colon.
+    expect(link("javascript&colon;alert(1)")).toBe('<a href="javascript&amp;colon;alert(1)">site</a>')
+  })
+
+  it("checks every URL attribute, quoted or not, in any case, and the fallback too", () => {
+    const x = "javascript:alert(1)"
+    expect(href("<img src='{{ contact.fields.website }}'>", x)).toBe(`<img src='${Template.blockedUrl}'>`)
+    expect(href("<A HREF={{ contact.fields.website }}>x</A>", x)).toBe(`<A HREF=${Template.blockedUrl}>x</A>`)
+    expect(href('<form action="{{ contact.fields.website }}"><button formaction = "{{ contact.fields.website }}">', x)).toBe(
+      `<form action="${Template.blockedUrl}"><button formaction = "${Template.blockedUrl}">`
+    )
+    expect(href('<img srcset="/a.png 1x, {{ contact.fields.website }} 2x">', x)).toBe(`<img srcset="${Template.blockedUrl}">`)
+    expect(href('<svg><a xlink:href="{{ contact.fields.website }}">', x)).toBe(`<svg><a xlink:href="${Template.blockedUrl}">`)
+    expect(href('<a href="{{ contact.fields.missing | "javascript:alert(1)" }}">', "")).toBe(`<a href="${Template.blockedUrl}">`)
+    expect(href('<a title="{{ contact.fields.website }}" href="/x">', x)).toBe('<a title="javascript:alert(1)" href="/x">')
+  })
+
+  it("checks the whole value, template text included: pieces cannot spell a scheme together", () => {
+    const render = (html: string, a: string, b: string) => compile({ html }).render({ a, b }).html
+    expect(render('<a href="{{ a }}{{ b }}">', "javascript", ":alert(1)")).toBe(`<a href="${Template.blockedUrl}">`)
+    expect(render('<a href="{{ a }}&#58;alert(1)">', "javascript", "")).toBe(`<a href="${Template.blockedUrl}">`)
+    expect(render('<a href="&#x6A;ava{{ a }}">', "script:alert(1)", "")).toBe(`<a href="${Template.blockedUrl}">`)
+    expect(render('<a href="java&Tab;{{ a }}">', "script:alert(1)", "")).toBe(`<a href="${Template.blockedUrl}">`)
+    expect(render('<a href="{{ a }}/{{ b }}">', "https:", "/ada.example")).toBe('<a href="https://ada.example">')
+  })
+
+  it("after a scheme or path the template writes, values are only escaped", () => {
+    const render = (html: string, v: string) => compile({ html }).render({ v }).html
+    expect(render('<a href="tel:{{ v }}">', "+33 1 23 45 67 89")).toBe('<a href="tel:+33 1 23 45 67 89">')
+    expect(render('<a href="https://shop.example/{{ v }}">', "javascript:alert(1)")).toBe('<a href="https://shop.example/javascript:alert(1)">')
+    expect(render('<a href="/p?q={{ v }}">', '"><script>')).toBe('<a href="/p?q=&quot;&gt;&lt;script&gt;">')
+  })
+
+  it("no value adds an attribute: unquoted values and names inside a tag escape spaces and =", () => {
+    const render = (html: string, v: string) => compile({ html }).render({ v }).html
+    expect(render("<td title={{ v }}>", "x onmouseover=alert(1)")).toBe("<td title=x&#32;onmouseover&#61;alert(1)>")
+    expect(render("<td {{ v }}>", "onclick=alert(1)")).toBe("<td onclick&#61;alert(1)>")
+    // An attribute whose name comes from data may be href: its value is checked as a URL.
+    expect(compile({ html: '<a {{ n }}="{{ v }}">' }).render({ n: "href", v: "javascript:alert(1)" }).html).toBe(`<a href="${Template.blockedUrl}">`)
+  })
+
+  it("text, comments and script content keep plain escaping; the template's own links are its author's", () => {
+    const render = (html: string, v: string) => compile({ html }).render({ v }).html
+    expect(render("<p>{{ v }}</p><!-- <a href={{ v }}> -->", "javascript:x")).toBe("<p>javascript:x</p><!-- <a href=javascript:x> -->")
+    expect(render('<style>a[href="{{ v }}"]{}</style><a href="{{ v }}">', "javascript:x")).toBe(`<style>a[href="javascript:x"]{}</style><a href="${Template.blockedUrl}">`)
+    expect(render('<a href="javascript:void(0)">{{ v }}</a>', "x")).toBe('<a href="javascript:void(0)">x</a>')
+  })
+
+  const scrambled = fc
+    .tuple(
+      fc.constantFrom("javascript", "data", "vbscript"),
+      fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }),
+      fc.array(fc.tuple(fc.nat(10), fc.constantFrom("\t", "\n", "\r", "\u0000", "\u0001", "\u001f", " ", "\u007f")), { maxLength: 4 }),
+      fc.string()
+    )
+    .map(([scheme, upper, inserts, rest]) => {
+      let s = [...scheme].map((c, i) => (upper[i] ? c.toUpperCase() : c)).join("")
+      for (const [at, c] of inserts) s = `${s.slice(0, at)}${c}${s.slice(at)}`
+      return `${s}:${rest}`
+    })
+
+  it.prop("a script, data or vbscript URL never survives, whatever its case and the controls around or inside its scheme", [scrambled], ([value]) => {
+    expect(link(value)).toBe(blocked)
+  })
+
+  it.prop("any value gives a safe URL or the blocked one, and never leaves the attribute", [anyText], ([value]) => {
+    const html = link(value) ?? ""
+    const attribute = /^<a href="([^"]*)">site<\/a>$/.exec(html)
+    expect(attribute).not.toBeNull()
+    expect(attribute![1] === Template.blockedUrl || (Template.isSafeUrl(value) && attribute![1] === Template.escapeHtml(value))).toBe(true)
+  })
+})
+
 describe("Template.escapeHtml", () => {
   it("escapes the five characters that matter", () => {
     expect(Template.escapeHtml(`<a href="x">Tom & 'Jerry'</a>`)).toBe("&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;")

@@ -312,6 +312,280 @@ const fill = (parts: Parsed, context: RenderContext, escape: (s: string) => stri
     .map((part) => (part._tag === "Literal" ? part.text : escape(lookup(context, part.path) ?? part.fallback ?? "")))
     .join("")
 
+// --- HTML contexts: where in the HTML each placeholder of the `html` body stands.
+
+/** Attributes whose value is a URL, or (`srcset`, `ping`, `archive`) a list of URLs. */
+const URL_ATTRIBUTES = new Set([
+  "href", "src", "srcset", "action", "formaction", "cite", "background", "poster", "longdesc", "usemap",
+  "codebase", "data", "icon", "manifest", "xlink:href", "lowsrc", "dynsrc", "ping", "archive", "classid", "profile"
+])
+const URL_LISTS = new Set(["srcset", "ping", "archive"])
+// An attribute whose name a placeholder writes may be any attribute: its value is checked as a URL.
+const DYNAMIC_NAME = "*"
+/** Elements whose content is not HTML: the parser looks only for their end tag. */
+const RAW_TEXT = new Set(["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"])
+
+const SAFE_SCHEMES = new Set(["http", "https", "mailto"])
+
+/**
+ * What a URL attribute holds when a placeholder would have given it another scheme than `http`,
+ * `https` or `mailto`: a URL that goes nowhere.
+ *
+ * @since 0.4.0
+ * @category constructors
+ */
+export const blockedUrl = "about:invalid#unsafe-url"
+
+// Named character references that can change how a URL's scheme is read (every ASCII letter has
+// none), and the ones a template commonly writes. Others stay as written, which reads them as
+// characters no scheme may contain: the URL is then refused or relative, never unsafe.
+const NAMED: Readonly<Record<string, string>> = {
+  amp: "&", AMP: "&", lt: "<", LT: "<", gt: ">", GT: ">", quot: '"', QUOT: '"', apos: "'",
+  colon: ":", sol: "/", quest: "?", num: "#", Tab: "\t", NewLine: "\n", nbsp: "\u00a0", period: ".", plus: "+", hyphen: "\u2010"
+}
+
+const codePoint = (n: number): string =>
+  n === 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff) ? "\ufffd" : String.fromCodePoint(n)
+
+/** The text an HTML attribute value holds once the browser has read its character references. */
+const decodeEntities = (s: string): string =>
+  s.replace(/&(?:#[xX]([0-9a-fA-F]{1,8});?|#([0-9]{1,10});?|([A-Za-z][A-Za-z0-9]*);)/g, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
+    hex !== undefined ? codePoint(parseInt(hex, 16)) : dec !== undefined ? codePoint(parseInt(dec, 10)) : (NAMED[name ?? ""] ?? whole)
+  )
+
+// As a browser reads a URL: leading and trailing C0 controls and spaces are dropped, tabs and line
+// breaks anywhere are ignored. The scheme is what comes before a ":" that precedes any "/?#".
+const schemeOf = (url: string): string | undefined => {
+  const read = url.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "").replace(/[\t\n\r]/g, "")
+  const match = /^([^:/?#]*):/.exec(read)
+  return match === null ? undefined : match[1]!.toLowerCase()
+}
+
+/**
+ * Whether a URL may stand in a link built from data: `http`, `https`, `mailto`, or no scheme (a
+ * relative URL, which cannot run anything). `javascript:`, `data:`, `vbscript:` and every other
+ * scheme are refused, however written (mixed case, spaces, tabs, line breaks or controls in or
+ * around the scheme).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const isSafeUrl = (url: string): boolean => {
+  const scheme = schemeOf(url)
+  return scheme === undefined || SAFE_SCHEMES.has(scheme)
+}
+
+// Once the template's own text in a URL attribute reaches one of these, the scheme is written by
+// the template's author (`https://…`, `tel:`, `/path`, `#anchor`): values after it cannot change it.
+const settlesScheme = (authored: string): boolean => /[:/?#]/.test(authored.replace(/[\u0000-\u0020\u007f-\u009f]/g, ""))
+
+// Besides escapeHtml's five: what ends or splits an unquoted attribute value, or an attribute name.
+const UNQUOTED: Readonly<Record<string, string>> = { " ": "&#32;", "\t": "&#9;", "\n": "&#10;", "\f": "&#12;", "\r": "&#13;", "=": "&#61;", "`": "&#96;" }
+const escapeUnquoted = (s: string): string => escapeHtml(s).replace(/[ \t\n\f\r=`]/g, (c) => UNQUOTED[c] ?? c)
+
+/** A piece of the rendered HTML body. */
+type Segment =
+  | Literal
+  | { readonly _tag: "Value"; readonly placeholder: Placeholder; readonly escape: (s: string) => string }
+  | { readonly _tag: "Url"; readonly parts: ReadonlyArray<Part>; readonly list: boolean; readonly escape: (s: string) => string }
+
+/**
+ * Reads the HTML body as a browser would, far enough to know each placeholder's context: text (or a
+ * comment, or the content of `<script>`, `<style>`…), inside a tag, or an attribute's value, quoted
+ * or not. A URL attribute's value that a placeholder helps write becomes one `Url` segment, checked
+ * whole when rendered (`{{ a }}{{ b }}` could spell `javascript:` only together).
+ */
+const htmlSegments = (parts: Parsed): ReadonlyArray<Segment> => {
+  type State = "text" | "tagName" | "tag" | "attrName" | "afterName" | "beforeValue" | "value" | "comment" | "raw"
+  const out: Array<Segment> = []
+  let pending = ""
+  let state = "text" as State
+  // Read through a call: the helpers below change the state, which TypeScript's narrowing ignores.
+  const now = (): State => state
+  let tagName = ""
+  let attrName = ""
+  let quote = ""
+  let rawEnd = ""
+  let url: { parts: Array<Part>; list: boolean } | undefined
+  const flush = () => {
+    if (pending !== "") out.push({ _tag: "Literal", text: pending })
+    pending = ""
+  }
+  const put = (text: string) => {
+    if (url === undefined) {
+      pending += text
+      return
+    }
+    const last = url.parts[url.parts.length - 1]
+    if (last?._tag === "Literal") url.parts[url.parts.length - 1] = { _tag: "Literal", text: last.text + text }
+    else url.parts.push({ _tag: "Literal", text })
+  }
+  const endTag = () => {
+    if (RAW_TEXT.has(tagName)) {
+      state = "raw"
+      rawEnd = `</${tagName}`
+    } else {
+      state = "text"
+    }
+  }
+  const startValue = (q: string) => {
+    state = "value"
+    quote = q
+    if (URL_ATTRIBUTES.has(attrName) || attrName.includes(DYNAMIC_NAME)) {
+      flush()
+      url = { parts: [], list: URL_LISTS.has(attrName) || attrName.includes(DYNAMIC_NAME) }
+    }
+  }
+  const endValue = () => {
+    if (url === undefined) return
+    const escape = quote === "" ? escapeUnquoted : escapeHtml
+    const first = url.parts.findIndex((p) => p._tag === "Placeholder")
+    const authored = url.parts.slice(0, first === -1 ? url.parts.length : first).map((p) => (p._tag === "Literal" ? p.text : "")).join("")
+    if (first === -1) out.push(...url.parts.filter((p): p is Literal => p._tag === "Literal"))
+    else if (!url.list && settlesScheme(decodeEntities(authored))) {
+      for (const part of url.parts) out.push(part._tag === "Literal" ? part : { _tag: "Value", placeholder: part, escape })
+    } else out.push({ _tag: "Url", parts: url.parts, list: url.list, escape })
+    url = undefined
+  }
+  const isSpace = (c: string) => c === " " || c === "\t" || c === "\n" || c === "\f" || c === "\r"
+  for (const part of parts) {
+    if (part._tag === "Placeholder") {
+      // A placeholder right after `=` starts an unquoted value.
+      if (now() === "beforeValue") startValue("")
+      switch (now()) {
+        case "value":
+          if (url !== undefined) url.parts.push(part)
+          else {
+            flush()
+            out.push({ _tag: "Value", placeholder: part, escape: quote === "" ? escapeUnquoted : escapeHtml })
+          }
+          break
+        case "text":
+        case "comment":
+        case "raw":
+          flush()
+          out.push({ _tag: "Value", placeholder: part, escape: escapeHtml })
+          break
+        default:
+          // Inside a tag, outside a value: a name written by data. Nothing it holds may end the tag
+          // or add an attribute, and the value of an attribute it names is checked as a URL.
+          flush()
+          out.push({ _tag: "Value", placeholder: part, escape: escapeUnquoted })
+          if (state === "tagName") tagName += DYNAMIC_NAME
+          else if (state === "attrName") attrName += DYNAMIC_NAME
+          else {
+            state = "attrName"
+            attrName = DYNAMIC_NAME
+          }
+      }
+      continue
+    }
+    const text = part.text
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i]!
+      switch (now()) {
+        case "text":
+          if (text.startsWith("<!--", i)) {
+            put("<!--")
+            i += 3
+            state = "comment"
+            continue
+          }
+          if (c === "<" && /^\/?[A-Za-z]/.test(text.slice(i + 1, i + 3))) {
+            state = "tagName"
+            tagName = ""
+          }
+          put(c)
+          continue
+        case "comment":
+          if (text.startsWith("-->", i)) {
+            put("-->")
+            i += 2
+            state = "text"
+            continue
+          }
+          put(c)
+          continue
+        case "raw":
+          if (text.slice(i, i + rawEnd.length).toLowerCase() === rawEnd) {
+            put(text.slice(i, i + rawEnd.length))
+            i += rawEnd.length - 1
+            tagName = ""
+            state = "tag"
+            continue
+          }
+          put(c)
+          continue
+        case "tagName":
+          put(c)
+          if (isSpace(c)) state = "tag"
+          else if (c === ">") endTag()
+          else if (c !== "/" || tagName !== "") tagName += c.toLowerCase()
+          continue
+        case "tag":
+        case "afterName":
+          put(c)
+          if (c === ">") endTag()
+          else if (c === "=" && now() === "afterName") state = "beforeValue"
+          else if (c === "/") state = "tag"
+          else if (!isSpace(c)) {
+            state = "attrName"
+            attrName = c.toLowerCase()
+          }
+          continue
+        case "attrName":
+          put(c)
+          if (isSpace(c)) state = "afterName"
+          else if (c === "=") state = "beforeValue"
+          else if (c === ">") endTag()
+          else if (c === "/") state = "tag"
+          else attrName += c.toLowerCase()
+          continue
+        case "beforeValue":
+          if (isSpace(c)) put(c)
+          else if (c === ">") {
+            put(c)
+            endTag()
+          } else if (c === '"' || c === "'") {
+            put(c)
+            startValue(c)
+          } else {
+            startValue("")
+            put(c)
+          }
+          continue
+        case "value":
+          if (quote !== "" ? c === quote : isSpace(c) || c === ">") {
+            endValue()
+            put(c)
+            if (c === ">") endTag()
+            else state = "tag"
+          } else put(c)
+          continue
+      }
+    }
+  }
+  if (now() === "value") endValue()
+  flush()
+  return out
+}
+
+const renderHtml = (segments: ReadonlyArray<Segment>, context: RenderContext): string => {
+  const valueOf = (p: Placeholder) => lookup(context, p.path) ?? p.fallback ?? ""
+  let html = ""
+  for (const segment of segments) {
+    if (segment._tag === "Literal") html += segment.text
+    else if (segment._tag === "Value") html += segment.escape(valueOf(segment.placeholder))
+    else {
+      const values = segment.parts.map((p) => (p._tag === "Literal" ? p.text : valueOf(p)))
+      const url = segment.parts.map((p, i) => (p._tag === "Literal" ? decodeEntities(p.text) : values[i])).join("")
+      const safe = segment.list ? url.split(/[\s,]+/).every(isSafeUrl) : isSafeUrl(url)
+      html += safe ? segment.parts.map((p, i) => (p._tag === "Literal" ? p.text : segment.escape(values[i]!))).join("") : blockedUrl
+    }
+  }
+  return html
+}
+
 // A line break in a subject would start a new mail header; other controls (C0, DEL, C1) and the
 // Unicode line separators are treated alike, as some mail software also breaks lines on them.
 const oneLine = (s: string): string => s.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim()
@@ -325,6 +599,15 @@ const identity = (s: string): string => s
  * numbers and booleans render as text. Values are HTML-escaped in `html` (the template's own HTML
  * is kept), left as they are in `text`, and the rendered subject is put on one line.
  *
+ * In `html`, the escaping fits where the placeholder stands: in an unquoted attribute value or
+ * inside a tag, spaces, `=` and backticks are escaped too, so no value adds an attribute. In an
+ * attribute that holds a URL (`href`, `src`, `srcset`, `action`, `formaction`, `cite`,
+ * `background`, `poster`…) whose scheme a placeholder writes (`href="{{ contact.fields.website }}"`),
+ * the value must be an `http`, `https` or `mailto` URL or a relative one (see {@link isSafeUrl}):
+ * anything else (`javascript:`, `data:`, `vbscript:`, however disguised) makes the whole attribute
+ * {@link blockedUrl}. After a scheme the template writes (`href="https://shop.example/{{ path }}"`,
+ * `href="tel:{{ contact.phone }}"`), values are only escaped.
+ *
  * @since 0.2.0
  * @category constructors
  */
@@ -332,12 +615,12 @@ export const compile = (content: Content): Either.Either<Compiled, ReadonlyArray
   const issues = check(content, () => true)
   if (issues.length > 0) return Either.left(issues)
   const subject = scan(content.subject).parts
-  const html = content.html === null ? null : scan(content.html).parts
+  const html = content.html === null ? null : htmlSegments(scan(content.html).parts)
   const text = content.text === null ? null : scan(content.text).parts
   return Either.right({
     render: (context) => ({
       subject: oneLine(fill(subject, context, identity)),
-      html: html === null ? null : fill(html, context, escapeHtml),
+      html: html === null ? null : renderHtml(html, context),
       text: text === null ? null : fill(text, context, identity)
     })
   })
