@@ -39,7 +39,8 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { migration_id: 2, name: "pipelines_deals_tasks" },
       { migration_id: 3, name: "rules_outbox_consent" },
       { migration_id: 4, name: "contacts_phone_index" },
-      { migration_id: 5, name: "workspace_country" }
+      { migration_id: 5, name: "workspace_country" },
+      { migration_id: 6, name: "wide_integers" }
     ])
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })

@@ -62,7 +62,8 @@ describe("SqliteStorage", () => {
       { migration_id: 2, name: "pipelines_deals_tasks" },
       { migration_id: 3, name: "rules_outbox_consent" },
       { migration_id: 4, name: "contacts_phone_index" },
-      { migration_id: 5, name: "workspace_country" }
+      { migration_id: 5, name: "workspace_country" },
+      { migration_id: 6, name: "wide_integers" }
     ])
       expect(yield* sql`SELECT name FROM pragma_index_info('rapport_contacts_phone') ORDER BY seqno`).toEqual([{ name: "workspace_id" }, { name: "phone" }])
     }).pipe(Effect.provide(SqliteStorage.layer({ filename: tempFile() }))))
