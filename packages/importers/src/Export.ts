@@ -50,8 +50,8 @@ export class ExportError extends Schema.TaggedError<ExportError>("@rapport/impor
   cause: Schema.optional(Schema.Defect)
 }) {
   /** A stable code: `EXPORT_SOURCE`, `EXPORT_OPTIONS` or `EXPORT_WRITE`. */
-  get code(): string {
-    return `EXPORT_${this.reason.toUpperCase()}`
+  get code(): "EXPORT_SOURCE" | "EXPORT_OPTIONS" | "EXPORT_WRITE" {
+    return `EXPORT_${this.reason.toUpperCase() as Uppercase<typeof ExportFailure.Type>}`
   }
 }
 

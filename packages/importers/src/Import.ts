@@ -32,6 +32,21 @@ import * as Source from "./Source.js"
 export type Policy = "skip" | "update" | "fillEmpty"
 
 /**
+ * What to do with an identity conflict: a row that matches a stored contact (or an earlier row)
+ * by a unique custom field or by phone, but carries a different email (or the match has none).
+ * Two colleagues share a company phone; the row is most likely another person.
+ * - `skip` (the default): write nothing for the row; the report lists it under `conflicts`.
+ * - `create`: create the row as a new contact (refused when the match was on a unique field,
+ *   which a second contact cannot hold).
+ * - `update`: apply the row to the matched contact under `policy`, but never replace its identity:
+ *   its email, first and last names are only filled when it has none.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type IdentityConflictPolicy = "skip" | "create" | "update"
+
+/**
  * Progress, reported after each batch.
  *
  * @since 0.3.0
@@ -47,6 +62,7 @@ export interface Progress {
   readonly updated: number
   readonly skipped: number
   readonly rejected: number
+  readonly conflicted: number
 }
 
 /**
@@ -80,6 +96,8 @@ export interface ImportOptions {
   readonly dateOrder?: "dmy" | "mdy" | undefined
   /** What to do with duplicates (default `skip`). */
   readonly policy?: Policy | undefined
+  /** What to do with a row matched by phone or a unique field whose email differs (default `skip`). */
+  readonly onIdentityConflict?: IdentityConflictPolicy | undefined
   /** Report what would happen, write nothing. */
   readonly dryRun?: boolean | undefined
   /** Rows per transaction (default 500, at most 5,000). */
@@ -104,6 +122,30 @@ export interface RowReport {
 }
 
 /**
+ * A row that matched a contact (stored, or created by an earlier row of the file) by phone or a
+ * unique custom field while carrying another email: both sides are named.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface IdentityConflict {
+  readonly line: number
+  readonly reason: string
+  /** The row's email. */
+  readonly email: string
+  /** What matched, e.g. `phone +33612345678` or `siret 53210987600014`. */
+  readonly matchedOn: string
+  /** The stored contact matched, when the match is stored (or was created by this import). */
+  readonly contactId?: string | undefined
+  /** The earlier line of the file matched, when the match is in the file. */
+  readonly otherLine?: number | undefined
+  /** The matched contact's (or earlier row's) email, if any. */
+  readonly otherEmail: string | null
+  /** What was done (`onIdentityConflict`): the row was skipped (counted in `conflicted`), created, or applied without changing the identity. */
+  readonly resolution: "skipped" | "created" | "updated"
+}
+
+/**
  * What an import did, row by row.
  *
  * @since 0.3.0
@@ -122,6 +164,10 @@ export interface ImportReport {
   readonly unchanged: number
   readonly skipped: number
   readonly rejected: number
+  /** Rows not written because of an identity conflict (`onIdentityConflict: "skip"`). */
+  readonly conflicted: number
+  /** Every identity conflict, skipped or resolved as `onIdentityConflict` says. */
+  readonly conflicts: ReadonlyArray<IdentityConflict>
   readonly rejections: ReadonlyArray<RowReport>
   readonly skips: ReadonlyArray<RowReport>
   readonly updates: ReadonlyArray<RowReport>
@@ -143,6 +189,93 @@ export const maxListed = 100_000
 
 const ContactInput = Contact.ContactCreate
 const decodeContact = Schema.decodeUnknownEither(ContactInput, { errors: "all", onExcessProperty: "error" })
+
+// What options share with a contact's input, checked by the contact's own schemas.
+const OptionValues = Schema.Struct({
+  source: ContactInput.from.fields.source,
+  firstSeenAt: ContactInput.from.fields.firstSeenAt,
+  tags: ContactInput.from.fields.tags
+})
+const decodeOptionValues = Schema.decodeUnknownEither(OptionValues, { errors: "all" })
+
+const FORMATS: ReadonlyArray<string> = ["csv", "xlsx", "vcard"]
+const POLICIES: ReadonlyArray<string> = ["skip", "update", "fillEmpty"]
+const CONFLICT_POLICIES: ReadonlyArray<string> = ["skip", "create", "update"]
+const DATE_ORDERS: ReadonlyArray<string> = ["dmy", "mdy"]
+
+const show = (value: unknown) => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "an invalid Date" : value.toISOString()
+  if (value === null) return "null"
+  if (Array.isArray(value)) return "an array"
+  return typeof value === "object" ? "an object" : typeof value === "bigint" ? `${value}n` : String(value)
+}
+
+/**
+ * Checks an import's options before the file is read: every wrong option is named, with why, in
+ * one `ValidationError` (a wrong option would otherwise fail every row the same way).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const validateOptions = (options: unknown): Either.Either<ImportOptions, Errors.ValidationError> => {
+  if (options === undefined) return Either.right({})
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    return Either.left(Errors.ValidationError.at([], `import options must be an object (got ${show(options)})`))
+  }
+  const o = options as Record<string, unknown>
+  const issues: Array<{ path: ReadonlyArray<string | number>; message: string }> = []
+  const problem = (key: string, message: string) => issues.push({ path: [key], message: `${message} (got ${show(o[key])})` })
+  const given = (key: string) => o[key] !== undefined
+  const oneOf = (key: string, values: ReadonlyArray<string>) => {
+    if (given(key) && !values.includes(o[key] as string)) problem(key, `must be one of ${values.map((v) => `"${v}"`).join(", ")}`)
+  }
+  const known = new Set([
+    "format", "encoding", "delimiter", "sheet", "mapping", "source", "firstSeenAt", "tags", "country", "currency",
+    "dateOrder", "policy", "onIdentityConflict", "dryRun", "batchSize", "startAtLine", "onProgress"
+  ])
+  for (const key of Object.keys(o)) if (!known.has(key)) issues.push({ path: [key], message: `is not an import option (options: ${[...known].join(", ")})` })
+  oneOf("format", FORMATS)
+  oneOf("policy", POLICIES)
+  oneOf("onIdentityConflict", CONFLICT_POLICIES)
+  oneOf("dateOrder", DATE_ORDERS)
+  if (given("encoding") && (typeof o["encoding"] !== "string" || o["encoding"] === "")) problem("encoding", "must be an encoding name such as utf-8 or windows-1252")
+  if (given("delimiter") && (typeof o["delimiter"] !== "string" || o["delimiter"].length !== 1 || /[\r\n"]/.test(o["delimiter"]))) {
+    problem("delimiter", "must be one character other than a quote or a line break")
+  }
+  if (given("sheet") && !(typeof o["sheet"] === "string" || (Number.isSafeInteger(o["sheet"]) && (o["sheet"] as number) >= 1))) {
+    problem("sheet", "must be a sheet name or a position from 1")
+  }
+  if (given("mapping")) {
+    const m = o["mapping"]
+    if (m === null || typeof m !== "object" || Array.isArray(m)) problem("mapping", "must be an object of column names to targets")
+    else for (const [column, target] of Object.entries(m)) if (typeof target !== "string") issues.push({ path: ["mapping", column], message: `must be a target name (got ${show(target)})` })
+  }
+  if (given("firstSeenAt") && o["firstSeenAt"] instanceof Date && Number.isNaN(o["firstSeenAt"].getTime())) problem("firstSeenAt", "must be a valid date")
+  const values = decodeOptionValues({
+    ...(given("source") ? { source: o["source"] } : {}),
+    ...(given("firstSeenAt") ? { firstSeenAt: o["firstSeenAt"] instanceof Date ? (Number.isNaN(o["firstSeenAt"].getTime()) ? undefined : o["firstSeenAt"].toISOString()) : o["firstSeenAt"] } : {}),
+    ...(given("tags") ? { tags: o["tags"] } : {})
+  })
+  if (Either.isLeft(values)) {
+    for (const issue of ParseResult.ArrayFormatter.formatErrorSync(values.left)) {
+      const key = String(issue.path[0])
+      const message = key === "firstSeenAt" ? "must be an instant such as 2025-03-12T09:00:00Z or a Date" : issue.message
+      issues.push({ path: issue.path.map((p) => (typeof p === "number" ? p : String(p))), message: `${message} (got ${show(o[key])})` })
+    }
+  }
+  if (given("country") && (typeof o["country"] !== "string" || !Mapping.isCountry(o["country"]))) problem("country", "must be a country code such as FR, BE or US")
+  if (given("currency") && (typeof o["currency"] !== "string" || !/^[A-Z]{3}$/.test(o["currency"]))) problem("currency", "must be an ISO currency code such as EUR or USD")
+  if (given("dryRun") && typeof o["dryRun"] !== "boolean") problem("dryRun", "must be true or false")
+  if (given("batchSize") && !(Number.isSafeInteger(o["batchSize"]) && (o["batchSize"] as number) >= 1 && (o["batchSize"] as number) <= 5_000)) {
+    problem("batchSize", "must be a whole number from 1 to 5,000")
+  }
+  if (given("startAtLine") && !(Number.isSafeInteger(o["startAtLine"]) && (o["startAtLine"] as number) >= 0)) problem("startAtLine", "must be a line number (a whole number from 0)")
+  if (given("onProgress") && typeof o["onProgress"] !== "function") problem("onProgress", "must be a function")
+  // Keep the first issue per path: one clear reason per option.
+  const unique = issues.filter((issue, i) => issues.findIndex((other) => other.path.join(".") === issue.path.join(".")) === i)
+  return unique.length === 0 ? Either.right(o as ImportOptions) : Either.left(Errors.ValidationError.fromIssues(unique, "Invalid import options"))
+}
 
 interface Accepted {
   readonly line: number
@@ -168,33 +301,60 @@ const describeKey = (key: string) => {
   return kind === "email" ? `email ${a}` : kind === "phone" ? `phone ${key.slice(6)}` : `${a} ${b}`
 }
 
+const emailKeyOf = (email: string | null | undefined) => (email === null || email === undefined ? undefined : Email.emailKey(email.trim()))
+
+// The attributes that say who a contact is: an identity conflict never replaces them.
+const IDENTITY: ReadonlyArray<keyof Mapping.Candidate> = ["email", "firstName", "lastName"]
+
+/**
+ * A later row of the file merged into an earlier one's: its filled values fill (`fill`) or
+ * overwrite (`overwrite`) the earlier ones, tags add up; with `keepIdentity`, the email and names
+ * are only filled.
+ */
+const mergeCandidates = (first: Mapping.Candidate, later: Mapping.Candidate, mode: "fill" | "overwrite", keepIdentity: boolean): Mapping.Candidate => {
+  const out: Record<string, unknown> = { ...first }
+  for (const [key, value] of Object.entries(later)) {
+    if (value === undefined || key === "fields" || key === "tags") continue
+    const fillOnly = mode === "fill" || (keepIdentity && IDENTITY.includes(key as keyof Mapping.Candidate))
+    if (out[key] === undefined || !fillOnly) out[key] = value
+  }
+  const tags = [...(first.tags ?? []), ...(later.tags ?? []).filter((t) => !(first.tags ?? []).includes(t))]
+  if (tags.length > 0) out["tags"] = tags
+  if (later.fields !== undefined) {
+    const fields: Record<string, unknown> = { ...first.fields }
+    for (const [key, value] of Object.entries(later.fields)) if (fields[key] === undefined || mode === "overwrite") fields[key] = value
+    out["fields"] = fields
+  }
+  return out as Mapping.Candidate
+}
+
 /**
  * Imports contacts from a file. Fails only when the file cannot be read at all (`ImportError`)
- * or the mapping or options are wrong (`ValidationError`); every row that cannot be imported is in
- * the report. A database failure mid-file stops the import: the report's `stopped` says the line
- * to resume from, the batches before it are stored.
+ * or the mapping or options are wrong (`ValidationError`, before any row is read); every row that
+ * cannot be imported is in the report. A database failure mid-file stops the import: the report's
+ * `stopped` says the line to resume from, the batches before it are stored.
+ *
+ * A row that matches a contact by phone or a unique custom field but carries another email is an
+ * identity conflict: it never changes the matched contact's email or names (see
+ * {@link IdentityConflictPolicy}). A later row of the file with the same email as an earlier one
+ * is merged into the earlier one's contact under `fillEmpty` and `update` (skipped under `skip`).
  *
  * @since 0.3.0
  * @category constructors
  */
 export const importContacts = (
   input: Source.Input,
-  options: ImportOptions = {}
+  givenOptions: ImportOptions = {}
 ): Effect.Effect<ImportReport, ImportError | Errors.ValidationError | Errors.StorageError, Storage.Storage | Contacts.Contacts | Companies.Companies | Workspaces.Workspaces> =>
   Effect.scoped(
     Effect.gen(function* () {
       const started = Date.now()
+      const options = yield* validateOptions(givenOptions)
       const storage = yield* Storage.Storage
       const contacts = yield* Contacts.Contacts
       const companies = yield* Companies.Companies
       const workspace = yield* (yield* Workspaces.Workspaces).current
       const batchSize = options.batchSize ?? 500
-      if (!Number.isSafeInteger(batchSize) || batchSize < 1 || batchSize > 5_000) {
-        return yield* Errors.ValidationError.at(["batchSize"], `must be a whole number from 1 to 5,000 (got ${String(options.batchSize)})`)
-      }
-      if (options.country !== undefined && !Mapping.isCountry(options.country)) {
-        return yield* Errors.ValidationError.at(["country"], `must be a country code such as FR, BE or US (got ${JSON.stringify(options.country)})`)
-      }
       const bytes = yield* Source.open(input)
       const opened = yield* Formats.open(bytes, options)
       const fields = yield* storage.fieldDefinitions.list(workspace.id, "contact")
@@ -211,6 +371,7 @@ export const importContacts = (
         timezone: workspace.timezone
       }
       const policy = options.policy ?? "skip"
+      const onConflict = options.onIdentityConflict ?? "skip"
       const dryRun = options.dryRun === true
       const defaultFirstSeen = options.firstSeenAt === undefined ? undefined : options.firstSeenAt instanceof Date ? options.firstSeenAt.toISOString() : options.firstSeenAt
       const compiled = FieldDefinition.compile("contact", fields, workspace.lifecycle)
@@ -231,13 +392,15 @@ export const importContacts = (
         unchanged: 0,
         skipped: 0,
         rejected: 0,
+        conflicted: 0,
+        conflicts: [] as Array<IdentityConflict>,
         rejections: [] as Array<RowReport>,
         skips: [] as Array<RowReport>,
         updates: [] as Array<RowReport>,
         warnings: [] as Array<RowReport>,
         truncated: false
       }
-      const list = (into: Array<RowReport>, row: RowReport) => {
+      const list = <R>(into: Array<R>, row: R) => {
         if (into.length < maxListed) into.push(row)
         else report.truncated = true
       }
@@ -245,19 +408,35 @@ export const importContacts = (
         report.rejected++
         list(report.rejections, { line, reason })
       }
-      // A dry run stores nothing, so duplicates across batches are found in memory.
-      const seenInRun = new Map<string, number>()
+      // A dry run stores nothing, so duplicates across batches are found in memory (with the
+      // email of the row that holds the key, to tell a duplicate from an identity conflict).
+      const seenInRun = new Map<string, { readonly line: number; readonly email: string | undefined }>()
       // With a policy that writes to stored contacts, the contacts this import created or matched,
-      // by the line that did: a later row matching one repeats that line and is skipped.
+      // by the line that did: a later row matching one is merged into it.
       const touched = new Map<string, number>()
 
-      const prepare = (record: SourceRecord): Accepted | undefined => {
-        if (record.problem !== undefined) return void reject(record.line, record.problem)
-        const mapped = Mapping.map(record, mapping, fields, valueOptions)
-        for (const warning of mapped.warnings) list(report.warnings, { line: record.line, reason: warning })
-        if (mapped.issues.length > 0) return void reject(record.line, mapped.issues.map((i) => `${i.column}: ${i.message}`).join("; "))
-        const c = mapped.candidate
-        const tags = [...(c.tags ?? []), ...(options.tags ?? [])]
+      // Problems named by the file's column (a required field without a column says so), the
+      // schema's "Expected null / undefined" alternatives left out when a real reason is given.
+      const columnOf = (path: ReadonlyArray<PropertyKey>) => {
+        const target = (path[0] === "fields" ? `fields.${String(path[1])}` : path[0] === "source" ? `source.${String(path[1])}` : String(path[0])) as Mapping.Target
+        const column = mapping.columns.find((c) => c.target === target)?.column
+        return column ?? (path[0] === "fields" ? `${String(path[1])} (no column)` : path.map(String).join(".") || "row")
+      }
+      const readable = (issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>) => {
+        const byColumn = new Map<string, Array<string>>()
+        for (const issue of issues) {
+          const column = columnOf(issue.path)
+          byColumn.set(column, [...(byColumn.get(column) ?? []), issue.message])
+        }
+        return [...byColumn].map(([column, messages]) => {
+          const real = messages.filter((m) => !/^Expected (null|undefined), actual/.test(m))
+          return `${column}: ${[...new Set(real.length > 0 ? real : messages)].join("; ")}`
+        })
+      }
+
+      /** A candidate as the contact's input, or every reason it cannot be one. */
+      const inputOf = (c: Mapping.Candidate): Either.Either<Contact.ContactCreate, ReadonlyArray<string>> => {
+        const tags = [...(c.tags ?? []), ...(options.tags ?? []).filter((t) => !(c.tags ?? []).includes(t))]
         const source = c.source ?? options.source
         const firstSeenAt = c.firstSeenAt ?? defaultFirstSeen
         const raw = {
@@ -274,33 +453,28 @@ export const importContacts = (
           ...(firstSeenAt === undefined ? {} : { firstSeenAt }),
           ...(c.fields === undefined ? {} : { fields: c.fields })
         }
+        // Every problem of the row, not only the first: the contact's schema, then its fields.
         const decoded = decodeContact(raw)
-        if (Either.isLeft(decoded)) return void reject(record.line, readable(ParseResult.ArrayFormatter.formatErrorSync(decoded.left)))
-        const stageIndex = LifecycleDefinition.indexOf(workspace.lifecycle, decoded.right.stage ?? LifecycleDefinition.initialStage(workspace.lifecycle))
-        const checked = FieldDefinition.validate(compiled, decoded.right.fields ?? {}, Math.max(stageIndex, 0))
-        if (Either.isLeft(checked)) return void reject(record.line, readable(checked.left))
-        return { line: record.line, input: raw as Contact.ContactCreate, candidate: c, keys: keysOf(c, uniqueFields) }
+        const problems = Either.isLeft(decoded) ? readable(ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) : []
+        const stage = Either.isRight(decoded) ? decoded.right.stage : typeof raw.stage === "string" ? raw.stage : undefined
+        const stageIndex = LifecycleDefinition.indexOf(workspace.lifecycle, stage ?? LifecycleDefinition.initialStage(workspace.lifecycle))
+        const fieldValues = Either.isRight(decoded) ? (decoded.right.fields ?? {}) : (c.fields ?? {})
+        if (!(Either.isLeft(decoded) && problems.some((p) => p.startsWith("fields")))) {
+          const checked = FieldDefinition.validate(compiled, fieldValues, Math.max(stageIndex, 0))
+          if (Either.isLeft(checked)) problems.push(...readable(checked.left))
+        }
+        return problems.length === 0 ? Either.right(raw as Contact.ContactCreate) : Either.left(problems)
       }
 
-      // Problems named by the file's column (a required field without a column says so), the
-      // schema's "Expected null / undefined" alternatives left out when a real reason is given.
-      const columnOf = (path: ReadonlyArray<PropertyKey>) => {
-        const target = (path[0] === "fields" ? `fields.${String(path[1])}` : path[0] === "source" ? `source.${String(path[1])}` : String(path[0])) as Mapping.Target
-        const column = mapping.columns.find((c) => c.target === target)?.column
-        return column ?? (path[0] === "fields" ? `${String(path[1])} (no column)` : path.map(String).join(".") || "row")
-      }
-      const readable = (issues: ReadonlyArray<{ readonly path: ReadonlyArray<PropertyKey>; readonly message: string }>) => {
-        const byColumn = new Map<string, Array<string>>()
-        for (const issue of issues) {
-          const column = columnOf(issue.path)
-          byColumn.set(column, [...(byColumn.get(column) ?? []), issue.message])
-        }
-        return [...byColumn]
-          .map(([column, messages]) => {
-            const real = messages.filter((m) => !/^Expected (null|undefined), actual/.test(m))
-            return `${column}: ${[...new Set(real.length > 0 ? real : messages)].join("; ")}`
-          })
-          .join("; ")
+      const prepare = (record: SourceRecord): Accepted | undefined => {
+        if (record.problem !== undefined) return void reject(record.line, record.problem)
+        const mapped = Mapping.map(record, mapping, fields, valueOptions)
+        for (const warning of mapped.warnings) list(report.warnings, { line: record.line, reason: warning })
+        const c = mapped.candidate
+        const checked = inputOf(c)
+        const problems = [...mapped.issues.map((i) => `${i.column}: ${i.message}`), ...(Either.isLeft(checked) ? checked.left : [])]
+        if (problems.length > 0 || Either.isLeft(checked)) return void reject(record.line, [...new Set(problems)].join("; "))
+        return { line: record.line, input: checked.right, candidate: c, keys: keysOf(c, uniqueFields) }
       }
 
       /** The stored contacts a batch's rows duplicate, by key. */
@@ -323,23 +497,27 @@ export const importContacts = (
           return byKey
         })
 
-      /** The changes a row brings to a stored contact under the policy; none when it brings nothing new. */
-      const changesFor = (stored: Contact.Contact, row: Accepted): Contact.ContactUpdate | undefined => {
-        const c = row.candidate
+      /**
+       * The changes a candidate brings to a stored contact under the policy; none when it brings
+       * nothing new. With `keepIdentity` (an identity conflict applied), the email and names are
+       * only filled. The email is otherwise only ever written when the stored one has none: a
+       * match on email keeps it, and any other match with another email is a conflict.
+       */
+      const changesFor = (stored: Contact.Contact, c: Mapping.Candidate, keepIdentity: boolean): Contact.ContactUpdate | undefined => {
         const fill = policy === "fillEmpty"
         const changes: Record<string, unknown> = {}
-        const set = <K extends keyof Contact.Contact>(key: K, value: unknown) => {
+        const set = <K extends keyof Contact.Contact>(key: K, value: unknown, fillOnly = fill) => {
           if (value === undefined) return
           const current = stored[key]
-          if (fill ? current === null || current === "" : JSON.stringify(current) !== JSON.stringify(value)) changes[key] = value
+          if (fillOnly ? current === null || current === "" : JSON.stringify(current) !== JSON.stringify(value)) changes[key] = value
         }
-        set("email", c.email === undefined || Email.emailKey(c.email) === (stored.email === null ? null : Email.emailKey(stored.email)) ? undefined : c.email)
-        set("firstName", c.firstName)
-        set("lastName", c.lastName)
+        if (c.email !== undefined && stored.email === null) changes["email"] = c.email
+        set("firstName", c.firstName, fill || keepIdentity)
+        set("lastName", c.lastName, fill || keepIdentity)
         set("phone", c.phone)
         set("ownerId", c.ownerId)
         set("timezone", c.timezone)
-        const tags = [...(c.tags ?? []), ...(options.tags ?? [])].filter((t) => !stored.tags.includes(t))
+        const tags = [...(c.tags ?? []), ...(options.tags ?? [])].filter((t, i, all) => !stored.tags.includes(t) && all.indexOf(t) === i)
         if (tags.length > 0) changes["tags"] = [...stored.tags, ...tags]
         if (!fill && c.score !== undefined && c.score !== stored.score) changes["score"] = c.score
         const fieldChanges: Record<string, unknown> = {}
@@ -362,6 +540,30 @@ export const importContacts = (
           return company.id as string
         })
 
+      /**
+       * What a batch does to one contact: create it or update a stored one, from a row and the
+       * later rows of the file merged into it.
+       */
+      interface Plan {
+        row: Accepted
+        readonly stored: Contact.Contact | undefined
+        /** The earlier batch's line that created or updated the stored contact, if any. */
+        readonly after: number | undefined
+        readonly keepIdentity: boolean
+        readonly merged: Array<{ readonly line: number; readonly on: string; readonly brought: boolean }>
+      }
+
+      /** The rows merged into a plan's contact, once it is written (or would be, in a dry run). */
+      const accountMerged = (plan: Plan, contactId: string | undefined, wrote = true) => {
+        for (const m of plan.merged) {
+          if (!m.brought || !wrote) report.unchanged++
+          else {
+            report.updated++
+            list(report.updates, { line: m.line, reason: `${dryRun ? "would be merged" : "merged"} into line ${plan.row.line}'s contact (same ${describeKey(m.on)})`, contactId })
+          }
+        }
+      }
+
       /** One batch: decisions, then (unless a dry run) its writes in one transaction. */
       const runBatch = (records: ReadonlyArray<SourceRecord>) =>
         Effect.gen(function* () {
@@ -371,83 +573,195 @@ export const importContacts = (
           })
           // A dry run reads stored contacts like a real run, so it predicts a re-import truly.
           const stored = yield* storedMatches(rows)
-          const creations: Array<Accepted> = []
-          const updates: Array<{ row: Accepted; contact: Contact.Contact; changes: Contact.ContactUpdate }> = []
-          const inBatch = new Map<string, Accepted>()
-          for (const row of rows) {
-            // A row repeating an earlier row of the file: the first one wins, whatever the policy
-            // (else two rows would overwrite each other at every import).
-            const fileKey = row.keys.find((k) => inBatch.has(k) || seenInRun.has(k))
-            if (fileKey !== undefined) {
-              const first = inBatch.get(fileKey)?.line ?? seenInRun.get(fileKey)!
-              report.skipped++
-              list(report.skips, { line: row.line, reason: `duplicate of line ${first} (same ${describeKey(fileKey)})` })
-              continue
-            }
+          const plans: Array<Plan> = []
+          const inBatch = new Map<string, Plan>()
+          const byContact = new Map<string, Plan>()
+          const register = (plan: Plan, row: Accepted) => {
             for (const key of row.keys) {
-              inBatch.set(key, row)
-              if (dryRun) seenInRun.set(key, row.line)
+              if (!inBatch.has(key)) inBatch.set(key, plan)
+              if (dryRun && !seenInRun.has(key)) seenInRun.set(key, { line: plan.row.line, email: emailKeyOf(plan.row.candidate.email) })
             }
-            const storedMatch = row.keys.map((k) => stored.get(k)).find((c) => c !== undefined)
-            if (storedMatch === undefined) {
-              creations.push(row)
+          }
+          /** Why a row cannot be written to a contact: a unique value it carries belongs to another contact (or row). */
+          const heldElsewhere = (row: Accepted, contact: Contact.Contact | undefined, plan: Plan | undefined) => {
+            for (const key of row.keys) {
+              if (!key.startsWith("field:")) continue
+              const holder = stored.get(key)
+              if (holder !== undefined && holder.id !== contact?.id) return `${describeKey(key)} already belongs to contact ${holder.id} (${holder.email ?? holder.displayName})`
+              const other = inBatch.get(key)
+              if (other !== undefined && other !== plan) return `${describeKey(key)} already belongs to line ${other.row.line}'s contact`
+            }
+            return undefined
+          }
+          const newPlan = (row: Accepted, contact: Contact.Contact | undefined, keepIdentity: boolean, after?: number) => {
+            const held = heldElsewhere(row, contact, undefined)
+            if (held !== undefined) return reject(row.line, held)
+            const plan: Plan = { row, stored: contact, after, keepIdentity, merged: [] }
+            plans.push(plan)
+            if (contact !== undefined) byContact.set(contact.id, plan)
+            register(plan, row)
+          }
+          /** Merges a later row into a plan; the row is rejected when the merged contact would be invalid. */
+          const mergeInto = (plan: Plan, row: Accepted, on: string, keepIdentity: boolean) => {
+            const held = heldElsewhere(row, plan.stored, plan)
+            if (held !== undefined) return reject(row.line, held)
+            const candidate = mergeCandidates(plan.row.candidate, row.candidate, policy === "fillEmpty" ? "fill" : "overwrite", keepIdentity)
+            const checked = inputOf(candidate)
+            if (Either.isLeft(checked)) return reject(row.line, `merging it into line ${plan.row.line}: ${checked.left.join("; ")}`)
+            const brought = JSON.stringify(candidate) !== JSON.stringify(plan.row.candidate)
+            plan.row = { ...plan.row, candidate, input: checked.right }
+            plan.merged.push({ line: row.line, on, brought })
+            register(plan, row)
+          }
+          /** An identity conflict, handled as `onIdentityConflict` says. */
+          const conflict = (row: Accepted, on: string, other: { readonly line?: number | undefined; readonly contact?: Contact.Contact; readonly email: string | undefined; readonly plan?: Plan }) => {
+            const otherEmail = other.contact !== undefined ? other.contact.email : (other.plan?.row.candidate.email ?? null)
+            const who = other.contact !== undefined ? `stored contact ${other.contact.id}` : `line ${other.line}`
+            const entry = {
+              line: row.line,
+              email: row.candidate.email!,
+              matchedOn: describeKey(on),
+              contactId: other.contact?.id,
+              otherLine: other.contact === undefined ? other.line : undefined,
+              otherEmail: otherEmail ?? null
+            }
+            const reason = `same ${describeKey(on)} as ${who} (${otherEmail === null || otherEmail === undefined ? "no email" : otherEmail}), but email ${row.candidate.email}`
+            if (onConflict === "create" && on.startsWith("field:")) {
+              list(report.conflicts, { ...entry, reason: `${reason}; not created: ${describeKey(on)} is unique`, resolution: "skipped" })
+              report.conflicted++
+              return
+            }
+            const resolution = onConflict === "skip" ? "skipped" : onConflict === "create" ? "created" : "updated"
+            list(report.conflicts, { ...entry, reason, resolution })
+            if (onConflict === "skip") report.conflicted++
+            else if (onConflict === "create") newPlan(row, undefined, false)
+            else if (other.plan !== undefined) mergeInto(other.plan, row, on, true)
+            else if (other.contact !== undefined) newPlan(row, other.contact, true)
+            else report.updated++ // a dry run's earlier batch: the row would be applied to that line's contact
+          }
+          // Whether a match on `key` with a contact (or row) of email `otherEmail` is another person.
+          const conflicting = (row: Accepted, key: string, otherEmail: string | undefined) =>
+            !key.startsWith("email:") && row.candidate.email !== undefined && emailKeyOf(row.candidate.email) !== otherEmail
+
+          for (const row of rows) {
+            // The strongest key the row shares with an earlier row of the batch, an earlier batch
+            // (a dry run, which stores nothing) or a stored contact, in that order for one key.
+            const matchedOn = row.keys.find((k) => inBatch.has(k) || (dryRun && seenInRun.has(k)) || stored.has(k))
+            if (matchedOn === undefined) {
+              newPlan(row, undefined, false)
               continue
             }
-            const matchedOn = row.keys.find((k) => stored.get(k) === storedMatch)!
-            const earlier = touched.get(storedMatch.id)
-            if (earlier !== undefined) {
-              report.skipped++
-              list(report.skips, { line: row.line, reason: `duplicate of line ${earlier} (same ${describeKey(matchedOn)})`, contactId: storedMatch.id })
+            const plan = inBatch.get(matchedOn)
+            if (plan !== undefined) {
+              const planEmail = emailKeyOf(plan.row.candidate.email) ?? emailKeyOf(plan.stored?.email)
+              if (conflicting(row, matchedOn, planEmail)) conflict(row, matchedOn, { line: plan.row.line, email: planEmail, plan, ...(plan.stored === undefined ? {} : { contact: plan.stored }) })
+              else if (policy === "skip") {
+                report.skipped++
+                list(report.skips, { line: row.line, reason: `duplicate of line ${plan.row.line} (same ${describeKey(matchedOn)})`, contactId: plan.stored?.id })
+              } else mergeInto(plan, row, matchedOn, false)
               continue
             }
+            const first = dryRun ? seenInRun.get(matchedOn) : undefined
+            if (first !== undefined) {
+              if (conflicting(row, matchedOn, first.email)) conflict(row, matchedOn, { line: first.line, email: first.email })
+              else if (policy === "skip") {
+                report.skipped++
+                list(report.skips, { line: row.line, reason: `duplicate of line ${first.line} (same ${describeKey(matchedOn)})` })
+              } else {
+                report.updated++
+                list(report.updates, { line: row.line, reason: `would be merged into line ${first.line}'s contact (same ${describeKey(matchedOn)})` })
+              }
+              continue
+            }
+            const match = stored.get(matchedOn)!
+            const earlierPlan = byContact.get(match.id)
+            if (conflicting(row, matchedOn, emailKeyOf(match.email))) {
+              conflict(row, matchedOn, { line: touched.get(match.id), contact: match, email: emailKeyOf(match.email), ...(earlierPlan === undefined ? {} : { plan: earlierPlan }) })
+              continue
+            }
+            if (earlierPlan !== undefined) {
+              // The same stored contact as an earlier row of the batch, through another key.
+              if (policy === "skip") {
+                report.skipped++
+                list(report.skips, { line: row.line, reason: `duplicate of line ${earlierPlan.row.line} (same ${describeKey(matchedOn)})`, contactId: match.id })
+              } else mergeInto(earlierPlan, row, matchedOn, false)
+              continue
+            }
+            const earlier = touched.get(match.id)
             if (policy === "skip") {
               report.skipped++
-              list(report.skips, { line: row.line, reason: `already stored (same ${describeKey(matchedOn)})`, contactId: storedMatch.id })
+              const reason = earlier === undefined ? `already stored (same ${describeKey(matchedOn)})` : `duplicate of line ${earlier} (same ${describeKey(matchedOn)})`
+              list(report.skips, { line: row.line, reason, contactId: match.id })
               continue
             }
-            touched.set(storedMatch.id, row.line)
-            const changes = changesFor(storedMatch, row)
-            if (changes === undefined) report.unchanged++
-            else updates.push({ row, contact: storedMatch, changes })
+            newPlan(row, match, false, earlier)
           }
+
+          const creations = plans.filter((p) => p.stored === undefined)
+          const updates = plans.flatMap((plan) => {
+            if (plan.stored === undefined) return []
+            const changes = changesFor(plan.stored, plan.row.candidate, plan.keepIdentity)
+            return [{ plan, contact: plan.stored, changes }]
+          })
+          const updatedLine = (plan: Plan) => (plan.after === undefined ? "" : ` (merged into line ${plan.after}'s contact)`)
           if (dryRun) {
             report.created += creations.length
-            report.updated += updates.length
-            for (const u of updates) list(report.updates, { line: u.row.line, reason: `would update: ${Object.keys(u.changes).filter((k) => k !== "expectedVersion").join(", ")}`, contactId: u.contact.id })
+            for (const p of creations) accountMerged(p, undefined)
+            for (const u of updates) {
+              if (u.changes === undefined) report.unchanged++
+              else {
+                report.updated++
+                list(report.updates, { line: u.plan.row.line, reason: `would update: ${Object.keys(u.changes).filter((k) => k !== "expectedVersion").join(", ")}${updatedLine(u.plan)}`, contactId: u.contact.id })
+              }
+              accountMerged(u.plan, u.contact.id, u.changes !== undefined)
+            }
             return
           }
           yield* storage.transaction(
             Effect.gen(function* () {
-              const inputs = yield* Effect.forEach(creations, (row) =>
-                Effect.map(companyFor(row.candidate.company), (companyId) => (companyId === undefined ? row.input : { ...row.input, companyId }))
+              const inputs = yield* Effect.forEach(creations, (plan) =>
+                Effect.map(companyFor(plan.row.candidate.company), (companyId) => (companyId === undefined ? plan.row.input : { ...plan.row.input, companyId }))
               )
               yield* createAll(creations, inputs)
               for (const u of updates) {
-                const companyId = u.row.candidate.company === undefined || u.contact.companyId !== null ? undefined : yield* companyFor(u.row.candidate.company)
-                const updated = yield* contacts.update(u.contact.id, companyId === undefined ? u.changes : { ...u.changes, companyId }).pipe(
+                if (policy !== "skip") touched.set(u.contact.id, u.plan.after ?? u.plan.row.line)
+                const companyId = u.plan.row.candidate.company === undefined || u.contact.companyId !== null ? undefined : yield* companyFor(u.plan.row.candidate.company)
+                const changes = companyId === undefined ? u.changes : { expectedVersion: u.contact.version, ...u.changes, companyId }
+                if (changes === undefined) {
+                  report.unchanged++
+                  accountMerged(u.plan, u.contact.id, false)
+                  continue
+                }
+                const updated = yield* contacts.update(u.contact.id, changes).pipe(
                   Effect.as(true),
                   Effect.catchTag("NotFound", () => Effect.succeed(false))
                 )
                 if (!updated) {
-                  report.skipped++
-                  list(report.skips, { line: u.row.line, reason: "the contact it duplicates was deleted during the import", contactId: u.contact.id })
+                  for (const line of [u.plan.row.line, ...u.plan.merged.map((m) => m.line)]) {
+                    report.skipped++
+                    list(report.skips, { line, reason: "the contact it duplicates was deleted during the import", contactId: u.contact.id })
+                  }
                   continue
                 }
                 report.updated++
-                list(report.updates, { line: u.row.line, reason: `updated: ${Object.keys(u.changes).filter((k) => k !== "expectedVersion").join(", ")}`, contactId: u.contact.id })
+                list(report.updates, { line: u.plan.row.line, reason: `updated: ${Object.keys(changes).filter((k) => k !== "expectedVersion").join(", ")}${updatedLine(u.plan)}`, contactId: u.contact.id })
+                accountMerged(u.plan, u.contact.id)
               }
             })
           )
         })
 
-      /** Creates the batch's new contacts; rows the store refuses are rejected and the rest created. */
-      const createAll = (rows: ReadonlyArray<Accepted>, inputs: ReadonlyArray<Contact.ContactCreate>): Effect.Effect<void, Errors.StorageError | Errors.Conflict | Errors.ValidationError> =>
-        rows.length === 0
+      /** Creates the batch's new contacts; rows the store refuses are rejected (with the rows merged into them) and the rest created. */
+      const createAll = (plans: ReadonlyArray<Plan>, inputs: ReadonlyArray<Contact.ContactCreate>): Effect.Effect<void, Errors.StorageError | Errors.Conflict | Errors.ValidationError> =>
+        plans.length === 0
           ? Effect.void
           : Effect.catchTag(
               Effect.map(contacts.createMany(inputs), (created) => {
                 report.created += created.length
-                if (policy !== "skip") created.forEach((contact, i) => touched.set(contact.id, rows[i]!.line))
+                created.forEach((contact, i) => {
+                  if (policy !== "skip") touched.set(contact.id, plans[i]!.row.line)
+                  accountMerged(plans[i]!, contact.id)
+                })
               }),
               "ValidationError",
               (error) => {
@@ -457,9 +771,13 @@ export const importContacts = (
                   if (typeof index !== "number") return Effect.fail(error)
                   bad.set(index, [...(bad.get(index) ?? []), `${issue.path.slice(1).join(".") || "row"}: ${issue.message}`])
                 }
-                for (const [index, reasons] of bad) reject(rows[index]!.line, reasons.join("; "))
-                const keep = rows.flatMap((_, i) => (bad.has(i) ? [] : [i]))
-                return createAll(keep.map((i) => rows[i]!), keep.map((i) => inputs[i]!))
+                for (const [index, reasons] of bad) {
+                  const plan = plans[index]!
+                  reject(plan.row.line, reasons.join("; "))
+                  for (const m of plan.merged) reject(m.line, `merged into line ${plan.row.line}, which was rejected: ${reasons.join("; ")}`)
+                }
+                const keep = plans.flatMap((_, i) => (bad.has(i) ? [] : [i]))
+                return createAll(keep.map((i) => plans[i]!), keep.map((i) => inputs[i]!))
               }
             )
 
@@ -487,7 +805,8 @@ export const importContacts = (
                 created: report.created,
                 updated: report.updated,
                 skipped: report.skipped,
-                rejected: report.rejected
+                rejected: report.rejected,
+                conflicted: report.conflicted
               })
             })
           )
@@ -505,4 +824,3 @@ export const importContacts = (
       } satisfies ImportReport
     })
   )
-

@@ -89,7 +89,7 @@ export class ImportError extends Schema.TaggedError<ImportError>("@rapport/impor
   cause: Schema.optional(Schema.Defect)
 }) {
   /** A stable code: `IMPORT_UNREADABLE`, `IMPORT_EMPTY`, `IMPORT_UNSUPPORTED` or `IMPORT_STORAGE`. */
-  get code(): string {
-    return `IMPORT_${this.reason.toUpperCase()}`
+  get code(): "IMPORT_UNREADABLE" | "IMPORT_EMPTY" | "IMPORT_UNSUPPORTED" | "IMPORT_STORAGE" {
+    return `IMPORT_${this.reason.toUpperCase() as Uppercase<typeof ImportFailure.Type>}`
   }
 }

@@ -20,6 +20,8 @@ Options:
   --campaign <name>       the campaign (with --source)
   --tag <tag>             a tag for every imported contact (repeatable)
   --policy <p>            duplicates: skip (default), update or fill-empty
+  --on-identity-conflict <c>  a row matched by phone or a unique field with another email:
+                          skip (default), create or update (never changes the email or names)
   --country <CC>          country of national phone numbers (e.g. FR)
   --sheet <name|n>        the XLSX sheet
   --encoding <e>          the CSV encoding (default: detected)
@@ -82,7 +84,8 @@ const summary = (file: string, report: ImportReport) => {
     ["unchanged", report.unchanged, "duplicates with nothing new"],
     // Not "(policy: skip)": with update or fill-empty, rows repeating an earlier row are skipped too.
     ["skipped", report.skipped, "duplicates, see below"],
-    ["rejected", report.rejected, "see below"]
+    ["rejected", report.rejected, "see below"],
+    ["conflicts", report.conflicted, "another person's phone or unique field, see below"]
   ]
   for (const [label, n, note] of rows) out.push(`  ${label.padEnd(13)} ${count(n).padStart(10)}  ${n > 0 ? note : ""}`.trimEnd())
   const shown = 20
@@ -94,6 +97,7 @@ const summary = (file: string, report: ImportReport) => {
   }
   listed("Rejected rows", report.rejections, report.rejected)
   listed("Skipped rows", report.skips, report.skipped)
+  listed("Identity conflicts", report.conflicts, report.conflicts.length)
   listed("Warnings", report.warnings, report.warnings.length)
   if (report.unmapped.length > 0) out.push("", `Columns not imported: ${report.unmapped.join(", ")} (map them with --mapping)`)
   out.push("", report.mapping.length === 0 ? "Columns: none recognised (map them with --mapping)" : `Columns: ${report.mapping.map((m) => `${m.column} → ${m.target}`).join(", ")}`)
@@ -138,6 +142,7 @@ const main = async (): Promise<number> => {
           campaign: { type: "string" },
           tag: { type: "string", multiple: true },
           policy: { type: "string" },
+          "on-identity-conflict": { type: "string" },
           country: { type: "string" },
           sheet: { type: "string" },
           encoding: { type: "string" },
@@ -161,6 +166,10 @@ const main = async (): Promise<number> => {
   if (values.db === undefined) throw new Refused(`--db <sqlite file> is required\n\n${usage}`)
   const policy = values.policy === undefined ? undefined : values.policy === "fill-empty" ? "fillEmpty" : values.policy
   if (policy !== undefined && policy !== "skip" && policy !== "update" && policy !== "fillEmpty") throw new Refused(`--policy must be skip, update or fill-empty (got "${values.policy}")`)
+  const onIdentityConflict = values["on-identity-conflict"]
+  if (onIdentityConflict !== undefined && onIdentityConflict !== "skip" && onIdentityConflict !== "create" && onIdentityConflict !== "update") {
+    throw new Refused(`--on-identity-conflict must be skip, create or update (got "${onIdentityConflict}")`)
+  }
   const dateOrder = values["date-order"]
   if (dateOrder !== undefined && dateOrder !== "dmy" && dateOrder !== "mdy") throw new Refused(`--date-order must be dmy or mdy (got "${dateOrder}")`)
   // The importer takes a campaign only with its channel: without --source it would be dropped silently.
@@ -210,6 +219,7 @@ const main = async (): Promise<number> => {
       source: values.source === undefined ? undefined : { channel: values.source, campaign: values.campaign },
       tags: values.tag,
       policy,
+      onIdentityConflict,
       country: values.country,
       sheet: values.sheet === undefined ? undefined : /^\d+$/.test(values.sheet) ? Number(values.sheet) : values.sheet,
       encoding: values.encoding,

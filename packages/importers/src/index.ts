@@ -51,7 +51,28 @@ export {
    * @since 0.3.0
    * @category constructors
    */
-  importFile
+  importFile,
+  /**
+   * What `importFile` rejects with when a file cannot be imported (code `IMPORT_…`).
+   *
+   * @since 0.4.0
+   * @category errors
+   */
+  RapportImportError,
+  /**
+   * What `exportFile` and `exportStream`'s stream fail with when an export cannot be completed (code `EXPORT_…`).
+   *
+   * @since 0.4.0
+   * @category errors
+   */
+  RapportExportError,
+  /**
+   * The RapportError subclass a Promise user sees for an importer failure.
+   *
+   * @since 0.4.0
+   * @category errors
+   */
+  toPromiseError
 } from "./Client.js"
 export {
   /**
@@ -70,6 +91,23 @@ export {
    * @category constructors
    */
   importContacts,
+  /**
+   * Checks import options before a file is read (`importContacts` does it first).
+   *
+   * @since 0.4.0
+   * @category utils
+   */
+  validateOptions,
+  /**
+   * @since 0.4.0
+   * @category models
+   */
+  type IdentityConflict,
+  /**
+   * @since 0.4.0
+   * @category models
+   */
+  type IdentityConflictPolicy,
   /**
    * @since 0.3.0
    * @category models

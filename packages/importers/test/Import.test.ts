@@ -1,7 +1,7 @@
 // Imports end to end, on memory storage: realistic files through reading, mapping,
 // de-duplication and batched writes, and the report that accounts for every row.
 import { Crm, createCrm, Errors, Ids, memoryStorage, MemoryStorage, Storage } from "@rapport/core"
-import { importContacts, importFile, type ImportReport } from "@rapport/importers"
+import { importContacts, importFile, type ImportReport, RapportImportError } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -15,7 +15,7 @@ const bytes = (text: string, encoding = "utf8") => new Uint8Array(encoding === "
 
 /** Every row read is accounted for exactly once. */
 const accountedFor = (report: ImportReport) =>
-  expect(report.created + report.updated + report.unchanged + report.skipped + report.rejected).toBe(report.rowsRead)
+  expect(report.created + report.updated + report.unchanged + report.skipped + report.rejected + report.conflicted).toBe(report.rowsRead)
 
 const allContacts = Effect.flatMap(Crm.Crm, (crm) => Effect.map(crm.contacts.list({ limit: 500 }), (page) => page.items))
 
@@ -102,31 +102,40 @@ describe("duplicates, policies and the report", () => {
     ",,,,"
   ].join("\n")
 
-  it.effect("rows duplicating an earlier row (email, then unique field, then phone) are skipped; bad rows rejected with their line; re-importing changes nothing", () =>
+  it.effect("rows duplicating an earlier row are skipped, another email on the same phone or unique field is a conflict; bad rows rejected with their line; re-importing changes nothing", () =>
     run(
       Effect.gen(function* () {
         const crm = yield* Crm.Crm
         yield* crm.fields.define({ key: "siret", type: "text", unique: true })
         const first = yield* importContacts(bytes(file), { country: "FR" })
         accountedFor(first)
-        expect([first.rowsRead, first.created, first.skipped, first.rejected]).toEqual([6, 2, 3, 1])
-        expect(first.skips.map((s) => [s.line, s.reason])).toEqual([
-          [3, "duplicate of line 2 (same email ada@example.com)"],
-          [5, "duplicate of line 2 (same phone +33639981234)"],
-          [6, "duplicate of line 4 (same siret 222)"]
+        expect([first.rowsRead, first.created, first.skipped, first.conflicted, first.rejected]).toEqual([6, 2, 1, 2, 1])
+        expect(first.skips.map((s) => [s.line, s.reason])).toEqual([[3, "duplicate of line 2 (same email ada@example.com)"]])
+        expect(first.conflicts.map((c) => [c.line, c.otherLine, c.matchedOn, c.email, c.otherEmail, c.resolution])).toEqual([
+          [5, 2, "phone +33639981234", "bob@example.com", "ada@example.com", "skipped"],
+          [6, 4, "siret 222", "ghost@example.com", "grace@example.com", "skipped"]
         ])
         expect(first.rejections.map((r) => r.line)).toEqual([7])
         expect(first.rejections[0]!.reason).toContain("email")
         const before = yield* allContacts
 
         const again = yield* importContacts(bytes(file), { country: "FR" })
-        expect([again.created, again.updated, again.skipped, again.rejected]).toEqual([0, 0, 5, 1])
+        expect([again.created, again.updated, again.skipped, again.conflicted, again.rejected]).toEqual([0, 0, 3, 2, 1])
         expect(again.skips[0]!.reason).toBe("already stored (same email ada@example.com)")
+        expect(again.conflicts.map((c) => [c.line, c.contactId])).toEqual([
+          [5, before.find((c) => c.email === "ada@example.com")!.id],
+          [6, before.find((c) => c.email === "grace@example.com")!.id]
+        ])
         expect(yield* allContacts).toEqual(before)
 
+        // Under update, line 3 (the same email) overwrites line 2's last name; a second run changes nothing.
         const updating = yield* importContacts(bytes(file), { country: "FR", policy: "update" })
-        expect([updating.created, updating.updated, updating.unchanged, updating.skipped]).toEqual([0, 0, 2, 3])
-        expect(yield* allContacts).toEqual(before)
+        accountedFor(updating)
+        expect([updating.created, updating.updated, updating.unchanged, updating.skipped, updating.conflicted]).toEqual([0, 2, 1, 0, 2])
+        const ada = (yield* allContacts).find((c) => c.email === "ada@example.com")!
+        expect([ada.firstName, ada.lastName]).toEqual(["Ada", "Byron"])
+        const twice = yield* importContacts(bytes(file), { country: "FR", policy: "update" })
+        expect([twice.created, twice.updated, twice.unchanged, twice.conflicted]).toEqual([0, 0, 3, 2])
       })
     ))
 
@@ -150,7 +159,7 @@ describe("duplicates, policies and the report", () => {
         const crm = yield* Crm.Crm
         yield* crm.fields.define({ key: "siret", type: "text", unique: true })
         const report = yield* importContacts(bytes(file), { country: "FR", dryRun: true })
-        expect([report.dryRun, report.created, report.skipped, report.rejected]).toEqual([true, 2, 3, 1])
+        expect([report.dryRun, report.created, report.skipped, report.conflicted, report.rejected]).toEqual([true, 2, 1, 2, 1])
         expect(yield* allContacts).toEqual([])
       })
     ))
@@ -229,14 +238,15 @@ describe("batches, progress, stopping and resuming", () => {
 })
 
 describe("the Promise client", () => {
-  it("importFile imports into the client's workspace and rejects an unreadable file with ImportError", async () => {
+  it("importFile imports into the client's workspace and rejects an unreadable file with RapportImportError", async () => {
     const crm = await createCrm({ storage: memoryStorage(), workspace: "shop-42" })
     try {
       const report = await importFile(crm, bytes("E-mail Address,First Name\nada@example.com,Ada\n"), { source: { channel: "newsletter" } })
       expect([report.created, report.mapping.map((m) => m.target)]).toEqual([1, ["email", "firstName"]])
       expect((await crm.contacts.findByEmail("ada@example.com"))?.source.channel).toBe("newsletter")
       expect(await crm.workspace("default").contacts.findByEmail("ada@example.com")).toBeNull()
-      await expect(importFile(crm, new Uint8Array([0x25, 0x50, 0x44, 0x46, 0, 1, 2, 3]))).rejects.toMatchObject({ _tag: "ImportError", code: "IMPORT_UNREADABLE" })
+      await expect(importFile(crm, new Uint8Array([0x25, 0x50, 0x44, 0x46, 0, 1, 2, 3]))).rejects.toMatchObject({ _tag: "ImportError", code: "IMPORT_UNREADABLE", reason: "unreadable" })
+      await expect(importFile(crm, bytes(""))).rejects.toBeInstanceOf(RapportImportError)
       await expect(importFile(crm, bytes(""))).rejects.toMatchObject({ code: "IMPORT_EMPTY" })
     } finally {
       await crm.close()
