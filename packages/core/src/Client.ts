@@ -86,6 +86,7 @@ import { EmitResult } from "./services/Events.js"
 import type { RemoveFieldOptions } from "./services/Fields.js"
 import type { LifecycleConfiguration, MoveOptions } from "./services/Lifecycle.js"
 import type { TaskTransition } from "./services/Tasks.js"
+import { dispatchSettings } from "./internal/dispatchOptions.js"
 import { toJson } from "./internal/json.js"
 import { CurrentWorkspace } from "./services/Workspaces.js"
 
@@ -842,6 +843,12 @@ const makeClient = (
       runDue: (options) => crm((c) => c.dispatcher.runDue(options)),
       start: (options) => {
         if (lifetime.closed) throw new RapportClientClosedError()
+        // Checked here, not in the forked fiber, so that bad options throw instead of stopping it silently.
+        const settings = dispatchSettings(options, true)
+        if (settings instanceof ValidationError) throw new RapportValidationError(settings)
+        if (settings.workspaces !== undefined && settings.workspaces !== "all" && !Schema.is(Schema.Array(WorkspaceId))(settings.workspaces)) {
+          throw new RapportValidationError(ValidationError.at(["workspaces"], 'must be "all" or a list of workspace ids'))
+        }
         const fiber = runtime.runFork(
           Effect.provideService(Effect.flatMap(Crm.Crm, (c) => Effect.scoped(Effect.zipRight(c.dispatcher.start(options), Effect.never))), CurrentWorkspace, workspaceId)
         )

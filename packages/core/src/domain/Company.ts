@@ -10,7 +10,7 @@ import { Tags } from "./Contact.js"
 import { FieldValues } from "./FieldDefinition.js"
 import { CompanyId, WorkspaceId } from "./Ids.js"
 import { Instant } from "./Time.js"
-import { JsonObject, JsonPatch, Text } from "./Json.js"
+import { JsonObject, JsonPatch, SafeString, Text } from "./Json.js"
 
 const normalizeDomain = (raw: string): Either.Either<string, string> => {
   const trimmed = raw.trim().replace(/^https?:\/\//i, "").replace(/\/.*$/, "")
@@ -109,7 +109,7 @@ export type CompanyUpdate = typeof CompanyUpdate.Encoded
  * @category schemas
  */
 export const CompanyListOptions = Schema.Struct({
-  cursor: Schema.optional(Schema.String),
+  cursor: Schema.optional(SafeString),
   limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 500)))
 })
 

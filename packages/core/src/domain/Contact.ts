@@ -9,7 +9,7 @@ import { FieldValues } from "./FieldDefinition.js"
 import { CompanyId, ContactId, WorkspaceId } from "./Ids.js"
 import { StageKey } from "./LifecycleDefinition.js"
 import { Instant, InstantInput, Timezone } from "./Time.js"
-import { JsonObject, JsonPatch, Text } from "./Json.js"
+import { JsonObject, JsonPatch, SafeString, Text } from "./Json.js"
 import { showValue } from "../internal/show.js"
 
 /**
@@ -231,10 +231,10 @@ export type ContactMergeOptions = typeof ContactMergeOptions.Encoded
  */
 export const ContactListOptions = Schema.Struct({
   stage: Schema.optional(StageKey),
-  tag: Schema.optional(Schema.String),
+  tag: Schema.optional(SafeString),
   companyId: Schema.optional(CompanyId),
-  ownerId: Schema.optional(Schema.String),
-  cursor: Schema.optional(Schema.String),
+  ownerId: Schema.optional(SafeString),
+  cursor: Schema.optional(SafeString),
   limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 500)))
 })
 

@@ -100,7 +100,7 @@ export type FieldKey = typeof FieldKey.Type
  */
 export const FieldOption = Schema.Struct({
   value: Text(100),
-  label: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))
+  label: SafeString.pipe(Schema.minLength(1), Schema.maxLength(200))
 })
 
 /**
@@ -176,7 +176,7 @@ export const FieldDefinitionInput = Schema.Struct({
   options: Schema.optional(Schema.Array(OptionInput)),
   required: Schema.optional(Requirement),
   unique: Schema.optional(Schema.Boolean),
-  description: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(2000)))),
+  description: Schema.optional(Schema.NullOr(SafeString.pipe(Schema.maxLength(2000)))),
   position: Schema.optional(Schema.Int)
 })
 
@@ -200,7 +200,7 @@ export const FieldDefinitionChanges = Schema.Struct({
   options: Schema.optional(Schema.Array(OptionInput)),
   required: Schema.optional(Requirement),
   unique: Schema.optional(Schema.Boolean),
-  description: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(2000)))),
+  description: Schema.optional(Schema.NullOr(SafeString.pipe(Schema.maxLength(2000)))),
   position: Schema.optional(Schema.Int)
 })
 

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { SafeString } from "./Json.js"
 
 const generatedId = <const B extends string>(brand: B) =>
   Schema.compose(Schema.Lowercase, Schema.UUID, { strict: false }).pipe(
@@ -15,8 +16,9 @@ const generatedId = <const B extends string>(brand: B) =>
     })
   )
 
+// PostgreSQL cannot store NUL or a lone surrogate: two ids differing only there were taken as one.
 const externalId = <const B extends string>(brand: B, max: number) =>
-  Schema.String.pipe(
+  SafeString.pipe(
     Schema.filter((s) => s.length > 0 && s.length <= max && s.trim() === s, {
       message: () => `must be a non-empty string of at most ${max} characters, without surrounding spaces`
     }),

@@ -7,6 +7,7 @@
  */
 import * as Schema from "effect/Schema"
 import { showValue } from "../internal/show.js"
+import { SafeString } from "./Json.js"
 
 /**
  * A stage key: an identifier such as `customer` or `marketingQualified`.
@@ -83,7 +84,7 @@ export type Criterion = typeof Criterion.Type
  */
 export const Stage = Schema.Struct({
   key: StageKey,
-  label: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100)),
+  label: SafeString.pipe(Schema.minLength(1), Schema.maxLength(100)),
   /** Move contacts here automatically when this holds (and the stage's required fields are filled). */
   enterWhen: Schema.optional(Criterion)
 }).annotations({ identifier: "Stage" })

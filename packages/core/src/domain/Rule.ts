@@ -20,7 +20,7 @@ import { Tag } from "./Contact.js"
 import type { ValidationIssue } from "./Errors.js"
 import { type FieldDefinition, valueSchema } from "./FieldDefinition.js"
 import { RuleId, TemplateId, WorkspaceId } from "./Ids.js"
-import { JsonObject, JsonValue, Text } from "./Json.js"
+import { JsonObject, JsonValue, SafeString, Text } from "./Json.js"
 import { EventType, StageKey } from "./LifecycleDefinition.js"
 import { Purpose } from "./Consent.js"
 import { Delay, DurationString } from "./Schedule.js"
@@ -193,7 +193,7 @@ export const Goal = Schema.Struct({ event: EventType, within: DurationString })
 export const Limits = Schema.Struct({
   oncePerContact: Schema.optional(Schema.Boolean),
   cooldown: Schema.optional(DurationString),
-  oncePer: Schema.optional(Schema.String)
+  oncePer: Schema.optional(SafeString)
 })
 
 /**

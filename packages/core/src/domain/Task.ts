@@ -6,7 +6,7 @@
  */
 import * as Schema from "effect/Schema"
 import { ContactId, DealId, TaskId, WorkspaceId } from "./Ids.js"
-import { Text } from "./Json.js"
+import { SafeString, Text } from "./Json.js"
 import { Instant, InstantInput } from "./Time.js"
 
 /**
@@ -107,7 +107,7 @@ export const TaskListOptions = Schema.Struct({
   ownerId: Schema.optional(Schema.NullOr(Text(200))),
   contactId: Schema.optional(ContactId),
   dealId: Schema.optional(DealId),
-  cursor: Schema.optional(Schema.String),
+  cursor: Schema.optional(SafeString),
   limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 500)))
 })
 

@@ -9,7 +9,7 @@
 import * as Schema from "effect/Schema"
 import { ContactId, EventId, TimelineEntryId, WorkspaceId } from "./Ids.js"
 import { Instant, InstantInput } from "./Time.js"
-import { JsonObject, Text } from "./Json.js"
+import { JsonObject, SafeString, Text } from "./Json.js"
 
 /**
  * Entries people log (`timeline.log`).
@@ -110,7 +110,7 @@ export const TimelineListOptions = Schema.Struct({
   kinds: Schema.optional(Schema.Array(TimelineKind)),
   from: Schema.optional(InstantInput),
   to: Schema.optional(InstantInput),
-  cursor: Schema.optional(Schema.String),
+  cursor: Schema.optional(SafeString),
   limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 500)))
 })
 

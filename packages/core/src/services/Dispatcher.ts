@@ -28,6 +28,7 @@ import type { StoredEvent } from "../domain/CrmEvent.js"
 import { InvalidTransition, NotFound, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { JobId, TimelineEntryId, type WorkspaceId, WorkspaceId as WorkspaceIdSchema } from "../domain/Ids.js"
+import { SafeString } from "../domain/Json.js"
 import { Job, type JobStatus, JobStatus as JobStatusSchema } from "../domain/Job.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
@@ -50,6 +51,8 @@ import { ActionFailure, CustomActions } from "../ports/CustomActions.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Mailer, MailerError, MailSettings, type OutgoingMail, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
+import { clampInstant } from "../domain/Time.js"
+import { type DispatchSettings, dispatchSettings } from "../internal/dispatchOptions.js"
 
 /**
  * How the dispatcher works; every setting has a default.
@@ -115,9 +118,9 @@ export interface DispatchReport {
  */
 export const JobListOptions = Schema.Struct({
   status: Schema.optional(Schema.Union(JobStatusSchema, Schema.Array(JobStatusSchema))),
-  ruleId: Schema.optional(Schema.String),
-  contactId: Schema.optional(Schema.String),
-  cursor: Schema.optional(Schema.String),
+  ruleId: Schema.optional(SafeString),
+  contactId: Schema.optional(SafeString),
+  cursor: Schema.optional(SafeString),
   limit: Schema.optional(Schema.Int.pipe(Schema.between(1, 500)))
 })
 
@@ -414,7 +417,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
             if (reservedAt === null) {
               const cap = workspace.messaging.frequencyCap
               if (cap !== null) {
-                const since = DateTime.subtract(now, { millis: durationMillis(cap.per) })
+                const since = clampInstant(ms(now) - durationMillis(cap.per))
                 const sent = yield* storage.jobs.marketingSince(job.workspaceId, contact.id, since)
                 if (sent >= cap.max) return yield* stop(`frequency cap: ${sent} marketing mail${sent === 1 ? "" : "s"} in the last ${cap.per} (at most ${cap.max})`)
               }
@@ -517,14 +520,14 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
 
     type Outcome = Settled | "retried" | "dead" | "lost"
 
-    const workspacesOf = (options: DispatchOptions): Effect.Effect<ReadonlyArray<WorkspaceId> | undefined, ValidationError> =>
+    const workspacesOf = (options: { readonly workspaces?: unknown }): Effect.Effect<ReadonlyArray<WorkspaceId> | undefined, ValidationError> =>
       options.workspaces === "all"
         ? Effect.succeed(undefined)
         : options.workspaces === undefined
           ? Effect.map(CurrentWorkspace, (id) => [id])
           : decodeInput(Schema.Array(WorkspaceIdSchema), ["workspaces"])(options.workspaces)
 
-    const runOne = (job: Job, token: string, options: DispatchOptions): Effect.Effect<Outcome> =>
+    const runOne = (job: Job, token: string, options: DispatchSettings): Effect.Effect<Outcome> =>
       execute(job, token).pipe(
         Effect.map((status): Outcome => status),
         // A defect (a bug in a custom action, say) fails this job like any error: retried, then dead.
@@ -536,15 +539,13 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
               Effect.gen(function* () {
                 const now = yield* DateTime.now
                 const message = messageOf(error)
-                const maxAttempts = options.maxAttempts ?? 8
-                if (isPermanent(error) || job.attempts >= maxAttempts) {
+                if (isPermanent(error) || job.attempts >= options.maxAttempts) {
                   yield* settle(job, token, { status: "dead", lastError: message, completedAt: now, leaseUntil: null, claimToken: null })
                   yield* Effect.logWarning(`Rapport job ${job.id} (rule ${job.ruleId}) dead-lettered after ${job.attempts} attempt(s): ${message}`)
                   return "dead" as const
                 }
-                const base = Duration.toMillis(options.retryDelay ?? Duration.seconds(30))
-                const delay = Math.min(base * 2 ** (job.attempts - 1), 3_600_000)
-                yield* settle(job, token, { status: "pending", lastError: message, dueAt: DateTime.add(now, { millis: delay }), leaseUntil: null, claimToken: null })
+                const delay = Math.min(options.retryDelayMillis * 2 ** (job.attempts - 1), 3_600_000)
+                yield* settle(job, token, { status: "pending", lastError: message, dueAt: clampInstant(ms(now) + delay), leaseUntil: null, claimToken: null })
                 return "retried" as const
               })
             )
@@ -559,19 +560,24 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
      * in the same call.
      */
     const runDue = Effect.fn("Dispatcher.runDue")(function* (options: DispatchOptions = {}) {
+      const settings = dispatchSettings(options, false)
+      if (settings instanceof ValidationError) return yield* settings
+      return yield* drain(settings, yield* workspacesOf(settings))
+    })
+
+    const drain = Effect.fnUntraced(function* (options: DispatchSettings, workspaces: ReadonlyArray<WorkspaceId> | undefined) {
       const report = { claimed: 0, done: 0, skipped: 0, retried: 0, dead: 0, lost: 0 }
-      const limit = options.limit ?? Number.POSITIVE_INFINITY
-      const lease = Duration.toMillis(options.lease ?? Duration.minutes(1))
-      const workspaces = yield* workspacesOf(options)
+      const limit = options.limit
+      const lease = options.leaseMillis
       const ids = yield* IdGenerator
       while (report.claimed < limit) {
         const now = yield* DateTime.now
         const token = yield* ids.next
         const batch = yield* storage.jobs.claim({
           now,
-          leaseUntil: DateTime.add(now, { millis: lease }),
+          leaseUntil: clampInstant(ms(now) + lease),
           token,
-          limit: Math.min(options.batchSize ?? 20, limit - report.claimed),
+          limit: Math.min(options.batchSize, limit - report.claimed),
           workspaces
         })
         if (batch.length === 0) break
@@ -582,7 +588,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           byContact.set(key, [...(byContact.get(key) ?? []), job])
         }
         const outcomes = yield* Effect.forEach([...byContact.values()], (jobs) => Effect.forEach(jobs, (job) => runOne(job, token, options)), {
-          concurrency: options.concurrency ?? 4
+          concurrency: options.concurrency
         })
         for (const outcome of outcomes.flat()) report[outcome]++
       }
@@ -594,12 +600,15 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
      * they fall due, at once when an emission in this process queues some, else within
      * `pollInterval`. Failures to reach storage are logged and retried.
      */
-    const start = (options: StartOptions = {}): Effect.Effect<void, never, Scope.Scope> =>
+    const start = (options: StartOptions = {}): Effect.Effect<void, ValidationError, Scope.Scope> =>
       Effect.gen(function* () {
-        const poll = Duration.toMillis(options.pollInterval ?? Duration.seconds(1))
+        const settings = dispatchSettings(options, true)
+        if (settings instanceof ValidationError) return yield* settings
+        const workspaces = yield* workspacesOf(settings)
+        const poll = settings.pollMillis
         const loop = Effect.gen(function* () {
-          yield* runDue(options).pipe(Effect.catchAll((error) => Effect.logError("Rapport dispatcher: could not run due jobs", error)))
-          const next = yield* storage.jobs.nextDue(yield* workspacesOf(options)).pipe(Effect.orElseSucceed(() => Option.none<DateTime.Utc>()))
+          yield* drain(settings, workspaces).pipe(Effect.catchAll((error) => Effect.logError("Rapport dispatcher: could not run due jobs", error)))
+          const next = yield* storage.jobs.nextDue(workspaces).pipe(Effect.orElseSucceed(() => Option.none<DateTime.Utc>()))
           const now = ms(yield* DateTime.now)
           const wait = Option.match(next, { onNone: () => poll, onSome: (at) => Math.max(0, Math.min(poll, ms(at) - now)) })
           if (wait > 0) yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), signal.wait)

@@ -16,6 +16,7 @@ import { EmitInput, StoredEvent } from "../domain/CrmEvent.js"
 import { emailKey } from "../domain/Email.js"
 import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
 import { ContactId, EventId, RuleId, type WorkspaceId } from "../domain/Ids.js"
+import { SafeString } from "../domain/Json.js"
 import type { VariantStats } from "../domain/Job.js"
 import { initialStage } from "../domain/LifecycleDefinition.js"
 import {
@@ -50,7 +51,7 @@ const decodeRuleId = decodeInput(RuleId, ["ruleId"])
  * @category schemas
  */
 export const RuleListOptions = Schema.Struct({
-  on: Schema.optional(Schema.String),
+  on: Schema.optional(SafeString),
   enabled: Schema.optional(Schema.Boolean)
 })
 
@@ -82,9 +83,9 @@ export interface RuleStats {
 export const SimulateInput = Schema.Struct({
   event: Schema.Struct({
     id: Schema.optional(EventId),
-    type: Schema.String,
+    type: SafeString,
     contactId: Schema.optional(ContactId),
-    email: Schema.optional(Schema.String),
+    email: Schema.optional(SafeString),
     occurredAt: Schema.optional(Schema.Unknown),
     payload: Schema.optional(Schema.Unknown)
   }),

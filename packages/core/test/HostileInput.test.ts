@@ -1,0 +1,161 @@
+// Inputs that used to crash, be silently changed, or reach the database: each is refused with a
+// typed error naming the field, through the Promise client and the Effect API.
+import { createCrm, Crm, memoryStorage, RapportValidationError } from "@rapport/core"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { failure, line, withCrm } from "./helpers.js"
+
+const start = () => createCrm({ storage: memoryStorage() })
+
+const refusal = async (call: () => Promise<unknown>) => {
+  const error = await call().then(
+    () => undefined,
+    (e: unknown) => e
+  )
+  expect(error).toBeInstanceOf(RapportValidationError)
+  return error as RapportValidationError
+}
+
+const nested = (depth: number, leaf: unknown = 1): unknown => {
+  let value = leaf
+  for (let i = 0; i < depth; i++) value = i % 2 === 0 ? { a: value } : [value]
+  return value
+}
+
+describe("impossible instants", () => {
+  // Regression: JavaScript's Date.parse rolls 2025-02-30 over to March 2 and 24:00 to the next day.
+  it("are refused, naming the field, instead of being rolled over", async () => {
+    const crm = await start()
+    const ada = await crm.contacts.create({ email: "ada@example.com" })
+    const cases = ["2025-02-30T10:00:00Z", "2025-02-28T24:00:00Z", "2025-02-28T23:60:00Z", "2025-02-28T23:59:60Z", "2025-13-01T10:00:00Z", "2025-02-28T10:00:00+24:00", "2023-02-29T10:00:00Z", "0000-12-31T10:00:00Z"]
+    for (const occurredAt of cases) {
+      const error = await refusal(() => crm.events.emit({ id: `e-${occurredAt}`, type: "note.added", contactId: ada.id, occurredAt }))
+      expect(error.issues.map((i) => i.path.join("."))).toEqual(["occurredAt"])
+      expect(error.issues[0]!.message).toContain(occurredAt)
+      await refusal(() => crm.tasks.create({ title: "Call", contactId: ada.id, dueAt: occurredAt }))
+      await refusal(() => crm.contacts.update(ada.id, { expectedVersion: 1, firstSeenAt: occurredAt }))
+    }
+    // A leap day exists in leap years, and offsets up to ±23:59 are valid.
+    const leap = await crm.events.emit({ id: "leap", type: "note.added", contactId: ada.id, occurredAt: "2024-02-29T23:30:00-05:00" })
+    expect(leap.event.occurredAt).toBe("2024-03-01T04:30:00.000Z")
+    await crm.close()
+  })
+})
+
+describe("deeply nested input", () => {
+  // Regression: a payload a few thousand levels deep overflowed the stack (RangeError) in decoding
+  // and in error formatting.
+  it("is refused past 64 levels, at the path where it gets too deep, and 60 levels are kept", async () => {
+    const crm = await start()
+    for (const depth of [65, 300, 5_000, 100_000]) {
+      const error = await refusal(() => crm.events.emit({ type: "thing.seen", email: "ada@example.com", payload: { d: nested(depth) } as never }))
+      expect(error.issues).toHaveLength(1)
+      expect(error.issues[0]!.path.slice(0, 2)).toEqual(["payload", "d"])
+      expect(error.issues[0]!.path).toHaveLength(64)
+      expect(error.issues[0]!.message).toContain("64 levels")
+      await refusal(() => crm.contacts.create({ email: "deep@example.com", fields: { x: nested(depth) } } as never))
+    }
+    expect(await crm.contacts.findByEmail("deep@example.com")).toBeNull()
+    const kept = await crm.events.emit({ id: "ok", type: "thing.seen", email: "ada@example.com", payload: { d: nested(60) } as never })
+    expect(kept.event.payload).toEqual({ d: nested(60) })
+    await crm.close()
+  })
+
+  it("a cycle is refused like a value too deep, and a deep condition too", async () => {
+    const crm = await start()
+    const cycle: Record<string, unknown> = { name: "loop" }
+    cycle["self"] = cycle
+    await refusal(() => crm.events.emit({ type: "page.viewed", email: "ada@example.com", payload: cycle as never }))
+    let when: unknown = { path: "contact.email", op: "exists" }
+    for (let i = 0; i < 50_000; i++) when = { not: when }
+    await refusal(() => crm.rules.create({ name: "Deep", on: "page.viewed", when: when as never, actions: [{ type: "tag", tag: "t" }] }))
+    expect(await crm.rules.list()).toEqual([])
+    await crm.close()
+  })
+})
+
+describe("bigints", () => {
+  // Regression: the error formatter called JSON.stringify on the input and threw a TypeError.
+  it("in money, a probability or a score are validation errors naming the field", async () => {
+    const crm = await start()
+    const ada = await crm.contacts.create({ email: "ada@example.com" })
+    const amount = await refusal(() => crm.deals.create({ title: "Quote", contactId: ada.id, amount: { amountMinor: 10n as never, currency: "EUR" } }))
+    expect(amount.issues.map((i) => i.path.join("."))).toEqual(["amount.amountMinor"])
+    const probability = await refusal(() => crm.deals.create({ title: "Quote", contactId: ada.id, amount: { amountMinor: 10, currency: "EUR" }, probability: { probability: 50n as never, reason: "x" } }))
+    expect(probability.issues.map((i) => i.path.join("."))).toEqual(["probability.probability"])
+    const score = await refusal(() => crm.contacts.update(ada.id, { expectedVersion: 1, score: 5n as never }))
+    expect(score.issues.map((i) => i.path.join("."))).toEqual(["score"])
+    await refusal(() => crm.events.emit({ type: "order.placed", contactId: ada.id, payload: { orderId: "o", lines: [{ ...line("A"), quantity: 2n as never }] } }))
+    expect((await crm.deals.list()).items).toEqual([])
+    await crm.close()
+  })
+})
+
+describe("text PostgreSQL cannot store", () => {
+  // Regression: two event ids differing only by a NUL or a lone surrogate were taken as one on PostgreSQL.
+  it("in ids, tags, owners and list filters is refused everywhere, naming the field", async () => {
+    const crm = await start()
+    const ada = await crm.contacts.create({ email: "ada@example.com" })
+    for (const bad of ["order\u0000-1", "order-\ud800", "\udc00order"]) {
+      const emitted = await refusal(() => crm.events.emit({ id: bad, type: "note.added", contactId: ada.id }))
+      expect(emitted.issues[0]!.path).toEqual(["id"])
+      await refusal(() => crm.events.get(bad))
+      await refusal(() => crm.contacts.update(ada.id, { expectedVersion: 1, tags: [bad] }))
+      await refusal(() => crm.contacts.update(ada.id, { expectedVersion: 1, ownerId: bad }))
+      await refusal(() => crm.contacts.list({ tag: bad }))
+      await refusal(() => crm.contacts.list({ ownerId: bad }))
+      await refusal(() => crm.rules.list({ on: bad }))
+      await refusal(() => crm.dispatcher.jobs({ ruleId: bad }))
+      await refusal(() => crm.fields.define({ key: "k", type: "text", label: bad }))
+    }
+    expect((await crm.contacts.get(ada.id)).version).toBe(1)
+    await crm.close()
+  })
+})
+
+describe("dispatcher options", () => {
+  // Regression: a string batch size reached SQL, a negative lease and zero concurrency were taken,
+  // and a bad duration threw a plain Error.
+  const bad = [
+    [{ batchSize: "5" }, "batchSize"],
+    [{ batchSize: 2.5 }, "batchSize"],
+    [{ batchSize: 0 }, "batchSize"],
+    [{ lease: "-1 minute" }, "lease"],
+    [{ lease: -5 }, "lease"],
+    [{ lease: "soon" }, "lease"],
+    [{ concurrency: 0 }, "concurrency"],
+    [{ maxAttempts: -1 }, "maxAttempts"],
+    [{ retryDelay: "1 fortnight" }, "retryDelay"],
+    [{ limit: Number.NaN }, "limit"],
+    [{ batchSise: 5 }, "batchSise"]
+  ] as const
+
+  it("are checked before anything runs, every problem named (Promise client)", async () => {
+    const crm = await start()
+    for (const [options, field] of bad) {
+      const error = await refusal(() => crm.dispatcher.runDue(options as never))
+      expect(error.issues.map((i) => i.path.join("."))).toEqual([field])
+      expect(() => crm.dispatcher.start(options as never)).toThrow(RapportValidationError)
+    }
+    expect(() => crm.dispatcher.start({ pollInterval: 0 })).toThrow(RapportValidationError)
+    expect(() => crm.dispatcher.start({ workspaces: ["no spaces"] })).toThrow(RapportValidationError)
+    const all = await refusal(() => crm.dispatcher.runDue({ batchSize: "5", lease: "-1 minute", concurrency: 0 } as never))
+    expect(all.issues.map((i) => i.path[0])).toEqual(["batchSize", "concurrency", "lease"])
+    expect(await crm.dispatcher.runDue({ batchSize: 5, lease: "2 minutes", concurrency: 2, maxAttempts: 3, retryDelay: 0, limit: 10 })).toMatchObject({ claimed: 0 })
+    const running = crm.dispatcher.start({ pollInterval: "50 millis" })
+    await running.stop()
+    await crm.close()
+  })
+
+  it.effect("are checked by the Effect API too", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const error = yield* failure(crm.dispatcher.runDue({ batchSize: "5" } as never))
+        expect(error._tag).toBe("ValidationError")
+        const started = yield* failure(Effect.scoped(crm.dispatcher.start({ lease: "-1 minute" })))
+        expect(started._tag).toBe("ValidationError")
+      })
+    )
+  )
+})
