@@ -13,6 +13,7 @@ import { StageKey } from "./LifecycleDefinition.js"
 import { Currency, MinorUnits, Money } from "./Money.js"
 import { Probability } from "./Pipeline.js"
 import { Instant, InstantInput, LocalDate } from "./Time.js"
+import { showValue } from "../internal/show.js"
 
 /**
  * `open` until the deal is `won` or `lost`; `cold` when it stalls without being lost (it counts
@@ -65,7 +66,7 @@ export const DealAmount = Schema.Struct({
   amountMinor: MinorUnits.pipe(
     Schema.filter((n) => n >= 0 && n <= MAX_AMOUNT_MINOR, {
       message: (issue) =>
-        `must be an amount from 0 to ${MAX_AMOUNT_MINOR} minor units, got ${JSON.stringify(issue.actual)}; a deal is never negative`
+        `must be an amount from 0 to ${MAX_AMOUNT_MINOR} minor units, got ${showValue(issue.actual)}; a deal is never negative`
     })
   ),
   currency: Currency

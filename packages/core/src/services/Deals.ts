@@ -22,7 +22,7 @@ import * as Page from "../domain/Page.js"
 import { outcomeStage, type Pipeline, type PipelineStage } from "../domain/Pipeline.js"
 import { Channel, type Task, TaskCreate } from "../domain/Task.js"
 import { compile, type RenderContext } from "../domain/Template.js"
-import { InstantInput, localDateOf } from "../domain/Time.js"
+import { clampInstant, InstantInput, localDateOf } from "../domain/Time.js"
 import { Reaction, type TimelineEntry } from "../domain/TimelineEntry.js"
 import * as Weighting from "../domain/Weighting.js"
 import { toJson } from "../internal/json.js"
@@ -696,7 +696,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       const thresholds = pipelines.flatMap((p) =>
         p.stages
           .filter((s) => s.outcome === "open")
-          .map((s) => ({ pipelineId: p.id, stage: s.key, before: DateTime.subtract(now, { days: s.staleAfterDays ?? workspace.sales.staleAfterDays }) }))
+          .map((s) => ({ pipelineId: p.id, stage: s.key, before: clampInstant(DateTime.subtract(now, { days: s.staleAfterDays ?? workspace.sales.staleAfterDays })) }))
       )
       const rows = yield* storage.deals.stale(workspace.id, {
         thresholds,
