@@ -1,12 +1,16 @@
 // Hostile data at the mail boundary (issue 12, "Security"): no value from data reaches a mail header
 // with a line break, URL placeholders cannot smuggle a script scheme into a link, and unsubscribe
 // links expire, replay as no-ops and never withdraw a newer opt-in.
-import { createCrm, Crm, Deal, Mailer, Mailers, MemoryStorage, memoryStorage, RapportValidationError, Storage } from "@rapport/core"
+import { createCrm, Crm, Deal, Mailer, Mailers, MemoryStorage, memoryStorage, RapportValidationError, Storage, Template } from "@rapport/core"
 import { describe, expect, it } from "@effect/vitest"
+import { createHmac } from "node:crypto"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
+import * as TestClock from "effect/TestClock"
 import { failure } from "./helpers.js"
 
 const fc = FastCheck
@@ -145,6 +149,236 @@ describe("mail headers: no value from data carries a line break", () => {
       expect(mails[0]!.headers?.["List-Unsubscribe"]).toContain("u Bcc: victim@example.com?t=")
     } finally {
       await crm.close()
+    }
+  })
+})
+
+describe("URL placeholders in mails", () => {
+  it.effect("a follow-up and a rule mail link a contact's website only when it is http(s) or mailto", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        yield* crm.fields.define({ key: "website", label: "Website", type: "text" })
+        const html = '<a href="{{ contact.fields.website }}">Your site</a> <a href="{{ unsubscribeUrl }}">stop</a>'
+        const evil = yield* crm.contacts.create({ email: "evil@example.com", fields: { website: " JaVa\tScRiPt:alert(document.cookie)" } })
+        const good = yield* crm.contacts.create({ email: "good@example.com", fields: { website: "https://good.example/?a=1&b=2" } })
+        const nudge = yield* crm.templates.create({ name: "Nudge", subject: "Hi", html: '<a href="{{ contact.fields.website }}">Your site</a>' })
+        const deal = yield* crm.deals.create({ title: "Site", amount: eur(1), contactId: evil.id })
+        yield* crm.deals.followUp(deal.id, { channel: "email", templateId: nudge.id })
+        const offer = yield* crm.templates.create({ name: "Offer", purpose: "marketing", subject: "Offer", html })
+        yield* crm.rules.create({ id: "offer", name: "Offer", on: "offer.requested", actions: [{ type: "sendEmail", template: offer.id }] })
+        for (const contact of [evil, good]) {
+          yield* crm.consent.grant(contact.id)
+          yield* crm.events.emit({ type: "offer.requested", contactId: contact.id, payload: {} })
+        }
+        yield* crm.dispatcher.runDue()
+        const mails = yield* sent
+        expect(mails.map((m) => [m.to, /^<a href="([^"]*)">Your site/.exec(m.html ?? "")?.[1]])).toEqual([
+          ["evil@example.com", Template.blockedUrl],
+          ["evil@example.com", Template.blockedUrl],
+          ["good@example.com", "https://good.example/?a=1&amp;b=2"]
+        ])
+      })
+    ))
+
+  it("Promise client: a javascript: website renders as the blocked URL in a follow-up mail", async () => {
+    const { mailer, mails } = keeping()
+    const crm = await createCrm({ storage: memoryStorage(), mailer })
+    try {
+      await crm.fields.define({ key: "website", label: "Website", type: "text" })
+      const buyer = await crm.contacts.create({ email: "buyer@example.com", fields: { website: "data:text/html,<script>alert(1)</script>" } })
+      const deal = await crm.deals.create({ title: "Site", amount: eur(1), contactId: buyer.id })
+      const template = await crm.templates.create({ name: "Nudge", subject: "Hi", html: "<a href={{ contact.fields.website }}>site</a>" })
+      await crm.deals.followUp(deal.id, { channel: "email", templateId: template.id })
+      expect(mails.map((m) => m.html)).toEqual([`<a href=${Template.blockedUrl}>site</a>`])
+    } finally {
+      await crm.close()
+    }
+  })
+})
+
+const tokenOf = (url: string) => decodeURIComponent(new URL(url).searchParams.get("t") ?? "")
+const setNow = (iso: string) => TestClock.setTime(DateTime.toEpochMillis(DateTime.unsafeMake(iso)))
+/** A token as Rapport made them before 0.4.0: workspace and contact, no issue time. */
+const legacyToken = (secret: string, workspaceId: string, contactId: string) => {
+  const payload = Buffer.from(JSON.stringify([workspaceId, contactId]), "utf8").toString("base64url")
+  return `${payload}.${createHmac("sha256", secret).update(payload).digest("base64url")}`
+}
+const payloadOf = (token: string): ReadonlyArray<unknown> => JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString("utf8"))
+
+/** The contact's stored consent records and consent events (their types, sorted): what an unsubscribe may write. */
+const written = (contactId: string) =>
+  Effect.gen(function* () {
+    const storage = yield* Storage.Storage
+    const crm = yield* Crm.Crm
+    const workspaceId = (yield* crm.settings.current).id
+    const contact = contactId as Parameters<typeof storage.consents.list>[1]
+    const records = (yield* storage.consents.list(workspaceId, contact)).map((r) => [r.purpose, r.granted, DateTime.formatIso(r.at)])
+    const events = (yield* storage.events.forContact(workspaceId, contact, { limit: 100 })).filter((e) => e.type.startsWith("consent.")).map((e) => e.type).sort()
+    return { records, events }
+  })
+
+describe("unsubscribe links", () => {
+  it.effect("a link expires after its lifetime (365 days by default); an expired link writes nothing", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        yield* setNow("2026-01-01T00:00:00Z")
+        const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+        yield* crm.consent.grant(ada.id)
+        const token = tokenOf(yield* crm.consent.unsubscribeUrl(ada.id))
+        expect(payloadOf(token)[2]).toBe(DateTime.toEpochMillis(DateTime.unsafeMake("2026-01-01T00:00:00Z")))
+        yield* TestClock.adjust(Duration.sum(Duration.days(365), Duration.millis(1)))
+        const before = yield* written(ada.id)
+        const error = yield* failure(crm.consent.unsubscribe(token))
+        expect(error._tag === "ValidationError" ? error.issues : []).toEqual([
+          { path: ["token"], message: "has expired: it was issued on 2026-01-01T00:00:00.000Z and unsubscribe links work for 365d" }
+        ])
+        expect(yield* written(ada.id)).toEqual(before)
+        // The same link a day earlier still worked.
+        yield* setNow("2026-12-31T00:00:00Z")
+        expect((yield* crm.consent.unsubscribe(token)).status.unsubscribedAt).toBe("2026-12-31T00:00:00.000Z")
+      })
+    ))
+
+  it.effect("the lifetime is configurable with the unsubscribe settings, and a bad one is refused", () =>
+    Effect.gen(function* () {
+      const program = Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+        const token = tokenOf(yield* crm.consent.unsubscribeUrl(ada.id))
+        yield* TestClock.adjust(Duration.days(8))
+        return yield* Effect.either(crm.consent.unsubscribe(token))
+      })
+      const week = yield* run(program, { unsubscribe: { ...unsubscribe, lifetime: "7 days" } })
+      expect(Either.isLeft(week) ? week.left.message : "").toMatch(/token: has expired: .* work for 7d/)
+      const month = yield* run(program, { unsubscribe: { ...unsubscribe, lifetime: Duration.days(30) } })
+      expect(Either.isRight(month)).toBe(true)
+      for (const lifetime of ["-1 minute", "0 millis", Duration.infinity] satisfies ReadonlyArray<Duration.DurationInput>) {
+        const bad = yield* run(program, { unsubscribe: { ...unsubscribe, lifetime } })
+        expect(Either.isLeft(bad) && bad.left._tag === "ValidationError" ? bad.left.issues.map((i) => i.path.join(".")) : []).toEqual(["unsubscribe.lifetime"])
+      }
+    }))
+
+  it.effect("a replayed link is a no-op: no new event, nothing written", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+        yield* crm.consent.grant(ada.id)
+        const token = tokenOf(yield* crm.consent.unsubscribeUrl(ada.id))
+        yield* TestClock.adjust(Duration.minutes(5))
+        const first = yield* crm.consent.unsubscribe(token)
+        const after = yield* written(ada.id)
+        expect(after.events).toEqual(["consent.granted", "consent.unsubscribed"])
+        for (let i = 0; i < 3; i++) {
+          yield* TestClock.adjust(Duration.minutes(5))
+          expect(yield* crm.consent.unsubscribe(token)).toEqual(first)
+          expect(yield* written(ada.id)).toEqual(after)
+        }
+      })
+    ))
+
+  it.effect("an old link does not withdraw a newer opt-in: neither after a re-subscription nor for a purpose granted after the link", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        yield* setNow("2026-03-01T00:00:00Z")
+        const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+        yield* crm.consent.grant(ada.id)
+        const old = tokenOf(yield* crm.consent.unsubscribeUrl(ada.id))
+        // Unsubscribed through the link, then opted in again: the old link changes nothing now.
+        yield* setNow("2026-03-02T00:00:00Z")
+        yield* crm.consent.unsubscribe(old)
+        yield* setNow("2026-03-03T00:00:00Z")
+        yield* crm.consent.grant(ada.id, { source: "signup-form" })
+        const resubscribed = yield* written(ada.id)
+        yield* setNow("2026-03-04T00:00:00Z")
+        expect((yield* crm.consent.unsubscribe(old)).status).toEqual(yield* crm.consent.status(ada.id))
+        expect((yield* crm.consent.status(ada.id)).purposes["marketing"]?.granted).toBe(true)
+        expect(yield* written(ada.id)).toEqual(resubscribed)
+
+        // A link from a mail sent before a newsletter opt-in withdraws marketing, not the newsletter.
+        const bob = yield* crm.contacts.create({ email: "bob@example.com" })
+        yield* crm.consent.grant(bob.id)
+        const sentBefore = tokenOf(yield* crm.consent.unsubscribeUrl(bob.id))
+        yield* setNow("2026-03-05T00:00:00Z")
+        yield* crm.consent.grant(bob.id, { purpose: "newsletter" })
+        yield* setNow("2026-03-06T00:00:00Z")
+        const status = (yield* crm.consent.unsubscribe(sentBefore)).status
+        expect([status.purposes["marketing"]?.granted, status.purposes["newsletter"]?.granted]).toEqual([false, true])
+        expect((yield* written(bob.id)).events).toEqual(["consent.granted", "consent.granted", "consent.unsubscribed"])
+      })
+    ))
+
+  it.effect("a rule mail's link carries its issue time: it unsubscribes once, and the contact's later opt-in gets mail again", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+        yield* crm.consent.grant(ada.id)
+        const offer = yield* crm.templates.create({ name: "Offer", purpose: "marketing", subject: "Offer", html: '<a href="{{ unsubscribeUrl }}">stop</a>' })
+        yield* crm.rules.create({ id: "offer", name: "Offer", on: "offer.requested", actions: [{ type: "sendEmail", template: offer.id }] })
+        const request = (id: string) => Effect.zipRight(crm.events.emit({ id, type: "offer.requested", contactId: ada.id, payload: {} }), crm.dispatcher.runDue())
+        yield* request("r-1")
+        const token = tokenOf(/^<(.*)>$/.exec((yield* sent)[0]!.headers?.["List-Unsubscribe"] ?? "")![1]!)
+        yield* TestClock.adjust(Duration.hours(1))
+        yield* crm.consent.unsubscribe(token)
+        yield* request("r-2")
+        yield* TestClock.adjust(Duration.hours(1))
+        yield* crm.consent.grant(ada.id)
+        yield* TestClock.adjust(Duration.hours(1))
+        yield* crm.consent.unsubscribe(token)
+        yield* request("r-3")
+        expect((yield* sent).length).toBe(2)
+        expect((yield* written(ada.id)).events).toEqual(["consent.granted", "consent.granted", "consent.unsubscribed"])
+      })
+    ))
+
+  it.effect("a link made before 0.4.0 (no issue time) or re-dated is refused, and writes nothing", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+        yield* crm.consent.grant(ada.id)
+        const token = tokenOf(yield* crm.consent.unsubscribeUrl(ada.id))
+        const [workspaceId, contactId, issuedAt] = payloadOf(token) as [string, string, number]
+        const before = yield* written(ada.id)
+        const legacy = yield* failure(crm.consent.unsubscribe(legacyToken(unsubscribe.secret, workspaceId, contactId)))
+        expect(legacy.message).toMatch(/token: was made before Rapport 0\.4\.0 and carries no issue time/)
+        const redated = `${Buffer.from(JSON.stringify([workspaceId, contactId, issuedAt + 86_400_000])).toString("base64url")}.${token.split(".")[1]}`
+        expect((yield* failure(crm.consent.unsubscribe(redated))).message).toMatch(/token: is not a valid unsubscribe token/)
+        expect(yield* written(ada.id)).toEqual(before)
+      })
+    ))
+
+  it("Promise client: links expire, a replay changes nothing, and an old link leaves a newer opt-in alone", async () => {
+    const crm = await createCrm({ storage: memoryStorage(), mail: { unsubscribe } })
+    const shortLived = await createCrm({ storage: memoryStorage(), mail: { unsubscribe: { ...unsubscribe, lifetime: "1 millis" } } })
+    try {
+      const ada = await crm.contacts.create({ email: "ada@example.com" })
+      await crm.consent.grant(ada.id)
+      const token = tokenOf(await crm.consent.unsubscribeUrl(ada.id))
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const first = await crm.consent.unsubscribe(token)
+      expect(first.status.unsubscribedAt).not.toBeNull()
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      await crm.consent.grant(ada.id, { source: "signup-form" })
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const replay = await crm.consent.unsubscribe(token)
+      expect(replay.status.purposes["marketing"]?.granted).toBe(true)
+      const unsubscribed = (await crm.timeline.list(ada.id)).items.filter((e) => e.summary === "Unsubscribed from all marketing mail")
+      expect(unsubscribed.length).toBe(1)
+
+      const bob = await shortLived.contacts.create({ email: "bob@example.com" })
+      const expiring = tokenOf(await shortLived.consent.unsubscribeUrl(bob.id))
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const error = await shortLived.consent.unsubscribe(expiring).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(RapportValidationError)
+      expect((error as RapportValidationError).issues[0]?.message).toMatch(/^has expired/)
+    } finally {
+      await crm.close()
+      await shortLived.close()
     }
   })
 })

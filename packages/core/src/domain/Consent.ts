@@ -54,6 +54,10 @@ export class ConsentRecord extends Schema.Class<ConsentRecord>("ConsentRecord")(
   purpose: Schema.String,
   granted: Schema.Boolean,
   source: Schema.NullOr(Schema.String),
+  /**
+   * When the decision took effect. An unsubscription through a link issued before a later opt-in
+   * is dated at the link's issue time, so that it withdraws only the consents given before it.
+   */
   at: Instant
 }) {}
 

@@ -7,7 +7,9 @@
  * @since 0.3.0
  */
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { allows, ConsentChange, ConsentRecord, type ConsentStatus, defaultPurpose, everyPurpose } from "../domain/Consent.js"
 import { StoredEvent } from "../domain/CrmEvent.js"
@@ -25,10 +27,16 @@ import { makeToken, readToken, unsubscribeUrl as urlFor } from "../internal/unsu
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace, withWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { MailSettings } from "../ports/Mailer.js"
+import { defaultUnsubscribeLifetime, MailSettings, type UnsubscribeSettings } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 
 const decodeContactId = decodeInput(ContactId, ["contactId"])
+
+/** Given a contact's consent records and now: when to date a decision, or none when it changes nothing. */
+type Plan = (
+  records: ReadonlyArray<ConsentRecord>,
+  now: DateTime.Utc
+) => Option.Option<{ readonly at: DateTime.Utc; readonly payload: Readonly<Record<string, string>> }>
 const PAGE = 500
 
 /**
@@ -78,8 +86,19 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
     const storage = yield* Storage
     const signal = yield* JobSignal
 
-    /** Stores a decision and records it as an event (rules on it run), in one transaction. */
-    const decide = (contactId: ContactId, purpose: string, granted: boolean, type: string, source: string | null) =>
+    /**
+     * Stores a decision and records it as an event (rules on it run), in one transaction. `plan`,
+     * given the contact's records under its lock, may say the decision changes nothing (none: nothing
+     * is written) or date the record otherwise than now (with more facts for the event's payload).
+     */
+    const decide = (
+      contactId: ContactId,
+      purpose: string,
+      granted: boolean,
+      type: string,
+      source: string | null,
+      plan: Plan = (_, now) => Option.some({ at: now, payload: {} })
+    ) =>
       Effect.gen(function* () {
         const triggered = yield* storage.transaction(
           Effect.gen(function* () {
@@ -88,7 +107,10 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
             yield* contactLock(storage, workspace.id, contactId)
             const contact = yield* getContact(storage, workspace.id, contactId)
             const now = yield* DateTime.now
-            yield* storage.consents.put(new ConsentRecord({ workspaceId: workspace.id, contactId, purpose, granted, source, at: now }))
+            const planned = plan(yield* storage.consents.list(workspace.id, contactId), now)
+            if (Option.isNone(planned)) return []
+            const { at, payload } = planned.value
+            yield* storage.consents.put(new ConsentRecord({ workspaceId: workspace.id, contactId, purpose, granted, source, at }))
             const event = new StoredEvent({
               id: EventId.make(`${type}:${yield* (yield* IdGenerator).next}`),
               workspaceId: workspace.id,
@@ -96,7 +118,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
               contactId,
               occurredAt: now,
               receivedAt: now,
-              payload: { purpose, ...(source === null ? {} : { source }) }
+              payload: { purpose, ...(source === null ? {} : { source }), ...payload }
             })
             const progression = yield* recordEvent(storage, workspace, event, contact)
             return yield* planForEvent(storage, workspace, event, progression.contact)
@@ -136,29 +158,63 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
       return settings
     })
 
+    const lifetimeOf = (settings: UnsubscribeSettings) => {
+      const lifetime = Duration.decodeUnknown(settings.lifetime ?? defaultUnsubscribeLifetime)
+      return Option.isSome(lifetime) && Duration.isFinite(lifetime.value) && Duration.toMillis(lifetime.value) > 0
+        ? Effect.succeed(lifetime.value)
+        : Effect.fail(ValidationError.at(["unsubscribe", "lifetime"], 'must be a positive, finite duration such as "365 days" (mail settings)'))
+    }
+
     /** The contact's unsubscribe link, as marketing mails carry it. */
     const unsubscribeUrl = Effect.fn("Consents.unsubscribeUrl")(function* (contactId: string) {
       const id = yield* decodeContactId(contactId)
       const settings = yield* secret
       const workspaceId = (yield* readWorkspace(storage)).id
       yield* getContact(storage, workspaceId, id)
-      return urlFor(settings.url, makeToken(settings.secret, workspaceId, id))
+      return urlFor(settings.url, makeToken(settings.secret, workspaceId, id, DateTime.toEpochMillis(yield* DateTime.now)))
     })
 
     /**
      * Unsubscribes the contact a link's token names from all marketing mail, in the token's
      * workspace (one route serves every tenant). A forged or damaged token fails with
-     * `ValidationError`; unsubscribing twice is harmless.
+     * `ValidationError`, and so do an expired one (older than `unsubscribe.lifetime`, one year by
+     * default) and one made before 0.4.0 (it carries no issue time). A token used again, or any
+     * token issued before the contact's last unsubscription, changes nothing and writes nothing.
+     * A token issued before a newer opt-in does not withdraw it: the unsubscription is dated at the
+     * token's issue time, so it withdraws only the consents given before the link was made.
      */
     const unsubscribe = Effect.fn("Consents.unsubscribe")(function* (token: string) {
       const settings = yield* secret
+      const lifetime = yield* lifetimeOf(settings)
       const named = typeof token === "string" ? readToken(settings.secret, token.trim()) : undefined
       const workspaceId = named !== undefined && Schema.is(WorkspaceId)(named.workspaceId) ? named.workspaceId : undefined
       const contactId = named !== undefined && Schema.is(ContactId)(named.contactId) ? named.contactId : undefined
       if (workspaceId === undefined || contactId === undefined) {
         return yield* ValidationError.at(["token"], "is not a valid unsubscribe token (it was altered, or signed with another secret)")
       }
-      const result = yield* decide(contactId, everyPurpose, false, "consent.unsubscribed", "unsubscribe-link").pipe(withWorkspace(workspaceId))
+      const issuedAt = named?.issuedAt
+      if (issuedAt === undefined) {
+        return yield* ValidationError.at(
+          ["token"],
+          "was made before Rapport 0.4.0 and carries no issue time, so it is no longer accepted: unsubscribe the contact with consent.withdraw, or ask them to use the link of a recent mail"
+        )
+      }
+      const now = yield* DateTime.now
+      if (DateTime.toEpochMillis(now) - issuedAt > Duration.toMillis(lifetime)) {
+        return yield* ValidationError.at(
+          ["token"],
+          `has expired: it was issued on ${DateTime.formatIso(DateTime.unsafeMake(issuedAt))} and unsubscribe links work for ${Duration.format(lifetime)}`
+        )
+      }
+      const plan: Plan = (records, at) => {
+        const everything = records.find((r) => r.purpose === everyPurpose)
+        // Already unsubscribed since this link was made (this link, or a newer one): a replay.
+        if (everything !== undefined && !everything.granted && everything.at.epochMillis >= issuedAt) return Option.none()
+        const issued = DateTime.unsafeMake(Math.min(issuedAt, DateTime.toEpochMillis(at)))
+        const optedInSince = records.some((r) => r.purpose !== everyPurpose && r.granted && r.at.epochMillis > issuedAt)
+        return Option.some({ at: optedInSince ? issued : at, payload: { linkIssuedAt: DateTime.formatIso(issued) } })
+      }
+      const result = yield* decide(contactId, everyPurpose, false, "consent.unsubscribed", "unsubscribe-link", plan).pipe(withWorkspace(workspaceId))
       return { workspaceId, contactId, status: result }
     })
 

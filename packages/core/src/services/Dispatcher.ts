@@ -424,7 +424,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
               reservedAt = now
               yield* settle(job, token, { category: "marketing", reservedAt })
             }
-            unsubscribe = unsubscribeUrl(settings.unsubscribe.url, makeToken(settings.unsubscribe.secret, job.workspaceId, contact.id))
+            unsubscribe = unsubscribeUrl(settings.unsubscribe.url, makeToken(settings.unsubscribe.secret, job.workspaceId, contact.id, ms(now)))
           }
           const trigger = usesEvent ? Option.getOrUndefined(yield* triggerOf(job)) : undefined
           const rendered = compiled.render(yield* renderContext(workspace, contact, trigger, unsubscribe === undefined ? {} : { unsubscribeUrl: unsubscribe }))
