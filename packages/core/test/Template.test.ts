@@ -311,6 +311,9 @@ describe("Template.compile: URL placeholders", () => {
     expect(render("<p>{{ v }}</p><!-- <a href={{ v }}> -->", "javascript:x")).toBe("<p>javascript:x</p><!-- <a href=javascript:x> -->")
     expect(render('<style>a[href="{{ v }}"]{}</style><a href="{{ v }}">', "javascript:x")).toBe(`<style>a[href="javascript:x"]{}</style><a href="${Template.blockedUrl}">`)
     expect(render('<a href="javascript:void(0)">{{ v }}</a>', "x")).toBe('<a href="javascript:void(0)">x</a>')
+    // Only an opening <script> (even written <script/>) starts script content; a stray end tag does not.
+    expect(render('<script/>var a = "<a href={{ v }}>"</script><a href="{{ v }}">', "javascript:x")).toBe(`<script/>var a = "<a href=javascript:x>"</script><a href="${Template.blockedUrl}">`)
+    expect(render('</script></style><a href="{{ v }}"><br/><img src={{ v }}>', "javascript:x")).toBe(`</script></style><a href="${Template.blockedUrl}"><br/><img src=${Template.blockedUrl}>`)
   })
 
   const scrambled = fc

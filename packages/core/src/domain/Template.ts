@@ -403,6 +403,7 @@ const htmlSegments = (parts: Parsed): ReadonlyArray<Segment> => {
   // Read through a call: the helpers below change the state, which TypeScript's narrowing ignores.
   const now = (): State => state
   let tagName = ""
+  let closing = false
   let attrName = ""
   let quote = ""
   let rawEnd = ""
@@ -421,7 +422,7 @@ const htmlSegments = (parts: Parsed): ReadonlyArray<Segment> => {
     else url.parts.push({ _tag: "Literal", text })
   }
   const endTag = () => {
-    if (RAW_TEXT.has(tagName)) {
+    if (!closing && RAW_TEXT.has(tagName)) {
       state = "raw"
       rawEnd = `</${tagName}`
     } else {
@@ -494,6 +495,7 @@ const htmlSegments = (parts: Parsed): ReadonlyArray<Segment> => {
           if (c === "<" && /^\/?[A-Za-z]/.test(text.slice(i + 1, i + 3))) {
             state = "tagName"
             tagName = ""
+            closing = false
           }
           put(c)
           continue
@@ -510,7 +512,7 @@ const htmlSegments = (parts: Parsed): ReadonlyArray<Segment> => {
           if (text.slice(i, i + rawEnd.length).toLowerCase() === rawEnd) {
             put(text.slice(i, i + rawEnd.length))
             i += rawEnd.length - 1
-            tagName = ""
+            closing = true
             state = "tag"
             continue
           }
@@ -520,7 +522,10 @@ const htmlSegments = (parts: Parsed): ReadonlyArray<Segment> => {
           put(c)
           if (isSpace(c)) state = "tag"
           else if (c === ">") endTag()
-          else if (c !== "/" || tagName !== "") tagName += c.toLowerCase()
+          else if (c === "/") {
+            if (tagName === "") closing = true
+            else state = "tag"
+          } else tagName += c.toLowerCase()
           continue
         case "tag":
         case "afterName":
