@@ -8,7 +8,8 @@
  *
  * @since 0.3.0
  */
-import { Companies, Contact, Contacts, Email, Errors, FieldDefinition, type Ids, LifecycleDefinition, Storage, Workspaces } from "@rapport/core"
+import { Companies, Consent, Contact, Contacts, Email, Errors, FieldDefinition, type Ids, LifecycleDefinition, Storage, Workspaces } from "@rapport/core"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -146,6 +147,23 @@ export interface IdentityConflict {
 }
 
 /**
+ * How the dates of a column were read: `order` (day or month first) and why: `detected` from its
+ * values (a part above 12 settles it), `option` (`dateOrder`), `source` (the tool's convention:
+ * Outlook and Mailchimp write month first), or `default` (day first; the values could be read both
+ * ways, and the report warns at `ambiguousAt`).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface DateOrderReport {
+  readonly column: string
+  readonly order: "dmy" | "mdy"
+  readonly how: "detected" | "option" | "source" | "default"
+  /** The first line whose date could be read both ways, if any. */
+  readonly ambiguousAt?: number | undefined
+}
+
+/**
  * What an import did, row by row.
  *
  * @since 0.3.0
@@ -164,6 +182,12 @@ export interface ImportReport {
   readonly unchanged: number
   readonly skipped: number
   readonly rejected: number
+  /** The tool the file comes from, told by its headers (`google`, `outlook`, `hubspot`, `mailchimp`, `vcard`, `generic`). */
+  readonly dialect: Mapping.Dialect
+  /** How the dates of each date column were read (day or month first, and why). */
+  readonly dateOrders: ReadonlyArray<DateOrderReport>
+  /** Marketing consent records written (from a consent column, or a Mailchimp export's status and times). */
+  readonly consents: number
   /** Rows not written because of an identity conflict (`onIdentityConflict: "skip"`). */
   readonly conflicted: number
   /** Every identity conflict, skipped or resolved as `onIdentityConflict` says. */
@@ -358,17 +382,62 @@ export const importContacts = (
       const bytes = yield* Source.open(input)
       const opened = yield* Formats.open(bytes, options)
       const fields = yield* storage.fieldDefinitions.list(workspace.id, "contact")
-      const recognized = Mapping.recognize(opened.headers, fields, options.mapping ?? {})
+      const recognized = Mapping.recognize(opened.headers, fields, options.mapping ?? {}, { lifecycle: workspace.lifecycle.preset })
       if (!("columns" in recognized)) {
         return yield* Errors.ValidationError.fromIssues(recognized.map((p) => ({ path: ["mapping", p.column], message: p.message })), "Invalid mapping")
       }
       const mapping = recognized
       const uniqueFields = fields.filter((f) => f.unique)
+      // The order of day and month, per date column: the option when given, else what the values
+      // settle (a first part above 12 is a day), else the source's convention (Outlook: month
+      // first), else day first, reported when the column's values could be read both ways.
+      const dialect = mapping.dialect ?? "generic"
+      const fallbackOrder = options.dateOrder ?? Mapping.dialectDateOrder(dialect) ?? "dmy"
+      const dateColumns = mapping.columns.filter(
+        (c) =>
+          c.target === "firstSeenAt" ||
+          c.target === "consent.at" ||
+          fields.some((f) => `fields.${f.key}` === c.target && (f.type === "date" || f.type === "datetime"))
+      )
+      const dateOrders = new Map<string, DateOrderReport>()
+      const columnDateOrders: Record<string, "dmy" | "mdy"> = {}
+      const settleDateOrders = (records: ReadonlyArray<SourceRecord>) => {
+        for (const { column } of dateColumns) {
+          const known = dateOrders.get(column)
+          if (options.dateOrder !== undefined || known?.how === "detected") continue
+          for (const record of records) {
+            const evidence = Mapping.dateEvidence(record.values[column] ?? null)
+            if (evidence === undefined) continue
+            if (evidence === "ambiguous") {
+              if (known === undefined && !dateOrders.has(column)) {
+                const how = Mapping.dialectDateOrder(dialect) === undefined ? "default" : "source"
+                dateOrders.set(column, { column, order: fallbackOrder, how, ambiguousAt: record.line })
+                if (how === "default") {
+                  list(report.warnings, {
+                    line: record.line,
+                    reason: `${column}: ${JSON.stringify(record.values[column])} could be day or month first, as could every date before it in this column; read day first (pass dateOrder to choose)`
+                  })
+                }
+              }
+              continue
+            }
+            const before = dateOrders.get(column)
+            dateOrders.set(column, { column, order: evidence, how: "detected", ambiguousAt: before?.ambiguousAt })
+            columnDateOrders[column] = evidence
+            if (before !== undefined && before.order !== evidence) {
+              list(report.warnings, { line: record.line, reason: `${column}: ${JSON.stringify(record.values[column])} shows the dates are ${evidence === "dmy" ? "day" : "month"} first; earlier rows of earlier batches were read ${before.order === "dmy" ? "day" : "month"} first` })
+            }
+            break
+          }
+        }
+      }
       const valueOptions: Mapping.ValueOptions = {
         country: options.country ?? workspace.country ?? undefined,
         currency: options.currency,
-        dateOrder: options.dateOrder,
-        timezone: workspace.timezone
+        dateOrder: fallbackOrder,
+        timezone: workspace.timezone,
+        columnDateOrders,
+        stages: workspace.lifecycle.stages
       }
       const policy = options.policy ?? "skip"
       const onConflict = options.onIdentityConflict ?? "skip"
@@ -393,6 +462,7 @@ export const importContacts = (
         skipped: 0,
         rejected: 0,
         conflicted: 0,
+        consents: 0,
         conflicts: [] as Array<IdentityConflict>,
         rejections: [] as Array<RowReport>,
         skips: [] as Array<RowReport>,
@@ -553,6 +623,23 @@ export const importContacts = (
         readonly merged: Array<{ readonly line: number; readonly on: string; readonly brought: boolean }>
       }
 
+      /**
+       * Records the marketing consent a row states, with its proof (the time and source the file
+       * gives), unless the contact's stored decision is as recent or more.
+       */
+      const writeConsent = (contactId: string, consent: Mapping.Consent | undefined, stored: boolean) =>
+        Effect.gen(function* () {
+          if (consent === undefined) return
+          const at = consent.at === undefined ? yield* DateTime.now : DateTime.unsafeMake(consent.at)
+          const id = contactId as Ids.ContactId
+          if (stored) {
+            const current = (yield* storage.consents.list(workspace.id, id)).find((r) => r.purpose === Consent.defaultPurpose)
+            if (current !== undefined && current.at.epochMillis >= at.epochMillis) return
+          }
+          yield* storage.consents.put(new Consent.ConsentRecord({ workspaceId: workspace.id, contactId: id, purpose: Consent.defaultPurpose, granted: consent.granted, source: consent.source, at }))
+          report.consents++
+        })
+
       /** The rows merged into a plan's contact, once it is written (or would be, in a dry run). */
       const accountMerged = (plan: Plan, contactId: string | undefined, wrote = true) => {
         for (const m of plan.merged) {
@@ -567,6 +654,7 @@ export const importContacts = (
       /** One batch: decisions, then (unless a dry run) its writes in one transaction. */
       const runBatch = (records: ReadonlyArray<SourceRecord>) =>
         Effect.gen(function* () {
+          settleDateOrders(records)
           const rows = records.flatMap((r) => {
             const accepted = prepare(r)
             return accepted === undefined ? [] : [accepted]
@@ -725,6 +813,7 @@ export const importContacts = (
               yield* createAll(creations, inputs)
               for (const u of updates) {
                 if (policy !== "skip") touched.set(u.contact.id, u.plan.after ?? u.plan.row.line)
+                yield* writeConsent(u.contact.id, u.plan.row.candidate.consent, true)
                 const companyId = u.plan.row.candidate.company === undefined || u.contact.companyId !== null ? undefined : yield* companyFor(u.plan.row.candidate.company)
                 const changes = companyId === undefined ? u.changes : { expectedVersion: u.contact.version, ...u.changes, companyId }
                 if (changes === undefined) {
@@ -756,12 +845,13 @@ export const importContacts = (
         plans.length === 0
           ? Effect.void
           : Effect.catchTag(
-              Effect.map(contacts.createMany(inputs), (created) => {
+              Effect.flatMap(contacts.createMany(inputs), (created) => {
                 report.created += created.length
                 created.forEach((contact, i) => {
                   if (policy !== "skip") touched.set(contact.id, plans[i]!.row.line)
                   accountMerged(plans[i]!, contact.id)
                 })
+                return Effect.forEach(created, (contact, i) => writeConsent(contact.id, plans[i]!.row.candidate.consent, false), { discard: true })
               }),
               "ValidationError",
               (error) => {
@@ -818,6 +908,8 @@ export const importContacts = (
         details: opened.details,
         mapping: mapping.columns,
         unmapped: mapping.unmapped,
+        dialect,
+        dateOrders: dateColumns.map(({ column }) => dateOrders.get(column) ?? { column, order: fallbackOrder, how: options.dateOrder !== undefined ? "option" : Mapping.dialectDateOrder(dialect) !== undefined ? "source" : "default" }),
         ...report,
         stopped,
         durationMs: Date.now() - started

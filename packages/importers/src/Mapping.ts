@@ -34,6 +34,8 @@ export type Target =
   | "source.channel"
   | "source.campaign"
   | "firstSeenAt"
+  | "consent.status"
+  | "consent.at"
   | `fields.${string}`
   | "ignore"
 
@@ -52,6 +54,8 @@ const ATTRIBUTES: ReadonlyArray<Target> = [
   "source.channel",
   "source.campaign",
   "firstSeenAt",
+  "consent.status",
+  "consent.at",
   "ignore"
 ]
 
@@ -88,35 +92,96 @@ const KNOWN: ReadonlyArray<readonly [Target, ReadonlyArray<string>]> = [
     [
       "mobile", "mobile phone", "portable", "telephone portable", "tel portable", "cell", "cell phone", "tel cell",
       "phone", "telephone", "tel", "phone number", "numero de telephone", "phone 1 value", "business phone", "work phone", "tel work",
-      "telephone professionnel", "home phone", "telephone domicile", "phone 2 value", "tel 2", "tel 3"
+      "telephone professionnel", "home phone", "telephone domicile", "phone 2 value", "tel 2", "tel 3", "mobile phone number"
     ]
   ],
-  ["company", ["company", "company name", "organization", "organisation", "organization 1 name", "societe", "entreprise", "raison sociale", "org"]],
-  ["tags", ["tags", "labels", "etiquettes", "tag"]],
+  ["company", ["company", "company name", "organization", "organisation", "organization name", "organization 1 name", "societe", "entreprise", "raison sociale", "org"]],
+  ["tags", ["tags", "labels", "etiquettes", "tag", "categories", "group membership"]],
   ["ownerId", ["owner", "owner id", "ownerid", "contact owner", "responsable", "commercial"]],
   ["score", ["score", "lead score"]],
   ["timezone", ["timezone", "time zone", "fuseau horaire"]],
-  // Not HubSpot's "Lifecycle Stage": its values (lead, subscriber…) are not this workspace's stages.
-  ["stage", ["stage", "etape"]],
+  // HubSpot's "Lifecycle Stage" only when the workspace uses the hubspot lifecycle (see `recognize`).
+  ["stage", ["stage", "etape", "lifecycle stage"]],
   ["source.channel", ["source", "source channel", "lead source", "original source", "canal", "origine", "canal d acquisition"]],
   ["source.campaign", ["campaign", "source campaign", "campagne", "utm campaign"]],
-  ["firstSeenAt", ["first seen", "first seen at", "firstseenat", "create date", "created", "created at", "date de creation", "optin time", "date d inscription"]]
+  [
+    "firstSeenAt",
+    [
+      "first seen", "first seen at", "firstseenat", "create date", "created", "created at", "date de creation", "optin time", "date d inscription",
+      "date de premier contact", "premier contact", "date d entree", "date du premier contact"
+    ]
+  ],
+  // Marketing consent: a status (subscribed, unsubscribed, yes/no…) and when it was given.
+  ["consent.status", ["consent", "marketing consent", "email marketing consent", "consentement", "consentement marketing", "opt in", "optin", "subscription status", "member status", "email marketing status", "email subscription status"]],
+  ["consent.at", ["consent at", "consent time", "consent date", "date du consentement", "confirm time"]]
 ]
 
 // Concepts that are custom fields in Rapport (a contact has no job title of its own): a header
 // naming one maps to the custom field whose key or label names it too, when the workspace has one.
 const FIELD_CONCEPTS: ReadonlyArray<ReadonlyArray<string>> = [
   ["birthday", "bday", "anniversaire", "date de naissance", "date of birth", "birth date", "birthdate", "birthday 1 value"],
-  ["job title", "jobtitle", "fonction", "poste", "organization 1 title", "titre", "title"],
-  ["department", "service", "departement", "org unit", "organization 1 department"],
+  ["job title", "jobtitle", "fonction", "poste", "organization title", "organization 1 title", "titre", "title"],
+  ["department", "service", "departement", "org unit", "organization department", "organization 1 department"],
+  ["honorific", "prefix", "civilite", "salutation", "n prefix", "name prefix", "title"],
+  ["middle name", "middlename", "additional name", "second prenom", "n additional"],
+  ["suffix", "name suffix", "n suffix"],
+  ["nickname", "surnom", "nick name"],
   ["website", "url", "site web", "site internet", "web page", "website 1 value"],
   ["notes", "note", "remarques", "commentaire", "commentaires"],
-  ["street", "address", "adresse", "rue", "adr street", "address 1 street", "business street"],
-  ["city", "ville", "adr city", "address 1 city", "business city"],
-  ["region", "state", "region", "province", "adr region", "address 1 region", "business state"],
-  ["postcode", "postal code", "zip", "zip code", "code postal", "cp", "adr postcode", "address 1 postal code", "business postal code"],
-  ["country", "pays", "adr country", "address 1 country", "business country region"]
+  ["street", "address", "adresse", "rue", "adr street", "address 1 street", "business street", "home street", "other street"],
+  ["city", "ville", "adr city", "address 1 city", "business city", "home city", "other city"],
+  ["region", "state", "region", "province", "adr region", "address 1 region", "business state", "home state", "other state"],
+  ["postcode", "postal code", "zip", "zip code", "code postal", "cp", "adr postcode", "address 1 postal code", "business postal code", "home postal code", "other postal code"],
+  ["country", "pays", "adr country", "address 1 country", "business country region", "home country region", "other country region"]
 ]
+
+/**
+ * The tool a file comes from, told by its headers: it sets what the tool's columns mean (Outlook's
+ * "Title" is the honorific, its dates are month first, its "Unspecified" is no value).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export type Dialect = "google" | "outlook" | "hubspot" | "mailchimp" | "vcard" | "generic"
+
+/**
+ * The dialect of a file's headers.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const dialectOf = (headers: ReadonlyArray<string>): Dialect => {
+  const h = new Set(headers.map(normalizeHeader))
+  const has = (...names: ReadonlyArray<string>) => names.some((n) => h.has(n))
+  if (has("fn", "n given", "n family", "email pref")) return "vcard"
+  if (has("e mail display name", "business street", "home street", "job title") && has("first name") && has("e mail address", "e mail 2 address", "business phone", "mobile phone")) return "outlook"
+  if (has("e mail 1 value", "phone 1 value", "organization name", "organization 1 name", "given name") && has("e mail 1 value", "phone 1 value", "labels", "group membership")) return "google"
+  if (has("record id", "lifecycle stage", "contact owner", "mobile phone number")) return "hubspot"
+  if (has("optin time", "member rating", "leid", "euid", "confirm time")) return "mailchimp"
+  return "generic"
+}
+
+/**
+ * The order of the day and the month in a dialect's dates, when the tool has one (Outlook's US
+ * exports: month first; Mailchimp's birthdays: MM/DD).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const dialectDateOrder = (dialect: Dialect): "dmy" | "mdy" | undefined => (dialect === "outlook" || dialect === "mailchimp" ? "mdy" : undefined)
+
+// Outlook writes these where a value is absent: an empty birthday, "Unspecified" gender, "Normal"
+// priority and sensitivity, "False" for a box never ticked.
+const OUTLOOK_FILLERS = new Set(["0/0/00", "0/0/0000", "00/00/0000", "unspecified", "normal", "false"])
+
+/**
+ * Whether a cell holds one of a dialect's filler values (Outlook's `0/0/00`, "Unspecified",
+ * "Normal", "False"), which mean "no value".
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const isFiller = (dialect: Dialect, cell: Cell): boolean => dialect === "outlook" && typeof cell === "string" && OUTLOOK_FILLERS.has(cell.trim().toLowerCase())
 
 /**
  * How one column is imported.
@@ -141,6 +206,8 @@ export interface ColumnMapping {
 export interface Mapping {
   readonly columns: ReadonlyArray<ColumnMapping>
   readonly unmapped: ReadonlyArray<string>
+  /** The tool the file comes from, told by its headers (generic when unknown). */
+  readonly dialect?: Dialect | undefined
 }
 
 /**
@@ -166,8 +233,12 @@ export interface MappingProblem {
 export const recognize = (
   headers: ReadonlyArray<string>,
   fields: ReadonlyArray<FieldDefinition.FieldDefinition>,
-  explicit: Readonly<Record<string, string>> = {}
+  explicit: Readonly<Record<string, string>> = {},
+  context: { readonly lifecycle?: string | undefined } = {}
 ): Mapping | ReadonlyArray<MappingProblem> => {
+  const dialect = dialectOf(headers)
+  // Outlook's "Title" (and any "Title" beside a "Job Title") is the honorific: Mr., Ms., Dr.
+  const titleIsHonorific = dialect === "outlook" || headers.some((h) => normalizeHeader(h) === "job title")
   const contactFields = fields.filter((f) => f.entity === "contact")
   const problems: Array<MappingProblem> = []
   for (const [column, target] of Object.entries(explicit)) {
@@ -186,14 +257,22 @@ export const recognize = (
   // A field's own key and label first, then the other names of what it holds, best first
   // (Outlook's "Job Title" beats its "Title", which is "Mr." or "Ms.").
   const byField = new Map<string, { readonly target: Target; readonly rank: number }>()
+  const honorific = FIELD_CONCEPTS.find((c) => c[0] === "honorific")!
+  // A field named "title" holds a job title unless it is named as an honorific (civilité, prefix).
+  const conceptOf = (names: ReadonlyArray<string>) =>
+    names.some((n) => n !== "title" && honorific.includes(n)) ? honorific : FIELD_CONCEPTS.find((synonyms) => names.some((n) => synonyms.includes(n)))
   for (const f of contactFields) {
-    byField.set(normalizeHeader(f.key), { target: `fields.${f.key}`, rank: -1 })
-    byField.set(normalizeHeader(f.label), { target: `fields.${f.key}`, rank: -1 })
+    for (const name of [normalizeHeader(f.key), normalizeHeader(f.label)]) {
+      // The honorific "Title" column never goes to a job-title field, whatever its key.
+      if (name === "title" && titleIsHonorific && conceptOf([normalizeHeader(f.key), normalizeHeader(f.label)]) !== honorific) continue
+      byField.set(name, { target: `fields.${f.key}`, rank: -1 })
+    }
   }
   for (const f of contactFields) {
     const names = [normalizeHeader(f.key.replace(/([a-z])([A-Z])/g, "$1 $2")), normalizeHeader(f.label)]
-    const concept = FIELD_CONCEPTS.find((synonyms) => names.some((n) => synonyms.includes(n)))
+    const concept = conceptOf(names)
     concept?.forEach((synonym, rank) => {
+      if (synonym === "title" && titleIsHonorific !== (concept === honorific)) return
       if (!byField.has(synonym)) byField.set(synonym, { target: `fields.${f.key}`, rank })
     })
   }
@@ -211,6 +290,8 @@ export const recognize = (
     if (field !== undefined) return columns.push({ column, target: field.target, how: "auto", rank: field.rank + index / 10_000 })
     const known = KNOWN.find(([, names]) => names.includes(normalized))
     if (known === undefined) return unmapped.push(column)
+    // HubSpot's lifecycle stages are this workspace's only when it uses the hubspot lifecycle.
+    if (normalized === "lifecycle stage" && context.lifecycle !== "hubspot") return unmapped.push(column)
     columns.push({ column, target: known[0], how: "auto", rank: rank(known[0], normalized) + index / 10_000 })
   })
   // By target (in the order above), then best column first.
@@ -222,7 +303,8 @@ export const recognize = (
     columns: columns
       .sort((a, b) => targetOrder(a.target) - targetOrder(b.target) || a.rank - b.rank)
       .map(({ column, target, how }) => ({ column, target, how })),
-    unmapped
+    unmapped,
+    dialect
   }
 }
 
@@ -313,6 +395,45 @@ export const parseDate = (cell: Cell, order: "dmy" | "mdy" = "dmy"): string | un
   const y = m[3]!.length === 2 ? (Number(m[3]) > 50 ? 1900 : 2000) + Number(m[3]) : Number(m[3])
   const [d, mo] = order === "dmy" ? [a, b] : [b, a]
   return validDate(y, mo, d) ? `${y}-${pad(mo)}-${pad(d)}` : undefined
+}
+
+/**
+ * What a date as written says about the order of its day and month: `dmy` when its first part is
+ * above 12 (`25/03/2025`), `mdy` when its second part is (`03/25/2025`), `ambiguous` when both
+ * could be a month (`11/02/1965`), `undefined` when it says nothing (ISO, equal parts, not a date).
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const dateEvidence = (cell: Cell): "dmy" | "mdy" | "ambiguous" | undefined => {
+  if (typeof cell !== "string") return undefined
+  const m = /^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?(?:[ T]\d{1,2}:\d{2}.*)?$/.exec(cell.trim())
+  if (m === null) return undefined
+  const [a, b] = [Number(m[1]), Number(m[2])]
+  if (a === 0 || b === 0 || a > 31 || b > 31 || a === b) return undefined
+  if (a > 12 && b <= 12) return "dmy"
+  if (b > 12 && a <= 12) return "mdy"
+  return a <= 12 && b <= 12 ? "ambiguous" : undefined
+}
+
+/**
+ * A date without a year (a birthday: `--07-22` as vCard and Google write it, `--0722`, or `07/22`
+ * in the given order) as `--MM-DD`; February 29 is allowed.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const parseYearless = (cell: Cell, order: "dmy" | "mdy" = "dmy"): string | undefined => {
+  const s = text(cell)
+  if (s === undefined) return undefined
+  let month: number
+  let day: number
+  const iso = /^--(\d{2})-?(\d{2})$/.exec(s)
+  const slashed = /^(\d{1,2})[/.-](\d{1,2})\.?$/.exec(s)
+  if (iso !== null) [month, day] = [Number(iso[1]), Number(iso[2])]
+  else if (slashed !== null) [day, month] = order === "dmy" ? [Number(slashed[1]), Number(slashed[2])] : [Number(slashed[2]), Number(slashed[1])]
+  else return undefined
+  return validDate(2000, month, day) ? `--${pad(month)}-${pad(day)}` : undefined
 }
 
 /**
@@ -427,6 +548,21 @@ export interface Candidate {
   readonly source?: { readonly channel: string; readonly campaign?: string | null }
   readonly firstSeenAt?: string
   readonly fields?: Readonly<Record<string, unknown>>
+  /** Marketing consent the row states, with its proof: when and where it was given or withdrawn. */
+  readonly consent?: Consent
+}
+
+/**
+ * Marketing consent read from a row: given or withdrawn, when (an instant, when the file says),
+ * and where (`source`: the tool or file it came from).
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface Consent {
+  readonly granted: boolean
+  readonly at?: string | undefined
+  readonly source: string
 }
 
 /**
@@ -457,6 +593,12 @@ export interface ValueOptions {
   readonly dateOrder?: "dmy" | "mdy" | undefined
   /** Timezone of local date-times (the workspace's). */
   readonly timezone: string
+  /** The order of day and month per column, where it differs from `dateOrder` (detected from the values, see `dateEvidence`). */
+  readonly columnDateOrders?: Readonly<Record<string, "dmy" | "mdy">> | undefined
+  /** The workspace's lifecycle stages: a stage column may name one by its label ("Marketing Qualified Lead"). */
+  readonly stages?: ReadonlyArray<{ readonly key: string; readonly label: string }> | undefined
+  /** Where consent read from the file comes from (default: the file's dialect, e.g. `mailchimp-import`). */
+  readonly consentSource?: string | undefined
 }
 
 const splitList = (cell: Cell): ReadonlyArray<string> =>
@@ -465,7 +607,11 @@ const splitList = (cell: Cell): ReadonlyArray<string> =>
     .map((s) => s.replace(/^"+|"+$/g, "").trim())
     .filter((s) => s !== "")
 
-const fieldValue = (def: FieldDefinition.FieldDefinition, cell: Cell, options: ValueOptions): { readonly value: unknown } | { readonly problem: string } => {
+const fieldValue = (
+  def: FieldDefinition.FieldDefinition,
+  cell: Cell,
+  options: ValueOptions
+): { readonly value: unknown } | { readonly problem: string } | { readonly yearless: string } => {
   const raw = text(cell)
   const fail = (what: string) => ({ problem: `${JSON.stringify(raw ?? cell)} is not ${what}` })
   switch (def.type) {
@@ -485,7 +631,9 @@ const fieldValue = (def: FieldDefinition.FieldDefinition, cell: Cell, options: V
     }
     case "date": {
       const d = parseDate(cell, options.dateOrder)
-      return d === undefined ? fail(`a date (${options.dateOrder === "mdy" ? "MM/DD/YYYY" : "DD/MM/YYYY"} or YYYY-MM-DD)`) : { value: d }
+      if (d !== undefined) return { value: d }
+      const yearless = parseYearless(cell, options.dateOrder)
+      return yearless !== undefined ? { yearless } : fail(`a date (${options.dateOrder === "mdy" ? "MM/DD/YYYY" : "DD/MM/YYYY"} or YYYY-MM-DD)`)
     }
     case "datetime": {
       const at = parseInstant(cell, options.timezone, options.dateOrder)
@@ -513,10 +661,35 @@ const fieldValue = (def: FieldDefinition.FieldDefinition, cell: Cell, options: V
   }
 }
 
+const CONSENT_YES = new Set(["yes", "y", "oui", "o", "true", "vrai", "1", "x", "subscribed", "subscriber", "opted in", "opt in", "optin", "granted", "given", "accepted", "abonne", "inscrit", "consenti"])
+const CONSENT_NO = new Set(["no", "n", "non", "false", "faux", "0", "unsubscribed", "opted out", "opt out", "optout", "withdrawn", "refused", "declined", "cleaned", "desabonne", "desinscrit", "refuse"])
+
+/**
+ * A consent status as files write it: `yes`/`no`, `oui`/`non`, `subscribed`/`unsubscribed`,
+ * `opted in`/`opted out`, `granted`/`withdrawn`; `undefined` when it is none of them.
+ *
+ * @since 0.4.0
+ * @category utils
+ */
+export const parseConsent = (cell: Cell): boolean | undefined => {
+  if (typeof cell === "boolean") return cell
+  const s = text(cell)
+  if (s === undefined) return undefined
+  const n = normalizeHeader(s)
+  return CONSENT_YES.has(n) ? true : CONSENT_NO.has(n) ? false : undefined
+}
+
+// Columns of a second address (Outlook's "Home Street", "Other City"): used only when the row has
+// nothing in its business address columns.
+const isOtherAddress = (column: string) => /^(home|other) (street|city|state|postal code|country region|po box)/.test(normalizeHeader(column))
+const isBusinessAddress = (column: string) => /^business (street|city|state|postal code|country region|po box)/.test(normalizeHeader(column))
+
 /**
  * Turns one record into a contact candidate with a mapping. A target several columns map to takes
  * the first filled one (in the mapping's order); `fullName` fills the names that are missing; an
- * empty cell leaves the attribute out.
+ * empty cell (or a dialect's filler, such as Outlook's "Unspecified") leaves the attribute out.
+ * Several values in one cell (Google's `a ::: b`) give the first to a single-valued target and all
+ * to tags and multi-select fields. A second address (home) is used when the business one is empty.
  *
  * @since 0.3.0
  * @category constructors
@@ -527,14 +700,28 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
   const taken = new Map<Target, string>()
   const out: { -readonly [K in keyof Candidate]: Candidate[K] } = {}
   const customFields: Record<string, unknown> = {}
+  const dialect = mapping.dialect ?? "generic"
+  const cellOf = (column: string): Cell => {
+    const cell = record.values[column] ?? null
+    return isFiller(dialect, cell) ? null : cell
+  }
+  const businessAddress = mapping.columns.some((c) => isBusinessAddress(c.column) && text(cellOf(c.column)) !== undefined)
   let fullName: string | undefined
   let channel: string | undefined
   let campaign: string | undefined
+  let consent: boolean | undefined
+  let consentAt: string | undefined
   for (const { column, target } of mapping.columns) {
     if (target === "ignore" || taken.has(target)) continue
-    let cell = record.values[column] ?? null
+    if (businessAddress && isOtherAddress(column)) continue
+    const order = options.columnDateOrders?.[column] ?? options.dateOrder
+    const values = { ...options, dateOrder: order }
+    let cell = cellOf(column)
+    const def = target.startsWith("fields.") ? fields.find((f) => f.entity === "contact" && f.key === target.slice(7)) : undefined
     // Google Contacts writes several values in one cell ("a@x ::: b@y"): the first is the main one.
-    if (typeof cell === "string" && cell.includes(" ::: ") && (target === "email" || target === "phone")) cell = cell.split(" ::: ")[0]!
+    if (typeof cell === "string" && cell.includes(" ::: ") && target !== "tags" && def?.type !== "multiSelect") {
+      cell = cell.split(" ::: ").map((part) => part.trim()).find((part) => part !== "") ?? null
+    }
     const raw = text(cell)
     if (raw === undefined) continue
     taken.set(target, column)
@@ -560,9 +747,12 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
       case "company":
         out.company = raw
         break
-      case "tags":
-        out.tags = splitList(cell)
+      case "tags": {
+        // Google's system group every contact is in says nothing about the contact.
+        const tags = splitList(cell).filter((t) => !/^\*?\s*mycontacts$/i.test(t))
+        if (tags.length > 0) out.tags = tags
         break
+      }
       case "ownerId":
         out.ownerId = raw
         break
@@ -575,9 +765,15 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
       case "timezone":
         out.timezone = raw
         break
-      case "stage":
-        out.stage = raw
+      case "stage": {
+        // A stage by key or by label, case and spacing aside ("Marketing Qualified Lead").
+        const wanted = normalizeHeader(raw).replace(/ /g, "")
+        const stage = options.stages?.find((st) => normalizeHeader(st.key).replace(/ /g, "") === wanted || normalizeHeader(st.label).replace(/ /g, "") === wanted)
+        if (stage !== undefined) out.stage = stage.key
+        else if (normalizeHeader(column) === "lifecycle stage") warnings.push(`${column}: ${JSON.stringify(raw)} is not a stage of this workspace's lifecycle; the stage was left as it is`)
+        else out.stage = raw
         break
+      }
       case "source.channel":
         channel = raw
         break
@@ -585,18 +781,31 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
         campaign = raw
         break
       case "firstSeenAt": {
-        const at = parseInstant(cell, options.timezone, options.dateOrder)
-        if (at === undefined) issues.push({ column, message: `${JSON.stringify(raw)} is not a date` })
+        const at = parseInstant(cell, options.timezone, order)
+        if (at === undefined) issues.push({ column, message: `${JSON.stringify(raw)} is not a date${order === "mdy" ? " (read month first)" : ""}` })
         else out.firstSeenAt = at
         break
       }
+      case "consent.status": {
+        const granted = parseConsent(cell)
+        if (granted === undefined) issues.push({ column, message: `${JSON.stringify(raw)} is not a consent status (yes/no, subscribed/unsubscribed, opted in/out)` })
+        else consent = granted
+        break
+      }
+      case "consent.at": {
+        const at = parseInstant(cell, options.timezone, order)
+        if (at === undefined) issues.push({ column, message: `${JSON.stringify(raw)} is not a date` })
+        else consentAt = at
+        break
+      }
       default: {
-        const key = target.slice("fields.".length)
-        const def = fields.find((f) => f.entity === "contact" && f.key === key)
         if (def === undefined) break
-        const value = fieldValue(def, cell, options)
+        const value = fieldValue(def, cell, values)
         if ("problem" in value) issues.push({ column, message: value.problem })
-        else customFields[key] = value.value
+        else if ("yearless" in value) {
+          // A date field holds a full date: a date without a year is kept in the report, the row is imported.
+          warnings.push(`${column}: ${JSON.stringify(raw)} has no year (${value.yearless}); the date field "${def.key}" needs one and was left empty (define it as a text field to keep dates without a year)`)
+        } else customFields[def.key] = value.value
       }
     }
   }
@@ -611,5 +820,17 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
   if (channel !== undefined) out.source = { channel, ...(campaign === undefined ? {} : { campaign }) }
   else if (campaign !== undefined) out.source = { channel: "import", campaign }
   if (Object.keys(customFields).length > 0) out.fields = customFields
+  const consentSource = options.consentSource ?? (dialect === "generic" ? "import" : `${dialect}-import`)
+  if (consent === undefined && dialect === "mailchimp") {
+    // A Mailchimp audience export: an unsubscribed member has UNSUB_TIME, a cleaned one CLEAN_TIME;
+    // the others subscribed, confirmed at CONFIRM_TIME (double opt-in), else at OPTIN_TIME.
+    const at = (name: string) => {
+      const column = Object.keys(record.values).find((c) => normalizeHeader(c) === name)
+      return column === undefined ? undefined : parseInstant(record.values[column] ?? null, options.timezone, "mdy")
+    }
+    const unsubscribed = at("unsub time")
+    if (unsubscribed !== undefined) out.consent = { granted: false, at: unsubscribed, source: consentSource }
+    else if (at("clean time") === undefined) out.consent = { granted: true, at: consentAt ?? at("confirm time") ?? at("optin time"), source: consentSource }
+  } else if (consent !== undefined) out.consent = { granted: consent, at: consentAt, source: consentSource }
   return { candidate: out, issues, warnings }
 }

@@ -33,7 +33,8 @@ describe("importing files people really have", () => {
         expect([amelie.firstName, amelie.email, amelie.phone, amelie.source.channel]).toEqual(["Amélie", "amelie.poulain@deux-moulins.fr", "+33612345678", "google-import"])
         expect(amelie.companyId).not.toBeNull()
         expect((yield* crm.companies.get(amelie.companyId!)).name).toBe("Les Deux Moulins")
-        expect(report.unmapped).toContain("Group Membership")
+        // Google's labels are tags; its "* myContacts" system group is not.
+        expect(amelie.tags).toEqual(["Clients"])
       })
     ))
 

@@ -26,8 +26,8 @@ const targets = (headers: ReadonlyArray<string>, explicit: Record<string, string
 describe("header recognition", () => {
   it("recognises Google Contacts, Outlook, HubSpot, Mailchimp, French and vCard headers", () => {
     expect(targets(["Name", "Given Name", "Family Name", "E-mail 1 - Type", "E-mail 1 - Value", "E-mail 2 - Value", "Phone 1 - Value", "Organization 1 - Name", "Group Membership"])).toMatchObject({
-      map: { Name: "fullName", "Given Name": "firstName", "Family Name": "lastName", "E-mail 1 - Value": "email", "E-mail 2 - Value": "email", "Phone 1 - Value": "phone", "Organization 1 - Name": "company" },
-      unmapped: ["E-mail 1 - Type", "Group Membership"]
+      map: { Name: "fullName", "Given Name": "firstName", "Family Name": "lastName", "E-mail 1 - Value": "email", "E-mail 2 - Value": "email", "Phone 1 - Value": "phone", "Organization 1 - Name": "company", "Group Membership": "tags" },
+      unmapped: ["E-mail 1 - Type"]
     })
     expect(targets(["First Name", "Last Name", "Company", "E-mail Address", "Business Phone", "Mobile Phone"]).map).toEqual({
       "First Name": "firstName",
@@ -76,7 +76,7 @@ describe("header recognition", () => {
     expect(Mapping.recognize(["A", "B"], fields, { C: "email", A: "fields.vat", B: "phone number" })).toEqual([
       { column: "C", message: 'the file has no column "C" (its columns: A, B)' },
       { column: "A", message: 'no contact field "vat" is defined (fields: siret, employees, revenue, newsletter, birthday, lastOrder, size, interests)' },
-      { column: "B", message: '"phone number" is not a target; use one of email, firstName, lastName, fullName, phone, company, tags, ownerId, score, timezone, stage, source.channel, source.campaign, firstSeenAt, ignore or fields.<key>' }
+      { column: "B", message: '"phone number" is not a target; use one of email, firstName, lastName, fullName, phone, company, tags, ownerId, score, timezone, stage, source.channel, source.campaign, firstSeenAt, consent.status, consent.at, ignore or fields.<key>' }
     ])
   })
 })
