@@ -2,8 +2,9 @@
  * Email templates: a subject and an HTML and/or plain-text body with placeholders such as
  * `{{ contact.firstName }}` or `{{ contact.firstName | "there" }}`. Templates are checked when
  * saved (`check`), compiled once (`compile`) and rendered for each recipient without ever failing:
- * values are HTML-escaped in the HTML body, and the subject is kept on one line so that no value
- * can inject a mail header.
+ * values are HTML-escaped in the HTML body (and, in an attribute holding a URL, kept only as an
+ * http, https, mailto or relative URL), and the subject is kept on one line so that no value can
+ * inject a mail header.
  *
  * @since 0.2.0
  */
