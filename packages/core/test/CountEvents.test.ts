@@ -26,6 +26,17 @@ describe("Storage.countEvents", () => {
       expect(yield* Storage.countEvents(storage, ws, { contactId: ada, types: ["page.viewed"], matches: (e) => Number(e.payload["i"]) % 2 === 0 })).toBe(Storage.COUNT_PAGE_SIZE + 4)
     }))
 
+  it.effect("counts each event once across several types, a type listed twice included", () =>
+    Effect.gen(function* () {
+      const storage = yield* MemoryStorage.make
+      const n = Storage.COUNT_PAGE_SIZE + 3
+      yield* storage.events.insertMany(Array.from({ length: n }, (_, i) => new CrmEvent.StoredEvent({ ...event(i), type: i % 3 === 0 ? "order.placed" : "page.viewed" })))
+      const count = (types: ReadonlyArray<string>) => Storage.countEvents(storage, ws, { contactId: ada, types, matches: () => true })
+      expect(yield* count(["page.viewed", "order.placed", "page.viewed"])).toBe(n)
+      expect(yield* count(["order.placed"])).toBe(Math.ceil(n / 3))
+      expect(yield* count([])).toBe(0)
+    }))
+
   it.effect("fails with StorageError, instead of looping, on a store that ignores before", () =>
     Effect.gen(function* () {
       const memory = yield* MemoryStorage.make

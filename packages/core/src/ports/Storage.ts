@@ -729,8 +729,13 @@ export const COUNT_PAGE_SIZE = 1_000
  * the contact has. Without `matches` the store counts them in one statement; with it (a count's
  * `where`, compiled by `Condition.compile`), every event in the window is read, a page of
  * {@link COUNT_PAGE_SIZE} at a time, most recent first, each page starting after the last event
- * of the previous one (keyset pagination by `occurredAt`, id), and tested. No page size or cap
- * changes the answer: the oldest event counts as much as the newest.
+ * of the previous one (keyset pagination by `occurredAt`, id, one event type at a time), and
+ * tested. No page size or cap changes the answer: the oldest event counts as much as the newest.
+ *
+ * Why not a SQL `COUNT` with `where` pushed down: the predicate is then the only definition of a
+ * match, so memory, SQLite and PostgreSQL cannot disagree on JSON booleans against 1, values of
+ * another type, missing values under `ne`/`notIn`, or string order; and no limit remains to exceed.
+ * The cost is reading the window's events (linear, about 1,000 per statement).
  *
  * @since 0.4.0
  * @category utils
@@ -740,10 +745,12 @@ export const countEvents = (
   workspaceId: WorkspaceId,
   query: HistoryWindow & { readonly types: ReadonlyArray<string>; readonly matches?: ((event: StoredEvent) => boolean) | undefined }
 ): Effect.Effect<number, StorageError> => {
-  const { matches, ...window } = query
-  if (matches === undefined) return storage.events.count(workspaceId, window)
-  const page = (before: EventPosition | undefined, total: number): Effect.Effect<number, StorageError> =>
-    Effect.flatMap(storage.events.list(workspaceId, { ...window, limit: COUNT_PAGE_SIZE, before }), (events) => {
+  const { matches, types, ...window } = query
+  if (matches === undefined) return storage.events.count(workspaceId, { ...window, types })
+  // One type at a time: each pass follows the (contact, type, occurredAt) index without sorting
+  // the rest of the history on every page. An event has one type, so the passes add up exactly.
+  const page = (type: string, before: EventPosition | undefined, total: number): Effect.Effect<number, StorageError> =>
+    Effect.flatMap(storage.events.list(workspaceId, { ...window, types: [type], limit: COUNT_PAGE_SIZE, before }), (events) => {
       // A store that ignored `before` would hand the same page back for ever: fail instead.
       if (before !== undefined && events.some((e) => e.id === before.id)) {
         return Effect.fail(new StorageError({ reason: "failed", message: "events.list returned the event it was asked to continue after: this store does not page by `before`" }))
@@ -751,7 +758,7 @@ export const countEvents = (
       let n = total
       for (const event of events) if (matches(event)) n++
       const last = events[events.length - 1]
-      return last === undefined || events.length < COUNT_PAGE_SIZE ? Effect.succeed(n) : page({ occurredAt: last.occurredAt, id: last.id }, n)
+      return last === undefined || events.length < COUNT_PAGE_SIZE ? Effect.succeed(n) : page(type, { occurredAt: last.occurredAt, id: last.id }, n)
     })
-  return page(undefined, 0)
+  return Effect.reduce(new Set(types), 0, (total, type) => page(type, undefined, total))
 }
