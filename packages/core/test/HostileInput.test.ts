@@ -32,8 +32,10 @@ describe("impossible instants", () => {
       const error = await refusal(() => crm.events.emit({ id: `e-${occurredAt}`, type: "note.added", contactId: ada.id, occurredAt }))
       expect(error.issues.map((i) => i.path.join("."))).toEqual(["occurredAt"])
       expect(error.issues[0]!.message).toContain(occurredAt)
-      await refusal(() => crm.tasks.create({ title: "Call", contactId: ada.id, dueAt: occurredAt }))
-      await refusal(() => crm.contacts.update(ada.id, { expectedVersion: 1, firstSeenAt: occurredAt }))
+      const task = await refusal(() => crm.tasks.create({ title: "Call", channel: "call", contactId: ada.id, dueAt: occurredAt }))
+      expect(task.issues.map((i) => i.path.join("."))).toEqual(["dueAt"])
+      const update = await refusal(() => crm.contacts.update(ada.id, { expectedVersion: 1, firstSeenAt: occurredAt }))
+      expect(update.issues.map((i) => i.path.join("."))).toEqual(["firstSeenAt"])
     }
     // A leap day exists in leap years, and offsets up to ±23:59 are valid.
     const leap = await crm.events.emit({ id: "leap", type: "note.added", contactId: ada.id, occurredAt: "2024-02-29T23:30:00-05:00" })
@@ -65,10 +67,12 @@ describe("deeply nested input", () => {
     const crm = await start()
     const cycle: Record<string, unknown> = { name: "loop" }
     cycle["self"] = cycle
-    await refusal(() => crm.events.emit({ type: "page.viewed", email: "ada@example.com", payload: cycle as never }))
+    const looped = await refusal(() => crm.events.emit({ type: "thing.seen", email: "ada@example.com", payload: cycle as never }))
+    expect(looped.issues[0]!.path.slice(0, 3)).toEqual(["payload", "self", "self"])
     let when: unknown = { path: "contact.email", op: "exists" }
     for (let i = 0; i < 50_000; i++) when = { not: when }
-    await refusal(() => crm.rules.create({ name: "Deep", on: "page.viewed", when: when as never, actions: [{ type: "tag", tag: "t" }] }))
+    const deep = await refusal(() => crm.rules.create({ name: "Deep", on: "page.viewed", when: when as never, actions: [{ type: "addTag", tag: "t" }] }))
+    expect(deep.issues.map((i) => i.message)).toEqual([expect.stringContaining("64 levels")])
     expect(await crm.rules.list()).toEqual([])
     await crm.close()
   })

@@ -45,7 +45,7 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })
 
-  it("a batch of writes cut by terminated backends is stored whole or not at all, and the next call reconnects", async () => {
+  it("a batch of writes cut by terminated backends is stored whole or not at all, run again on a new connection", async () => {
     const applicationName = `rapport-test-${randomUUID().slice(0, 8)}`
     const workspace = Fixtures.freshWorkspaceId()
     const layer = Crm.layer.pipe(Layer.provideMerge(PostgresStorage.layer({ url: pgUrl, applicationName })))
@@ -53,30 +53,37 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       Effect.gen(function* () {
         const storage = yield* Storage.Storage
         const batch = yield* Effect.forEach(Array.from({ length: 3000 }, (_, i) => i), (i) => Fixtures.contact(workspace, { firstName: `n${i}` }))
-        const write = storage.transaction(Effect.forEach(batch, (c) => storage.contacts.insert(c), { discard: true }))
+        let attempts = 0
+        const write = storage.transaction(
+          Effect.zipRight(
+            Effect.sync(() => attempts++),
+            Effect.forEach(batch, (c) => storage.contacts.insert(c), { discard: true })
+          )
+        )
         // Kill every connection of this adapter while the batch is being written.
         const kill = Effect.promise(async () => {
           await new Promise((resolve) => setTimeout(resolve, 150))
-          await adminQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName])
+          return (await adminQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName])).rowCount
         })
-        const [result] = yield* Effect.all([Effect.either(write), kill], { concurrency: 2 })
-        const stored = (yield* storage.contacts.list(workspace, { limit: 5000 })).length
+        const [result, killed] = yield* Effect.all([Effect.either(write), kill], { concurrency: 2 })
+        const stored = (yield* storage.contacts.countByStage(workspace)).reduce((sum, s) => sum + s.count, 0)
         const after = yield* Effect.either(
           Effect.flatMap(Contacts.Contacts, (c) => c.create({ firstName: "after the cut" })).pipe(Workspaces.withWorkspace(workspace))
         )
-        return { result, stored, after }
+        return { result, stored, after, attempts, killed }
       }).pipe(Effect.provide(layer))
     )
+    // The cut happened mid-batch: the first attempt was rolled back and the batch ran again.
+    expect(outcome.killed).toBeGreaterThan(0)
+    expect(outcome.attempts).toBe(2)
     if (Either.isLeft(outcome.result)) {
+      // Only a cut during COMMIT itself can still fail the call; the database kept all or nothing.
       expect(outcome.result.left).toMatchObject({ _tag: "StorageError", reason: "unavailable" })
-      expect((outcome.result.left as { cause?: unknown }).cause).toBeDefined()
-      expect(outcome.stored).toBe(0)
+      expect([0, 3000]).toContain(outcome.stored)
     } else {
       expect(outcome.stored).toBe(3000)
     }
     expect(Either.isRight(outcome.after)).toBe(true)
-    // The cut must actually have happened mid-batch for this test to mean something.
-    expect(Either.isLeft(outcome.result)).toBe(true)
   })
 
   it("a bulk creation cut by terminated backends is stored whole or not at all", async () => {
@@ -116,17 +123,25 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
     await crm.close()
   })
 
-  it("an idle connection terminated by the server is replaced on the next call", async () => {
-    const applicationName = `rapport-test-${randomUUID().slice(0, 8)}`
-    const crm = await createCrm({ storage: postgresStorage({ url: pgUrl, applicationName }), workspace: Fixtures.freshWorkspaceId() })
-    await crm.contacts.create({ firstName: "before" })
-    await adminQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName])
-    // The pool may hand out the dead connection once: that call fails as a StorageError, the next succeeds.
-    const first = await crm.contacts.create({ firstName: "right after" }).then(() => "ok", (e: unknown) => e)
-    if (first !== "ok") expect(first).toBeInstanceOf(RapportStorageError)
-    await crm.contacts.create({ firstName: "after" })
-    expect((await crm.contacts.list()).items.length).toBe(first === "ok" ? 3 : 2)
-    await crm.close()
+  // Regression: after pg_terminate_backend the pool handed out a dead connection once or twice, and
+  // those calls failed although the docs promise the next call reconnects. Before the fix about one
+  // round in four failed here.
+  it("after the server terminates every idle connection, the next calls succeed on new ones", async () => {
+    const outcomes: Array<string> = []
+    for (let round = 0; round < 8; round++) {
+      const applicationName = `rapport-test-${randomUUID().slice(0, 8)}`
+      const crm = await createCrm({ storage: postgresStorage({ url: pgUrl, applicationName }), workspace: Fixtures.freshWorkspaceId() })
+      // Several connections sit idle in the pool.
+      await Promise.all([1, 2, 3, 4].map((i) => crm.contacts.create({ firstName: `before ${i}` })))
+      const killed = await adminQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [applicationName])
+      expect(killed.rowCount).toBeGreaterThan(0)
+      for (const call of [() => crm.contacts.create({ firstName: "right after" }), () => crm.contacts.list(), () => crm.contacts.create({ firstName: "after" })]) {
+        outcomes.push(await call().then(() => "ok", (e: unknown) => (e instanceof RapportStorageError ? e.code : String(e))))
+      }
+      expect((await crm.contacts.list()).items.length).toBe(6)
+      await crm.close()
+    }
+    expect(outcomes).toEqual(Array.from({ length: 24 }, () => "ok"))
   })
 
   it("fails to start with STORAGE_UNAVAILABLE when the server cannot be reached", async () => {

@@ -640,26 +640,36 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   // COMMIT or ROLLBACK (the connection died) reaches us as a defect from @effect/sql: it is a
   // StorageError like any other lost connection, and the database keeps all or nothing. After the
   // work succeeded, a lost COMMIT leaves the outcome unknown: the error says so.
-  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
-    Effect.suspend(() => {
+  //
+  // A connection the server closed while it sat idle in the pool (a restart, pg_terminate_backend)
+  // fails the transaction before its work completed, so nothing was committed; the pool drops it.
+  // The transaction then runs once more on a new connection: that is what makes the next call after
+  // a cut succeed instead of failing with it. Transaction bodies only touch the database, so running
+  // one again has no other effect.
+  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> => {
+    const attempt = Effect.suspend(() => {
       let workDone = false
       return sql.withTransaction(Effect.zipRight(writeLock, Effect.tap(effect, () => Effect.sync(() => (workDone = true))))).pipe(
-        Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)),
-        Effect.catchAllDefect((defect) =>
+        Effect.catchAllDefect((defect): Effect.Effect<never, Errors.StorageError | SqlError> =>
           !isSqlError(defect)
             ? Effect.die(defect)
-            : Effect.fail(
-                workDone
-                  ? new Errors.StorageError({
-                      reason: "unavailable",
-                      message: `The connection was lost while committing: the write may or may not have been applied (${storageError(defect).message}). Retrying is safe where ids make writes idempotent (events); read before retrying other writes.`,
-                      cause: defect
-                    })
-                  : storageError(defect)
-              )
+            : workDone
+              ? Effect.fail(
+                  new Errors.StorageError({
+                    reason: "unavailable",
+                    message: `The connection was lost while committing: the write may or may not have been applied (${storageError(defect).message}). Retrying is safe where ids make writes idempotent (events); read before retrying other writes.`,
+                    cause: defect
+                  })
+                )
+              : Effect.fail(defect)
         )
       )
     })
+    return attempt.pipe(
+      Effect.catchIf((error) => isSqlError(error) && isUnavailable(error), () => attempt),
+      Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error))
+    )
+  }
 
   // SQLite transactions already run one at a time (they take the write lock first). PostgreSQL
   // takes a transaction-scoped advisory lock (no row written) on a 64-bit hash of workspace and
