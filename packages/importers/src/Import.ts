@@ -402,32 +402,41 @@ export const importContacts = (
       const dateOrders = new Map<string, DateOrderReport>()
       const columnDateOrders: Record<string, "dmy" | "mdy"> = {}
       const settleDateOrders = (records: ReadonlyArray<SourceRecord>) => {
+        if (options.dateOrder !== undefined) return
         for (const { column } of dateColumns) {
           const known = dateOrders.get(column)
-          if (options.dateOrder !== undefined || known?.how === "detected") continue
+          if (known?.how === "detected") continue
+          // The whole batch is looked at before its rows are read: one value settling the order
+          // makes the column's ambiguous values of the batch plain.
+          let ambiguous: SourceRecord | undefined
+          let settled: { readonly order: "dmy" | "mdy"; readonly record: SourceRecord } | undefined
           for (const record of records) {
             const evidence = Mapping.dateEvidence(record.values[column] ?? null)
-            if (evidence === undefined) continue
-            if (evidence === "ambiguous") {
-              if (known === undefined && !dateOrders.has(column)) {
-                const how = Mapping.dialectDateOrder(dialect) === undefined ? "default" : "source"
-                dateOrders.set(column, { column, order: fallbackOrder, how, ambiguousAt: record.line })
-                if (how === "default") {
-                  list(report.warnings, {
-                    line: record.line,
-                    reason: `${column}: ${JSON.stringify(record.values[column])} could be day or month first, as could every date before it in this column; read day first (pass dateOrder to choose)`
-                  })
-                }
-              }
-              continue
+            if (evidence === "ambiguous") ambiguous ??= record
+            else if (evidence !== undefined) {
+              settled = { order: evidence, record }
+              break
             }
-            const before = dateOrders.get(column)
-            dateOrders.set(column, { column, order: evidence, how: "detected", ambiguousAt: before?.ambiguousAt })
-            columnDateOrders[column] = evidence
-            if (before !== undefined && before.order !== evidence) {
-              list(report.warnings, { line: record.line, reason: `${column}: ${JSON.stringify(record.values[column])} shows the dates are ${evidence === "dmy" ? "day" : "month"} first; earlier rows of earlier batches were read ${before.order === "dmy" ? "day" : "month"} first` })
+          }
+          if (settled !== undefined) {
+            dateOrders.set(column, { column, order: settled.order, how: "detected", ambiguousAt: known?.ambiguousAt ?? ambiguous?.line })
+            columnDateOrders[column] = settled.order
+            if (known !== undefined && known.order !== settled.order) {
+              const word = (o: "dmy" | "mdy") => (o === "dmy" ? "day" : "month")
+              list(report.warnings, {
+                line: settled.record.line,
+                reason: `${column}: ${JSON.stringify(settled.record.values[column])} shows its dates are ${word(settled.order)} first; the ambiguous dates of earlier batches (from line ${known.ambiguousAt}) were read ${word(known.order)} first`
+              })
             }
-            break
+          } else if (ambiguous !== undefined && known === undefined) {
+            const how = Mapping.dialectDateOrder(dialect) === undefined ? "default" : "source"
+            dateOrders.set(column, { column, order: fallbackOrder, how, ambiguousAt: ambiguous.line })
+            if (how === "default") {
+              list(report.warnings, {
+                line: ambiguous.line,
+                reason: `${column}: ${JSON.stringify(ambiguous.values[column])} could be day or month first, and no date of the column so far says which; read day first (pass dateOrder to choose)`
+              })
+            }
           }
         }
       }

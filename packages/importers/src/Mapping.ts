@@ -826,11 +826,12 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
     // the others subscribed, confirmed at CONFIRM_TIME (double opt-in), else at OPTIN_TIME.
     const at = (name: string) => {
       const column = Object.keys(record.values).find((c) => normalizeHeader(c) === name)
-      return column === undefined ? undefined : parseInstant(record.values[column] ?? null, options.timezone, "mdy")
+      // Mailchimp writes its times in UTC.
+      return column === undefined ? undefined : parseInstant(record.values[column] ?? null, "UTC", "mdy")
     }
     const unsubscribed = at("unsub time")
     if (unsubscribed !== undefined) out.consent = { granted: false, at: unsubscribed, source: consentSource }
-    else if (at("clean time") === undefined) out.consent = { granted: true, at: consentAt ?? at("confirm time") ?? at("optin time"), source: consentSource }
+    else if (at("clean time") === undefined) out.consent = { granted: true, at: at("confirm time") ?? at("optin time") ?? consentAt, source: consentSource }
   } else if (consent !== undefined) out.consent = { granted: consent, at: consentAt, source: consentSource }
   return { candidate: out, issues, warnings }
 }
