@@ -51,6 +51,8 @@ import type * as Source from "./Source.js"
  * | `URL` | the preferred (else first) web address |
  * | `NOTE` | the notes, joined with a line break |
  * | `BDAY` | the birthday as `YYYY-MM-DD`, or `--MM-DD` without a year; as written when it is neither |
+ * | `NICKNAME` | the nicknames, joined with `, ` |
+ * | `CATEGORIES` | the categories of every `CATEGORIES` property, joined with `, ` (they become tags) |
  *
  * Types come from `TYPE=` parameters in either style (`TYPE=CELL,VOICE`, 2.1's `;CELL;VOICE`)
  * and from Apple's `itemN.X-ABLabel` labels. Repeated values are kept once; values are trimmed
@@ -86,7 +88,9 @@ export const keys: ReadonlyArray<string> = [
   "ADR.country",
   "URL",
   "NOTE",
-  "BDAY"
+  "BDAY",
+  "NICKNAME",
+  "CATEGORIES"
 ]
 
 /** Bytes kept of one physical line: the rest of a longer line (an unfolded photo) is dropped. */
@@ -105,7 +109,7 @@ const TAB = 9
 const EQUALS = 61
 
 /** The properties whose values are kept; every other value (PHOTO, KEY, X-…) is skipped unread. */
-const used = new Set(["BEGIN", "END", "VERSION", "N", "FN", "ORG", "TITLE", "TEL", "EMAIL", "ADR", "URL", "NOTE", "BDAY", "X-ABLABEL"])
+const used = new Set(["BEGIN", "END", "VERSION", "N", "FN", "ORG", "TITLE", "TEL", "EMAIL", "ADR", "URL", "NOTE", "BDAY", "NICKNAME", "CATEGORIES", "X-ABLABEL"])
 const versions = new Set(["2.1", "3.0", "4.0"])
 const encodings = new Set(["quoted-printable", "base64", "b", "8bit", "7bit"])
 
@@ -487,7 +491,9 @@ const toRecord = (card: Card): SourceRecord => {
     "ADR.country": component(address, 6),
     "URL": text(first("URL")),
     "NOTE": clean(all("NOTE").map(text).filter((s) => s !== null).join("\n")),
-    "BDAY": bday === undefined ? null : birthday(unescape(bday.text, v21), bday.omitYear)
+    "BDAY": bday === undefined ? null : birthday(unescape(bday.text, v21), bday.omitYear),
+    "NICKNAME": clean(distinct(all("NICKNAME").flatMap((p) => structured(p.text, v21).flat().map((s) => clean(s)))).join(", ")),
+    "CATEGORIES": clean(distinct(all("CATEGORIES").flatMap((p) => structured(p.text, v21).flat().map((s) => clean(s)))).join(", "))
   }
   for (let i = 3; i < emails.length; i++) values[`EMAIL ${i + 1}`] = emails[i]!
   for (let i = 3; i < numbers.length; i++) values[`TEL ${i + 1}`] = numbers[i]!

@@ -180,3 +180,32 @@ describe("HubSpot, French files and consent", () => {
       })
     ))
 })
+
+describe("vCard", () => {
+  it.effect("name parts, NICKNAME and CATEGORIES are imported; a quoted, folded LABEL holding : and ; does not break the card; PREF picks the primary email and phone", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        for (const [key, label] of [["prefix", "Prefix"], ["middleName", "Middle name"], ["suffix", "Suffix"], ["nickname", "Nickname"], ["jobTitle", "Job title"], ["street", "Street"], ["city", "City"], ["birthday", "Birthday"]] as const) {
+          yield* crm.fields.define({ key, label, type: "text" })
+        }
+        const report = yield* importContacts(fixture("vcard/contacts-4.0-pref-label.vcf"))
+        accountedFor(report)
+        expect([report.format, report.created, report.rejected]).toEqual(["vcard", 2, 0])
+        const claire = yield* byEmail("claire@lambert-conseil.example")
+        expect([claire.firstName, claire.lastName, claire.phone, claire.tags]).toEqual(["Claire", "Lambert", "+33621212121", ["Clients", "Salon 2025", "VIP"]])
+        expect(claire.fields).toEqual({
+          prefix: "Dr.",
+          middleName: "Marie, Louise",
+          suffix: "PhD",
+          nickname: "Clacla",
+          jobTitle: "Consultante",
+          street: "12 rue de la Paix\nBât. B",
+          city: "Paris",
+          birthday: "--07-22"
+        })
+        const jules = yield* byEmail("jules.petit@petit-sa.example")
+        expect([jules.phone, jules.tags]).toEqual(["+33630303030", ["Fournisseurs"]])
+      })
+    ))
+})

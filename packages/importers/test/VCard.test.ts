@@ -184,7 +184,8 @@ describe("VCard.open - real exports", () => {
         "ADR.country": "France",
         "URL": "http://www.agence-durand.fr",
         "NOTE": "Cliente depuis 2019.\nPréfère les rendez-vous le jeudi.",
-        "BDAY": "--07-21"
+        "BDAY": "--07-21",
+        "CATEGORIES": "myContacts, Clients"
       })
       expect(filled(records[1])).toMatchObject({ "FN": "Thomas Petit", "TEL.home": "+33 1 23 45 67 89", "BDAY": "1990-02-28" })
     }))
