@@ -163,3 +163,20 @@ describe("dispatcher options", () => {
     )
   )
 })
+
+describe("scores", () => {
+  // Regression: adjustScore added past Number.MAX_SAFE_INTEGER, a value no storage reads back exactly.
+  it("adjustScore saturates at the safe-integer bounds", async () => {
+    const crm = await start()
+    await crm.rules.create({ name: "Up", on: "score.up", actions: [{ type: "adjustScore", by: 1_000_000 }] })
+    await crm.rules.create({ name: "Down", on: "score.down", actions: [{ type: "adjustScore", by: -1_000_000 }] })
+    const high = await crm.contacts.create({ email: "high@example.com", score: Number.MAX_SAFE_INTEGER - 5 })
+    const low = await crm.contacts.create({ email: "low@example.com", score: Number.MIN_SAFE_INTEGER + 5 })
+    await crm.events.emit({ id: "up", type: "score.up", contactId: high.id })
+    await crm.events.emit({ id: "down", type: "score.down", contactId: low.id })
+    expect(await crm.dispatcher.runDue()).toMatchObject({ claimed: 2, done: 2 })
+    expect((await crm.contacts.get(high.id)).score).toBe(Number.MAX_SAFE_INTEGER)
+    expect((await crm.contacts.get(low.id)).score).toBe(Number.MIN_SAFE_INTEGER)
+    await crm.close()
+  })
+})

@@ -97,7 +97,8 @@ export const CreateTask = Schema.Struct({
 })
 
 /**
- * Adds `by` (negative to subtract) to the contact's score.
+ * Adds `by` (negative to subtract) to the contact's score, which stays between
+ * `Number.MIN_SAFE_INTEGER` and `Number.MAX_SAFE_INTEGER` (it saturates there).
  *
  * @since 0.3.0
  * @category schemas

@@ -313,7 +313,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
               yield* replaceContact(contact, { tags: contact.tags.filter((t) => t !== action.tag) })
               return done({ tag: action.tag })
             case "adjustScore": {
-              const next = yield* replaceContact(contact, { score: contact.score + action.by })
+              // Saturates: a score is a safe integer, which a sum past 2^53 - 1 would no longer be.
+              const score = Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, contact.score + action.by))
+              const next = yield* replaceContact(contact, { score })
               return done({ score: next.score })
             }
             case "setField": {
