@@ -265,11 +265,30 @@ export interface Options {
   readonly fields?: ReadonlyArray<FieldInfo> | undefined
   /** How many contacts of a stream are looked at for custom fields (1,000 by default). */
   readonly discover?: number | undefined
+  /**
+   * Which text is neutralised against formula injection: `all` (the default) quotes every text
+   * starting with `=` `+` `-` `@`, a tab or a CR; `exceptNumbers` writes as they are the values
+   * made only of a leading sign, digits, spaces, dots, dashes and parentheses (`+33 6 12 34 56 78`,
+   * `-12.5`, `+1 (617) 555-0101`), for a file meant for another tool (a mailing service's
+   * import) rather than a spreadsheet. Such values cannot call a function, but a spreadsheet may
+   * compute them (`-1-2` shows `-3`).
+   *
+   * @since 0.4.0
+   */
+  readonly neutralize?: "all" | "exceptNumbers" | undefined
 }
+
+// Only a sign, digits, spaces, dots, dashes and parentheses, with a digit: a phone or a signed number.
+const NUMBER_LIKE = /^[+-]?[0-9 .()-]*[0-9][0-9 .()-]*$/
+
+/** The neutraliser the options ask for. */
+const neutralizerOf = (options: Options): ((text: string) => string) =>
+  options.neutralize === "exceptNumbers" ? (text) => (NUMBER_LIKE.test(text) ? text : neutralize(text)) : neutralize
 
 /**
  * CSV options: the delimiter, `,` by default (`;` is what Excel expects where the decimal
- * separator is a comma, as in France).
+ * separator is a comma, as in France: with `;`, numbers and amounts are written with a decimal
+ * comma, `12,5` and `1234,50 EUR`).
  *
  * @since 0.3.0
  * @category models
@@ -343,6 +362,9 @@ const prepare = <E, R>(
   options: Options
 ): Effect.Effect<{ readonly columns: ReadonlyArray<Column>; readonly contacts: Stream.Stream<ContactJson, E | ExportError, R> }, E | ExportError, R | Scope.Scope> =>
   Effect.gen(function* () {
+    if (options.neutralize !== undefined && options.neutralize !== "all" && options.neutralize !== "exceptNumbers") {
+      return yield* new ExportError({ reason: "options", message: `neutralize must be "all" or "exceptNumbers" (got ${JSON.stringify(options.neutralize)})` })
+    }
     const chosen = options.columns
     if (chosen !== undefined) {
       const columns = yield* Effect.try({
@@ -380,14 +402,15 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-
 
 const validDate = (d: Date): Date | null => (Number.isNaN(d.getTime()) ? null : d)
 
-/** An integer's digits, never in scientific notation. */
-const numberText = (n: number): string => (Number.isInteger(n) && Math.abs(n) < 1e21 ? n.toFixed(0) : String(n))
+/** An integer's digits, never in scientific notation; other numbers with the decimal separator given. */
+const numberText = (n: number, decimal: "." | "," = "."): string =>
+  Number.isInteger(n) && Math.abs(n) < 1e21 ? n.toFixed(0) : decimal === "." ? String(n) : String(n).replace(".", ",")
 
 /** Money as text people read and spreadsheets parse: `1234.50 EUR`, `-5 JPY`. Exact: no floats. */
-const moneyText = (m: MoneyValue): string => {
+const moneyText = (m: MoneyValue, decimal: "." | "," = "."): string => {
   const digits = Money.minorDigits(m.currency)
   const units = Math.abs(m.amountMinor).toFixed(0).padStart(digits + 1, "0")
-  const amount = digits === 0 ? units : `${units.slice(0, -digits)}.${units.slice(-digits)}`
+  const amount = digits === 0 ? units : `${units.slice(0, -digits)}${decimal}${units.slice(-digits)}`
   return `${m.amountMinor < 0 ? "-" : ""}${amount} ${m.currency}`
 }
 
@@ -436,25 +459,26 @@ const rowsOf = (columns: ReadonlyArray<Column>) => (contacts: Chunk.Chunk<Contac
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-const csvText = (p: Plain, kind: Column["kind"]): string =>
+const csvText = (p: Plain, kind: Column["kind"], safe: (text: string) => string, decimal: "." | ","): string =>
   p === null
     ? ""
     : typeof p === "string"
-      ? neutralize(p)
+      ? safe(p)
       : typeof p === "number"
-        ? numberText(p)
+        ? numberText(p, decimal)
         : typeof p === "boolean"
           ? String(p)
           : p instanceof Date
             ? kind === "date"
               ? p.toISOString().slice(0, 10)
               : p.toISOString()
-            : moneyText(p)
+            : moneyText(p, decimal)
 
 /**
  * Contacts as CSV: UTF-8 with a byte-order mark, CRLF line ends, fields quoted as RFC 4180 says
- * (by csv-stringify), a header row, text neutralised against formula injection. Dates are ISO-8601
- * (`2025-03-30T08:00:00.000Z`, or `2025-03-30` for date fields), lists `a, b`, money `1234.50 EUR`.
+ * (by csv-stringify), a header row, text neutralised against formula injection (see the
+ * `neutralize` option). Dates are ISO-8601 (`2025-03-30T08:00:00.000Z`, or `2025-03-30` for date
+ * fields), lists `a, b`, money `1234.50 EUR` (`1234,50 EUR` and `12,5` with `delimiter: ";"`).
  * Contacts are read as the bytes are consumed, a few hundred at a time.
  *
  * @since 0.3.0
@@ -472,12 +496,14 @@ export const toCsv = <E = never, R = never>(contacts: Contacts<E, R>, options: C
       } as const
       const csv = (records: ReadonlyArray<ReadonlyArray<string>>, bom: boolean) =>
         Effect.try({ try: () => encoder.encode(stringify(records.map((r) => [...r]), { ...settings, bom })), catch: failure("write", "Cannot write the CSV") })
+      const safe = neutralizerOf(options)
+      const decimal = settings.delimiter === ";" ? "," : "."
       const header = Stream.fromEffect(csv([columns.map((c) => neutralize(c.header))], true))
       const body = contacts.pipe(
         Stream.rechunk(batch),
         Stream.mapChunksEffect((chunk) =>
           Effect.flatMap(rowsOf(columns)(chunk), (rows) =>
-            Effect.map(csv(rows.map((row) => row.map((p, i) => csvText(p, columns[i]!.kind))), false), Chunk.of)
+            Effect.map(csv(rows.map((row) => row.map((p, i) => csvText(p, columns[i]!.kind, safe, decimal))), false), Chunk.of)
           )
         )
       )
@@ -493,8 +519,8 @@ const EXCEL_CELL_LIMIT = 32_767
 
 // Line breaks are LF in a cell, as Excel writes them (XML would turn a lone CR into LF anyway);
 // made so before neutralising, which must judge the text as it will be read back.
-const xlsxText = (s: string): string => {
-  const safe = neutralize(s.replace(/\r\n?/g, "\n"))
+const xlsxText = (s: string, neutralizer: (text: string) => string = neutralize): string => {
+  const safe = neutralizer(s.replace(/\r\n?/g, "\n"))
   return safe.length <= EXCEL_CELL_LIMIT ? safe : `${safe.slice(0, EXCEL_CELL_LIMIT - 1)}…`
 }
 
@@ -606,7 +632,7 @@ export const toXlsx = <E = never, R = never>(contacts: Contacts<E, R>, options: 
             for (const values of rows) {
               const row = sheet.addRow(
                 values.map((p) =>
-                  p === null || p instanceof Date || typeof p !== "object" ? (typeof p === "string" ? xlsxText(p) : p) : p.amountMinor / 10 ** Money.minorDigits(p.currency)
+                  p === null || p instanceof Date || typeof p !== "object" ? (typeof p === "string" ? xlsxText(p, neutralizerOf(options)) : p) : p.amountMinor / 10 ** Money.minorDigits(p.currency)
                 )
               )
               values.forEach((p, i) => {

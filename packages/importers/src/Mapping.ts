@@ -333,7 +333,7 @@ export const parseNumber = (cell: Cell): number | undefined => {
   const raw = text(cell)
   if (raw === undefined) return undefined
   let s = raw.replace(/[\s\u00a0\u202f']/g, "").replace(/^[€$£]|[€$£%]$|[A-Z]{3}$/g, "")
-  if (/^[+-]?\d+(?:\.\d+)?e[+-]?\d+$/i.test(s)) return Number(s)
+  if (/^[+-]?\d+(?:[.,]\d+)?e[+-]?\d+$/i.test(s)) return Number(s.replace(",", "."))
   if (!/^[+-]?[\d.,]+$/.test(s)) return undefined
   const lastComma = s.lastIndexOf(",")
   const lastDot = s.lastIndexOf(".")
