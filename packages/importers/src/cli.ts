@@ -13,7 +13,8 @@ const usage = `Usage: rapport import <file> --db <sqlite file> [options]
 Imports contacts from a CSV, TSV, TXT, XLSX or vCard file.
 
 Options:
-  --db <file>             the SQLite database (created if missing)
+  --db <file|url>         the SQLite database (created if missing), or a PostgreSQL URL
+                          (postgres://user@host:5432/crm; needs @rapport/postgres)
   --workspace <id>        the workspace (default: default)
   --mapping <m.json>      columns to targets, e.g. {"Courriel": "email", "Notes": "ignore"}
   --source <channel>      where the contacts come from (e.g. trade-show)
@@ -163,7 +164,9 @@ const main = async (): Promise<number> => {
   }
   const [command, file, ...extra] = positionals
   if (command !== "import" || file === undefined || extra.length > 0) throw new Refused(`expected "import <file>"\n\n${usage}`)
-  if (values.db === undefined) throw new Refused(`--db <sqlite file> is required\n\n${usage}`)
+  if (values.db === undefined) throw new Refused(`--db <sqlite file or postgres:// URL> is required\n\n${usage}`)
+  const db = values.db
+  const postgres = /^postgres(ql)?:\/\//i.test(db)
   const policy = values.policy === undefined ? undefined : values.policy === "fill-empty" ? "fillEmpty" : values.policy
   if (policy !== undefined && policy !== "skip" && policy !== "update" && policy !== "fillEmpty") throw new Refused(`--policy must be skip, update or fill-empty (got "${values.policy}")`)
   const onIdentityConflict = values["on-identity-conflict"]
@@ -195,22 +198,28 @@ const main = async (): Promise<number> => {
   const dryRun = values["dry-run"] === true
   const exists = (() => {
     try {
-      statSync(values.db)
+      statSync(db)
       return true
     } catch {
       return false
     }
   })()
-  // A dry run against a database that does not exist yet compares with nothing stored, as an empty
-  // database would, without creating one.
-  const storage =
-    dryRun && !exists
+  // A PostgreSQL URL loads @rapport/postgres, only then (an optional peer, like @rapport/sqlite). A
+  // dry run against a SQLite file that does not exist yet compares with nothing stored, as an
+  // empty database would, without creating one.
+  const storage = postgres
+    ? (
+        await import("@rapport/postgres").catch(() => {
+          throw new Refused("a PostgreSQL --db needs @rapport/postgres: npm install @rapport/postgres")
+        })
+      ).postgresStorage({ url: db })
+    : dryRun && !exists
       ? memoryStorage()
       : (
           await import("@rapport/sqlite").catch(() => {
             throw new Refused("the CLI needs @rapport/sqlite: npm install @rapport/sqlite")
           })
-        ).sqliteStorage({ filename: values.db })
+        ).sqliteStorage({ filename: db })
   const crm = await createCrm({ storage, workspace: values.workspace })
   const bar = progressBar()
   try {
