@@ -80,7 +80,8 @@ const fromChardet = (name: string | null): string | undefined => {
 /**
  * The encoding of a text file from its first bytes (up to {@link sampleSize} are looked at): its
  * byte order mark (UTF-8, UTF-16 LE/BE, UTF-32 LE/BE); else UTF-16 recognised by its zero bytes;
- * else UTF-8 if the bytes are valid UTF-8 (plain ASCII included); else what `chardet` finds, as a
+ * else UTF-8 if the bytes are valid UTF-8 (plain ASCII included); else windows-1252 when `chardet`
+ * rates it (or ISO-8859-1) at least half as likely as its first guess; else that guess, as a
  * name iconv-lite supports; else windows-1252. The name is lower case, e.g. `"utf-8"`,
  * `"utf-16le"`, `"windows-1252"`.
  *
@@ -95,7 +96,14 @@ export const detect = (head: Uint8Array): string => {
     if (utf16 !== undefined) return utf16
   }
   if (isUtf8(sample)) return "utf-8"
-  return fromChardet(chardet.detect(sample)) ?? "windows-1252"
+  // chardet's statistics are weak on a few accented letters: a French Excel file with one "é"
+  // comes out as ISO-8859-2. Windows-1252 (what Western European Excel and Outlook save) is
+  // taken whenever chardet rates it at least half as likely as its first guess.
+  const candidates = chardet.analyse(sample)
+  const western = candidates.find((c) => c.name === "ISO-8859-1" || c.name === "windows-1252")
+  const first = candidates[0]
+  if (western !== undefined && first !== undefined && western.confidence * 2 >= first.confidence) return "windows-1252"
+  return fromChardet(first?.name ?? null) ?? "windows-1252"
 }
 
 const signatures: ReadonlyArray<readonly [string, ReadonlyArray<number>]> = [
