@@ -684,6 +684,22 @@ export const parseConsent = (cell: Cell): boolean | undefined => {
 const isOtherAddress = (column: string) => /^(home|other) (street|city|state|postal code|country region|po box)/.test(normalizeHeader(column))
 const isBusinessAddress = (column: string) => /^business (street|city|state|postal code|country region|po box)/.test(normalizeHeader(column))
 
+// What some columns of a mapping are, worked out once per mapping rather than once per row.
+const kindsCache = new WeakMap<Mapping, { readonly business: ReadonlyArray<string>; readonly other: ReadonlySet<string>; readonly lifecycle: string | undefined }>()
+const kindsOf = (mapping: Mapping) => {
+  let kinds = kindsCache.get(mapping)
+  if (kinds === undefined) {
+    const columns = mapping.columns.map((c) => c.column)
+    kinds = {
+      business: columns.filter(isBusinessAddress),
+      other: new Set(columns.filter(isOtherAddress)),
+      lifecycle: columns.find((c) => normalizeHeader(c) === "lifecycle stage")
+    }
+    kindsCache.set(mapping, kinds)
+  }
+  return kinds
+}
+
 /**
  * Turns one record into a contact candidate with a mapping. A target several columns map to takes
  * the first filled one (in the mapping's order); `fullName` fills the names that are missing; an
@@ -701,11 +717,12 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
   const out: { -readonly [K in keyof Candidate]: Candidate[K] } = {}
   const customFields: Record<string, unknown> = {}
   const dialect = mapping.dialect ?? "generic"
+  const kinds = kindsOf(mapping)
   const cellOf = (column: string): Cell => {
     const cell = record.values[column] ?? null
-    return isFiller(dialect, cell) ? null : cell
+    return dialect === "outlook" && isFiller(dialect, cell) ? null : cell
   }
-  const businessAddress = mapping.columns.some((c) => isBusinessAddress(c.column) && text(cellOf(c.column)) !== undefined)
+  const businessAddress = kinds.business.some((column) => text(cellOf(column)) !== undefined)
   let fullName: string | undefined
   let channel: string | undefined
   let campaign: string | undefined
@@ -713,9 +730,8 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
   let consentAt: string | undefined
   for (const { column, target } of mapping.columns) {
     if (target === "ignore" || taken.has(target)) continue
-    if (businessAddress && isOtherAddress(column)) continue
+    if (businessAddress && kinds.other.has(column)) continue
     const order = options.columnDateOrders?.[column] ?? options.dateOrder
-    const values = { ...options, dateOrder: order }
     let cell = cellOf(column)
     const def = target.startsWith("fields.") ? fields.find((f) => f.entity === "contact" && f.key === target.slice(7)) : undefined
     // Google Contacts writes several values in one cell ("a@x ::: b@y"): the first is the main one.
@@ -770,7 +786,7 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
         const wanted = normalizeHeader(raw).replace(/ /g, "")
         const stage = options.stages?.find((st) => normalizeHeader(st.key).replace(/ /g, "") === wanted || normalizeHeader(st.label).replace(/ /g, "") === wanted)
         if (stage !== undefined) out.stage = stage.key
-        else if (normalizeHeader(column) === "lifecycle stage") warnings.push(`${column}: ${JSON.stringify(raw)} is not a stage of this workspace's lifecycle; the stage was left as it is`)
+        else if (column === kinds.lifecycle) warnings.push(`${column}: ${JSON.stringify(raw)} is not a stage of this workspace's lifecycle; the stage was left as it is`)
         else out.stage = raw
         break
       }
@@ -800,7 +816,7 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
       }
       default: {
         if (def === undefined) break
-        const value = fieldValue(def, cell, values)
+        const value = fieldValue(def, cell, order === options.dateOrder ? options : { ...options, dateOrder: order })
         if ("problem" in value) issues.push({ column, message: value.problem })
         else if ("yearless" in value) {
           // A date field holds a full date: a date without a year is kept in the report, the row is imported.
