@@ -180,3 +180,72 @@ describe("scores", () => {
     await crm.close()
   })
 })
+
+describe("inputs the hostile-input property found (@rapport/testing hostileInputSuite)", () => {
+  // Regression: contacts.remove did not decode its options; a string version reached the Conflict
+  // constructor, which threw (INTERNAL_ERROR).
+  it("contacts.remove: a version that is not a whole number is refused, the contact kept", async () => {
+    const crm = await start()
+    const ada = await crm.contacts.create({ email: "ada@example.com" })
+    for (const expectedVersion of ["1\r\n", 1.5, { nested: 1 }]) {
+      const error = await refusal(() => crm.contacts.remove(ada.id, { expectedVersion } as never))
+      expect(error.issues.map((i) => i.path.join("."))).toEqual(["expectedVersion"])
+    }
+    expect((await crm.contacts.get(ada.id)).version).toBe(1)
+    await crm.close()
+  })
+
+  // Regression: a stage key that is not a string (a Symbol) reached a template string in deals.move
+  // (TypeError, INTERNAL_ERROR); options that are not an object were destructured without a check.
+  it("deals.move, win, lose, markCold: a stage or options of the wrong type are refused, naming them", async () => {
+    const crm = await start()
+    const ada = await crm.contacts.create({ email: "ada@example.com" })
+    const deal = await crm.deals.create({ title: "Quote", contactId: ada.id, amount: { amountMinor: 100, currency: "EUR" } })
+    const stage = await refusal(() => crm.deals.move(deal.id, Symbol("demo") as never))
+    expect(stage.issues.map((i) => i.path.join("."))).toEqual(["stage"])
+    for (const options of [null, "demo", 5]) {
+      await refusal(() => crm.deals.move(deal.id, "demo", options as never))
+      await refusal(() => crm.deals.win(deal.id, options as never))
+      await refusal(() => crm.deals.lose(deal.id, options as never))
+      await refusal(() => crm.deals.markCold(deal.id, options as never))
+    }
+    const pipeline = await refusal(() => crm.deals.move(deal.id, "demo", { pipelineId: "p\u0000" }))
+    expect(pipeline.issues.map((i) => i.path.join("."))).toEqual(["pipelineId"])
+    expect((await crm.deals.get(deal.id)).version).toBe(1)
+    expect((await crm.deals.move(deal.id, "demo", { expectedVersion: 1 })).stage).toBe("demo")
+    await crm.close()
+  })
+
+  // Regression: Intl.NumberFormat threw a RangeError (INTERNAL_ERROR) on a malformed locale, after
+  // the follow-up had been validated.
+  it("deals.followUp: a malformed locale is refused, naming it", async () => {
+    const crm = await start()
+    const ada = await crm.contacts.create({ email: "ada@example.com" })
+    const deal = await crm.deals.create({ title: "Quote", contactId: ada.id, amount: { amountMinor: 100, currency: "EUR" } })
+    for (const locale of ["fr\r\nFR", "not a locale", "en_US"]) {
+      const error = await refusal(() => crm.deals.followUp(deal.id, { channel: "call", locale }))
+      expect(error.issues.map((i) => i.path.join("."))).toEqual(["locale"])
+    }
+    expect((await crm.timeline.list(ada.id)).items.filter((e) => e.kind === "followUp")).toEqual([])
+    expect((await crm.deals.followUp(deal.id, { channel: "call", locale: "fr-FR" })).entry.kind).toBe("followUp")
+    await crm.close()
+  })
+
+  // Regression: a consent source and a lifecycle definition's preset were plain strings; on
+  // PostgreSQL a NUL or a lone surrogate in them was a STORAGE_FAILED, elsewhere it was kept.
+  it("a consent source and a lifecycle preset refuse text PostgreSQL cannot store", async () => {
+    const crm = await start()
+    const ada = await crm.contacts.create({ email: "ada@example.com" })
+    const before = await crm.consent.status(ada.id)
+    for (const bad of ["form\u0000", "form-\ud800"]) {
+      const granted = await refusal(() => crm.consent.grant(ada.id, { source: bad }))
+      expect(granted.issues.map((i) => i.path.join("."))).toEqual(["source"])
+      await refusal(() => crm.consent.withdraw(ada.id, { source: bad }))
+      const preset = await refusal(() => crm.lifecycle.configure({ definition: { preset: bad, allowBackward: true, stages: [{ key: "lead", label: "Lead" }] } }))
+      expect(preset.issues.map((i) => i.path.join("."))).toContain("definition.preset")
+    }
+    expect(await crm.consent.status(ada.id)).toEqual(before)
+    expect((await crm.lifecycle.definition()).preset).toBe("classic")
+    await crm.close()
+  })
+})

@@ -54,3 +54,20 @@ export {
    */
   type StorageSuiteOptions
 } from "./StorageSuite.js"
+
+export {
+  /**
+   * Registers the hostile-input property tests for a dialect's layer (it must provide `Storage`
+   * and `@effect/sql`'s `SqlClient`): every public write of the Promise client either stores
+   * exactly what it returns or refuses with a `RapportError` and changes no row.
+   *
+   * @since 0.4.0
+   * @category constructors
+   */
+  hostileInputSuite,
+  /**
+   * @since 0.4.0
+   * @category models
+   */
+  type HostileInputSuiteOptions
+} from "./HostileSuite.js"

@@ -7,6 +7,7 @@
  */
 import * as Schema from "effect/Schema"
 import { ContactId, WorkspaceId } from "./Ids.js"
+import { SafeString } from "./Json.js"
 import { Instant } from "./Time.js"
 import { showValue } from "../internal/show.js"
 
@@ -98,7 +99,7 @@ export interface ConsentStatus {
 export const ConsentChange = Schema.Struct({
   purpose: Schema.optional(Purpose),
   /** Where the decision came from: `signup-form`, `unsubscribe-link`, `phone`… */
-  source: Schema.optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200)))
+  source: Schema.optional(SafeString.pipe(Schema.minLength(1), Schema.maxLength(200)))
 })
 
 /**

@@ -101,7 +101,7 @@ export interface Stage extends Schema.Schema.Type<typeof Stage> {}
  */
 export const LifecycleDefinition = Schema.Struct({
   /** The preset this definition started from, for information. */
-  preset: Schema.optional(Schema.String),
+  preset: Schema.optional(SafeString),
   stages: Schema.NonEmptyArray(Stage),
   /** Whether a manual move may go to an earlier stage. Automatic progression never goes back. */
   allowBackward: Schema.Boolean

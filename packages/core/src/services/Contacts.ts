@@ -32,13 +32,19 @@ import { JobSignal } from "../internal/signal.js"
 /**
  * Options of `contacts.remove`.
  *
+ * @since 0.4.0
+ * @category schemas
+ */
+export const RemoveContactOptions = Schema.Struct({
+  /** Refuse the deletion if the contact changed since this version. */
+  expectedVersion: Schema.optional(Schema.Int)
+})
+
+/**
  * @since 0.1.0
  * @category models
  */
-export interface RemoveContactOptions {
-  /** Refuse the deletion if the contact changed since this version. */
-  readonly expectedVersion?: number | undefined
-}
+export type RemoveContactOptions = typeof RemoveContactOptions.Encoded
 
 /**
  * What `contacts.merge` returns: the kept contact after the merge, how many records of each kind
@@ -206,15 +212,15 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
      * Deletes a contact and its timeline. Its events and orders stay (they are the shop's
      * history, and keep re-sent events from being processed again).
      */
-    const remove = Effect.fn("Contacts.remove")(function* (contactId: string, options?: RemoveContactOptions) {
+    const remove = Effect.fn("Contacts.remove")(function* (contactId: string, options: RemoveContactOptions = {}) {
       const id = yield* decodeContactId(contactId)
+      const { expectedVersion: expected } = yield* decodeInput(RemoveContactOptions)(options)
       yield* storage.transaction(
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
           const workspaceId = (yield* readWorkspace(storage)).id
           yield* contactLock(storage, workspaceId, id)
           const current = yield* getContact(storage, workspaceId, id)
-          const expected = options?.expectedVersion
           if (expected !== undefined && expected !== current.version) {
             return yield* Conflict.version("contact", id, expected, current.version)
           }

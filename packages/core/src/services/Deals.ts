@@ -16,6 +16,7 @@ import { Deal, DealCreate, DealFilter, DealListOptions, DealTransition, DealUpda
 import { Conflict, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { type ContactId, DealId, PipelineId, TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
+import { StageKey } from "../domain/LifecycleDefinition.js"
 import { Text } from "../domain/Json.js"
 import { format as formatMoney } from "../domain/Money.js"
 import * as Page from "../domain/Page.js"
@@ -30,6 +31,7 @@ import { contactLock, workspaceLock } from "../internal/locks.js"
 import { checkCompany } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
 import { defaultPipeline, getDeal, getPipeline, getTemplate, logDeal, pipelineLock, stageOf } from "../internal/sales.js"
+import { showValue } from "../internal/show.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
@@ -133,6 +135,22 @@ export const SendQuoteOptions = Schema.Struct({
  */
 export type SendQuoteOptions = typeof SendQuoteOptions.Encoded
 
+// What `deals.move` accepts besides the deal and the stage: the pipeline to move it into, if another.
+const MoveDealOptions = Schema.Struct({ ...DealTransition.fields, pipelineId: Schema.optional(PipelineId) })
+
+// A locale tag Intl can read: a malformed one ("fr\r\nFR") is refused here, not thrown as a
+// RangeError when the mail's amounts are formatted.
+const Locale = Text(35).pipe(
+  Schema.filter((tag) => {
+    try {
+      Intl.getCanonicalLocales(tag)
+      return true
+    } catch {
+      return `must be a locale such as fr-FR or en-US, got ${showValue(tag)}`
+    }
+  })
+)
+
 /**
  * What `deals.followUp` accepts. With `templateId` (channel `email`), the rendered mail is sent to
  * the deal's contact; `next` schedules the next follow-up as a task.
@@ -148,7 +166,7 @@ export const FollowUpInput = Schema.Struct({
   at: Schema.optional(InstantInput),
   author: Schema.optional(Text(200)),
   /** Locale for amounts in the mail (`fr-FR` gives `1 234,50 €`); English by default. */
-  locale: Schema.optional(Text(35)),
+  locale: Schema.optional(Locale),
   next: Schema.optional(
     Schema.Struct({
       dueAt: InstantInput,
@@ -381,13 +399,12 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
     /** Moves the deal to a stage (of its pipeline, or of `pipelineId`); the stage's outcome sets its status. */
     const transition = (
       dealId: string,
-      options: DealTransition,
+      data: typeof DealTransition.Type,
       target: (pipeline: Pipeline, current: Deal) => Effect.Effect<PipelineStage, ValidationError>,
       extra: { readonly status?: Deal["status"]; readonly pipelineId?: PipelineId } = {}
     ) =>
       Effect.gen(function* () {
         const id = yield* decodeDealId(dealId)
-        const data = yield* decodeInput(DealTransition)(options)
         return yield* changing(id, data.expectedVersion, (current, pipeline, now) =>
           Effect.gen(function* () {
             const workspaceId = current.workspaceId
@@ -445,24 +462,24 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
 
     /** Moves the deal to another stage of its pipeline (or of `options.pipelineId`). */
     const move = Effect.fn("Deals.move")(function* (dealId: string, stage: string, options: DealTransition & { readonly pipelineId?: string } = {}) {
-      const { pipelineId, ...rest } = options
-      const target = pipelineId === undefined ? undefined : yield* decodeInput(PipelineId, ["pipelineId"])(pipelineId)
-      return yield* transition(dealId, rest, (p) => stageOf(p, stage), target === undefined ? {} : { pipelineId: target })
+      const key = yield* decodeInput(StageKey, ["stage"])(stage)
+      const { pipelineId, ...data } = yield* decodeInput(MoveDealOptions)(options)
+      return yield* transition(dealId, data, (p) => stageOf(p, key), pipelineId === undefined ? {} : { pipelineId })
     })
 
     /** Marks the deal won: it moves to its pipeline's won stage and counts 100%. */
     const win = Effect.fn("Deals.win")(function* (dealId: string, options: DealTransition = {}) {
-      return yield* transition(dealId, options, (p) => Effect.succeed(outcomeStage(p, "won")))
+      return yield* transition(dealId, yield* decodeInput(DealTransition)(options), (p) => Effect.succeed(outcomeStage(p, "won")))
     })
 
     /** Marks the deal lost (with the reason): it moves to its pipeline's lost stage and counts 0%. */
     const lose = Effect.fn("Deals.lose")(function* (dealId: string, options: DealTransition = {}) {
-      return yield* transition(dealId, options, (p) => Effect.succeed(outcomeStage(p, "lost")))
+      return yield* transition(dealId, yield* decodeInput(DealTransition)(options), (p) => Effect.succeed(outcomeStage(p, "lost")))
     })
 
     /** Marks the deal cold: it stays in its stage and counts with the workspace's cold probability. */
     const markCold = Effect.fn("Deals.markCold")(function* (dealId: string, options: DealTransition = {}) {
-      return yield* transition(dealId, options, (p, current) => stageOf(p, current.stage), { status: "cold" })
+      return yield* transition(dealId, yield* decodeInput(DealTransition)(options), (p, current) => stageOf(p, current.stage), { status: "cold" })
     })
 
     /** Deletes a deal and its unique field values (its timeline entries stay: they are history). */
