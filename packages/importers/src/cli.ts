@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `rapport import <file> --db <sqlite file>`: imports a contact file into a SQLite database with a
+// `rapport import <file> --db <sqlite file or postgres URL>`: imports a contact file into a SQLite or PostgreSQL database with a
 // progress bar, then prints a summary of what was created, updated, skipped and rejected (and
 // why). Exit code 0 when the whole file was read (rows it rejected are listed in the summary), 1
 // when the import stopped (it says the line to resume from), 2 when it could not run: the file,
@@ -8,7 +8,7 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs"
 import { parseArgs } from "node:util"
 import type { ImportReport, Progress } from "./Import.js"
 
-const usage = `Usage: rapport import <file> --db <sqlite file> [options]
+const usage = `Usage: rapport import <file> --db <sqlite file or postgres:// URL> [options]
 
 Imports contacts from a CSV, TSV, TXT, XLSX or vCard file.
 

@@ -181,7 +181,7 @@ describe.concurrent("rapport import", { timeout: 90_000 }, () => {
     const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
       ["no arguments", [], /^rapport: expected "import <file>"/],
       ["no file", ["import", "--db", filename], /^rapport: expected "import <file>"/],
-      ["no --db", ["import", salon], /^rapport: --db <sqlite file> is required/],
+      ["no --db", ["import", salon], /^rapport: --db <sqlite file or postgres:\/\/ URL> is required/],
       ["an unknown option", ["import", salon, "--db", filename, "--frobnicate"], /^rapport: Unknown option '--frobnicate'/],
       ["a file that does not exist", ["import", join(dir, "nope.csv"), "--db", filename], /^rapport: cannot read .*nope\.csv: no such file/],
       ["a folder for a file", ["import", dir, "--db", filename], /^rapport: cannot read .*: it is not a file/],
@@ -212,7 +212,7 @@ describe.concurrent("rapport import", { timeout: 90_000 }, () => {
   it("--help prints the usage and the exit codes on stdout, exit 0", async ({ expect }) => {
     const run = await rapport("--help")
     expect(run.code, said(run)).toBe(0)
-    expect(run.stdout).toMatch(/^Usage: rapport import <file> --db <sqlite file>/)
+    expect(run.stdout).toMatch(/^Usage: rapport import <file> --db <sqlite file or postgres:\/\/ URL>/)
     expect(run.stdout).toContain("Exit code: 0")
     expect(run.stderr).toBe("")
   })
