@@ -93,7 +93,11 @@ export interface ImportOptions {
   readonly country?: string | undefined
   /** Currency of amounts written without one (default `EUR`). */
   readonly currency?: string | undefined
-  /** Day first (`dmy`, default) or month first (`mdy`) in dates such as 03/04/2025. */
+  /**
+   * Day first (`dmy`) or month first (`mdy`) in dates such as 03/04/2025, for every column.
+   * Default: detected per column from its values, else the source's convention (Outlook: `mdy`),
+   * else `dmy` with a warning (see the report's `dateOrders`).
+   */
   readonly dateOrder?: "dmy" | "mdy" | undefined
   /** What to do with duplicates (default `skip`). */
   readonly policy?: Policy | undefined

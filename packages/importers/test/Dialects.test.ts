@@ -209,3 +209,20 @@ describe("vCard", () => {
       })
     ))
 })
+
+describe("consent from any file", () => {
+  it.effect("an explicit mapping makes any column the consent status; a value that is not one rejects the row naming the column", () =>
+    run(
+      Effect.gen(function* () {
+        const consents = yield* Consents.Consents
+        const file = ["email,Newsletter,Signed up", "a@x.fr,yes,2024-05-01T08:00:00Z", "b@x.fr,unsubscribed,", "c@x.fr,maybe,"].join("\n")
+        const report = yield* importContacts(bytes(file), { mapping: { Newsletter: "consent.status", "Signed up": "consent.at" } })
+        expect([report.created, report.consents, report.rejected]).toEqual([2, 2, 1])
+        expect(report.rejections[0]!.reason).toContain("Newsletter:")
+        const a = yield* byEmail("a@x.fr")
+        expect((yield* consents.status(a.id)).purposes["marketing"]).toEqual({ granted: true, at: "2024-05-01T08:00:00.000Z", source: "import" })
+        const b = yield* byEmail("b@x.fr")
+        expect((yield* consents.status(b.id)).purposes["marketing"]!.granted).toBe(false)
+      })
+    ))
+})
