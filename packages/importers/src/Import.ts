@@ -680,7 +680,7 @@ export const importContacts = (
           const register = (plan: Plan, row: Accepted) => {
             for (const key of row.keys) {
               if (!inBatch.has(key)) inBatch.set(key, plan)
-              if (dryRun && !seenInRun.has(key)) seenInRun.set(key, { line: plan.row.line, email: emailKeyOf(plan.row.candidate.email) })
+              if (dryRun && !seenInRun.has(key)) seenInRun.set(key, { line: plan.row.line, email: emailKeyOf(plan.row.candidate.email) ?? emailKeyOf(plan.stored?.email) })
             }
           }
           /** Why a row cannot be written to a contact: a unique value it carries belongs to another contact (or row). */
