@@ -31,7 +31,6 @@ import {
   type ContactUpdate,
   createCrm,
   type CrmClient,
-  CustomActions,
   type DealCreate,
   type DealJson,
   type DealTransition,
@@ -77,7 +76,6 @@ import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Schema from "effect/Schema"
 import { createHash, randomUUID } from "node:crypto"
 
 /**
@@ -306,8 +304,8 @@ interface Seed {
   readonly rule: () => Promise<RuleJson>
   /** A job due now (a rule that tags the contact). */
   readonly dueJob: () => Promise<JobJson>
-  /** A dead job (a custom action that refuses). */
-  readonly deadJob: () => Promise<JobJson>
+  /** A skipped job (its contact was deleted before it ran). */
+  readonly skippedJob: () => Promise<JobJson>
   /** The contact's unsubscribe token. */
   readonly token: () => Promise<string>
 }
@@ -330,9 +328,7 @@ const seed = (crm: CrmClient): Seed => {
   const doneTask = once(async () => crm.tasks.complete((await task()).id))
   const template = once(() => crm.templates.create({ name: "Hello", subject: "Hello {{ contact.firstName }}", text: "Dear {{ contact.firstName }}" }))
   const rule = once(() => crm.rules.create({ id: "tagger", name: "Tagger", on: "demo.requested", actions: [{ type: "addTag", tag: "demo" }] }))
-  const jobOf = async (type: string, status: JobJson["status"]) => {
-    const id = (await contact()).id
-    await crm.events.emit({ type, contactId: id })
+  const jobOf = async (status: JobJson["status"]) => {
     if (status !== "pending") await crm.dispatcher.runDue()
     const job = (await crm.dispatcher.jobs({ status })).items[0]
     if (job === undefined) throw new Error(`the seed made no ${status} job`)
@@ -340,11 +336,15 @@ const seed = (crm: CrmClient): Seed => {
   }
   const dueJob = once(async () => {
     await rule()
-    return jobOf("demo.requested", "pending")
+    await crm.events.emit({ type: "demo.requested", contactId: (await contact()).id })
+    return jobOf("pending")
   })
-  const deadJob = once(async () => {
-    await crm.rules.create({ id: "refused", name: "Refused", on: "thing.refused", actions: [{ type: "custom", name: "refuse" }] })
-    return jobOf("thing.refused", "dead")
+  const skippedJob = once(async () => {
+    await crm.rules.create({ id: "leaving", name: "Leaving", on: "account.closed", actions: [{ type: "addTag", tag: "former" }] })
+    const leaving = await crm.contacts.create({ email: "leaving@example.com" })
+    await crm.events.emit({ type: "account.closed", contactId: leaving.id })
+    await crm.contacts.remove(leaving.id)
+    return jobOf("skipped")
   })
   const token = once(async () => {
     const id = (await contact()).id
@@ -354,7 +354,7 @@ const seed = (crm: CrmClient): Seed => {
     if (token === undefined || token === "") throw new Error(`no token in ${url.href}`)
     return decodeURIComponent(token)
   })
-  return { crm, contact, other, field, company, pipeline, deal, task, doneTask, template, rule, dueJob, deadJob, token }
+  return { crm, contact, other, field, company, pipeline, deal, task, doneTask, template, rule, dueJob, skippedJob, token }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -825,7 +825,7 @@ const writes: ReadonlyArray<Write> = [
   ),
   write(
     "dispatcher.retry",
-    async (s) => [(await s.deadJob()).id],
+    async (s) => [(await s.skippedJob()).id],
     (crm, a) => crm.dispatcher.retry(arg<string>(a, 0)),
     async (crm, r) => [[r, (await crm.dispatcher.jobs({ limit: 500 })).items.find((j) => j.id === r.id) ?? null]]
   ),
@@ -913,7 +913,7 @@ const digestOf = (sql: Sql, tables: ReadonlyArray<string>, workspaceId: string) 
  */
 export const hostileInputSuite = <E>(layer: Layer.Layer<Storage.Storage | SqlClient.SqlClient, E>, options: HostileInputSuiteOptions = {}): void => {
   const name = options.name ?? "storage"
-  const numRuns = options.numRuns ?? Number(process.env["HOSTILE_RUNS"] ?? 6)
+  const numRuns = options.numRuns ?? 6
   const timeout = options.timeout ?? 60_000
 
   describe(`${name} — hostile input through every public write`, () => {
@@ -935,15 +935,7 @@ export const hostileInputSuite = <E>(layer: Layer.Layer<Storage.Storage | SqlCli
       crm = await createCrm({
         storage: { layer: Layer.succeed(Storage.Storage, Context.get(context, Storage.Storage)) },
         mailer: { layer: Mailers.capturingLayer },
-        mail: { from: "crm@example.com", unsubscribe: { url: "https://example.com/unsubscribe/{token}", secret: "hostile-suite-secret" } },
-        actions: {
-          refuse: {
-            params: Schema.Struct({}),
-            run: () => {
-              throw new CustomActions.ActionFailure({ message: "refused on purpose", retryable: false })
-            }
-          }
-        }
+        mail: { from: "crm@example.com", unsubscribe: { url: "https://example.com/unsubscribe/{token}", secret: "hostile-suite-secret" } }
       })
     }, timeout)
 
