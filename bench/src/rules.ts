@@ -212,13 +212,16 @@ const makeContacts = (next: Next): Array<Contact.Contact> =>
     if (next() < 0.6) fields["interests"] = some(next, INTERESTS, 1, 3)
     if (next() < 0.7) fields["ltv"] = Math.round(next() * 1_000_000) / 100
     const seen = DateTime.unsafeMake(NOW - Math.floor(next() * 400) * 86_400_000)
+    const email = next() < 0.08 ? null : Email.Email.make(`${first}.${last}${i}@${pick(next, DOMAINS)}`)
     return new Contact.Contact({
       id: Ids.ContactId.make(uuid(i + 1)),
       workspaceId: WORKSPACE,
-      email: next() < 0.08 ? null : Email.Email.make(`${first}.${last}${i}@${pick(next, DOMAINS)}`),
+      email,
       firstName: first,
       lastName: last,
       phone: null,
+      emails: email === null ? [] : [{ value: email, label: null }],
+      phones: [],
       companyId: null,
       source: { channel: pick(next, CHANNELS), campaign: null },
       firstSeenAt: seen,

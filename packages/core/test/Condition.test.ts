@@ -35,6 +35,8 @@ const contact = (overrides: Partial<Contact.Contact> = {}) =>
     firstName: "Ada",
     lastName: null,
     phone: null,
+    emails: [],
+    phones: [],
     companyId: null,
     source: { channel: "trade-show", campaign: null },
     firstSeenAt: epoch,

@@ -24,6 +24,8 @@ const contact = (n: number, patch: Partial<ContactJson> = {}): ContactJson => ({
   firstName: "Zoé",
   lastName: "Lefèvre",
   phone: "06 39 98 12 34",
+  emails: [],
+  phones: [],
   companyId: null,
   source: { channel: "trade-show", campaign: "Salon 2025" },
   firstSeenAt: "2025-03-14T09:30:00.000Z",

@@ -14,6 +14,8 @@ const contact = (patch: Partial<ContactJson> = {}): ContactJson => ({
   firstName: "Ada",
   lastName: "=HYPERLINK(\"http://evil.example\")",
   phone: "+33 6 39 98 12 34",
+  emails: [],
+  phones: [],
   companyId: null,
   source: { channel: "trade-show", campaign: "-2+3" },
   firstSeenAt: "2025-03-14T09:30:00.000Z",

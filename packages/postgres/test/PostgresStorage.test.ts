@@ -40,7 +40,8 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { migration_id: 3, name: "rules_outbox_consent" },
       { migration_id: 4, name: "contacts_phone_index" },
       { migration_id: 5, name: "workspace_country" },
-      { migration_id: 6, name: "wide_integers" }
+      { migration_id: 6, name: "wide_integers" },
+      { migration_id: 7, name: "contact_emails_phones" }
     ])
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })

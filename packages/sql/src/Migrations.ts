@@ -345,6 +345,31 @@ const wideIntegers = (_t: Types, pg: boolean): ReadonlyArray<string> =>
       ]
     : []
 
+// Every email and phone of a contact, the primary ones (still in rapport_contacts' email and phone
+// columns) at position 0. `value` is what the contact shows; `value_key` what it is found and kept
+// unique by: an email's lower-cased key (as rapport_contacts.email_key), a phone's text as stored
+// (findByPhones matches exactly). No two contacts of a workspace share an email key, primary or
+// not; phones are looked up through their own index. Existing contacts' emails and phones are
+// copied in as their primary ones.
+const contactIdentities = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_contact_identities (
+    workspace_id ${t.key} NOT NULL,
+    contact_id ${t.key} NOT NULL,
+    kind ${t.key} NOT NULL,
+    position INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    value_key ${t.key} NOT NULL,
+    label TEXT,
+    PRIMARY KEY (workspace_id, contact_id, kind, position)
+  )`,
+  `CREATE UNIQUE INDEX rapport_contact_identities_email ON rapport_contact_identities (workspace_id, value_key) WHERE kind = 'email'`,
+  `CREATE INDEX rapport_contact_identities_phone ON rapport_contact_identities (workspace_id, value_key) WHERE kind = 'phone'`,
+  `INSERT INTO rapport_contact_identities (workspace_id, contact_id, kind, position, value, value_key, label)
+    SELECT workspace_id, id, 'email', 0, email, email_key, NULL FROM rapport_contacts WHERE email IS NOT NULL`,
+  `INSERT INTO rapport_contact_identities (workspace_id, contact_id, kind, position, value, value_key, label)
+    SELECT workspace_id, id, 'phone', 0, phone, phone, NULL FROM rapport_contacts WHERE phone IS NOT NULL`
+]
+
 const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -364,7 +389,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0003_rules_outbox_consent": statements(rulesSchema),
   "0004_contacts_phone_index": statements(phoneSchema),
   "0005_workspace_country": statements(() => ["ALTER TABLE rapport_workspaces ADD COLUMN country TEXT"]),
-  "0006_wide_integers": statements(wideIntegers)
+  "0006_wide_integers": statements(wideIntegers),
+  "0007_contact_emails_phones": statements(contactIdentities)
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Errors, Storage } from "@rapport/core"
+import { Contact, Email, Errors, Storage } from "@rapport/core"
 import type { FieldDefinition } from "@rapport/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
@@ -44,6 +44,12 @@ const iso = DateTime.formatIso
 const CHUNK = 500
 const compareKeys = (a: string | undefined, b: string | undefined) =>
   a === b ? 0 : a === undefined ? 1 : b === undefined ? -1 : a < b ? -1 : 1
+
+// The columns a contact row is written with: `identities` is only read (see ContactRow).
+const stripIdentities = <R extends { readonly identities?: unknown }>(row: R): Omit<R, "identities"> => {
+  const { identities: _, ...columns } = row
+  return columns
+}
 
 const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
@@ -142,16 +148,35 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
 
   // --- contacts
 
+  // A contact is read with its emails and phones: one correlated subquery (within the contact's
+  // workspace, along the identities' primary key) aggregates them into a JSON array of
+  // [kind, position, value, label] items; ContactRow puts them in order.
+  const identities = sql.onDialectOrElse({
+    pg: () => sql`(SELECT COALESCE(jsonb_agg(jsonb_build_array(i.kind, i.position, i.value, i.label)), '[]'::jsonb)
+                   FROM rapport_contact_identities AS i WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id)`,
+    orElse: () => sql`(SELECT json_group_array(json_array(i.kind, i.position, i.value, i.label))
+                       FROM rapport_contact_identities AS i WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id)`
+  })
+  const selectContacts = sql`SELECT c.*, ${identities} AS identities FROM rapport_contacts AS c`
+  const decodeContacts = Schema.decodeUnknown(Schema.Array(ContactRow))
+
+  // The contacts holding one of these values (email keys or phones), through the identities'
+  // partial indexes (the kind is SQL text, not a parameter, so the planner can use them).
+  const heldBy = (workspaceId: string, kind: "email" | "phone", keys: ReadonlyArray<string>) =>
+    sql`${selectContacts} WHERE c.workspace_id = ${workspaceId} AND c.id IN (
+          SELECT contact_id FROM rapport_contact_identities
+          WHERE workspace_id = ${workspaceId} AND kind = ${sql.literal(`'${kind}'`)} AND ${sql.in("value_key", keys)})`
+
   const findContact = SqlSchema.findOne({
     Request: Schema.Struct({ workspaceId: Schema.String, id: Schema.String }),
     Result: ContactRow,
-    execute: ({ workspaceId, id }) => sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND id = ${id}`
+    execute: ({ workspaceId, id }) => sql`${selectContacts} WHERE c.workspace_id = ${workspaceId} AND c.id = ${id}`
   })
 
   const findContactByEmail = SqlSchema.findOne({
     Request: Schema.Struct({ workspaceId: Schema.String, key: Schema.String }),
     Result: ContactRow,
-    execute: ({ workspaceId, key }) => sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND email_key = ${key}`
+    execute: ({ workspaceId, key }) => heldBy(workspaceId, "email", [key])
   })
 
   const hasTag = (tag: string) =>
@@ -172,7 +197,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     }),
     Result: ContactRow,
     execute: (q) =>
-      sql`SELECT * FROM rapport_contacts WHERE ${sql.and([
+      sql`${selectContacts} WHERE ${sql.and([
         sql`workspace_id = ${q.workspaceId}`,
         ...(q.stage === undefined ? [] : [sql`stage = ${q.stage}`]),
         ...(q.companyId === undefined ? [] : [sql`company_id = ${q.companyId}`]),
@@ -186,58 +211,102 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   const contactConflict = (contact: { readonly id: string }) => (error: SqlError) =>
     violatesPrimaryKey(error) ? Errors.Conflict.unique("contact", "id", contact.id) : Errors.Conflict.unique("contact", "email")
 
+  // The rows of rapport_contact_identities for these contacts: the primary email and phone first.
+  const identityRows = (contacts: ReadonlyArray<Contact.Contact>) =>
+    contacts.flatMap((c) => {
+      const lists = Contact.identityLists(c)
+      const row = (kind: "email" | "phone", key: (value: string) => string) => (e: Contact.ContactEmail | Contact.ContactPhone, position: number) => ({
+        workspace_id: c.workspaceId,
+        contact_id: c.id,
+        kind,
+        position,
+        value: e.value,
+        value_key: key(e.value),
+        label: e.label
+      })
+      return [...lists.emails.map(row("email", Email.emailKey)), ...lists.phones.map(row("phone", (p) => p))]
+    })
+
+  // A unique violation here is an email (primary or not) another contact holds.
+  const insertIdentities = (contacts: ReadonlyArray<Contact.Contact>) => {
+    const rows = identityRows(contacts)
+    return Effect.forEach(
+      chunks(rows),
+      (chunk) => onUnique(sql`INSERT INTO rapport_contact_identities ${sql.insert(chunk)}`, () => Errors.Conflict.unique("contact", "emails")),
+      { discard: true }
+    )
+  }
+  const removeIdentities = (workspaceId: string, id: string) =>
+    orStorage(sql`DELETE FROM rapport_contact_identities WHERE workspace_id = ${workspaceId} AND contact_id = ${id}`)
+
+  // A contact and its emails and phones are written together or not at all (a savepoint inside
+  // the caller's transaction).
+  const together = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    sql.withTransaction(effect).pipe(Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)))
+
   const contacts: Storage.ContactRepository = {
     insert: (contact) =>
-      onUnique(Effect.flatMap(encodeContact(contact), (row) => sql`INSERT INTO rapport_contacts ${sql.insert(row)}`), contactConflict(contact)),
+      together(
+        Effect.zipRight(
+          onUnique(Effect.flatMap(encodeContact(contact), (row) => sql`INSERT INTO rapport_contacts ${sql.insert(stripIdentities(row))}`), contactConflict(contact)),
+          insertIdentities([contact])
+        )
+      ),
     // In email order: two batches sharing emails then meet them in the same order, so one waits
     // and gets a Conflict instead of both deadlocking.
     insertMany: (contacts) =>
-      Effect.forEach(
-        chunks([...contacts].sort((a, b) => compareKeys(a.email?.toLowerCase(), b.email?.toLowerCase()))),
-        (chunk) =>
-          onUnique(
-            Effect.flatMap(Effect.forEach(chunk, (c) => encodeContact(c)), (rows) => sql`INSERT INTO rapport_contacts ${sql.insert(rows)}`),
-            (error) =>
-              violatesPrimaryKey(error) ? Errors.Conflict.unique("contact", "id") : Errors.Conflict.unique("contact", "email")
-          ),
-        { discard: true }
+      together(
+        Effect.forEach(
+          chunks([...contacts].sort((a, b) => compareKeys(a.email?.toLowerCase(), b.email?.toLowerCase()))),
+          (chunk) =>
+            Effect.zipRight(
+              onUnique(
+                Effect.flatMap(Effect.forEach(chunk, (c) => encodeContact(c)), (rows) => sql`INSERT INTO rapport_contacts ${sql.insert(rows.map(stripIdentities))}`),
+                (error) =>
+                  violatesPrimaryKey(error) ? Errors.Conflict.unique("contact", "id") : Errors.Conflict.unique("contact", "email")
+              ),
+              insertIdentities(chunk)
+            ),
+          { discard: true }
+        )
       ),
     get: (workspaceId, id) => orStorage(findContact({ workspaceId, id })),
     findByEmail: (workspaceId, email) => orStorage(findContactByEmail({ workspaceId, key: email.toLowerCase() })),
+    // A contact holding several of the keys comes once (a chunk's IN selects it once; chunks
+    // could each select it).
     findByEmails: (workspaceId, keys) =>
       Effect.map(
-        Effect.forEach(chunks(keys.map((k) => k.toLowerCase())), (chunk) =>
-          orStorage(
-            Effect.flatMap(
-              sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND ${sql.in("email_key", chunk)}`,
-              Schema.decodeUnknown(Schema.Array(ContactRow))
-            )
-          )
+        Effect.forEach(chunks([...new Set(keys.map((k) => k.toLowerCase()))]), (chunk) =>
+          orStorage(Effect.flatMap(heldBy(workspaceId, "email", chunk), decodeContacts))
         ),
-        (pages) => pages.flat()
+        (pages) => [...new Map(pages.flat().map((c) => [c.id, c])).values()]
       ),
     findByPhones: (workspaceId, phones) =>
       Effect.map(
         Effect.forEach(chunks([...new Set(phones)]), (chunk) =>
-          orStorage(
-            Effect.flatMap(
-              // Sorted here, not by ORDER BY id: with it SQLite walks the primary key of every
-              // contact of the workspace instead of the phone index (43 ms a lookup at 200,000 contacts).
-              sql`SELECT * FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND ${sql.in("phone", chunk)}`,
-              Schema.decodeUnknown(Schema.Array(ContactRow))
-            )
-          )
+          // Sorted here, not by ORDER BY id: with it SQLite walks the primary key of every
+          // contact of the workspace instead of the phone index (43 ms a lookup at 200,000 contacts).
+          orStorage(Effect.flatMap(heldBy(workspaceId, "phone", chunk), decodeContacts))
         ),
-        (pages) => pages.flat().sort((a, b) => compareKeys(a.id, b.id))
+        (pages) => [...new Map(pages.flat().map((c) => [c.id, c])).values()].sort((a, b) => compareKeys(a.id, b.id))
       ),
+    // The contact's emails and phones are written again (removed, then inserted) with the row.
     update: (contact, expectedVersion) =>
       Effect.flatMap(
-        onUnique(
-          Effect.flatMap(encodeContact(contact), (row) =>
-            sql`UPDATE rapport_contacts SET ${sql.update(row, ["workspace_id", "id"])}
-                WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id} AND version = ${expectedVersion} RETURNING id`
-          ),
-          contactConflict(contact)
+        together(
+          Effect.flatMap(
+            onUnique(
+              Effect.flatMap(encodeContact(contact), (row) =>
+                sql`UPDATE rapport_contacts SET ${sql.update(stripIdentities(row), ["workspace_id", "id"])}
+                    WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id} AND version = ${expectedVersion} RETURNING id`
+              ),
+              contactConflict(contact)
+            ),
+            (updated) =>
+              updated.length === 0
+                ? Effect.succeed(updated)
+                : Effect.as(Effect.zipRight(removeIdentities(contact.workspaceId, contact.id), insertIdentities([contact])), updated)
+          )
         ),
         (updated) =>
           updated.length > 0
@@ -253,8 +322,13 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
               )
       ),
     remove: (workspaceId, id) =>
-      orStorage(
-        Effect.map(sql`DELETE FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND id = ${id} RETURNING id`, (rows) => rows.length > 0)
+      together(
+        Effect.zipRight(
+          removeIdentities(workspaceId, id),
+          orStorage(
+            Effect.map(sql`DELETE FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND id = ${id} RETURNING id`, (rows) => rows.length > 0)
+          )
+        )
       ),
     list: (workspaceId, query) => orStorage(listContacts({ workspaceId, ...query })),
     reassign: (workspaceId, fromId, toId, at) => orStorage(reassign(workspaceId, fromId, toId, at)),

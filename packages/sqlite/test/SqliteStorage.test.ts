@@ -26,6 +26,32 @@ describe("SqliteStorage", () => {
     await second.close()
   })
 
+  it("migration 0007 gives contacts stored before it their email and phone as their first ones", async () => {
+    const filename = tempFile()
+    const first = await createCrm({ storage: sqliteStorage({ filename }) })
+    const ada = await first.contacts.create({ email: "Ada@Example.com", phone: "+33 6 12 34 56 78" })
+    const bob = await first.contacts.create({ firstName: "Bob" })
+    await first.close()
+    // The database as a release before 0007 left it: no identities table, the migration not applied.
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`DROP TABLE rapport_contact_identities`
+        yield* sql`DELETE FROM rapport_migrations WHERE migration_id = 7`
+      }).pipe(Effect.provide(SqliteStorage.layer({ filename })))
+    )
+    const second = await createCrm({ storage: sqliteStorage({ filename }) })
+    const stored = await second.contacts.get(ada.id)
+    expect([stored.emails, stored.phones]).toEqual([[{ value: "Ada@example.com", label: null }], [{ value: "+33 6 12 34 56 78", label: null }]])
+    expect((await second.contacts.findByEmail("ADA@example.com"))?.id).toBe(ada.id)
+    expect((await second.contacts.get(bob.id)).emails).toEqual([])
+    await expect(second.contacts.create({ emails: [{ value: "cy@example.com" }, { value: "ada@example.com" }] })).rejects.toMatchObject({
+      code: "ALREADY_EXISTS",
+      existingId: ada.id
+    })
+    await second.close()
+  })
+
   it("creates the database's folder when it is missing", async () => {
     const filename = join(tempFile("nested"), "deeper", "crm.db")
     const crm = await createCrm({ storage: sqliteStorage({ filename }) })
@@ -63,9 +89,13 @@ describe("SqliteStorage", () => {
       { migration_id: 3, name: "rules_outbox_consent" },
       { migration_id: 4, name: "contacts_phone_index" },
       { migration_id: 5, name: "workspace_country" },
-      { migration_id: 6, name: "wide_integers" }
+      { migration_id: 6, name: "wide_integers" },
+      { migration_id: 7, name: "contact_emails_phones" }
     ])
       expect(yield* sql`SELECT name FROM pragma_index_info('rapport_contacts_phone') ORDER BY seqno`).toEqual([{ name: "workspace_id" }, { name: "phone" }])
+      for (const index of ["rapport_contact_identities_email", "rapport_contact_identities_phone"]) {
+        expect(yield* sql`SELECT name FROM pragma_index_info(${index}) ORDER BY seqno`).toEqual([{ name: "workspace_id" }, { name: "value_key" }])
+      }
     }).pipe(Effect.provide(SqliteStorage.layer({ filename: tempFile() }))))
 
   it.effect("synchronous: normal trades power-loss durability for speed when asked", () =>

@@ -24,6 +24,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { failure } from "./failures.js"
 import * as Fixtures from "./fixtures.js"
+import { identitiesSuite } from "./IdentitiesSuite.js"
 import { mergeSuite } from "./MergeSuite.js"
 import { rulesSuite } from "./RulesSuite.js"
 import { salesSuite } from "./SalesSuite.js"
@@ -323,8 +324,10 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
           const error = yield* failure(s.contacts.update(new Contact.Contact({ ...bob, email: email("Ada@Example.com"), version: 2 }), 1))
           expect(error).toMatchObject({ _tag: "Conflict", reason: "unique", field: "email" })
           expect(Option.getOrThrow(yield* s.contacts.get(ws, bob.id)).email).toBe("bob@example.com")
-          yield* s.contacts.update(new Contact.Contact({ ...ada, email: email("ada@other.org"), version: 2 }), 1)
-          yield* s.contacts.update(new Contact.Contact({ ...bob, email: email("ada@example.com"), version: 2 }), 1)
+          // A contact given a new primary email alone keeps its other emails: the lists say which it has.
+          const only = (value: string) => ({ email: email(value), emails: [{ value: email(value), label: null }] })
+          yield* s.contacts.update(new Contact.Contact({ ...ada, ...only("ada@other.org"), version: 2 }), 1)
+          yield* s.contacts.update(new Contact.Contact({ ...bob, ...only("ada@example.com"), version: 2 }), 1)
           expect(Option.map(yield* s.contacts.findByEmail(ws, "ada@example.com"), (c) => c.id)).toEqual(Option.some(bob.id))
         }))
 
@@ -991,6 +994,8 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
     rulesSuite(test)
 
     mergeSuite(test)
+
+    identitiesSuite(test)
 
     describe("services on this storage", () => {
       test("contacts.update with a stale version fails with Conflict and changes nothing", () =>

@@ -60,7 +60,8 @@ export const workspace = (id: Ids.WorkspaceId, overrides: Partial<Workspace.Work
   })
 
 /**
- * A contact with a new id; override any attribute.
+ * A contact with a new id; override any attribute. Without `emails` (or `phones`), the list holds
+ * the `email` (or `phone`) given, if any.
  *
  * @since 0.1.0
  * @category constructors
@@ -70,6 +71,8 @@ export const contact = (workspaceId: Ids.WorkspaceId, overrides: Partial<Contact
     ids.next,
     (id) =>
       new Contact.Contact({
+        emails: overrides.email == null ? [] : [{ value: overrides.email, label: null }],
+        phones: overrides.phone == null ? [] : [{ value: overrides.phone, label: null }],
         id: Ids.ContactId.make(id),
         workspaceId,
         email: null,

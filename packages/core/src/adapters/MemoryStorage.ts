@@ -14,7 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { Company } from "../domain/Company.js"
 import { ConsentRecord } from "../domain/Consent.js"
-import { Contact } from "../domain/Contact.js"
+import { Contact, identityLists } from "../domain/Contact.js"
 import { StoredEvent } from "../domain/CrmEvent.js"
 import { emailKey } from "../domain/Email.js"
 import { Conflict, type EntityName } from "../domain/Errors.js"
@@ -139,14 +139,35 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
     [...(workspaces.get(ws)?.orders.values() ?? [])].filter((o) => o.contactId === query.contactId && inWindow(o.placedAt, query))
 
   /** Stores a contact, or says why not (a taken id or email). */
-  const insertContact = (undo: Undo | undefined, contact: Contact): Conflict | undefined => {
+  // Every email of a contact (primary or not) is a key of `emails`, held by one contact only.
+  const emailKeys = (contact: Contact) => contact.emails.map((e) => emailKey(e.value))
+
+  // Stored as the SQL adapters store it: the primary email and phone first of their lists.
+  const normalized = (contact: Contact): Contact => {
+    const lists = identityLists(contact)
+    return lists.emails.length === contact.emails.length && lists.phones.length === contact.phones.length &&
+      lists.emails.every((e, i) => e === contact.emails[i]) && lists.phones.every((p, i) => p === contact.phones[i])
+      ? contact
+      : new Contact({ ...contact, ...lists }, true)
+  }
+
+  /** Claims the contact's emails; the Conflict (nothing claimed) when another contact holds one. */
+  const claimEmails = (undo: Undo | undefined, t: Tables, contact: Contact): Conflict | undefined => {
+    const keys = emailKeys(contact)
+    for (const [i, key] of keys.entries()) {
+      const holder = t.emails.get(key)
+      if (holder !== undefined && holder !== contact.id) return Conflict.unique("contact", i === 0 ? "email" : "emails", holder)
+    }
+    for (const key of keys) put(undo, t.emails, key, contact.id)
+    return undefined
+  }
+
+  const insertContact = (undo: Undo | undefined, given: Contact): Conflict | undefined => {
+    const contact = normalized(given)
     const t = tables(contact.workspaceId)
     if (t.contacts.has(contact.id)) return Conflict.unique("contact", "id", contact.id)
-    if (contact.email !== null) {
-      const holder = t.emails.get(emailKey(contact.email))
-      if (holder !== undefined) return Conflict.unique("contact", "email", holder)
-      put(undo, t.emails, emailKey(contact.email), contact.id)
-    }
+    const conflict = claimEmails(undo, t, contact)
+    if (conflict !== undefined) return conflict
     put(undo, t.contacts, contact.id, contact)
     return undefined
   }
@@ -292,16 +313,16 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
       findByEmails: (ws, keys) =>
         read(() => {
           const t = workspaces.get(ws)
-          return keys.flatMap((key) => {
-            const id = t?.emails.get(emailKey(key))
-            const contact = id === undefined ? undefined : t?.contacts.get(id)
-            return contact === undefined ? [] : [contact]
-          })
+          // One contact per holder, even when several of its emails are asked for.
+          const ids = new Set(keys.flatMap((key) => t?.emails.get(emailKey(key)) ?? []))
+          return [...ids].flatMap((id) => t?.contacts.get(id) ?? [])
         }),
       findByPhones: (ws, phones) =>
         read(() => {
           const wanted = new Set(phones)
-          return [...(workspaces.get(ws)?.contacts.values() ?? [])].filter((c) => c.phone !== null && wanted.has(c.phone)).sort(byId)
+          return [...(workspaces.get(ws)?.contacts.values() ?? [])]
+            .filter((c) => (c.phone !== null && wanted.has(c.phone)) || c.phones.some((p) => wanted.has(p.value)))
+            .sort(byId)
         }),
       get: (ws, id) => read(() => Option.fromNullable(workspaces.get(ws)?.contacts.get(id))),
       findByEmail: (ws, email) =>
@@ -310,20 +331,15 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
           const id = t?.emails.get(emailKey(email))
           return Option.fromNullable(id === undefined ? undefined : t?.contacts.get(id))
         }),
-      update: (contact, expectedVersion) =>
+      update: (given, expectedVersion) =>
         op((undo) =>
-          Effect.flatMap(versioned("contact", tables(contact.workspaceId).contacts, contact, expectedVersion), (stored) => {
+          Effect.flatMap(versioned("contact", tables(given.workspaceId).contacts, given, expectedVersion), (stored) => {
+            const contact = normalized(given)
             const t = tables(contact.workspaceId)
-            const oldKey = stored.email === null ? undefined : emailKey(stored.email)
-            const newKey = contact.email === null ? undefined : emailKey(contact.email)
-            if (newKey !== undefined && newKey !== oldKey) {
-              const holder = t.emails.get(newKey)
-              if (holder !== undefined && holder !== contact.id) {
-                return Effect.fail(Conflict.unique("contact", "email", holder))
-              }
-            }
-            if (oldKey !== undefined && oldKey !== newKey) del(undo, t.emails, oldKey)
-            if (newKey !== undefined) put(undo, t.emails, newKey, contact.id)
+            const kept = new Set(emailKeys(contact))
+            const conflict = claimEmails(undo, t, contact)
+            if (conflict !== undefined) return Effect.fail(conflict)
+            for (const key of emailKeys(stored)) if (!kept.has(key)) del(undo, t.emails, key)
             put(undo, t.contacts, contact.id, contact)
             return Effect.void
           })
@@ -334,7 +350,7 @@ export const make: Effect.Effect<StorageService> = Effect.gen(function* () {
             const t = tables(ws)
             const stored = t.contacts.get(id)
             if (stored === undefined) return false
-            if (stored.email !== null) del(undo, t.emails, emailKey(stored.email))
+            for (const key of emailKeys(stored)) del(undo, t.emails, key)
             return del(undo, t.contacts, id)
           })
         ),

@@ -3,6 +3,7 @@
 // being reported (the service keeps the losing values on the merge's timeline entry).
 import * as DateTime from "effect/DateTime"
 import { Contact, unknownSource } from "../domain/Contact.js"
+import { emailKey } from "../domain/Email.js"
 import type { FieldValues } from "../domain/FieldDefinition.js"
 import { indexOf, type LifecycleDefinition } from "../domain/LifecycleDefinition.js"
 
@@ -35,8 +36,10 @@ const sameValue = (a: unknown, b: unknown): boolean => {
 
 /**
  * Merges `merged` into `kept`:
- * - email, phone, names, company, owner and timezone: the kept contact's, or the merged one's
- *   when the kept one has none;
+ * - names, company, owner and timezone: the kept contact's, or the merged one's when the kept
+ *   one has none;
+ * - emails and phones: the kept contact's, then the merged one's it lacks (its primary ones stay
+ *   primary; the merged one's become primary when the kept one has none);
  * - first seen: the earlier of the two, and the source goes with it (the channel through which the
  *   business first knew the person), unless that source is unknown and the other is not;
  * - tags: the kept contact's, then the merged one's it lacks, in order;
@@ -68,6 +71,15 @@ export const mergeContacts = (kept: Contact, merged: Contact, lifecycle: Lifecyc
     }
   }
 
+  // Every address and phone of both, the kept contact's first (its primary stays the primary).
+  const heldEmails = new Set(kept.emails.map((e) => emailKey(e.value)))
+  const emails = [...kept.emails, ...merged.emails.filter((e) => !heldEmails.has(emailKey(e.value)))]
+  const heldPhones = new Set(kept.phones.map((p) => p.value))
+  const phones = [...kept.phones, ...merged.phones.filter((p) => !heldPhones.has(p.value))]
+  // "emails" (or "phones") when it took any beyond the primary one it had none of ("email").
+  if (emails.length - kept.emails.length > (kept.emails.length === 0 ? 1 : 0)) attributesTaken.push("emails")
+  if (phones.length - kept.phones.length > (kept.phones.length === 0 ? 1 : 0)) attributesTaken.push("phones")
+
   const later = indexOf(lifecycle, merged.stage) > indexOf(lifecycle, kept.stage)
   const stage = later ? merged.stage : kept.stage
 
@@ -75,8 +87,10 @@ export const mergeContacts = (kept: Contact, merged: Contact, lifecycle: Lifecyc
     contact: new Contact(
       {
         ...kept,
-        email: pick("email"),
-        phone: pick("phone"),
+        email: emails[0]?.value ?? null,
+        phone: phones[0]?.value ?? null,
+        emails,
+        phones,
         firstName: pick("firstName"),
         lastName: pick("lastName"),
         companyId: pick("companyId"),

@@ -5,9 +5,8 @@ import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { Contact, type ContactCreate, unknownSource } from "../domain/Contact.js"
+import { Contact, type ContactCreate, type ContactEmail, type ContactPhone, maxIdentities, resolveIdentities, unknownSource } from "../domain/Contact.js"
 import { OrderPlacedPayload, StoredEvent, summarize } from "../domain/CrmEvent.js"
 import { Conflict, formatPath, ValidationError, type ValidationIssue } from "../domain/Errors.js"
 import { applyPatch, type FieldValues, uniqueValueKey, validate } from "../domain/FieldDefinition.js"
@@ -18,7 +17,7 @@ import { TimelineEntry, type TimelineKind } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
-import { emailKey } from "../domain/Email.js"
+import { type Email, emailKey } from "../domain/Email.js"
 import { progress } from "./lifecycle.js"
 import { emailLock } from "./locks.js"
 import { compiledFields } from "./records.js"
@@ -90,13 +89,45 @@ export const checkCompany = (storage: StorageService, workspaceId: WorkspaceId, 
         found.length > 0 ? Effect.void : Effect.fail(ValidationError.at(["companyId"], `no company with id "${companyId}" in this workspace`))
       )
 
-/** Fails with Conflict when another contact of the workspace has this email. */
-export const checkEmailFree = (storage: StorageService, workspaceId: WorkspaceId, email: string | null | undefined, self?: ContactId) =>
-  email === null || email === undefined
+/**
+ * The contact's emails and phones after a write of `data` (see `resolveIdentities`): the primary
+ * ones first, then the others; issues (under `path`) when a list would exceed the bound.
+ */
+export const identitiesOf = (
+  data: {
+    readonly email?: Email | null | undefined
+    readonly emails?: ReadonlyArray<ContactEmail> | undefined
+    readonly phone?: string | null | undefined
+    readonly phones?: ReadonlyArray<ContactPhone> | undefined
+  },
+  current: { readonly emails: ReadonlyArray<ContactEmail>; readonly phones: ReadonlyArray<ContactPhone> } | undefined,
+  path: ReadonlyArray<string | number>
+) => {
+  const emails = resolveIdentities(current?.emails ?? [], data.email, data.emails, emailKey)
+  const phones = resolveIdentities(current?.phones ?? [], data.phone, data.phones, (p) => p)
+  const issues: Array<ValidationIssue> = []
+  if (emails.length > maxIdentities) issues.push({ path: [...path, "emails"], message: `at most ${maxIdentities} email addresses per contact (the primary email makes ${emails.length})` })
+  if (phones.length > maxIdentities) issues.push({ path: [...path, "phones"], message: `at most ${maxIdentities} phone numbers per contact (the primary phone makes ${phones.length})` })
+  return { emails, phones, email: emails[0]?.value ?? null, phone: phones[0]?.value ?? null, issues }
+}
+
+/** The field a clash on this email is reported on: the primary `email`, or `emails`. */
+const emailField = (emails: ReadonlyArray<ContactEmail>, key: string) => (emails.length > 0 && emailKey(emails[0]!.value) === key ? "email" : "emails")
+
+/**
+ * Fails with Conflict (`unique`, on `email` or `emails`, naming the holder) when another contact
+ * of the workspace has one of these emails, primary or not.
+ */
+export const checkEmailsFree = (storage: StorageService, workspaceId: WorkspaceId, emails: ReadonlyArray<ContactEmail>, self?: ContactId) =>
+  emails.length === 0
     ? Effect.void
-    : Effect.flatMap(storage.contacts.findByEmail(workspaceId, email), (holder) =>
-        Option.isSome(holder) && holder.value.id !== self ? Effect.fail(Conflict.unique("contact", "email", holder.value.id)) : Effect.void
-      )
+    : Effect.flatMap(storage.contacts.findByEmails(workspaceId, emails.map((e) => emailKey(e.value))), (holders) => {
+        const holder = holders.find((h) => h.id !== self)
+        if (holder === undefined) return Effect.void
+        const held = new Set(holder.emails.map((e) => emailKey(e.value)))
+        const clash = emails.find((e) => held.has(emailKey(e.value)))
+        return Effect.fail(Conflict.unique("contact", emailField(emails, clash === undefined ? "" : emailKey(clash.value)), holder.id))
+      })
 
 /** A contact to create: its input, where it sits in the caller's input (for error paths), and
  * the emitted event that creates it, if one does. */
@@ -140,11 +171,15 @@ export const insertContacts = (
       const checked = validate(compiled, applyPatch({}, item.data.fields ?? {}), Math.max(stageIndex, 0))
       const values: FieldValues = Either.getOrElse(checked, () => ({}))
       if (Either.isLeft(checked)) issues.push(...checked.left.map((i) => ({ path: [...item.path, ...i.path], message: i.message })))
-      if (item.data.email !== null && item.data.email !== undefined) {
-        const key = emailKey(item.data.email)
+      const identities = identitiesOf(item.data, undefined, item.path)
+      issues.push(...identities.issues)
+      for (const entry of identities.emails) {
+        const key = emailKey(entry.value)
         const first = emails.get(key)
-        if (first !== undefined) issues.push({ path: [...item.path, "email"], message: `is also the email of ${samePathNote(first)} in this batch` })
-        else emails.set(key, item.path)
+        if (first !== undefined) {
+          const field = emailField(identities.emails, key)
+          issues.push({ path: [...item.path, field], message: `${field === "email" ? "is" : `holds ${entry.value}, which is`} also the email of ${samePathNote(first)} in this batch` })
+        } else emails.set(key, item.path)
       }
       for (const def of uniqueDefs) {
         if (!Object.hasOwn(values, def.key)) continue
@@ -153,11 +188,11 @@ export const insertContacts = (
         if (first !== undefined) issues.push({ path: [...item.path, "fields", def.key], message: `is also the value of ${samePathNote(first)} in this batch` })
         else uniques.set(key, item.path)
       }
-      return { item, stage, values }
+      return { item, stage, values, identities }
     })
 
-    // Locks in order: the email (one contact only), then the companies joined.
-    if (items.length === 1 && emails.size === 1) yield* emailLock(storage, workspace.id, [...emails.keys()][0]!)
+    // Locks in order: the emails (one contact only, in key order), then the companies joined.
+    if (items.length === 1) for (const key of [...emails.keys()].sort()) yield* emailLock(storage, workspace.id, key)
     const companies = [...new Set(items.flatMap((i) => (i.data.companyId ? [i.data.companyId] : [])))]
     if (companies.length > 0) {
       const found = new Set<string>(yield* storage.companies.lockExisting(workspace.id, companies, "share"))
@@ -175,7 +210,9 @@ export const insertContacts = (
     const taken = yield* storage.contacts.findByEmails(workspace.id, [...emails.keys()])
     if (taken.length > 0) {
       const holder = taken[0]!
-      return yield* Conflict.unique("contact", formatPath([...emails.get(emailKey(holder.email!))!, "email"]), holder.id)
+      const key = holder.emails.map((e) => emailKey(e.value)).find((k) => emails.has(k))!
+      const item = prepared.find((p) => p.item.path === emails.get(key))!
+      return yield* Conflict.unique("contact", formatPath([...item.item.path, emailField(item.identities.emails, key)]), holder.id)
     }
 
     const now = yield* DateTime.now
@@ -184,7 +221,7 @@ export const insertContacts = (
     const events: Array<StoredEvent> = []
     const entries: Array<TimelineEntry> = []
     const claims: Array<{ recordId: string; fieldKey: string; valueKey: string }> = []
-    for (const { item, stage, values } of prepared) {
+    for (const { item, stage, values, identities } of prepared) {
       const { data, creation } = item
       const id = ContactId.make(yield* ids.next)
       const firstSeenAt = data.firstSeenAt ?? creation?.occurredAt ?? now
@@ -193,10 +230,12 @@ export const insertContacts = (
         {
           id,
           workspaceId: workspace.id,
-          email: data.email ?? null,
+          email: identities.email,
           firstName: data.firstName ?? null,
           lastName: data.lastName ?? null,
-          phone: data.phone ?? null,
+          phone: identities.phone,
+          emails: identities.emails,
+          phones: identities.phones,
           companyId: data.companyId ?? null,
           source: data.source ?? unknownSource,
           firstSeenAt,

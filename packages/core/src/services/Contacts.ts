@@ -8,7 +8,7 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Contact, ContactCreate, ContactListOptions, ContactMergeOptions, ContactUpdate } from "../domain/Contact.js"
+import { Contact, ContactCreate, ContactListOptions, ContactMergeOptions, ContactUpdate, maxIdentities } from "../domain/Contact.js"
 import { EmailFromString, emailKey } from "../domain/Email.js"
 import { Conflict, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
@@ -18,9 +18,9 @@ import * as Page from "../domain/Page.js"
 import { MergePayload, TimelineEntry } from "../domain/TimelineEntry.js"
 import { toJson } from "../internal/json.js"
 import { progress } from "../internal/lifecycle.js"
-import { contactLock, workspaceLock } from "../internal/locks.js"
+import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
 import { mergeContacts } from "../internal/merge.js"
-import { checkCompany, checkEmailFree, insertContact, insertContacts } from "../internal/recording.js"
+import { checkCompany, checkEmailsFree, identitiesOf, insertContact, insertContacts } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
 import { decodeEach, decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
@@ -173,6 +173,9 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
           const workspace = yield* readWorkspace(storage)
+          // The emails given, in key order, before the contact (the order locks are taken in).
+          const given = [...(data.email == null ? [] : [data.email]), ...(data.emails ?? []).map((e) => e.value)]
+          for (const key of [...new Set(given.map(emailKey))].sort()) yield* emailLock(storage, workspace.id, key)
           yield* contactLock(storage, workspace.id, id)
           const current = yield* getContact(storage, workspace.id, id)
           if (data.expectedVersion !== current.version) {
@@ -182,13 +185,20 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
           const merged = data.fields === undefined ? current.fields : applyPatch(current.fields, data.fields)
           const values = yield* checkFields(compiled, merged, indexOf(workspace.lifecycle, current.stage))
           if (data.companyId !== undefined && data.companyId !== current.companyId) yield* checkCompany(storage, workspace.id, data.companyId)
-          if (data.email !== undefined) yield* checkEmailFree(storage, workspace.id, data.email, id)
+          const identities = identitiesOf(data, current, [])
+          if (identities.issues.length > 0) return yield* ValidationError.fromIssues(identities.issues)
+          // Only addresses the contact does not hold yet can clash with another contact's.
+          const held = new Set(current.emails.map((e) => emailKey(e.value)))
+          const added = identities.emails.filter((e) => !held.has(emailKey(e.value)))
+          if (added.length > 0) yield* checkEmailsFree(storage, workspace.id, identities.emails, id)
           const next = new Contact({
             ...current,
-            email: keep(data.email, current.email),
+            email: identities.email,
             firstName: keep(data.firstName, current.firstName),
             lastName: keep(data.lastName, current.lastName),
-            phone: keep(data.phone, current.phone),
+            phone: identities.phone,
+            emails: identities.emails,
+            phones: identities.phones,
             companyId: keep(data.companyId, current.companyId),
             source: keep(data.source, current.source),
             firstSeenAt: keep(data.firstSeenAt, current.firstSeenAt),
@@ -283,6 +293,11 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
             return yield* Conflict.version("contact", mergedId, versions.mergedExpectedVersion, merged.version)
           }
           const outcome = mergeContacts(kept, merged, workspace.lifecycle)
+          for (const [field, n] of [["emails", outcome.contact.emails.length], ["phones", outcome.contact.phones.length]] as const) {
+            if (n > maxIdentities) {
+              return yield* ValidationError.at([field], `the merged contact would have ${n} ${field} (at most ${maxIdentities}); remove some from either contact first`)
+            }
+          }
           const stage = outcome.contact.stage
           const compiled = yield* compiledFields(storage, workspace, "contact")
           const values = yield* Effect.mapError(checkFields(compiled, outcome.contact.fields, indexOf(workspace.lifecycle, stage)), (error) =>

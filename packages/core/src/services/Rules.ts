@@ -15,6 +15,7 @@ import { Contact, ContactCreate, unknownSource } from "../domain/Contact.js"
 import { EmitInput, StoredEvent } from "../domain/CrmEvent.js"
 import { emailKey } from "../domain/Email.js"
 import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
+import { identitiesOf } from "../internal/recording.js"
 import { ContactId, EventId, RuleId, type WorkspaceId } from "../domain/Ids.js"
 import { SafeString } from "../domain/Json.js"
 import type { VariantStats } from "../domain/Job.js"
@@ -302,13 +303,17 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
           if (Option.isSome(known)) return { contact: known.value, stored: true }
         }
         const given = yield* decodeInput(ContactCreate, ["contact"])(data.contact ?? { email: event.email, ...(event.contact ?? {}) })
+        const identities = identitiesOf(given, undefined, ["contact"])
+        if (identities.issues.length > 0) return yield* ValidationError.fromIssues(identities.issues)
         const contact = new Contact({
           id: ContactId.make(yield* (yield* IdGenerator).next),
           workspaceId: workspace.id,
-          email: given.email ?? null,
+          email: identities.email,
           firstName: given.firstName ?? null,
           lastName: given.lastName ?? null,
-          phone: given.phone ?? null,
+          phone: identities.phone,
+          emails: identities.emails,
+          phones: identities.phones,
           companyId: given.companyId ?? null,
           source: given.source ?? unknownSource,
           firstSeenAt: given.firstSeenAt ?? now,

@@ -110,10 +110,21 @@ export const FieldDefinitionRow = rowOf(
   })
 )
 
+// A contact's emails and phones as its reads select them (see SqlStorage): `[kind, position,
+// value, label]` items in any order; each list comes out in position order.
+const identityLists = (u: unknown) => {
+  const items = (Array.isArray(u) ? u : []) as ReadonlyArray<readonly [string, number, string, string | null]>
+  const sorted = [...items].sort((a, b) => a[1] - b[1])
+  const of = (kind: string) => sorted.filter((i) => i[0] === kind).map((i) => ({ value: i[2], label: i[3] }))
+  return { emails: of("email"), phones: of("phone") }
+}
+
 export const ContactRow = rowOf(
   {
     workspace_id: Schema.String,
     id: Schema.String,
+    /** Only read: a JSON array that the contact queries aggregate from rapport_contact_identities. */
+    identities: Schema.optional(Json),
     email: Text,
     email_key: Text,
     first_name: Text,
@@ -141,6 +152,7 @@ export const ContactRow = rowOf(
     firstName: r.first_name,
     lastName: r.last_name,
     phone: r.phone,
+    ...identityLists(r.identities),
     companyId: r.company_id,
     source: { channel: r.source_channel, campaign: r.source_campaign },
     firstSeenAt: r.first_seen_at,
