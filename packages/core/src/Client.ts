@@ -473,21 +473,28 @@ export interface CrmClient {
   /** The workspace this client works in. */
   readonly workspaceId: string
   readonly contacts: {
-    /** Creates a contact (email unique per workspace). */
+    /**
+     * Creates a contact. It may have several labelled emails and phones (`emails`, `phones`, since
+     * 0.4.0; `email` and `phone` are the primary ones, first of their lists); no email, primary or
+     * not, may be another contact's in the workspace (`ALREADY_EXISTS`).
+     */
     create(input: ContactCreate): Promise<ContactJson>
     /** Creates up to 5,000 contacts at once, all or none; issue paths start with the item's index. */
     createMany(inputs: ReadonlyArray<ContactCreate>): Promise<ReadonlyArray<ContactJson>>
     /** The contact, or a `RapportNotFoundError`. */
     get(id: string): Promise<ContactJson>
-    /** `null` when no contact has this email (compared case-insensitively). */
+    /** `null` when no contact has this email, primary or not (compared case-insensitively). */
     findByEmail(email: string): Promise<ContactJson | null>
-    /** Changes a contact; `expectedVersion` is the version you read. */
+    /**
+     * Changes a contact; `expectedVersion` is the version you read. `email` alone replaces the
+     * primary address (the others stay), `emails` replaces the list; the same for `phone`, `phones`.
+     */
     update(id: string, input: ContactUpdate): Promise<ContactJson>
     /** Deletes a contact and its timeline (its events and orders stay). */
     remove(id: string, options?: RemoveContactOptions): Promise<void>
     /**
      * Merges a duplicate (`mergeId`) into the contact kept (`keepId`): the kept contact gains the
-     * other's timeline, deals, tasks, orders, events, rule jobs, consents, tags and the attributes
+     * other's timeline, deals, tasks, orders, events, rule jobs, consents, tags, emails and phones, and the attributes
      * and custom fields it has none of (its own values win); the merge is on its timeline with
      * everything not taken; the duplicate is removed. `expectedVersion` is the kept contact's
      * version you read.

@@ -62,6 +62,29 @@ describe("the Promise client", () => {
     expect(refused).toMatchObject({ code: "INVALID_TRANSITION", missingFields: ["siret"] })
   })
 
+  it("keeps several labelled emails and phones as JSON; a secondary email finds the contact and is refused to another", async () => {
+    const crm = await start()
+    const grace = await crm.contacts.create({
+      emails: [{ value: "Grace@Navy.mil", label: "work" }, { value: "grace@home.org" }],
+      phones: [{ value: "+1 202 555 0100", label: "mobile" }]
+    })
+    expect([grace.email, grace.emails, grace.phone, grace.phones]).toEqual([
+      "Grace@navy.mil",
+      [{ value: "Grace@navy.mil", label: "work" }, { value: "grace@home.org", label: null }],
+      "+1 202 555 0100",
+      [{ value: "+1 202 555 0100", label: "mobile" }]
+    ])
+    expect(await crm.contacts.findByEmail("GRACE@home.org")).toEqual(grace)
+    await expect(crm.contacts.create({ email: "other@example.com", emails: [{ value: "grace@HOME.org" }] })).rejects.toMatchObject({
+      code: "ALREADY_EXISTS",
+      field: "emails",
+      existingId: grace.id
+    })
+    const updated = await crm.contacts.update(grace.id, { expectedVersion: grace.version, emails: [{ value: "grace@home.org", label: "home" }] })
+    expect([updated.email, updated.emails]).toEqual(["grace@home.org", [{ value: "grace@home.org", label: "home" }]])
+    expect(await crm.contacts.findByEmail("grace@navy.mil")).toBeNull()
+  })
+
   it("covers every namespace", async () => {
     const crm = await start()
     const batch = await crm.contacts.createMany([{ email: "one@example.com" }, { email: "two@example.com" }])

@@ -240,9 +240,9 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     orStorage(sql`DELETE FROM rapport_contact_identities WHERE workspace_id = ${workspaceId} AND contact_id = ${id}`)
 
   // A contact and its emails and phones are written together or not at all (a savepoint inside
-  // the caller's transaction).
-  const together = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    sql.withTransaction(effect).pipe(Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)))
+  // the caller's transaction; outside one, a transaction that runs once more when its connection
+  // was closed while idle, like any statement outside a transaction).
+  const together = <A, E>(effect: Effect.Effect<A, E>) => orStorage(sql.withTransaction(effect))
 
   const contacts: Storage.ContactRepository = {
     insert: (contact) =>

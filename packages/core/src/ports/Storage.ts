@@ -101,26 +101,34 @@ export interface Reassigned {
  * @category models
  */
 export interface ContactRepository {
-  /** Fails with `Conflict` (`unique`, field `email`) when another contact has the same email key. */
+  /**
+   * Stores the contact with its emails and phones (`Contact.identityLists`: the primary ones first).
+   * Fails with `Conflict` (`unique`, field `email` or `emails`), storing nothing, when another
+   * contact holds one of its email keys, primary or not.
+   */
   readonly insert: (contact: Contact) => Effect.Effect<void, StorageError | Conflict>
   /** Stores new contacts in as few statements as the store allows; all or none (in the caller's transaction). */
   readonly insertMany: (contacts: ReadonlyArray<Contact>) => Effect.Effect<void, StorageError | Conflict>
-  /** The contacts holding any of these email keys (lower-cased emails). */
+  /** The contacts holding any of these email keys (lower-cased emails), primary or not; each once. */
   readonly findByEmails: (workspaceId: WorkspaceId, emailKeys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
   /** The contact, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<Option.Option<Contact>, StorageError>
   /**
-   * The contacts whose stored phone is exactly one of these strings (no normalisation: imports
-   * store E.164), in id order.
+   * The contacts with a phone (primary or not, since 0.4.0) exactly one of these strings (no
+   * normalisation: imports store E.164), each once, in id order.
    *
    * @since 0.3.0
    */
   readonly findByPhones: (workspaceId: WorkspaceId, phones: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
-  /** Finds by the case-insensitive email key. */
+  /** Finds by the case-insensitive email key, among every contact's emails (primary or not). */
   readonly findByEmail: (workspaceId: WorkspaceId, email: string) => Effect.Effect<Option.Option<Contact>, StorageError>
-  /** Replaces the contact if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  /**
+   * Replaces the contact, its emails and phones included, if its stored version is
+   * `expectedVersion`; `Conflict` otherwise (also, changing nothing, when another contact holds
+   * one of its emails).
+   */
   readonly update: (contact: Contact, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
-  /** Removes the contact; `false` when there was none. */
+  /** Removes the contact with its emails and phones; `false` when there was none. */
   readonly remove: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<boolean, StorageError>
   /** Up to `limit` contacts in id order, after `after`. */
   readonly list: (workspaceId: WorkspaceId, query: ContactQuery) => Effect.Effect<ReadonlyArray<Contact>, StorageError>

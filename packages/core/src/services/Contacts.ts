@@ -267,7 +267,8 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
      *   that stage (its required fields filled), else the merge fails with `ValidationError`;
      * - the kept contact's version moves on by one; the combined history may then move it on
      *   automatically, like any update (a further version);
-     * - the merged contact is removed: its email and unique values are free again.
+     * - the merged contact is removed: its unique values are free again (its emails and phones are
+     *   the kept contact's now).
      *
      * Fails with `ValidationError` when both ids are the same, `NotFound` when either contact is
      * not in the current workspace, `Conflict` when `expectedVersion` (of the kept contact) or
