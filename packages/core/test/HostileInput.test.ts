@@ -248,4 +248,20 @@ describe("inputs the hostile-input property found (@rapport/testing hostileInput
     expect((await crm.lifecycle.definition()).preset).toBe("classic")
     await crm.close()
   })
+
+  // Regression: a condition's value was checked to be a string but not storable text; on
+  // PostgreSQL a rule comparing with a lone surrogate was a STORAGE_FAILED (invalid JSON).
+  it("a condition's value refuses text PostgreSQL cannot store, naming it", async () => {
+    const crm = await start()
+    for (const bad of ["\ud800", "vip\u0000"]) {
+      const single = await refusal(() => crm.rules.create({ name: "R", on: "page.viewed", when: { path: "contact.tags", op: "contains", value: bad }, actions: [{ type: "addTag", tag: "t" }] }))
+      expect(single.issues.map((i) => i.path.join("."))).toEqual(["when.value"])
+      const listed = await refusal(() =>
+        crm.rules.create({ name: "R", on: "page.viewed", unless: { path: "event.payload.plan", op: "in", value: ["pro", bad] }, actions: [{ type: "addTag", tag: "t" }] })
+      )
+      expect(listed.issues.map((i) => i.path.join("."))).toEqual(["unless.value.1"])
+    }
+    expect(await crm.rules.list()).toEqual([])
+    await crm.close()
+  })
 })

@@ -159,7 +159,18 @@ const withOwn = (key: string, value: unknown): Record<string, unknown> => {
   return object
 }
 
-const impossibleInstants = ["2025-02-30T10:00:00Z", "2025-02-28T24:00:00Z", "+010000-01-01T00:00:00Z", "0000-01-01T00:00:00Z", "2025-13-01T00:00:00Z", "2025-02-28T10:00:00+24:00"]
+// Impossible instants, and the edges of the range instants may take (0001–9999).
+const instants = [
+  "2025-02-30T10:00:00Z",
+  "2025-02-28T24:00:00Z",
+  "+010000-01-01T00:00:00Z",
+  "0000-01-01T00:00:00Z",
+  "2025-13-01T00:00:00Z",
+  "2025-02-28T10:00:00+24:00",
+  "0001-01-01T00:00:00Z",
+  "9999-12-31T23:59:59.999Z",
+  "9999-12-31T23:59:59-23:59"
+]
 const controls = ["line\r\nbreak", "a\nb", "\r", "tab\there", "bell\u0007", "esc\u001b[31m", "del\u007f", "nel\u0085", "ls\u2028ps\u2029", "nul\u0000byte", "\u0000"]
 const surrogates = ["\uD800", "a\uDC00b", "x\uDBFF", "\uDFFF\uD800"]
 const numbers: ReadonlyArray<readonly [string, number]> = [
@@ -196,7 +207,7 @@ const hostileValue: FastCheck.Arbitrary<Hostile> = FastCheck.oneof(
       ([n, unit]) => new Hostile(`${JSON.stringify(unit)} × ${n}`, () => unit.repeat(n))
     )
   },
-  { weight: 2, arbitrary: fromConstants(impossibleInstants.map(text)) },
+  { weight: 2, arbitrary: fromConstants(instants.map(text)) },
   { weight: 2, arbitrary: fromConstants(numbers.map(([label, n]) => [label, () => n] as const)) },
   { weight: 1, arbitrary: fromConstants([0n, 1n, -1n, 2n ** 64n, 10n ** 30n].map((n) => [`${n}n`, () => n] as const)) },
   { weight: 1, arbitrary: FastCheck.integer({ min: 65, max: 5_000 }).map((depth) => new Hostile(`nested ${depth} levels`, () => nested(depth))) },

@@ -36,6 +36,7 @@ import * as Schema from "effect/Schema"
 import type * as SchemaAST from "effect/SchemaAST"
 import type { ValidationIssue } from "./Errors.js"
 import type { FieldDefinition } from "./FieldDefinition.js"
+import { SafeString } from "./Json.js"
 import { isCalendarDate, parseIsoInstant } from "./Time.js"
 import { parseSpan, spanMillis } from "./Schedule.js"
 import { showValue } from "../internal/show.js"
@@ -146,6 +147,10 @@ const isObject = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
 const isScalar = (u: unknown): u is Scalar =>
   u === null || typeof u === "string" || typeof u === "boolean" || (typeof u === "number" && Number.isFinite(u))
 const show = (u: unknown) => (u === undefined ? "nothing" : showValue(u))
+// Text PostgreSQL cannot store (a NUL, a lone surrogate) is refused here as everywhere else: the
+// rule is saved as JSON.
+const unstorable = (u: unknown) => typeof u === "string" && !Schema.is(SafeString)(u)
+const UNSTORABLE = "must not contain the NUL character or a lone surrogate (text every database can store)"
 const KINDS = '{ all }, { any }, { not }, { path, op, value }, { path, olderThan | within } or { count, op, value }'
 
 const unexpected = (node: Readonly<Record<string, unknown>>, allowed: ReadonlyArray<string>, path: Path, issues: Issues) => {
@@ -240,9 +245,13 @@ const shape = (u: unknown, path: Path, issues: Issues, depth: number, nodes: { n
   } else if (op === "in" || op === "notIn") {
     if (!Array.isArray(value) || value.length === 0 || value.length > 1000 || !value.every(isScalar)) {
       issues.push({ path: [...path, "value"], message: `"${op}" takes a list of 1 to 1,000 strings, numbers, booleans or null (got ${show(value)})` })
+    } else if (value.some(unstorable)) {
+      issues.push({ path: [...path, "value", value.findIndex(unstorable)], message: UNSTORABLE })
     }
   } else if (!isScalar(value)) {
     issues.push({ path: [...path, "value"], message: `must be a string, a finite number, true, false or null (got ${show(value)})` })
+  } else if (unstorable(value)) {
+    issues.push({ path: [...path, "value"], message: UNSTORABLE })
   } else if (op === "startsWith" && typeof value !== "string") {
     issues.push({ path: [...path, "value"], message: `"startsWith" takes a string (got ${show(value)})` })
   } else if ((op === "gt" || op === "gte" || op === "lt" || op === "lte") && typeof value !== "number" && typeof value !== "string") {
