@@ -145,6 +145,26 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
     expect(outcomes).toEqual(Array.from({ length: 24 }, () => "ok"))
   })
 
+  it("concurrent batches sharing secondary emails: each is stored whole or refused with a Conflict", async () => {
+    const crm = await createCrm({ storage: postgresStorage({ url: pgUrl }), workspace: Fixtures.freshWorkspaceId() })
+    // The primary emails sort one way, the shared secondary ones the other way.
+    const batch = (tag: string, reversed: boolean) =>
+      Array.from({ length: 200 }, (_, i) => ({ email: `${tag}-${String(i).padStart(3, "0")}@example.com`, emails: [{ value: `shared-${String(reversed ? 199 - i : i).padStart(3, "0")}@example.com` }] }))
+    for (let round = 0; round < 5; round++) {
+      const outcomes = await Promise.all(
+        [batch(`a${round}`, false), batch(`b${round}`, true)].map((items) =>
+          crm.contacts.createMany(items).then(
+            () => "stored",
+            (e: unknown) => (typeof e === "object" && e !== null && "code" in e ? String(e.code) : String(e))
+          )
+        )
+      )
+      expect(outcomes.sort()).toEqual(round === 0 ? ["ALREADY_EXISTS", "stored"] : ["ALREADY_EXISTS", "ALREADY_EXISTS"])
+    }
+    expect((await crm.contacts.list({ limit: 500 })).items.length).toBe(200)
+    await crm.close()
+  })
+
   it("fails to start with STORAGE_UNAVAILABLE when the server cannot be reached", async () => {
     const error = await createCrm({ storage: postgresStorage({ url: "postgres://postgres@127.0.0.1:1/test", connectTimeout: "1 second" }) }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RapportStorageError)

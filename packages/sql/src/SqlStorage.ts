@@ -227,9 +227,11 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       return [...lists.emails.map(row("email", Email.emailKey)), ...lists.phones.map(row("phone", (p) => p))]
     })
 
-  // A unique violation here is an email (primary or not) another contact holds.
+  // A unique violation here is an email (primary or not) another contact holds. Rows go in key
+  // order: two writers sharing emails then meet them in the same order, so one waits and gets a
+  // Conflict instead of both deadlocking.
   const insertIdentities = (contacts: ReadonlyArray<Contact.Contact>) => {
-    const rows = identityRows(contacts)
+    const rows = identityRows(contacts).sort((a, b) => compareKeys(`${a.kind}|${a.value_key}`, `${b.kind}|${b.value_key}`))
     return Effect.forEach(
       chunks(rows),
       (chunk) => onUnique(sql`INSERT INTO rapport_contact_identities ${sql.insert(chunk)}`, () => Errors.Conflict.unique("contact", "emails")),

@@ -270,6 +270,16 @@ export const identitiesSuite = (test: Test): void => {
         yield* run(crm.contacts.create({ email: "ada@example.com" }))
       }))
 
+    test("an event naming a secondary email is the contact's: no contact is created", () =>
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const { ws, run } = freshWorkspace()
+        const ada = yield* run(crm.contacts.create({ emails: [{ value: "ada@example.com" }, { value: "ada@home.org", label: "home" }] }))
+        const { contact } = yield* run(crm.events.emit({ id: `${ws}-view`, type: "page.viewed", email: "ADA@home.org", payload: { url: "/" } }))
+        expect(contact?.id).toBe(ada.id)
+        expect((yield* run(crm.contacts.list())).items.map((c) => c.id)).toEqual([ada.id])
+      }))
+
     test("merging more emails than a contact keeps is refused and changes nothing", () =>
       Effect.gen(function* () {
         const crm = yield* Crm.Crm
