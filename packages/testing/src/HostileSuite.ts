@@ -85,11 +85,11 @@ import { createHash, randomUUID } from "node:crypto"
 export interface HostileInputSuiteOptions {
   /** The adapter's name, shown in the suite's title. */
   readonly name?: string | undefined
-  /** Random inputs tried per write (default 6; each is a fresh workspace). */
+  /** Random inputs tried per write (default 8; each in a fresh workspace). */
   readonly numRuns?: number | undefined
   /** The fast-check seed, to replay a failure (printed with it). */
   readonly seed?: number | undefined
-  /** How long building the layer may take (default 60 seconds). */
+  /** How long building the layer, and each write's runs, may take (default 60 seconds). */
   readonly timeout?: number | undefined
 }
 
@@ -909,7 +909,8 @@ const digestOf = (sql: Sql, tables: ReadonlyArray<string>, workspaceId: string) 
   Effect.forEach(tables, (table) =>
     sql`SELECT * FROM ${sql(table)} WHERE workspace_id = ${workspaceId}`.pipe(
       Effect.map((rows) => `${table}\n${rows.map(canonical).sort().join("\n")}`)
-    )
+    ),
+    { concurrency: 8 }
   ).pipe(Effect.map((parts) => createHash("sha256").update(parts.join("\n\n")).digest("hex")))
 
 // ---------------------------------------------------------------------------------------------
@@ -924,7 +925,7 @@ const digestOf = (sql: Sql, tables: ReadonlyArray<string>, workspaceId: string) 
  */
 export const hostileInputSuite = <E>(layer: Layer.Layer<Storage.Storage | SqlClient.SqlClient, E>, options: HostileInputSuiteOptions = {}): void => {
   const name = options.name ?? "storage"
-  const numRuns = options.numRuns ?? 6
+  const numRuns = options.numRuns ?? 8
   const timeout = options.timeout ?? 60_000
 
   describe(`${name} — hostile input through every public write`, () => {
