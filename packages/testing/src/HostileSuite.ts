@@ -305,6 +305,8 @@ interface Seed {
   /** A second contact (to merge). */
   readonly other: () => Promise<ContactJson>
   readonly field: () => Promise<FieldDefinitionJson>
+  /** A contact field of every other type (see {@link typedValues}). */
+  readonly typedFields: () => Promise<void>
   readonly company: () => Promise<CompanyJson>
   /** A pipeline holding no deal. */
   readonly pipeline: () => Promise<PipelineJson>
@@ -325,6 +327,12 @@ const soon = () => new Date(Date.now() + 86_400_000).toISOString()
 
 const seed = (crm: CrmClient): Seed => {
   const field = once(() => crm.fields.define({ key: "badge", type: "text", label: "Badge" }))
+  const typedFields = once(async () => {
+    await field()
+    for (const [key, type] of Object.entries(typedFieldTypes)) {
+      await crm.fields.define({ key, type, ...(type === "select" || type === "multiSelect" ? { options: ["s", "m", "l"] } : {}) })
+    }
+  })
   const contact = once(async () => {
     await field()
     return crm.contacts.create({ email: "ada@example.com", firstName: "Ada", lastName: "Lovelace", tags: ["vip"], fields: { badge: "A-1" } })
@@ -365,7 +373,7 @@ const seed = (crm: CrmClient): Seed => {
     if (token === undefined || token === "") throw new Error(`no token in ${url.href}`)
     return decodeURIComponent(token)
   })
-  return { crm, contact, other, field, company, pipeline, deal, task, doneTask, template, rule, dueJob, skippedJob, token }
+  return { crm, contact, other, field, typedFields, company, pipeline, deal, task, doneTask, template, rule, dueJob, skippedJob, token }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -416,22 +424,51 @@ const newContact = {
   tags: ["vip", "navy"],
   ownerId: "owner-1",
   score: 10,
-  timezone: "America/New_York",
-  fields: { badge: "G-1" }
+  timezone: "America/New_York"
 }
+// Custom fields of every type but text (the seed's `badge`), and values that fit them.
+const typedFieldTypes = {
+  notes: "longText",
+  ratio: "number",
+  seats: "integer",
+  budget: "money",
+  vip: "boolean",
+  since: "date",
+  seenAt: "datetime",
+  backup: "email",
+  mobile: "phone",
+  website: "url",
+  size: "select",
+  sizes: "multiSelect"
+} as const
+const typedValues = () => ({
+  badge: "G-1",
+  notes: "First line\nSecond line",
+  ratio: 0.25,
+  seats: 12,
+  budget: { amountMinor: 150_000, currency: "EUR" },
+  vip: true,
+  since: "2024-05-01",
+  seenAt: at,
+  backup: "grace@backup.example",
+  mobile: "+1 202 555 0199",
+  website: "https://example.com/grace?ref=1",
+  size: "m",
+  sizes: ["s", "l"]
+})
 const gone = (code: Promise<string | null>) => code.then((c): ReadBack => [["NOT_FOUND", c]])
 const entryOf = async (crm: CrmClient, contactId: string, id: string) => (await crm.timeline.list(contactId, { limit: 100 })).items.find((e) => e.id === id) ?? null
 
 const writes: ReadonlyArray<Write> = [
   write(
     "contacts.create",
-    async (s) => (await s.field(), [{ ...newContact }]),
+    async (s) => (await s.typedFields(), [{ ...newContact, fields: typedValues() }]),
     (crm, a) => crm.contacts.create(arg<ContactCreate>(a, 0)),
     async (crm, r) => [[r, await crm.contacts.get(r.id)]]
   ),
   write(
     "contacts.createMany",
-    async (s) => (await s.field(), [[{ ...newContact }, { email: "linus@example.com", firstName: "Linus", fields: { badge: "L-1" } }]]),
+    async (s) => (await s.typedFields(), [[{ ...newContact, fields: typedValues() }, { email: "linus@example.com", firstName: "Linus", fields: { badge: "L-1", website: "http://linus.example" } }]]),
     (crm, a) => crm.contacts.createMany(arg<ReadonlyArray<ContactCreate>>(a, 0)),
     async (crm, r) => [[r, await Promise.all(r.map((c) => crm.contacts.get(c.id)))]]
   ),
@@ -439,8 +476,9 @@ const writes: ReadonlyArray<Write> = [
     "contacts.update",
     async (s) => {
       const c = await s.contact()
+      await s.typedFields()
       const { email: _email, ...changes } = newContact
-      return [c.id, { ...changes, expectedVersion: c.version, fields: { badge: "A-2" } }]
+      return [c.id, { ...changes, expectedVersion: c.version, fields: { ...typedValues(), badge: null } }]
     },
     (crm, a) => crm.contacts.update(arg<string>(a, 0), arg<ContactUpdate>(a, 1)),
     async (crm, r) => [[r, await crm.contacts.get(r.id)]]
@@ -584,13 +622,13 @@ const writes: ReadonlyArray<Write> = [
   write(
     "events.emit (new contact)",
     async (s) => (
-      await s.field(),
+      await s.typedFields(),
       [
         {
           type: "newsletter.subscribed",
           email: "margaret@example.com",
           payload: { list: "monthly" },
-          contact: { firstName: "Margaret", lastName: "Hamilton", phone: "+1 617 555 0100", source: { channel: "website", campaign: "apollo" }, fields: { badge: "M-1" } }
+          contact: { firstName: "Margaret", lastName: "Hamilton", phone: "+1 617 555 0100", source: { channel: "website", campaign: "apollo" }, fields: typedValues() }
         }
       ]
     ),
