@@ -264,4 +264,16 @@ describe("inputs the hostile-input property found (@rapport/testing hostileInput
     expect(await crm.rules.list()).toEqual([])
     await crm.close()
   })
+
+  // Regression: the message of a delay's time of day quoted the value with JSON.stringify, which
+  // threw on a bigint (INTERNAL_ERROR) instead of naming the field.
+  it("a delay's time of day that is not a string is refused, naming it", async () => {
+    const crm = await start()
+    for (const at of [10n, 2n ** 64n, 930]) {
+      const error = await refusal(() => crm.rules.create({ name: "R", on: "page.viewed", delay: { after: "1 day", at } as never, actions: [{ type: "addTag", tag: "t" }] }))
+      expect(error.issues.map((i) => i.path.join("."))).toContain("delay.at")
+    }
+    expect(await crm.rules.list()).toEqual([])
+    await crm.close()
+  })
 })

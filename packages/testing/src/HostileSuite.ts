@@ -839,7 +839,11 @@ const writes: ReadonlyArray<Write> = [
           { type: "addTag", tag: "demo" },
           { type: "adjustScore", by: 5 },
           { type: "createTask", title: "Call {{ contact.firstName }}", due: "1 day", channel: "call" },
-          { type: "sendEmail", template: (await s.template()).id, transactional: true }
+          { type: "sendEmail", template: (await s.template()).id, transactional: true },
+          { type: "setField", key: (await s.field()).key, value: "B-{{ contact.lastName }}" },
+          { type: "assignOwner", byCondition: [{ when: { path: "contact.score", op: "gt", value: 100 }, owner: "owner-2" }], otherwise: "owner-1" },
+          { type: "removeTag", tag: "cold" },
+          { type: "setStage", stage: "prospect" }
         ],
         goal: { event: "order.placed", within: "7 days" },
         limits: { oncePerContact: true, cooldown: "1 day" },
@@ -853,7 +857,21 @@ const writes: ReadonlyArray<Write> = [
     "rules.update",
     async (s) => {
       const r = await s.rule()
-      return [r.id, { expectedVersion: r.version, name: "Tag demos", when: { path: "event.payload.seats", op: "gt", value: 5 }, actions: [{ type: "addTag", tag: "demo-2" }], limits: { cooldown: "2 days" } }]
+      return [
+        r.id,
+        {
+          expectedVersion: r.version,
+          name: "Tag demos",
+          when: { count: { event: "demo.requested", within: "30 days", where: { path: "event.payload.plan", op: "in", value: ["pro", "team"] } }, op: "gte", value: 2 },
+          delay: { after: "2 days", at: "09:30" },
+          actions: [{ type: "addTag", tag: "demo-2" }],
+          variants: [
+            { key: "A", weight: 3, actions: [{ type: "adjustScore", by: 1 }] },
+            { key: "B", actions: [{ type: "createTask", title: "Call", channel: "call", note: "About {{ event.payload.plan }}" }] }
+          ],
+          limits: { cooldown: "2 days", oncePer: "event.payload.plan" }
+        }
+      ]
     },
     (crm, a) => crm.rules.update(arg<string>(a, 0), arg<RuleUpdate>(a, 1)),
     async (crm, r) => [[r, await crm.rules.get(r.id)]]

@@ -10,6 +10,7 @@
 import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import { clampInstant, type Timezone } from "./Time.js"
+import { showValue } from "../internal/show.js"
 
 /**
  * The units a duration may use.
@@ -102,7 +103,7 @@ const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)$/
  * @category schemas
  */
 export const TimeOfDay = Schema.String.pipe(
-  Schema.pattern(TIME_OF_DAY, { message: (issue) => `must be a time of day HH:MM such as "10:00" (got ${JSON.stringify(issue.actual)})` }),
+  Schema.pattern(TIME_OF_DAY, { message: (issue) => `must be a time of day HH:MM such as "10:00" (got ${showValue(issue.actual)})` }),
   Schema.annotations({ identifier: "TimeOfDay" })
 )
 
