@@ -639,6 +639,45 @@ const writes: ReadonlyArray<Write> = [
     ]
   ),
   write(
+    "events.emit (order)",
+    async (s) => [
+      {
+        id: "order-1",
+        type: "order.placed",
+        contactId: (await s.contact()).id,
+        occurredAt: at,
+        payload: {
+          orderId: "o-1",
+          lines: [
+            { sku: "SKU-1", name: "Brass gear", quantity: 2, unitPrice: { amountMinor: 1_999, currency: "EUR" }, unitCost: { amountMinor: 800, currency: "EUR" } },
+            { sku: "SKU-2", name: "Punched card", quantity: 500, unitPrice: { amountMinor: 5, currency: "EUR" } }
+          ],
+          channel: "web"
+        }
+      }
+    ],
+    (crm, a) => crm.events.emit(arg<EmitInput>(a, 0)),
+    async (crm, r) => [
+      [r.event, await crm.events.get(r.event.id)],
+      [r.contact, r.contact === null ? null : await crm.contacts.get(r.contact.id)]
+    ]
+  ),
+  write(
+    "events.emit (cart)",
+    async (s) => [
+      {
+        type: "cart.abandoned",
+        contactId: (await s.contact()).id,
+        payload: { cartId: "cart-1", lines: [{ sku: "SKU-3", name: "Lever", quantity: 1, unitPrice: { amountMinor: 120_00, currency: "GBP" } }], url: "https://shop.example/cart" }
+      }
+    ],
+    (crm, a) => crm.events.emit(arg<EmitInput>(a, 0)),
+    async (crm, r) => [
+      [r.event, await crm.events.get(r.event.id)],
+      [r.contact, r.contact === null ? null : await crm.contacts.get(r.contact.id)]
+    ]
+  ),
+  write(
     "settings.update",
     async (s) => [{ expectedVersion: (await s.crm.settings.get()).version, name: "Hostile Ltd", timezone: "Europe/Paris", frequencyCap: { max: 3, per: "7 days" }, country: "FR" }],
     (crm, a) => crm.settings.update(arg<WorkspaceChanges>(a, 0)),
