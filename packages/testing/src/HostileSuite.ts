@@ -307,6 +307,8 @@ interface Seed {
   readonly field: () => Promise<FieldDefinitionJson>
   /** A contact field of every other type (see {@link typedValues}). */
   readonly typedFields: () => Promise<void>
+  /** A company field `vat` and a deal field `segment` (select). */
+  readonly otherFields: () => Promise<void>
   readonly company: () => Promise<CompanyJson>
   /** A pipeline holding no deal. */
   readonly pipeline: () => Promise<PipelineJson>
@@ -333,16 +335,24 @@ const seed = (crm: CrmClient): Seed => {
       await crm.fields.define({ key, type, ...(type === "select" || type === "multiSelect" ? { options: ["s", "m", "l"] } : {}) })
     }
   })
+  const otherFields = once(async () => {
+    await crm.fields.define({ entity: "company", key: "vat", type: "text", unique: true })
+    await crm.fields.define({ entity: "deal", key: "segment", type: "select", options: ["smb", "enterprise"] })
+  })
   const contact = once(async () => {
     await field()
     return crm.contacts.create({ email: "ada@example.com", firstName: "Ada", lastName: "Lovelace", tags: ["vip"], fields: { badge: "A-1" } })
   })
   const other = once(() => crm.contacts.create({ email: "ada.l@example.com", firstName: "Ada", phone: "+44 20 7946 0958", tags: ["newsletter"] }))
-  const company = once(() => crm.companies.create({ name: "Analytical Engines", domain: "engines.example" }))
+  const company = once(async () => {
+    await otherFields()
+    return crm.companies.create({ name: "Analytical Engines", domain: "engines.example" })
+  })
   const pipeline = once(() => crm.pipelines.create({ name: "Renewals" }))
-  const deal = once(async () =>
-    crm.deals.create({ title: "Engine", amount: { amountMinor: 250_000, currency: "EUR" }, contactId: (await contact()).id, quoteRef: "Q-1" })
-  )
+  const deal = once(async () => {
+    await otherFields()
+    return crm.deals.create({ title: "Engine", amount: { amountMinor: 250_000, currency: "EUR" }, contactId: (await contact()).id, quoteRef: "Q-1" })
+  })
   const task = once(async () => crm.tasks.create({ title: "Call back", dueAt: soon(), channel: "call", contactId: (await contact()).id }))
   const doneTask = once(async () => crm.tasks.complete((await task()).id))
   const template = once(() => crm.templates.create({ name: "Hello", subject: "Hello {{ contact.firstName }}", text: "Dear {{ contact.firstName }}" }))
@@ -373,7 +383,7 @@ const seed = (crm: CrmClient): Seed => {
     if (token === undefined || token === "") throw new Error(`no token in ${url.href}`)
     return decodeURIComponent(token)
   })
-  return { crm, contact, other, field, typedFields, company, pipeline, deal, task, doneTask, template, rule, dueJob, skippedJob, token }
+  return { crm, contact, other, field, typedFields, otherFields, company, pipeline, deal, task, doneTask, template, rule, dueJob, skippedJob, token }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,7 +517,7 @@ const writes: ReadonlyArray<Write> = [
   ),
   write(
     "companies.create",
-    async () => [{ name: "Acme", domain: "acme.example", phone: "+33 1 23 45 67 89", tags: ["b2b"], ownerId: "owner-1" }],
+    async (s) => (await s.otherFields(), [{ name: "Acme", domain: "acme.example", phone: "+33 1 23 45 67 89", tags: ["b2b"], ownerId: "owner-1", fields: { vat: "FR40303265045" } }]),
     (crm, a) => crm.companies.create(arg<CompanyCreate>(a, 0)),
     async (crm, r) => [[r, await crm.companies.get(r.id)]]
   ),
@@ -515,7 +525,8 @@ const writes: ReadonlyArray<Write> = [
     "companies.update",
     async (s) => {
       const c = await s.company()
-      return [c.id, { expectedVersion: c.version, name: "Acme Ltd", domain: "acme.example", phone: "+33 1 23 45 67 89", tags: ["b2b"], ownerId: "owner-2" }]
+      await s.otherFields()
+      return [c.id, { expectedVersion: c.version, name: "Acme Ltd", domain: "acme.example", phone: "+33 1 23 45 67 89", tags: ["b2b"], ownerId: "owner-2", fields: { vat: "GB123456789" } }]
     },
     (crm, a) => crm.companies.update(arg<string>(a, 0), arg<CompanyUpdate>(a, 1)),
     async (crm, r) => [[r, await crm.companies.get(r.id)]]
@@ -705,7 +716,16 @@ const writes: ReadonlyArray<Write> = [
     "pipelines.update",
     async (s) => {
       const p = await s.pipeline()
-      return [p.id, { expectedVersion: p.version, name: "Renewals 2026", floor: { amountMinor: 500_000, currency: "EUR" }, position: 3 }]
+      return [
+        p.id,
+        {
+          expectedVersion: p.version,
+          name: "Renewals 2026",
+          stages: [...p.stages.map((stage) => ({ ...stage, label: `${stage.label} (2026)` })), { key: "parked", label: "Parked", probability: 5, staleAfterDays: 90 }],
+          floor: { amountMinor: 500_000, currency: "EUR" },
+          position: 3
+        }
+      ]
     },
     (crm, a) => crm.pipelines.update(arg<string>(a, 0), arg<PipelineUpdate>(a, 1)),
     async (crm, r) => [[r, await crm.pipelines.get(r.id)]]
@@ -733,7 +753,8 @@ const writes: ReadonlyArray<Write> = [
         probability: { probability: 35, reason: "Budget not signed" },
         expectedCloseDate: "2026-06-30",
         ownerId: "owner-1",
-        quoteRef: "Q-2026-001"
+        quoteRef: "Q-2026-001",
+        fields: { segment: "enterprise" }
       }
     ],
     (crm, a) => crm.deals.create(arg<DealCreate>(a, 0)),
@@ -752,7 +773,8 @@ const writes: ReadonlyArray<Write> = [
           probability: { probability: 70, reason: "Verbal yes" },
           expectedCloseDate: "2026-09-30",
           ownerId: "owner-2",
-          quoteRef: "Q-2"
+          quoteRef: "Q-2",
+          fields: { segment: "smb" }
         }
       ]
     },
