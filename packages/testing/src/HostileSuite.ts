@@ -424,18 +424,25 @@ const given = <A>(value: unknown): A => value as A
 const arg = <A>(values: ReadonlyArray<unknown>, i: number): A => given<A>(values[i])
 
 const at = "2025-01-06T09:00:00.000Z"
-const newContact = {
+// A function: every run injects into a fresh copy (a shared object would carry one run's hostile
+// values into the next runs' inputs).
+const newContact = () => ({
   email: "grace@example.com",
   firstName: "Grace",
   lastName: "Hopper",
   phone: "+1 202 555 0143",
+  emails: [
+    { value: "grace@example.com", label: "work" },
+    { value: "grace.hopper@navy.example", label: "navy" }
+  ],
+  phones: [{ value: "+1 202 555 0143", label: "mobile" }, { value: "+1 202 555 0100" }],
   source: { channel: "trade-show", campaign: "spring" },
   firstSeenAt: at,
   tags: ["vip", "navy"],
   ownerId: "owner-1",
   score: 10,
   timezone: "America/New_York"
-}
+})
 // Custom fields of every type but text (the seed's `badge`), and values that fit them.
 const typedFieldTypes = {
   notes: "longText",
@@ -472,13 +479,13 @@ const entryOf = async (crm: CrmClient, contactId: string, id: string) => (await 
 const writes: ReadonlyArray<Write> = [
   write(
     "contacts.create",
-    async (s) => (await s.typedFields(), [{ ...newContact, fields: typedValues() }]),
+    async (s) => (await s.typedFields(), [{ ...newContact(), fields: typedValues() }]),
     (crm, a) => crm.contacts.create(arg<ContactCreate>(a, 0)),
     async (crm, r) => [[r, await crm.contacts.get(r.id)]]
   ),
   write(
     "contacts.createMany",
-    async (s) => (await s.typedFields(), [[{ ...newContact, fields: typedValues() }, { email: "linus@example.com", firstName: "Linus", fields: { badge: "L-1", website: "http://linus.example" } }]]),
+    async (s) => (await s.typedFields(), [[{ ...newContact(), fields: typedValues() }, { email: "linus@example.com", firstName: "Linus", fields: { badge: "L-1", website: "http://linus.example" } }]]),
     (crm, a) => crm.contacts.createMany(arg<ReadonlyArray<ContactCreate>>(a, 0)),
     async (crm, r) => [[r, await Promise.all(r.map((c) => crm.contacts.get(c.id)))]]
   ),
@@ -487,8 +494,9 @@ const writes: ReadonlyArray<Write> = [
     async (s) => {
       const c = await s.contact()
       await s.typedFields()
-      const { email: _email, ...changes } = newContact
-      return [c.id, { ...changes, expectedVersion: c.version, fields: { ...typedValues(), badge: null } }]
+      const { email: _email, ...changes } = newContact()
+      const emails = [{ value: "ada@example.com", label: "work" }, { value: "ada@home.example", label: "home" }]
+      return [c.id, { ...changes, emails, expectedVersion: c.version, fields: { ...typedValues(), badge: null } }]
     },
     (crm, a) => crm.contacts.update(arg<string>(a, 0), arg<ContactUpdate>(a, 1)),
     async (crm, r) => [[r, await crm.contacts.get(r.id)]]
