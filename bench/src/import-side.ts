@@ -67,6 +67,13 @@ const SCHEMA = `
   CREATE INDEX rapport_contacts_company ON rapport_contacts (workspace_id, company_id, id);
   CREATE INDEX rapport_contacts_owner ON rapport_contacts (workspace_id, owner_id, id);
   CREATE INDEX rapport_contacts_phone ON rapport_contacts (workspace_id, phone);
+  CREATE TABLE rapport_contact_identities (
+    workspace_id TEXT NOT NULL, contact_id TEXT NOT NULL, kind TEXT NOT NULL, position INTEGER NOT NULL, value TEXT NOT NULL,
+    value_key TEXT NOT NULL, label TEXT,
+    PRIMARY KEY (workspace_id, contact_id, kind, position)
+  );
+  CREATE UNIQUE INDEX rapport_contact_identities_email ON rapport_contact_identities (workspace_id, value_key) WHERE kind = 'email';
+  CREATE INDEX rapport_contact_identities_phone ON rapport_contact_identities (workspace_id, value_key) WHERE kind = 'phone';
   CREATE TABLE rapport_timeline (
     workspace_id TEXT NOT NULL, id TEXT NOT NULL, contact_id TEXT NOT NULL, kind TEXT NOT NULL, occurred_at TEXT NOT NULL, recorded_at TEXT NOT NULL,
     author TEXT, channel TEXT, direction TEXT, summary TEXT NOT NULL, reaction TEXT, payload TEXT NOT NULL, event_id TEXT,
@@ -98,8 +105,9 @@ const orNull = (cell: string | undefined) => {
 
 /**
  * The limit: csv-parse (streaming, `columns: true`) into better-sqlite3, one prepared statement
- * per table, transactions of 500 rows, writing the rows Rapport writes: the contact, its
- * contact.created event and its timeline entry (and each company once).
+ * per table, transactions of 500 rows, writing the rows Rapport writes: the contact, its email and
+ * phone in the identities table, its contact.created event and its timeline entry (and each company
+ * once).
  */
 const viaLimit = async (csv: string, filename: string) => {
   const { default: Database } = await import("better-sqlite3")
@@ -125,6 +133,10 @@ const viaLimit = async (csv: string, filename: string) => {
       `INSERT INTO rapport_timeline (workspace_id, id, contact_id, kind, occurred_at, recorded_at, author, channel, direction, summary, reaction, payload, event_id)
        VALUES (?, ?, ?, 'event', ?, ?, NULL, NULL, NULL, 'Contact created', NULL, '{"source":{"channel":"unknown","campaign":null}}', ?)`
     )
+    // Every email and phone of a contact, the primary ones included, as Rapport keeps them (several per contact, emails unique).
+    const insertIdentity = db.prepare(
+      `INSERT INTO rapport_contact_identities (workspace_id, contact_id, kind, position, value, value_key, label) VALUES (?, ?, ?, 0, ?, ?, NULL)`
+    )
     const insertCompany = db.prepare(
       `INSERT INTO rapport_companies (workspace_id, id, name, domain, phone, tags, owner_id, fields, version, created_at, updated_at)
        VALUES (?, ?, ?, NULL, NULL, '[]', NULL, '{}', 1, ?, ?)`
@@ -148,10 +160,13 @@ const viaLimit = async (csv: string, filename: string) => {
           }
         }
         const id = uuidV7(ms)
+        const phoneE164 = phone === null ? null : e164(phone)
         insertContact.run(
           WORKSPACE, id, email, email?.toLowerCase() ?? null, orNull(r["First name"]), orNull(r["Last name"]),
-          phone === null ? null : e164(phone), companyId, now, JSON.stringify(splitTags(r["Tags"] ?? "")), now, now
+          phoneE164, companyId, now, JSON.stringify(splitTags(r["Tags"] ?? "")), now, now
         )
+        if (email !== null) insertIdentity.run(WORKSPACE, id, "email", email, email.toLowerCase())
+        if (phoneE164 !== null) insertIdentity.run(WORKSPACE, id, "phone", phoneE164, phoneE164)
         const eventId = `contact.created:${id}`
         insertEvent.run(WORKSPACE, eventId, id, now, now)
         insertEntry.run(WORKSPACE, uuidV7(ms), id, now, now, eventId)

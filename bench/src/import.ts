@@ -204,6 +204,11 @@ const digest = (database: string) => {
     return {
       contacts,
       companies: countOf("SELECT COUNT(*) AS n FROM rapport_companies"),
+      // Emails and phones kept as identities, each the same as its contact's primary one.
+      identities: countOf(
+        `SELECT COUNT(*) AS n FROM rapport_contact_identities i JOIN rapport_contacts c ON c.workspace_id = i.workspace_id AND c.id = i.contact_id
+         WHERE (i.kind = 'email' AND i.value = c.email) OR (i.kind = 'phone' AND i.value = c.phone)`
+      ),
       // Contacts with exactly their contact.created event and its timeline entry.
       recorded: countOf(
         `SELECT COUNT(*) AS n FROM rapport_contacts c
@@ -247,7 +252,7 @@ export const run = async (options: Options, report: (line: string) => void): Pro
           throw new Error(`round ${i + 1}: ${options.rows} rows, but Rapport created ${rapport.created} contacts and the limit ${limit.created}`)
         }
         const [mine, theirs] = [digest(databases.rapport), digest(databases.limit)]
-        if (mine.contacts !== theirs.contacts || mine.companies !== theirs.companies || mine.digest !== theirs.digest) {
+        if (mine.contacts !== theirs.contacts || mine.companies !== theirs.companies || mine.identities !== theirs.identities || mine.digest !== theirs.digest) {
           throw new Error(`round ${i + 1}: the two sides stored different contacts: Rapport ${JSON.stringify(mine)}, limit ${JSON.stringify(theirs)}`)
         }
         rounds.push({ rapport, limit })
