@@ -316,12 +316,15 @@ interface Accepted {
 const keysOf = (candidate: Mapping.Candidate, uniqueFields: ReadonlyArray<FieldDefinition.FieldDefinition>): ReadonlyArray<string> => {
   const keys: Array<string> = []
   if (candidate.email !== undefined) keys.push(`email:${Email.emailKey(candidate.email.trim())}`)
+  // Every other email and phone too: a row matches a contact (or row) through any of them.
+  for (const e of candidate.emails ?? []) keys.push(`email:${Email.emailKey(e.value.trim())}`)
   for (const def of uniqueFields) {
     const value = candidate.fields?.[def.key]
     if (value !== undefined && value !== null) keys.push(`field:${def.key}:${FieldDefinition.uniqueValueKey(def, value)}`)
   }
   if (candidate.phone !== undefined) keys.push(`phone:${candidate.phone}`)
-  return keys
+  for (const p of candidate.phones ?? []) keys.push(`phone:${p.value}`)
+  return [...new Set(keys)]
 }
 
 const describeKey = (key: string) => {
@@ -342,12 +345,22 @@ const IDENTITY: ReadonlyArray<keyof Mapping.Candidate> = ["email", "firstName", 
 const mergeCandidates = (first: Mapping.Candidate, later: Mapping.Candidate, mode: "fill" | "overwrite", keepIdentity: boolean): Mapping.Candidate => {
   const out: Record<string, unknown> = { ...first }
   for (const [key, value] of Object.entries(later)) {
-    if (value === undefined || key === "fields" || key === "tags") continue
+    if (value === undefined || key === "fields" || key === "tags" || key === "emails" || key === "phones") continue
     const fillOnly = mode === "fill" || (keepIdentity && IDENTITY.includes(key as keyof Mapping.Candidate))
     if (out[key] === undefined || !fillOnly) out[key] = value
   }
   const tags = [...(first.tags ?? []), ...(later.tags ?? []).filter((t) => !(first.tags ?? []).includes(t))]
   if (tags.length > 0) out["tags"] = tags
+  // Every email and phone of both rows, the first row's first (the contact's input puts the primary one first).
+  const union = (a: Mapping.Candidate, b: Mapping.Candidate, kind: "email" | "phone", key: (v: string) => string) => {
+    const listOf = (c: Mapping.Candidate) => (kind === "email" ? c.emails : c.phones) ?? (c[kind] === undefined ? [] : [{ value: c[kind]!, label: null }])
+    const all = [...listOf(a), ...listOf(b)]
+    return all.filter((e, i) => all.findIndex((o) => key(o.value) === key(e.value)) === i).slice(0, Contact.maxIdentities)
+  }
+  const emails = union(first, later, "email", (v) => Email.emailKey(v.trim()))
+  if (emails.length > 1 || emails.some((e) => e.label !== null)) out["emails"] = emails
+  const phones = union(first, later, "phone", (v) => v)
+  if (phones.length > 1 || phones.some((p) => p.label !== null)) out["phones"] = phones
   if (later.fields !== undefined) {
     const fields: Record<string, unknown> = { ...first.fields }
     for (const [key, value] of Object.entries(later.fields)) if (fields[key] === undefined || mode === "overwrite") fields[key] = value
@@ -501,7 +514,9 @@ export const importContacts = (
       // Problems named by the file's column (a required field without a column says so), the
       // schema's "Expected null / undefined" alternatives left out when a real reason is given.
       const columnOf = (path: ReadonlyArray<PropertyKey>) => {
-        const target = (path[0] === "fields" ? `fields.${String(path[1])}` : path[0] === "source" ? `source.${String(path[1])}` : String(path[0])) as Mapping.Target
+        const target = (
+          path[0] === "fields" ? `fields.${String(path[1])}` : path[0] === "source" ? `source.${String(path[1])}` : path[0] === "emails" ? "email" : path[0] === "phones" ? "phone" : String(path[0])
+        ) as Mapping.Target
         const column = mapping.columns.find((c) => c.target === target)?.column
         return column ?? (path[0] === "fields" ? `${String(path[1])} (no column)` : path.map(String).join(".") || "row")
       }
@@ -527,6 +542,8 @@ export const importContacts = (
           ...(c.firstName === undefined ? {} : { firstName: c.firstName }),
           ...(c.lastName === undefined ? {} : { lastName: c.lastName }),
           ...(c.phone === undefined ? {} : { phone: c.phone }),
+          ...(c.emails === undefined ? {} : { emails: c.emails }),
+          ...(c.phones === undefined ? {} : { phones: c.phones }),
           ...(tags.length === 0 ? {} : { tags }),
           ...(c.ownerId === undefined ? {} : { ownerId: c.ownerId }),
           ...(c.score === undefined ? {} : { score: c.score }),
@@ -565,7 +582,8 @@ export const importContacts = (
         Effect.gen(function* () {
           const byKey = new Map<string, Contact.Contact>()
           const emails = [...new Set(rows.flatMap((r) => r.keys.filter((k) => k.startsWith("email:")).map((k) => k.slice(6))))]
-          if (emails.length > 0) for (const c of yield* storage.contacts.findByEmails(workspace.id, emails)) byKey.set(`email:${Email.emailKey(c.email!)}`, c)
+          // A contact is found by any of its emails and phones, primary or not.
+          if (emails.length > 0) for (const c of yield* storage.contacts.findByEmails(workspace.id, emails)) for (const e of c.emails) byKey.set(`email:${Email.emailKey(e.value)}`, c)
           for (const def of uniqueFields) {
             for (const key of new Set(rows.flatMap((r) => r.keys.filter((k) => k.startsWith(`field:${def.key}:`))))) {
               const holder = yield* storage.uniqueValues.find(workspace.id, "contact", def.key, key.slice(`field:${def.key}:`.length))
@@ -576,7 +594,7 @@ export const importContacts = (
             }
           }
           const phones = [...new Set(rows.flatMap((r) => r.keys.filter((k) => k.startsWith("phone:")).map((k) => k.slice(6))))]
-          if (phones.length > 0) for (const c of yield* storage.contacts.findByPhones(workspace.id, phones)) if (c.phone !== null) byKey.set(`phone:${c.phone}`, c)
+          if (phones.length > 0) for (const c of yield* storage.contacts.findByPhones(workspace.id, phones)) for (const p of c.phones) byKey.set(`phone:${p.value}`, c)
           return byKey
         })
 
@@ -586,7 +604,13 @@ export const importContacts = (
        * only filled. The email is otherwise only ever written when the stored one has none: a
        * match on email keeps it, and any other match with another email is a conflict.
        */
-      const changesFor = (stored: Contact.Contact, c: Mapping.Candidate, keepIdentity: boolean): Contact.ContactUpdate | undefined => {
+      const changesFor = (
+        stored: Contact.Contact,
+        c: Mapping.Candidate,
+        keepIdentity: boolean,
+        /** Whether another contact (or row) holds this email key: the contact does not take it. */
+        heldElsewhere: (emailKey: string) => boolean = () => false
+      ): Contact.ContactUpdate | undefined => {
         const fill = policy === "fillEmpty"
         const changes: Record<string, unknown> = {}
         const set = <K extends keyof Contact.Contact>(key: K, value: unknown, fillOnly = fill) => {
@@ -600,6 +624,17 @@ export const importContacts = (
         set("phone", c.phone)
         set("ownerId", c.ownerId)
         set("timezone", c.timezone)
+        // The row's other emails and phones are added after the contact's own (never replacing them).
+        const heldEmails = new Set(stored.emails.map((e) => Email.emailKey(e.value)))
+        // Not under an identity conflict applied to the contact: the row's addresses are another person's.
+        const addEmails = (keepIdentity ? [] : (c.emails ?? [])).filter((e) => {
+          const key = Email.emailKey(e.value.trim())
+          return !heldEmails.has(key) && !heldElsewhere(key) && key !== emailKeyOf(changes["email"] as string | undefined)
+        })
+        if (addEmails.length > 0) changes["emails"] = [...stored.emails, ...addEmails].slice(0, Contact.maxIdentities)
+        const heldPhones = new Set(stored.phones.map((p) => p.value))
+        const addPhones = (c.phones ?? []).filter((p) => !heldPhones.has(p.value) && p.value !== changes["phone"])
+        if (addPhones.length > 0) changes["phones"] = [...stored.phones, ...addPhones].slice(0, Contact.maxIdentities)
         const tags = [...(c.tags ?? []), ...(options.tags ?? [])].filter((t, i, all) => !stored.tags.includes(t) && all.indexOf(t) === i)
         if (tags.length > 0) changes["tags"] = [...stored.tags, ...tags]
         if (!fill && c.score !== undefined && c.score !== stored.score) changes["score"] = c.score
@@ -776,7 +811,10 @@ export const importContacts = (
             }
             const match = stored.get(matchedOn)!
             const earlierPlan = byContact.get(match.id)
-            if (conflicting(row, matchedOn, emailKeyOf(match.email))) {
+            // A row whose email is one of the contact's (primary or not) is that contact.
+            const rowEmail = emailKeyOf(row.candidate.email)
+            const ownEmail = match.emails.some((e) => Email.emailKey(e.value) === rowEmail) ? rowEmail : emailKeyOf(match.email)
+            if (conflicting(row, matchedOn, ownEmail)) {
               conflict(row, matchedOn, { line: touched.get(match.id), contact: match, email: emailKeyOf(match.email), ...(earlierPlan === undefined ? {} : { plan: earlierPlan }) })
               continue
             }
@@ -801,7 +839,12 @@ export const importContacts = (
           const creations = plans.filter((p) => p.stored === undefined)
           const updates = plans.flatMap((plan) => {
             if (plan.stored === undefined) return []
-            const changes = changesFor(plan.stored, plan.row.candidate, plan.keepIdentity)
+            const holder = (key: string) => {
+              const other = stored.get(`email:${key}`)
+              const row = inBatch.get(`email:${key}`)
+              return (other !== undefined && other.id !== plan.stored!.id) || (row !== undefined && row !== plan)
+            }
+            const changes = changesFor(plan.stored, plan.row.candidate, plan.keepIdentity, holder)
             return [{ plan, contact: plan.stored, changes }]
           })
           const updatedLine = (plan: Plan) => (plan.after === undefined ? "" : ` (merged into line ${plan.after}'s contact)`)

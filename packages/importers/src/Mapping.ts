@@ -6,9 +6,10 @@
  *
  * @since 0.3.0
  */
-import { type FieldDefinition, Money } from "@rapport/core"
+import { Contact, Email, type FieldDefinition, Money } from "@rapport/core"
 import { parsePhoneNumberFromString, type CountryCode, isSupportedCountry } from "libphonenumber-js"
 import { restore } from "./internal/formula.js"
+import { collect, labelOfColumn, type Labelled } from "./internal/identities.js"
 import type { Cell, SourceRecord } from "./Records.js"
 
 /**
@@ -81,7 +82,10 @@ const KNOWN: ReadonlyArray<readonly [Target, ReadonlyArray<string>]> = [
     [
       "email", "e mail", "email address", "e mail address", "adresse e mail", "adresse email", "adresse mail", "courriel", "mail",
       "e mail 1 value", "email 1 value", "work email", "personal email", "e mail 2 address", "e mail 2 value", "e mail 3 address", "e mail 3 value",
-      "email 2", "email 3"
+      "email 2", "email 3",
+      // More of them: Google's further values, vCard's EMAIL 4…, HubSpot's extra addresses, French "e-mail 2".
+      "e mail 4 value", "e mail 5 value", "email 4", "email 5", "email 6", "additional email addresses", "adresse e mail 2", "email secondaire",
+      "email work", "email home"
     ]
   ],
   ["firstName", ["first name", "firstname", "given name", "prenom", "n given"]],
@@ -92,7 +96,11 @@ const KNOWN: ReadonlyArray<readonly [Target, ReadonlyArray<string>]> = [
     [
       "mobile", "mobile phone", "portable", "telephone portable", "tel portable", "cell", "cell phone", "tel cell",
       "phone", "telephone", "tel", "phone number", "numero de telephone", "phone 1 value", "business phone", "work phone", "tel work",
-      "telephone professionnel", "home phone", "telephone domicile", "phone 2 value", "tel 2", "tel 3", "mobile phone number"
+      "telephone professionnel", "home phone", "telephone domicile", "phone 2 value", "tel 2", "tel 3", "mobile phone number",
+      // More of them (after the ones above, which give the primary phone): Outlook's other phones,
+      // Google's further values, vCard's TEL 4… and labelled TEL columns, French "téléphone 2".
+      "business phone 2", "home phone 2", "other phone", "primary phone", "company main phone", "car phone", "phone 3 value", "phone 4 value",
+      "tel 4", "tel 5", "tel 6", "tel home", "tel fax", "phone 2", "phone 3", "telephone 2", "telephone fixe"
     ]
   ],
   ["company", ["company", "company name", "organization", "organisation", "organization name", "organization 1 name", "societe", "entreprise", "raison sociale", "org"]],
@@ -539,6 +547,13 @@ export interface Candidate {
   readonly firstName?: string
   readonly lastName?: string
   readonly phone?: string
+  /**
+   * Every email of the record, labelled, the primary one (`email`) first, when it has more than
+   * one or a label (since 0.4.0).
+   */
+  readonly emails?: ReadonlyArray<Labelled>
+  /** Every phone of the record, labelled, the primary one (`phone`) first, when it has more than one or a label (since 0.4.0). */
+  readonly phones?: ReadonlyArray<Labelled>
   readonly company?: string
   readonly tags?: ReadonlyArray<string>
   readonly ownerId?: string
@@ -734,9 +749,11 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
     const order = options.columnDateOrders?.[column] ?? options.dateOrder
     let cell = cellOf(column)
     const def = target.startsWith("fields.") ? fields.find((f) => f.entity === "contact" && f.key === target.slice(7)) : undefined
-    // Google Contacts writes several values in one cell ("a@x ::: b@y"): the first is the main one.
-    if (typeof cell === "string" && cell.includes(" ::: ") && target !== "tags" && def?.type !== "multiSelect") {
-      cell = cell.split(" ::: ").map((part) => part.trim()).find((part) => part !== "") ?? null
+    // Google Contacts writes several values in one cell ("a@x ::: b@y"), HubSpot several emails
+    // as "a@x;b@y": the first is the main one (all of them are in `emails`, `phones`).
+    const separator = target === "email" ? / ::: |;/ : / ::: /
+    if (typeof cell === "string" && separator.test(cell) && target !== "tags" && def?.type !== "multiSelect") {
+      cell = cell.split(separator).map((part) => part.trim()).find((part) => part !== "") ?? null
     }
     const raw = text(cell)
     if (raw === undefined) continue
@@ -836,6 +853,59 @@ export const map = (record: SourceRecord, mapping: Mapping, fields: ReadonlyArra
   if (channel !== undefined) out.source = { channel, ...(campaign === undefined ? {} : { campaign }) }
   else if (campaign !== undefined) out.source = { channel: "import", campaign }
   if (Object.keys(customFields).length > 0) out.fields = customFields
+  // Every email and phone of the record, in the mapping's order (the primary ones first).
+  const listed = (target: Target) => {
+    const columns = mapping.columns.filter((c) => c.target === target).map((c) => c.column)
+    // The record's other cells too: Google labels "E-mail 1 - Value" in "E-mail 1 - Label".
+    return { columns, values: { ...record.values, ...Object.fromEntries(columns.map((c) => [c, text(cellOf(c)) ?? null])) } }
+  }
+  // At most Contact.maxIdentities of each are kept (the first ones), with a warning.
+  const bounded = (items: ReadonlyArray<Labelled>, what: string) => {
+    if (items.length <= Contact.maxIdentities) return items
+    warnings.push(`${items.length} ${what}: only the first ${Contact.maxIdentities} were kept (${items.slice(Contact.maxIdentities).map((i) => i.value).join(", ")} left out)`)
+    return items.slice(0, Contact.maxIdentities)
+  }
+  // Only when there may be more than the primary value or a label (the common one-column file
+  // skips this): an invalid primary email rejects the row (as before), the list is then left out.
+  const more = (target: Target, first: string | undefined, separator: RegExp) => {
+    if (first === undefined) return false
+    const columns = mapping.columns.filter((c) => c.target === target)
+    if (columns.length > 1) return true
+    const column = columns[0]!.column
+    const cell = record.values[column]
+    return labelOfColumn(column) !== null || / - value$/i.test(column) || (typeof cell === "string" && separator.test(cell))
+  }
+  if (more("email", out.email, / ::: |;/) && Email.normalize(out.email!)._tag === "Right") {
+    const { columns, values } = listed("email")
+    const emails = collect(
+      values,
+      columns,
+      (raw, column) => {
+        if (raw === out.email) return raw
+        const email = Email.normalize(raw)
+        if (email._tag === "Right") return email.right
+        warnings.push(`${column}: ${JSON.stringify(raw)} is not an email address (${email.left}); left out`)
+        return undefined
+      },
+      (e) => Email.emailKey(e),
+      / ::: |;/
+    )
+    if (emails.length > 1 || emails.some((e) => e.label !== null)) out.emails = bounded(emails, "email addresses")
+  }
+  if (more("phone", out.phone, / ::: /)) {
+    const { columns, values } = listed("phone")
+    const phones = collect(
+      values,
+      columns,
+      (raw, column) => {
+        const phone = normalizePhone(raw, options.country)!
+        if (!phone.valid && phone.phone !== out.phone) warnings.push(`${column}: ${JSON.stringify(raw)} is not a phone number of ${options.country ?? "a known country"}; kept as written`)
+        return phone.phone
+      },
+      (p) => p
+    )
+    if (phones.length > 1 || phones.some((p) => p.label !== null)) out.phones = bounded(phones, "phone numbers")
+  }
   const consentSource = options.consentSource ?? (dialect === "generic" ? "import" : `${dialect}-import`)
   if (consent === undefined && dialect === "mailchimp") {
     // A Mailchimp audience export: an unsubscribed member has UNSUB_TIME, a cleaned one CLEAN_TIME;

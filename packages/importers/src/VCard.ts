@@ -45,6 +45,7 @@ import type * as Source from "./Source.js"
  * | `ORG.unit` | its next components (the department), joined with `, ` |
  * | `TITLE` | the job title |
  * | `EMAIL`, `EMAIL 2`, `EMAIL 3` | the addresses, the preferred one first (`PREF`, `TYPE=pref`, `PREF=1`), then in file order; a card with more has `EMAIL 4`… too |
+ * | `EMAIL.work`, `EMAIL.home` | the first work and home addresses (they label the addresses above when imported) |
  * | `TEL`, `TEL 2`, `TEL 3` | the numbers, the preferred one first, then in file order, fax and pager numbers last; a card with more has `TEL 4`… too |
  * | `TEL.cell`, `TEL.work`, `TEL.home`, `TEL.fax` | the first mobile number; the first work, home (not mobile, not fax) and fax numbers |
  * | `ADR.street`, `ADR.city`, `ADR.region`, `ADR.postcode`, `ADR.country` | the preferred (else first) address; `ADR.street` holds the street (its lines as written), then the extended address and the post-office box, on lines of their own |
@@ -74,6 +75,8 @@ export const keys: ReadonlyArray<string> = [
   "EMAIL",
   "EMAIL 2",
   "EMAIL 3",
+  "EMAIL.work",
+  "EMAIL.home",
   "TEL",
   "TEL 2",
   "TEL 3",
@@ -453,7 +456,8 @@ const toRecord = (card: Card): SourceRecord => {
   const name = n === undefined ? [] : structured(n.text, v21)
   const org = first("ORG")
   const company = org === undefined ? [] : structured(org.text, v21)
-  const emails = distinct(byPreference(all("EMAIL")).map((p) => clean(unescape(p.text, v21).replace(/^mailto:/i, ""))))
+  const typedEmails = byPreference(all("EMAIL")).map((p) => ({ types: typesOf(p, card), value: clean(unescape(p.text, v21).replace(/^mailto:/i, "")) }))
+  const emails = distinct(typedEmails.map((e) => e.value))
   const tels = all("TEL").map((p) => ({ pref: p.pref, types: typesOf(p, card), value: phone(unescape(p.text, v21)) }))
   const ranked = byPreference(tels, faxLike)
   const numbers = distinct(ranked.map((t) => t.value))
@@ -477,6 +481,8 @@ const toRecord = (card: Card): SourceRecord => {
     "EMAIL": emails[0] ?? null,
     "EMAIL 2": emails[1] ?? null,
     "EMAIL 3": emails[2] ?? null,
+    "EMAIL.work": typedEmails.find((e) => e.value !== null && e.types.includes("work"))?.value ?? null,
+    "EMAIL.home": typedEmails.find((e) => e.value !== null && e.types.includes("home"))?.value ?? null,
     "TEL": numbers[0] ?? null,
     "TEL 2": numbers[1] ?? null,
     "TEL 3": numbers[2] ?? null,

@@ -138,6 +138,8 @@ describe("values", () => {
         lastName: "Lovelace",
         email: "ada@example.com",
         phone: "+33639981234",
+        // The column says what the phone is (since 0.4.0).
+        phones: [{ value: "+33639981234", label: "mobile" }],
         source: { channel: "salon" },
         fields: { employees: 1200, newsletter: true, birthday: "1815-12-10", size: "M", interests: ["vin", "bière"], revenue: { amountMinor: 1_250_000, currency: "EUR" } }
       },

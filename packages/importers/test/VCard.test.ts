@@ -48,6 +48,7 @@ describe("VCard.open - real exports", () => {
         "TITLE": "Fondatrice",
         "EMAIL": "elodie@atelier-martin.fr",
         "EMAIL 2": "elodie.martin@gmail.com",
+        "EMAIL.work": "elodie@atelier-martin.fr",
         "TEL": "+33 6 12 34 56 78",
         "TEL 2": "+33 4 78 12 34 56",
         "TEL 3": "+33 9 87 65 43 21",
@@ -72,6 +73,7 @@ describe("VCard.open - real exports", () => {
         "N.given": "Bao",
         "FN": "Bao Nguyen",
         "EMAIL": "bao.nguyen@example.net",
+        "EMAIL.home": "bao.nguyen@example.net",
         "TEL": "06 98 76 54 32",
         "TEL.cell": "06 98 76 54 32",
         "BDAY": "--11-03"
@@ -92,6 +94,8 @@ describe("VCard.open - real exports", () => {
         "TITLE": "Responsable achats",
         "EMAIL": "fx.lefevre@example.fr",
         "EMAIL 2": "f.lefevre@exemple-sarl.fr",
+        "EMAIL.work": "f.lefevre@exemple-sarl.fr",
+        "EMAIL.home": "fx.lefevre@example.fr",
         "TEL": "+33612345678",
         "TEL 2": "+33 2 40 12 34 56",
         "TEL 3": "+33 2 40 12 34 57",
@@ -131,6 +135,7 @@ describe("VCard.open - real exports", () => {
         "ORG.unit": "Vertrieb",
         "TITLE": "Geschäftsführer",
         "EMAIL": "j.mueller@baeckerei-mueller.de",
+        "EMAIL.work": "j.mueller@baeckerei-mueller.de",
         "TEL": "+49 89 1234567",
         "TEL 2": "+49 170 1234567",
         "TEL 3": "+49 89 1234568",
@@ -173,6 +178,8 @@ describe("VCard.open - real exports", () => {
         "TITLE": "Directrice artistique",
         "EMAIL": "camille.durand@gmail.com",
         "EMAIL 2": "c.durand@agence-durand.fr",
+        "EMAIL.work": "c.durand@agence-durand.fr",
+        "EMAIL.home": "camille.durand@gmail.com",
         "TEL": "06 45 67 89 01",
         "TEL 2": "01 44 55 66 77",
         "TEL.cell": "06 45 67 89 01",
@@ -234,6 +241,7 @@ describe("VCard.open - real exports", () => {
         "FN": "Simon Perreault",
         "ORG": "Viagenie",
         "EMAIL": "simon.perreault@viagenie.ca",
+        "EMAIL.work": "simon.perreault@viagenie.ca",
         "TEL": "+1-418-656-9254 ext. 102",
         "TEL 2": "+1-418-262-6501",
         "TEL.cell": "+1-418-262-6501",
@@ -400,7 +408,8 @@ describe("VCard.open - values", () => {
         "ADR.country": "France",
         "TEL": "06 12 34 56 78",
         "TEL.cell": "06 12 34 56 78",
-        "EMAIL": "spaces@example.fr"
+        "EMAIL": "spaces@example.fr",
+        "EMAIL.work": "spaces@example.fr"
       })
     }))
 
