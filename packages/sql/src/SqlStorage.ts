@@ -20,7 +20,7 @@ import * as Schema from "effect/Schema"
 import { isUnavailable, storageError, violatesPrimaryKey } from "./internal/errors.js"
 import { makeOutbox } from "./internal/outbox.js"
 import { makeSales } from "./internal/sales.js"
-import { isSqlError, onUnique, orStorage, versionedUpdate } from "./internal/statements.js"
+import { isSqlError, onUnique, orStorage, retryLostConnection, versionedUpdate } from "./internal/statements.js"
 import {
   CompanyRow,
   ContactRow,
@@ -719,7 +719,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   //
   // A connection the server closed while it sat idle in the pool (a restart, pg_terminate_backend)
   // fails the transaction before its work completed, so nothing was committed; the pool drops it.
-  // The transaction then runs once more on a new connection: that is what makes the next call after
+  // The transaction then runs again (see retryLostConnection): that is what makes the next call after
   // a cut succeed instead of failing with it. Transaction bodies only touch the database, so running
   // one again has no other effect.
   const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> => {
@@ -741,10 +741,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         )
       )
     })
-    return attempt.pipe(
-      Effect.catchIf((error) => isSqlError(error) && isUnavailable(error), () => attempt),
-      Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error))
-    )
+    return retryLostConnection(attempt).pipe(Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)))
   }
 
   // SQLite transactions already run one at a time (they take the write lock first). PostgreSQL

@@ -42,6 +42,19 @@ export const isUnavailable = (error: SqlError): boolean => {
   return UNAVAILABLE_MESSAGE.test(message)
 }
 
+// An established connection that the server or the network closed (not a connection that could
+// not be opened: retrying those would only wait for the connect timeout again).
+const LOST = /^(57P0[1-3]|08003|08006|ECONNRESET|EPIPE)$/
+const LOST_MESSAGE = /Connection terminated|connection closed|Client has encountered a connection error/i
+
+/** The statement failed because its pooled connection was already closed, or closed under it. */
+export const isLostConnection = (error: SqlError): boolean => {
+  const cause = driverCause(error)
+  const code = codeOf(cause)
+  if (code !== undefined && LOST.test(code)) return true
+  return LOST_MESSAGE.test(cause instanceof Error ? cause.message : String(cause))
+}
+
 export const storageError = (error: SqlError): Errors.StorageError => {
   const cause = driverCause(error)
   const detail = cause instanceof Error ? cause.message : String(cause)

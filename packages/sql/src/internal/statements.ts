@@ -5,20 +5,28 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { isParseError, type ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { corruptRow, isUnavailable, isUniqueViolation, storageError } from "./errors.js"
+import { corruptRow, isLostConnection, isUniqueViolation, storageError } from "./errors.js"
 import { VersionRow } from "./rows.js"
 
 export const isSqlError = (u: unknown): u is SqlError => u instanceof SqlError
 
-// A statement outside a transaction takes any connection from the pool; one the server closed while
-// it sat idle (a restart, pg_terminate_backend) fails and is dropped by the pool, so the statement is
-// tried once more on another. Inside a transaction the connection is the transaction's: no retry
-// there (the transaction itself retries a failed BEGIN).
+/**
+ * Runs a unit of work again, up to three times 20 ms apart, when its pooled connection turns out
+ * to have been closed (a server restart, pg_terminate_backend) before anything was committed. A
+ * restart closes every idle connection at once: the pause lets the pool see the others close too,
+ * so the next try opens a new one instead of taking the next dead one.
+ */
+export const retryLostConnection = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.retry(effect, { schedule: Schedule.spaced("20 millis"), times: 3, while: (error) => isSqlError(error) && isLostConnection(error) })
+
+// A statement outside a transaction takes any connection from the pool, so it may be retried on
+// another; inside a transaction the connection is the transaction's, which retries as a whole.
 const retryOnFreshConnection = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.catchIf(effect, (error) => isSqlError(error) && isUnavailable(error), (error) =>
-    Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) => (Option.isSome(inTransaction) ? Effect.fail(error) : effect))
+  Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) =>
+    Option.isSome(inTransaction) ? effect : retryLostConnection(effect)
   )
 
 /** Maps driver and decoding failures to StorageError; Rapport's own errors (Conflict) pass through. */
