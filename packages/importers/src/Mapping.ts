@@ -9,7 +9,7 @@
 import { Contact, Email, type FieldDefinition, Money } from "@rapport/core"
 import { parsePhoneNumberFromString, type CountryCode, isSupportedCountry } from "libphonenumber-js"
 import { restore } from "./internal/formula.js"
-import { collect, labelOfColumn, type Labelled } from "./internal/identities.js"
+import { collect, labelOfColumn } from "./internal/identities.js"
 import type { Cell, SourceRecord } from "./Records.js"
 
 /**
@@ -534,6 +534,18 @@ export const isCountry = (country: string): boolean => isSupportedCountry(countr
 
 // ---------------------------------------------------------------------------------------------
 // Records to contacts
+
+/**
+ * An email or phone as read from a file, with its label (`work`, `home`, `mobile`…) when the
+ * file gives one.
+ *
+ * @since 0.4.0
+ * @category models
+ */
+export interface Labelled {
+  readonly value: string
+  readonly label: string | null
+}
 
 /**
  * What a mapped record holds for the contact, before validation: the Promise client's input to

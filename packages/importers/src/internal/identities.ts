@@ -5,11 +5,7 @@
 // ("Home Phone", "Mobile Phone", "TEL.work", "Adresse e-mail pro"); a value met again under a
 // labelled column (a vCard's TEL.cell repeats one of TEL, TEL 2…) takes that label.
 
-/** A value with its label. */
-export interface Labelled {
-  readonly value: string
-  readonly label: string | null
-}
+import type { Labelled } from "../Mapping.js"
 
 const LABELS: ReadonlyArray<readonly [label: string, words: ReadonlyArray<string>]> = [
   ["mobile", ["mobile", "cell", "cellular", "portable", "iphone", "gsm"]],
