@@ -277,3 +277,18 @@ describe("inputs the hostile-input property found (@rapport/testing hostileInput
     await crm.close()
   })
 })
+
+describe("fields.remove options", () => {
+  // Regression: a purgeValues that was not a boolean ("yes") was silently taken as false.
+  it("a purgeValues that is not true or false is refused, naming it, and the field stays", async () => {
+    const crm = await start()
+    await crm.fields.define({ key: "colour", type: "text" })
+    await crm.contacts.create({ email: "ada@example.com", fields: { colour: "red" } })
+    const error = await refusal(() => crm.fields.remove("contact", "colour", { purgeValues: "yes" } as never))
+    expect(error.issues.map((i) => i.path.join("."))).toEqual(["options.purgeValues"])
+    expect((await crm.fields.get("contact", "colour")).key).toBe("colour")
+    await crm.fields.remove("contact", "colour", { purgeValues: true })
+    expect(await crm.fields.list("contact")).toEqual([])
+    await crm.close()
+  })
+})

@@ -35,6 +35,7 @@ const EXAMPLES = 3
 
 const decodeEntity = decodeInput(FieldEntity, ["entity"])
 const decodeKey = decodeInput(FieldKey, ["key"])
+const decodeRemoveOptions = decodeInput(Schema.Struct({ purgeValues: Schema.optional(Schema.Boolean) }), ["options"])
 
 /**
  * Options of `fields.remove`.
@@ -232,13 +233,13 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
 
     /** Removes a field. Records still holding values keep it, unless `purgeValues` deletes them. */
     const remove = Effect.fn("Fields.remove")(function* (entity: FieldEntity, key: string, options?: RemoveFieldOptions) {
-      const [validEntity, validKey] = yield* Effect.all([decodeEntity(entity), decodeKey(key)])
+      const [validEntity, validKey, checked] = yield* Effect.all([decodeEntity(entity), decodeKey(key), decodeRemoveOptions(options ?? {})])
       yield* storage.transaction(
         Effect.gen(function* () {
           yield* workspaceLock(storage, "exclusive")
           const workspace = yield* readWorkspace(storage)
           const def = yield* find(workspace, validEntity, validKey)
-          if (options?.purgeValues === true) {
+          if (checked.purgeValues === true) {
             yield* storage.customFields.purge(workspace.id, def.entity, def.key, yield* DateTime.now)
           } else {
             const affected = yield* countHolding(workspace, def)
