@@ -2,21 +2,14 @@
 // multi-values), Outlook (honorific Title, fillers, Categories, home address, M/D/YYYY), HubSpot
 // (Mobile Phone Number, Lifecycle Stage), a French CRM (first-contact date, consent), Mailchimp
 // (subscription status and times become consent with its proof); and date order per column.
-import { Consents, Crm, MemoryStorage, Storage } from "@rapport/core"
-import { importContacts, type ImportReport } from "@rapport/importers"
+import { Consents, Crm, MemoryStorage } from "@rapport/core"
+import { importContacts } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { fileURLToPath } from "node:url"
+import { fixture, run, bytes, accountedFor, allContacts } from "./helpers.js"
 
-const fixture = (path: string) => fileURLToPath(new URL(`./fixtures/${path}`, import.meta.url))
-const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
-const run = <A, E>(program: Effect.Effect<A, E, Crm.Services | Storage.Storage>) => Effect.provide(program, TestCrm)
-const bytes = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
-const accountedFor = (report: ImportReport) =>
-  expect(report.created + report.updated + report.unchanged + report.skipped + report.rejected + report.conflicted).toBe(report.rowsRead)
-const allContacts = Effect.flatMap(Crm.Crm, (crm) => Effect.map(crm.contacts.list({ limit: 500 }), (page) => page.items))
 const byEmail = (email: string) => Effect.map(allContacts, (all) => all.find((c) => c.email === email)!)
 
 describe("Google Contacts' current export", () => {

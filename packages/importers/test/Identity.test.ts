@@ -3,7 +3,7 @@
 // the first one's contact; options are checked before the first row; a rejected row lists all of
 // its problems; a Promise user only ever sees RapportError subclasses.
 import { Crm, createCrm, type Contact, Errors, MemoryStorage, RapportError, RapportStorageError, Storage } from "@rapport/core"
-import { importContacts, importFile, type ImportReport, exportFile, exportStream, RapportExportError, RapportImportError } from "@rapport/importers"
+import { importContacts, importFile, exportFile, exportStream, RapportExportError, RapportImportError } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -12,13 +12,8 @@ import * as Layer from "effect/Layer"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { TestCrm, run, bytes, accountedFor, allContacts } from "./helpers.js"
 
-const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
-const run = <A, E>(program: Effect.Effect<A, E, Crm.Services | Storage.Storage>) => Effect.provide(program, TestCrm)
-const bytes = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
-const accountedFor = (report: ImportReport) =>
-  expect(report.created + report.updated + report.unchanged + report.skipped + report.rejected + report.conflicted).toBe(report.rowsRead)
-const allContacts = Effect.flatMap(Crm.Crm, (crm) => Effect.map(crm.contacts.list({ limit: 500 }), (page) => page.items))
 
 describe("identity conflicts", () => {
   // The case: a per-person identifier wrongly shared, here a badge number reused.

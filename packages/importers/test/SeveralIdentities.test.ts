@@ -1,20 +1,13 @@
 // Files with more than one email or phone per contact (Google, Outlook, HubSpot, vCard): every one
 // is kept on the contact, labelled, the primary one first; a row matches a stored contact, or an
 // earlier row, through any of them; an update adds the new ones after the contact's own.
-import { Crm, MemoryStorage, Storage } from "@rapport/core"
-import { importContacts, type ImportReport } from "@rapport/importers"
+import { Crm } from "@rapport/core"
+import { importContacts } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { fileURLToPath } from "node:url"
+import { fixture, run, bytes, accountedFor } from "./helpers.js"
 
-const fixture = (path: string) => fileURLToPath(new URL(`./fixtures/${path}`, import.meta.url))
-const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
-const run = <A, E>(program: Effect.Effect<A, E, Crm.Services | Storage.Storage>) => Effect.provide(program, TestCrm)
-const bytes = (text: string) => new Uint8Array(Buffer.from(text, "utf8"))
-const accountedFor = (report: ImportReport) =>
-  expect(report.created + report.updated + report.unchanged + report.skipped + report.rejected + report.conflicted).toBe(report.rowsRead)
 const found = (email: string) =>
   Effect.flatMap(Crm.Crm, (crm) => Effect.map(crm.contacts.findByEmail(email), (c) => Option.getOrThrow(c)))
 const lists = (c: { readonly emails: ReadonlyArray<{ value: string; label: string | null }>; readonly phones: ReadonlyArray<{ value: string; label: string | null }> }) => ({
