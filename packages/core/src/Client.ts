@@ -27,7 +27,6 @@ import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as MemoryStorage from "./adapters/MemoryStorage.js"
 import * as Mailers from "./adapters/Mailers.js"
 import { Company, type CompanyCreate, type CompanyListOptions, type CompanyUpdate } from "./domain/Company.js"
 import { Contact, type ContactCreate, type ContactListOptions, type ContactMergeOptions, type ContactUpdate } from "./domain/Contact.js"
@@ -91,8 +90,8 @@ import { toJson } from "./internal/json.js"
 import { CurrentWorkspace } from "./services/Workspaces.js"
 
 /**
- * A storage for {@link createCrm}: `memoryStorage()` here, `sqliteStorage()` from
- * `@rapport/sqlite`, `postgresStorage()` from `@rapport/postgres`.
+ * A storage for {@link createCrm}: `sqliteStorage()` or `memoryStorage()` from `@rapport/sqlite`,
+ * `postgresStorage()` from `@rapport/postgres`.
  *
  * @since 0.1.0
  * @category models
@@ -110,14 +109,6 @@ export interface StorageProvider {
 export interface MailerProvider {
   readonly layer: Layer.Layer<Mailer>
 }
-
-/**
- * Storage in memory: nothing is kept when the process ends.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const memoryStorage = (): StorageProvider => ({ layer: MemoryStorage.layer })
 
 /**
  * A mailer that prints mails to the console.

@@ -100,8 +100,6 @@ export * as Crm from "./Crm.js"
 
 // Adapters
 /** @since 0.1.0 */
-export * as MemoryStorage from "./adapters/MemoryStorage.js"
-/** @since 0.1.0 */
 export * as Mailers from "./adapters/Mailers.js"
 
 // Inputs of the Promise client (the Encoded side of each input Schema)
@@ -155,7 +153,6 @@ export {
   type FieldDefinitionJson,
   type LifecycleDefinitionJson,
   type MailerProvider,
-  memoryStorage,
   RapportClientClosedError,
   RapportConflictError,
   RapportError,

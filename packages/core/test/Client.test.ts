@@ -1,7 +1,6 @@
 import {
   createCrm,
   IdGenerator,
-  memoryStorage,
   RapportClientClosedError,
   RapportConflictError,
   RapportError,
@@ -11,6 +10,7 @@ import {
   RapportValidationError,
   Contacts
 } from "@rapport/core"
+import { memoryStorage } from "@rapport/sqlite"
 import { afterEach, describe, expect, it } from "vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"

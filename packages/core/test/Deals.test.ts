@@ -1,4 +1,5 @@
-import { createCrm, Crm, Mailer, memoryStorage, RapportMailerError, RapportValidationError } from "@rapport/core"
+import { createCrm, Crm, Mailer, RapportMailerError, RapportValidationError } from "@rapport/core"
+import { memoryStorage } from "@rapport/sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"

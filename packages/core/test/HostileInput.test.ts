@@ -1,6 +1,7 @@
 // Inputs that used to crash, be silently changed, or reach the database: each is refused with a
 // typed error naming the field, through the Promise client and the Effect API.
-import { createCrm, Crm, memoryStorage, RapportValidationError } from "@rapport/core"
+import { createCrm, Crm, RapportValidationError } from "@rapport/core"
+import { memoryStorage } from "@rapport/sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { failure, line, withCrm } from "./helpers.js"

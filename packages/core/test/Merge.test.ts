@@ -1,7 +1,8 @@
 // contacts.merge: the decisions a merge makes (what the kept contact takes, its stage, score,
 // first-seen date and source), what it refuses, and a rule action caught in the middle of one.
 // What a merge moves is in the storage contract suite (@rapport/testing), on every adapter.
-import { Contact, Contacts, Crm, Dispatcher, Events, Fields, Ids, Lifecycle, LifecycleDefinition, MemoryStorage, Rules, Storage, Timeline } from "@rapport/core"
+import { Contact, Contacts, Crm, Dispatcher, Events, Fields, Ids, Lifecycle, LifecycleDefinition, Rules, Storage, Timeline } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -144,7 +145,7 @@ describe("Contacts.merge", () => {
   it.effect("merge - a rule action claimed before the merge runs for the kept contact, not skipped", () =>
     Effect.gen(function* () {
       // The merge lands between the dispatcher's claim and its run of the job.
-      const base = yield* MemoryStorage.make
+      const base = yield* Storage.Storage
       let merge: Effect.Effect<unknown, unknown> = Effect.void
       const storage: Storage.StorageService = {
         ...base,
@@ -164,5 +165,5 @@ describe("Contacts.merge", () => {
         const [job] = (yield* (yield* Dispatcher.Dispatcher).jobs()).items
         expect([job?.contactId, job?.status, job?.attempts]).toEqual([kept.id, "done", 1])
       }).pipe(Effect.provide(layer))
-    }))
+    }).pipe(Effect.provide(SqliteStorage.memoryLayer)))
 })

@@ -1,7 +1,8 @@
 // Properties of the rule engine over generated rule sets and event sequences: deterministic,
 // disabled rules never act, limits and caps are never exceeded, unsubscribed contacts never get
 // marketing mail, and a dispatcher that crashes at any point and restarts runs every job once.
-import { Crm, Dispatcher, IdGenerator, Mailer, Mailers, MemoryStorage, Storage } from "@rapport/core"
+import { Crm, Dispatcher, IdGenerator, Mailer, Mailers, Storage } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import type { Job } from "@rapport/core"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -67,7 +68,7 @@ const scenarioArb = (options: { readonly caps: boolean; readonly busy?: boolean 
 const settings = Mailer.settingsLayer({ unsubscribe: { url: "https://shop.example/u/{token}", secret: "s" } })
 const freshCrm = () =>
   Crm.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(MemoryStorage.layer, Mailers.capturingLayer, settings, Layer.succeed(IdGenerator.IdGenerator, IdGenerator.makeSequential())))
+    Layer.provideMerge(Layer.mergeAll(SqliteStorage.memoryLayer, Mailers.capturingLayer, settings, Layer.succeed(IdGenerator.IdGenerator, IdGenerator.makeSequential())))
   )
 
 const line = { sku: "S-1", name: "Shoe", quantity: 1, unitPrice: { amountMinor: 1000, currency: "EUR" } }

@@ -1,4 +1,5 @@
-import { Crm, Mailer, Mailers, MemoryStorage } from "@rapport/core"
+import { Crm, Mailer, Mailers } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -8,7 +9,7 @@ import * as TestClock from "effect/TestClock"
 import { failure } from "./helpers.js"
 
 const RulesCrm = Crm.layer.pipe(
-  Layer.provideMerge(Layer.mergeAll(MemoryStorage.layer, Mailers.capturingLayer, Mailer.settingsLayer({ from: "shop@example.com", unsubscribe: { url: "https://shop.example/unsubscribe?t={token}", secret: "s3cret" } })))
+  Layer.provideMerge(Layer.mergeAll(SqliteStorage.memoryLayer, Mailers.capturingLayer, Mailer.settingsLayer({ from: "shop@example.com", unsubscribe: { url: "https://shop.example/unsubscribe?t={token}", secret: "s3cret" } })))
 )
 const run = <A, E>(program: Effect.Effect<A, E, Crm.Services | Mailers.CapturingMailer>) => Effect.provide(program, RulesCrm)
 

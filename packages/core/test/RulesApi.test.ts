@@ -7,12 +7,11 @@ import {
   CustomActions,
   Mailer,
   Mailers,
-  memoryStorage,
-  MemoryStorage,
   RapportConflictError,
   RapportValidationError,
   Rule
 } from "@rapport/core"
+import { SqliteStorage, memoryStorage } from "@rapport/sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -37,7 +36,7 @@ const actions = CustomActions.layer({
           })
   })
 })
-const ApiCrm = Crm.layer.pipe(Layer.provideMerge(Layer.mergeAll(MemoryStorage.layer, Mailers.capturingLayer, Mailer.settingsLayer({ unsubscribe }), actions)))
+const ApiCrm = Crm.layer.pipe(Layer.provideMerge(Layer.mergeAll(SqliteStorage.memoryLayer, Mailers.capturingLayer, Mailer.settingsLayer({ unsubscribe }), actions)))
 const run = <A, E>(program: Effect.Effect<A, E, Crm.Services | Mailers.CapturingMailer>) => Effect.provide(program, ApiCrm)
 const sent = Effect.flatMap(Mailers.CapturingMailer, (m) => m.sent)
 const line = { sku: "RED-42", name: "Red shoe", quantity: 1, unitPrice: { amountMinor: 4990, currency: "EUR" } }

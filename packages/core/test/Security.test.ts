@@ -1,7 +1,8 @@
 // Hostile data at the mail boundary (issue 12, "Security"): no value from data reaches a mail header
 // with a line break, URL placeholders cannot smuggle a script scheme into a link, and unsubscribe
 // links expire, replay as no-ops and never withdraw a newer opt-in.
-import { createCrm, Crm, Deal, Mailer, Mailers, MemoryStorage, memoryStorage, RapportValidationError, Storage, Template } from "@rapport/core"
+import { createCrm, Crm, Deal, Mailer, Mailers, RapportValidationError, Storage, Template } from "@rapport/core"
+import { SqliteStorage, memoryStorage } from "@rapport/sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import { createHmac } from "node:crypto"
 import * as DateTime from "effect/DateTime"
@@ -18,7 +19,7 @@ const eur = (amountMinor: number) => ({ amountMinor, currency: "EUR" })
 const unsubscribe = { url: "https://shop.example/unsubscribe?t={token}", secret: "s3cret" }
 
 const layerWith = (mail: Mailer.MailSettingsService) =>
-  Crm.layer.pipe(Layer.provideMerge(Layer.mergeAll(MemoryStorage.layer, Mailers.capturingLayer, Mailer.settingsLayer(mail))))
+  Crm.layer.pipe(Layer.provideMerge(Layer.mergeAll(SqliteStorage.memoryLayer, Mailers.capturingLayer, Mailer.settingsLayer(mail))))
 const run = <A, E>(program: Effect.Effect<A, E, Crm.Services | Storage.Storage | Mailers.CapturingMailer>, mail: Mailer.MailSettingsService = { unsubscribe }) =>
   Effect.provide(program, layerWith(mail))
 const sent = Effect.flatMap(Mailers.CapturingMailer, (m) => m.sent)

@@ -1,10 +1,11 @@
 // Test helpers: a fresh in-memory CRM per test, and a way to read what a failing effect failed with.
-import { Crm, MemoryStorage, Storage, type Ids, Workspaces } from "@rapport/core"
+import { Crm, Storage, type Ids, Workspaces } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 
-export const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
+export const TestCrm = Crm.layer.pipe(Layer.provideMerge(SqliteStorage.memoryLayer))
 
 /** Runs a program on a fresh in-memory CRM. */
 export const withCrm = <A, E>(program: Effect.Effect<A, E, Crm.Services | Storage.Storage>) =>

@@ -193,7 +193,7 @@ const main = async (): Promise<number> => {
   }
 
   // Loaded only now, so that usage errors and --help answer at once.
-  const { createCrm, memoryStorage } = await import("@rapport/core")
+  const { createCrm } = await import("@rapport/core")
   const { importFile } = await import("./Client.js")
   const dryRun = values["dry-run"] === true
   const exists = (() => {
@@ -213,13 +213,11 @@ const main = async (): Promise<number> => {
           throw new Refused("a PostgreSQL --db needs @rapport/postgres: npm install @rapport/postgres")
         })
       ).postgresStorage({ url: db })
-    : dryRun && !exists
-      ? memoryStorage()
-      : (
-          await import("@rapport/sqlite").catch(() => {
-            throw new Refused("the CLI needs @rapport/sqlite: npm install @rapport/sqlite")
-          })
-        ).sqliteStorage({ filename: db })
+    : (
+        await import("@rapport/sqlite").catch(() => {
+          throw new Refused("the CLI needs @rapport/sqlite: npm install @rapport/sqlite")
+        })
+      ).sqliteStorage({ filename: dryRun && !exists ? ":memory:" : db })
   const crm = await createCrm({ storage, workspace: values.workspace })
   const bar = progressBar()
   try {

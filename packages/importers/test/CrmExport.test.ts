@@ -1,6 +1,7 @@
 // Exports from the CRM: which contacts (ids, a segment, everyone), refused selections, and the
 // Promise client's exportFile / exportStream; the workspace's country read by imports.
-import { Crm, createCrm, Errors, memoryStorage, MemoryStorage } from "@rapport/core"
+import { Crm, createCrm, Errors } from "@rapport/core"
+import { SqliteStorage, memoryStorage } from "@rapport/sqlite"
 import { CrmExport, Export, exportFile, exportStream, importFile } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import ExcelJS from "exceljs"
@@ -11,7 +12,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
+const TestCrm = Crm.layer.pipe(Layer.provideMerge(SqliteStorage.memoryLayer))
 const emails = (contacts: ReadonlyArray<{ readonly email: string | null }>) => contacts.map((c) => c.email)
 
 /** Ada (vip, customer, 3 page views), Bob (prospect), Cleo (vip, prospect). */

@@ -1,5 +1,6 @@
 // Segments that count past events with `where` are exact, however long a contact's history.
-import { Crm, CrmEvent, Ids, MemoryStorage, Storage, Workspaces } from "@rapport/core"
+import { Crm, CrmEvent, Ids, Storage, Workspaces } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import { CrmExport } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -8,7 +9,7 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 
-const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
+const TestCrm = Crm.layer.pipe(Layer.provideMerge(SqliteStorage.memoryLayer))
 
 describe("CrmExport.select counts", () => {
   // Regression: the export read only a contact's 10,000 most recent events, so an older match was missed.

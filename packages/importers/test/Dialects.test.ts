@@ -2,7 +2,8 @@
 // multi-values), Outlook (honorific Title, fillers, Categories, home address, M/D/YYYY), HubSpot
 // (Mobile Phone Number, Lifecycle Stage), a French CRM (first-contact date, consent), Mailchimp
 // (subscription status and times become consent with its proof); and date order per column.
-import { Consents, Crm, MemoryStorage } from "@rapport/core"
+import { Consents, Crm } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import { importContacts } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -119,7 +120,7 @@ describe("date order", () => {
 describe("HubSpot, French files and consent", () => {
   it.effect("HubSpot: Mobile Phone Number is the phone; Lifecycle Stage is the stage on the hubspot lifecycle, ignored otherwise", () =>
     Effect.gen(function* () {
-      const hubspotCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
+      const hubspotCrm = Crm.layer.pipe(Layer.provideMerge(SqliteStorage.memoryLayer))
       const onHubspot = yield* Effect.provide(
         Effect.gen(function* () {
           const crm = yield* Crm.Crm

@@ -2,7 +2,8 @@
 // is a conflict that never changes the stored identity; later rows with the same email merge into
 // the first one's contact; options are checked before the first row; a rejected row lists all of
 // its problems; a Promise user only ever sees RapportError subclasses.
-import { Crm, createCrm, type Contact, Errors, MemoryStorage, RapportError, RapportStorageError, Storage } from "@rapport/core"
+import { Crm, createCrm, type Contact, Errors, RapportError, RapportStorageError, Storage } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import { importContacts, importFile, exportFile, exportStream, RapportExportError, RapportImportError } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -236,7 +237,7 @@ describe("options and rejected rows", () => {
 
 describe("the Promise client's errors", () => {
   it("an unreadable file, an unwritable export and a failure while a stream is read are RapportError subclasses with a code", async () => {
-    const crm = await createCrm({ storage: { layer: MemoryStorage.layer } })
+    const crm = await createCrm({ storage: { layer: SqliteStorage.memoryLayer } })
     try {
       await crm.contacts.create({ email: "a@x.fr" })
       const unreadable = await importFile(crm, "/no/such/file.csv").catch((e: unknown) => e)
@@ -262,7 +263,7 @@ describe("the Promise client's errors", () => {
         ...storage,
         contacts: { ...storage.contacts, list: () => Effect.fail(new Errors.StorageError({ reason: "unavailable", message: "connection lost" })) }
       }))
-    ).pipe(Layer.provide(MemoryStorage.layer))
+    ).pipe(Layer.provide(SqliteStorage.memoryLayer))
     const crm = await createCrm({ storage: { layer: failing } })
     try {
       const stream = await exportStream(crm, { format: "csv" })

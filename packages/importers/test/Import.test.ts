@@ -1,6 +1,7 @@
 // Imports end to end, on memory storage: realistic files through reading, mapping,
 // de-duplication and batched writes, and the report that accounts for every row.
-import { Crm, createCrm, Errors, Ids, memoryStorage, MemoryStorage, Storage } from "@rapport/core"
+import { Crm, createCrm, Errors, Ids, Storage } from "@rapport/core"
+import { SqliteStorage, memoryStorage } from "@rapport/sqlite"
 import { importContacts, importFile, type ImportReport, RapportImportError } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -9,7 +10,7 @@ import iconv from "iconv-lite"
 import { fileURLToPath } from "node:url"
 
 const fixture = (path: string) => fileURLToPath(new URL(`./fixtures/${path}`, import.meta.url))
-const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
+const TestCrm = Crm.layer.pipe(Layer.provideMerge(SqliteStorage.memoryLayer))
 const run = <A, E>(program: Effect.Effect<A, E, Crm.Services | Storage.Storage>) => Effect.provide(program, TestCrm)
 const bytes = (text: string, encoding = "utf8") => new Uint8Array(encoding === "utf8" ? Buffer.from(text, "utf8") : iconv.encode(text, encoding))
 
@@ -215,7 +216,7 @@ describe("batches, progress, stopping and resuming", () => {
 
   it.effect("writes in batches, reports progress, and a database failure mid-file keeps complete batches and says where to resume", () =>
     Effect.gen(function* () {
-      const storage = yield* MemoryStorage.make
+      const storage = yield* Storage.Storage
       let inserts = 0
       // The third batch's creation fails as a lost connection would.
       const failing: Storage.StorageService = {
@@ -235,7 +236,7 @@ describe("batches, progress, stopping and resuming", () => {
       const resumed = yield* Effect.provide(importContacts(bytes(many(1_000)), { batchSize: 200, startAtLine: 402 }), layer)
       expect([resumed.stopped, resumed.created, resumed.rowsRead]).toEqual([null, 600, 600])
       expect((yield* storage.contacts.list(Ids.DefaultWorkspaceId, { limit: 2_000 })).length).toBe(1_000)
-    }))
+    }).pipe(Effect.provide(SqliteStorage.memoryLayer)))
 })
 
 describe("the Promise client", () => {

@@ -3,7 +3,8 @@
 // dialect (English, French, Google Contacts, Outlook), encoding (UTF-8 with or without a BOM,
 // Windows-1252 when every character fits), delimiter, quoting and line ends, imported into an
 // empty workspace, read back: every value is there, as the contact holds it.
-import { Crm, MemoryStorage } from "@rapport/core"
+import { Crm } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import { importContacts } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import { stringify } from "csv-stringify/sync"
@@ -12,7 +13,7 @@ import * as fc from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 import iconv from "iconv-lite"
 
-const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
+const TestCrm = Crm.layer.pipe(Layer.provideMerge(SqliteStorage.memoryLayer))
 
 // Characters of real names and notes; the Latin ones fit Windows-1252, the others need UTF-8.
 const latin = [..."aAzZéÉèçÇœŒßüÖñ' ,;|.\"&()/"]

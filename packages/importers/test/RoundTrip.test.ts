@@ -1,14 +1,15 @@
 // Export then import: generated contacts, with every kind of custom field and names full of what
 // breaks files (quotes, separators, newlines, formula characters, accents, emoji), go out of one
 // workspace as CSV or XLSX and into an empty one, and come back with every field as it was.
-import { Crm, type Contact, Ids, MemoryStorage, Workspaces } from "@rapport/core"
+import { Crm, type Contact, Ids, Workspaces } from "@rapport/core"
+import { SqliteStorage } from "@rapport/sqlite"
 import { CrmExport, Export, importContacts } from "@rapport/importers"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
 import * as Layer from "effect/Layer"
 
-const TestCrm = Crm.layer.pipe(Layer.provideMerge(MemoryStorage.layer))
+const TestCrm = Crm.layer.pipe(Layer.provideMerge(SqliteStorage.memoryLayer))
 const inCopy = Workspaces.withWorkspace(Ids.WorkspaceId.make("copy"))
 
 const FIELDS = [

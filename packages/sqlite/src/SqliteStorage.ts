@@ -76,6 +76,17 @@ export const layer = (
   )
 
 /**
+ * A fresh database in memory, migrated on start: nothing is kept when the layer is released. It is
+ * the same SQL as on disk, so tests and demos see exactly what production sees.
+ *
+ * @since 0.4.0
+ * @category layers
+ */
+export const memoryLayer: Layer.Layer<Storage.Storage | SqliteClient.SqliteClient | SqlClient.SqlClient, Errors.StorageError> = layer({
+  filename: ":memory:"
+})
+
+/**
  * {@link layer} with its settings read from configuration, e.g.
  * `layerConfig({ filename: Config.string("RAPPORT_SQLITE_FILE") })`.
  *
@@ -102,3 +113,13 @@ export const layerConfig = (
  * @category constructors
  */
 export const sqliteStorage = (config: SqliteStorageConfig): StorageProvider => ({ layer: layer(config) })
+
+/**
+ * Storage in memory for the Promise client (SQLite's `:memory:` database, migrated on start):
+ * `createCrm({ storage: memoryStorage() })`. Each call is a new, empty database; nothing is kept
+ * when the client closes.
+ *
+ * @since 0.4.0
+ * @category constructors
+ */
+export const memoryStorage = (): StorageProvider => ({ layer: memoryLayer })

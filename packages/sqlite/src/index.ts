@@ -14,5 +14,12 @@ export {
    * @since 0.1.0
    * @category constructors
    */
-  sqliteStorage
+  sqliteStorage,
+  /**
+   * Storage in memory (SQLite's `:memory:` database) for the Promise client: tests and demos.
+   *
+   * @since 0.4.0
+   * @category constructors
+   */
+  memoryStorage
 } from "./SqliteStorage.js"

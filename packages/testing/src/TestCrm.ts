@@ -22,9 +22,9 @@ import {
   type CustomActionHandler,
   type DispatchReport,
   IdGenerator,
-  Mailer,
-  memoryStorage
+  Mailer
 } from "@rapport/core"
+import { memoryStorage } from "@rapport/sqlite"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
