@@ -167,4 +167,4 @@ export {
   type TimelineEntryJson,
   toRapportError,
   type WorkspaceJson
-} from "./Client.js"
+} from "./client/index.js"

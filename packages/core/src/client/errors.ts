@@ -1,0 +1,201 @@
+/**
+ * The errors the Promise client throws: {@link RapportError} and one subclass per Effect error.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Option from "effect/Option"
+import {
+  type Conflict,
+  type ErrorCode,
+  type InvalidTransition,
+  isRapportFailure,
+  type NotFound,
+  type RapportFailure,
+  type StorageError,
+  type ValidationError,
+  type ValidationIssue
+} from "../domain/Errors.js"
+import { MailerError } from "../ports/Mailer.js"
+
+/**
+ * What the Promise client throws when an operation fails for a reason Rapport knows. Subclasses
+ * carry the details; `_tag` matches the Effect error and `code` is stable across versions.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RapportError extends Error {
+  /** The Effect error's tag, e.g. `ValidationError`. */
+  readonly _tag: string
+  /** A stable code, e.g. `VALIDATION_FAILED`. */
+  readonly code: ErrorCode
+
+  /** `failure` is the tagged error behind it; it is kept as `cause`. */
+  constructor(failure: { readonly _tag: string; readonly code: ErrorCode; readonly message: string }, options?: { readonly cause?: unknown }) {
+    super(failure.message, { cause: options !== undefined && "cause" in options ? options.cause : failure })
+    this._tag = failure._tag
+    this.code = failure.code
+    this.name = new.target.name
+  }
+}
+
+/**
+ * A call on a client whose `close()` was called (or on a `workspace(id)` client of it).
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class RapportClientClosedError extends RapportError {
+  constructor() {
+    super({ _tag: "ClientClosed", code: "CLIENT_CLOSED", message: "This Rapport client was closed: create a new one with createCrm()" })
+  }
+}
+
+/**
+ * Something failed that Rapport does not expect: a bug, or a custom action or mailer that threw
+ * outside its contract. `cause` holds what was thrown; the message says where to look.
+ *
+ * @since 0.4.0
+ * @category errors
+ */
+export class RapportInternalError extends RapportError {
+  constructor(cause: unknown) {
+    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+    super({ _tag: "Defect", code: "INTERNAL_ERROR", message: `Unexpected failure inside Rapport (${detail}); the cause is attached` }, { cause })
+  }
+}
+
+/**
+ * Input did not fit; `issues` lists each failing path and why.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RapportValidationError extends RapportError {
+  readonly issues: ReadonlyArray<ValidationIssue>
+  constructor(failure: ValidationError) {
+    super(failure)
+    this.issues = failure.issues
+  }
+}
+
+/**
+ * The record does not exist in this workspace.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RapportNotFoundError extends RapportError {
+  readonly entity: string
+  readonly id: string
+  constructor(failure: NotFound) {
+    super(failure)
+    this.entity = failure.entity
+    this.id = failure.id
+  }
+}
+
+/**
+ * The write conflicts with stored data (stale version, value already used, record in use,
+ * stored values that a new definition would reject); nothing was written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RapportConflictError extends RapportError {
+  readonly reason: Conflict["reason"]
+  readonly entity: string
+  readonly field: string | undefined
+  readonly existingId: string | undefined
+  readonly affected: number | undefined
+  constructor(failure: Conflict) {
+    super(failure)
+    this.reason = failure.reason
+    this.entity = failure.entity
+    this.field = failure.field
+    this.existingId = failure.existingId
+    this.affected = failure.affected
+  }
+}
+
+/**
+ * A lifecycle move was refused.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RapportInvalidTransitionError extends RapportError {
+  readonly reason: InvalidTransition["reason"]
+  readonly from: string
+  readonly to: string
+  readonly missingFields: ReadonlyArray<string>
+  constructor(failure: InvalidTransition) {
+    super(failure)
+    this.reason = failure.reason
+    this.from = failure.from
+    this.to = failure.to
+    this.missingFields = failure.missingFields
+  }
+}
+
+/**
+ * The storage failed or could not be reached.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RapportStorageError extends RapportError {
+  readonly reason: StorageError["reason"]
+  constructor(failure: StorageError) {
+    super(failure)
+    this.reason = failure.reason
+  }
+}
+
+/**
+ * The mail provider refused a mail (`rejected`) or could not be reached (`unavailable`).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class RapportMailerError extends RapportError {
+  readonly reason: MailerError["reason"]
+  constructor(failure: MailerError) {
+    super(failure)
+    this.reason = failure.reason
+  }
+}
+
+/**
+ * Converts an Effect failure to the error the Promise client throws.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const toRapportError = (failure: RapportFailure): RapportError => {
+  switch (failure._tag) {
+    case "ValidationError":
+      return new RapportValidationError(failure)
+    case "NotFound":
+      return new RapportNotFoundError(failure)
+    case "Conflict":
+      return new RapportConflictError(failure)
+    case "InvalidTransition":
+      return new RapportInvalidTransitionError(failure)
+    case "StorageError":
+      return new RapportStorageError(failure)
+  }
+}
+
+/** Throws the Promise client's error for an Effect failure (internal: not exported by the package). */
+export const rethrow = (cause: Cause.Cause<unknown>): never => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure) && isRapportFailure(failure.value)) throw toRapportError(failure.value)
+  if (Option.isSome(failure) && failure.value instanceof MailerError) throw new RapportMailerError(failure.value)
+  // Only close() interrupts a Promise client's calls: a call still running then fails as closed.
+  if (Cause.isInterruptedOnly(cause)) throw new RapportClientClosedError()
+  const squashed = Cause.squash(cause)
+  throw squashed instanceof RapportError ? squashed : new RapportInternalError(squashed)
+}
+
