@@ -3,9 +3,10 @@
  * probability: an open deal its override or its stage's, a won deal 100%, a lost deal 0%, a cold
  * deal the workspace's cold probability (0% unless configured).
  *
- * Arithmetic is exact. Storage sums `amountMinor × percent` as integers (hundredths of a minor
- * unit) per group and currency, and the engine divides by 100 — and converts with the caller's
- * decimal rates — as exact decimals. There is one rounding step, at the very end: each reported
+ * Arithmetic is exact. Storage only aggregates (per group, currency and status: Σ amountMinor, and
+ * Σ amountMinor × the deal's own probability, as integers); {@link weigh} applies the weights per
+ * status, in hundredths of a minor unit, and the engine divides by 100 — and converts with the
+ * caller's decimal rates — as exact decimals. There is one rounding step, at the very end: each reported
  * amount is its exact value rounded half up to a whole minor unit, and the exact value is
  * reported beside it (`weightedExact`). So a total is the exact sum rounded once; exact group
  * values add up to the exact overall value; rounding is monotone, so raising a probability never
@@ -58,8 +59,9 @@ export const weightPercent = (
 }
 
 /**
- * Sums of one group and currency, as storage computes them. `weighted` is Σ amountMinor ×
- * percent: hundredths of a minor unit, exact. Dimensions not grouped by are `null`.
+ * Weighted sums of one group and currency, as {@link weigh} computes them from storage's
+ * aggregates. `weighted` is Σ amountMinor × percent: hundredths of a minor unit, exact.
+ * Dimensions not grouped by are `null`.
  *
  * @since 0.2.0
  * @category models
@@ -73,6 +75,82 @@ export interface SumRow {
   readonly count: number
   readonly amountMinor: bigint
   readonly weighted: bigint
+}
+
+/**
+ * What storage aggregates for one group, currency and status, knowing nothing of weights:
+ * how many deals, Σ amountMinor, and Σ amountMinor × the deal's own probability (its override's,
+ * else its stage's), exact integers. Dimensions not grouped by are `null`.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface StatusSums {
+  readonly pipelineId: string | null
+  readonly stage: string | null
+  readonly ownerId: string | null
+  readonly month: string | null
+  readonly currency: string
+  readonly status: DealStatus
+  readonly count: number
+  readonly amountMinor: bigint
+  readonly probabilityWeighted: bigint
+}
+
+/**
+ * Applies the weights to storage's aggregates: an open deal counts with its own probability, a
+ * won one 100%, a lost one 0%, a cold one `coldProbability` percent. Rows of one group and
+ * currency are added up across statuses. Equals {@link sumDeals} over the same deals.
+ *
+ * @since 0.5.0
+ * @category utils
+ */
+export const weigh = (rows: Iterable<StatusSums>, coldProbability: number): ReadonlyArray<SumRow> => {
+  const groups = new Map<string, { -readonly [K in keyof SumRow]: SumRow[K] }>()
+  for (const row of rows) {
+    const key = { pipelineId: row.pipelineId, stage: row.stage, ownerId: row.ownerId, month: row.month, currency: row.currency }
+    const id = JSON.stringify(key)
+    const sum = groups.get(id) ?? { ...key, count: 0, amountMinor: 0n, weighted: 0n }
+    sum.count += row.count
+    sum.amountMinor += row.amountMinor
+    // An open deal's percent is its own probability, which storage already multiplied in; the
+    // other statuses' percent does not depend on the deal.
+    sum.weighted +=
+      row.status === "open"
+        ? row.probabilityWeighted
+        : row.amountMinor * BigInt(weightPercent({ status: row.status, stageProbability: 0, override: null }, coldProbability))
+    groups.set(id, sum)
+  }
+  return [...groups.values()]
+}
+
+/**
+ * What storage must answer for these deals: {@link StatusSums} per group, currency and status
+ * (the reference the contract suite holds storage's aggregates to).
+ *
+ * @since 0.5.0
+ * @category utils
+ */
+export const aggregateDeals = (deals: Iterable<Weighable>, groupBy: ReadonlyArray<Dimension>): ReadonlyArray<StatusSums> => {
+  const by = new Set(groupBy)
+  const groups = new Map<string, { -readonly [K in keyof StatusSums]: StatusSums[K] }>()
+  for (const deal of deals) {
+    const key = {
+      pipelineId: by.has("pipeline") || by.has("stage") ? deal.pipelineId : null,
+      stage: by.has("stage") ? deal.stage : null,
+      ownerId: by.has("owner") ? deal.ownerId : null,
+      month: by.has("month") ? (deal.expectedCloseDate?.slice(0, 7) ?? null) : null,
+      currency: deal.amount.currency,
+      status: deal.status
+    }
+    const id = JSON.stringify(key)
+    const row = groups.get(id) ?? { ...key, count: 0, amountMinor: 0n, probabilityWeighted: 0n }
+    row.count += 1
+    row.amountMinor += BigInt(deal.amount.amountMinor)
+    row.probabilityWeighted += BigInt(deal.amount.amountMinor) * BigInt(deal.override?.probability ?? deal.stageProbability)
+    groups.set(id, row)
+  }
+  return [...groups.values()]
 }
 
 /**
@@ -93,8 +171,8 @@ export interface Weighable {
 }
 
 /**
- * The sums of deals, grouped: the reference the SQL aggregates must equal (the memory storage
- * uses it).
+ * The weighted sums of deals, grouped, computed deal by deal: the reference that
+ * {@link weigh} over storage's aggregates must equal.
  *
  * @since 0.2.0
  * @category utils

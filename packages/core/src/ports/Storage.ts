@@ -28,7 +28,7 @@ import type { Pipeline } from "../domain/Pipeline.js"
 import type { Rule } from "../domain/Rule.js"
 import type { Task } from "../domain/Task.js"
 import type { Template } from "../domain/Template.js"
-import type { Dimension, SumRow } from "../domain/Weighting.js"
+import type { Dimension, StatusSums } from "../domain/Weighting.js"
 import type { TimelineEntry, TimelineKind } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 
@@ -411,7 +411,7 @@ export interface DealQuery extends DealFilter {
 }
 
 /**
- * What an aggregate groups by and sums: cold deals count with `coldProbability` percent.
+ * What an aggregate groups by (besides currency and status) and which deals it sums.
  *
  * @since 0.2.0
  * @category models
@@ -419,7 +419,6 @@ export interface DealQuery extends DealFilter {
 export interface DealSumQuery {
   readonly groupBy: ReadonlyArray<Dimension>
   readonly filter: DealFilter
-  readonly coldProbability: number
 }
 
 /**
@@ -464,10 +463,12 @@ export interface DealRepository {
     at: DateTime.Utc
   ) => Effect.Effect<number, StorageError>
   /**
-   * Counts, amounts and weighted amounts (Σ amountMinor × percent) per group and currency,
-   * computed by the store: never by loading the deals. Must equal `Weighting.sumDeals`.
+   * Counts, Σ amountMinor and Σ amountMinor × the deal's probability (its override's, else its
+   * stage's) per group, currency and status, computed by the store: never by loading the deals.
+   * Exact (sums pass 2^53). Must equal `Weighting.aggregateDeals`; the weights per status are the
+   * caller's (`Weighting.weigh`). Before 0.5.0 it summed weighted amounts given a cold probability.
    */
-  readonly sums: (workspaceId: WorkspaceId, query: DealSumQuery) => Effect.Effect<ReadonlyArray<SumRow>, StorageError>
+  readonly sums: (workspaceId: WorkspaceId, query: DealSumQuery) => Effect.Effect<ReadonlyArray<StatusSums>, StorageError>
   /** Open deals idle since their stage's threshold, stalest first. */
   readonly stale: (workspaceId: WorkspaceId, query: StaleDealQuery) => Effect.Effect<ReadonlyArray<Deal>, StorageError>
 }

@@ -651,7 +651,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
     })
 
     const sums = (workspaceId: WorkspaceId, groupBy: ReadonlyArray<Weighting.Dimension>, filter: DealFilter, coldProbability: number) =>
-      storage.deals.sums(workspaceId, { groupBy, filter, coldProbability })
+      Effect.map(storage.deals.sums(workspaceId, { groupBy, filter }), (rows) => Weighting.weigh(rows, coldProbability))
 
     /**
      * The weighted pipeline: Σ amount × probability per group (`pipeline`, `stage`, `owner`,
@@ -718,6 +718,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       const rows = yield* storage.deals.stale(workspace.id, {
         thresholds,
         after: after === undefined ? undefined : { lastActivityAt: after[0], id: after[1] },
+    // Storage aggregates per status; the weights (cold deals' among them) are applied here.
         limit: limit + 1
       })
       const page = Page.fromRows(rows, limit, (d) => [DateTime.formatIso(d.lastActivityAt), d.id])

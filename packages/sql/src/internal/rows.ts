@@ -600,16 +600,20 @@ export const TemplateRow = rowOf(
   })
 )
 
-/** A sum row: BIGINT sums come back as text so no driver rounds them through a float. */
-export const SumRowSchema = Schema.Struct({
-  pipeline_id: Text,
+/** A column read under the domain's name. */
+const renamed = <S extends Schema.Schema.All>(schema: S, column: string) => Schema.propertySignature(schema).pipe(Schema.fromKey(column))
+
+/** A deal aggregate row: BIGINT sums come back as text so no driver rounds them through a float. */
+export const StatusSumsRow = Schema.Struct({
+  pipelineId: renamed(Text, "pipeline_id"),
   stage: Text,
-  owner_id: Text,
+  ownerId: renamed(Text, "owner_id"),
   month: Text,
   currency: Schema.String,
-  n: Int,
-  amount: Schema.BigInt,
-  weighted: Schema.BigInt
+  status: Deal.DealStatus,
+  count: renamed(Int, "n"),
+  amountMinor: renamed(Schema.BigInt, "amount"),
+  probabilityWeighted: renamed(Schema.BigInt, "probability_weighted")
 })
 
 export const RuleRow = rowOf(

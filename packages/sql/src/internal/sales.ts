@@ -1,4 +1,4 @@
-// The pipeline's repositories: pipelines, deals (with the weighted aggregates computed in SQL),
+// The pipeline's repositories: pipelines, deals (with their aggregates computed in SQL),
 // tasks and templates. Written once for both dialects, like the rest of SqlStorage.
 import type { Deal, Storage, Weighting } from "@rapport/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
@@ -6,7 +6,7 @@ import type * as Statement from "@effect/sql/Statement"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { CountRow, DealRow, PipelineRow, SumRowSchema, TaskRow, TemplateRow } from "./rows.js"
+import { CountRow, DealRow, PipelineRow, StatusSumsRow, TaskRow, TemplateRow } from "./rows.js"
 import { orStorage } from "./statements.js"
 import { makeTables } from "./tables.js"
 
@@ -49,26 +49,11 @@ export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Ut
   const sums = (ws: string, q: Storage.DealSumQuery) => {
     const grouped = Object.entries(dimensionColumns).map(([column, d]) => ({ column, expr: d.expr, on: d.by.some((b) => q.groupBy.includes(b)) }))
     const select = grouped.map((d) => sql.literal(`${d.on ? d.expr : "NULL"} AS ${d.column}`))
-    const groupBy = [...grouped.filter((d) => d.on).map((d) => sql.literal(d.expr)), sql.literal("currency")]
-    const weight = sql`CASE status WHEN 'open' THEN COALESCE(override_probability, stage_probability) WHEN 'won' THEN 100
-                       WHEN 'cold' THEN CAST(${q.coldProbability} AS INTEGER) ELSE 0 END`
-    return all(SumRowSchema)(
-      sql`SELECT ${sql.csv(select)}, currency, COUNT(*) AS n,
-                 CAST(SUM(amount_minor) AS TEXT) AS amount, CAST(SUM(amount_minor * ${weight}) AS TEXT) AS weighted
+    const groupBy = [...grouped.filter((d) => d.on).map((d) => sql.literal(d.expr)), sql.literal("currency"), sql.literal("status")]
+    return all(StatusSumsRow)(
+      sql`SELECT ${sql.csv(select)}, currency, status, COUNT(*) AS n, CAST(SUM(amount_minor) AS TEXT) AS amount,
+                 CAST(SUM(amount_minor * COALESCE(override_probability, stage_probability)) AS TEXT) AS probability_weighted
           FROM rapport_deals WHERE ${dealWhere(ws, q.filter)} GROUP BY ${sql.csv(groupBy)}`
-    ).pipe(
-      Effect.map((rows) =>
-        rows.map((r): Weighting.SumRow => ({
-          pipelineId: r.pipeline_id,
-          stage: r.stage,
-          ownerId: r.owner_id,
-          month: r.month,
-          currency: r.currency,
-          count: r.n,
-          amountMinor: r.amount,
-          weighted: r.weighted
-        }))
-      )
     )
   }
 
