@@ -1,4 +1,4 @@
-import { createCrm, Crm, Mailer, RapportMailerError, RapportValidationError } from "@rapport/core"
+import { createCrm, Crm, Mailer, RapportValidationError } from "@rapport/core"
 import { memoryStorage } from "@rapport/sqlite"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -152,7 +152,7 @@ describe("the Promise client's pipeline", () => {
     }
   })
 
-  it("a mail the provider refuses is a RapportMailerError, and the follow-up is not recorded", async () => {
+  it("a follow-up's mail the provider refuses is dead-lettered by the dispatcher; the follow-up stays recorded", async () => {
     const crm = await createCrm({
       storage: memoryStorage(),
       mailer: {
@@ -165,10 +165,42 @@ describe("the Promise client's pipeline", () => {
       const buyer = await crm.contacts.create({ email: "buyer@example.com" })
       const deal = await crm.deals.create({ title: "Fleet", amount: eur(1), contactId: buyer.id })
       const template = await crm.templates.create({ name: "Nudge", subject: "Hi", text: "Hello {{ contact.email }}" })
-      const error = await crm.deals.followUp(deal.id, { channel: "email", templateId: template.id }).catch((e: unknown) => e)
-      expect(error).toBeInstanceOf(RapportMailerError)
-      expect((error as RapportMailerError).code).toBe("MAIL_REJECTED")
-      expect((await crm.timeline.list(buyer.id, { kinds: ["followUp"] })).items).toEqual([])
+      const result = await crm.deals.followUp(deal.id, { channel: "email", templateId: template.id })
+      expect(result.mail).toMatchObject({ to: "buyer@example.com", subject: "Hi", status: "queued" })
+      expect((await crm.timeline.list(buyer.id, { kinds: ["followUp"] })).items.map((e) => e.id)).toEqual([result.entry.id])
+      expect(await crm.dispatcher.runDue()).toMatchObject({ claimed: 1, dead: 1 })
+      const [job] = (await crm.dispatcher.jobs({ status: "dead" })).items
+      expect([job?.id, job?.lastError]).toEqual([result.mail?.jobId, "mailbox unknown"])
+    } finally {
+      await crm.close()
+    }
+  })
+
+  it("a follow-up retried with the same idempotency key queues and sends one mail, and records one follow-up", async () => {
+    const sent: Array<Mailer.OutgoingMail> = []
+    const crm = await createCrm({
+      storage: memoryStorage(),
+      mailer: { layer: Layer.succeed(Mailer.Mailer, { send: (mail: Mailer.OutgoingMail) => Effect.sync(() => (sent.push(mail), { messageId: `m-${sent.length}` })) }) }
+    })
+    try {
+      const buyer = await crm.contacts.create({ email: "buyer@example.com" })
+      const deal = await crm.deals.create({ title: "Fleet", amount: eur(1), contactId: buyer.id })
+      const template = await crm.templates.create({ name: "Nudge", subject: "Hi", text: "Hello" })
+      const input = { channel: "email" as const, templateId: template.id, idempotencyKey: "nudge-1", next: { dueAt: "2030-01-01T00:00:00Z" } }
+      const first = await crm.deals.followUp(deal.id, input)
+      const again = await crm.deals.followUp(deal.id, input)
+      expect([first.duplicate, again.duplicate]).toEqual([false, true])
+      expect(again.entry.id).toBe(first.entry.id)
+      expect(again.mail).toEqual(first.mail)
+      await crm.dispatcher.runDue()
+      expect(sent.map((m) => m.idempotencyKey)).toEqual([first.mail!.idempotencyKey])
+      expect((await crm.timeline.list(buyer.id, { kinds: ["followUp"] })).items.length).toBe(1)
+      expect((await crm.tasks.list({ dealId: deal.id })).items.length).toBe(1)
+      // Another key is another follow-up, with its own mail.
+      await crm.deals.followUp(deal.id, { ...input, idempotencyKey: "nudge-2" })
+      await crm.dispatcher.runDue()
+      expect(sent.length).toBe(2)
+      expect(await crm.deals.followUp(deal.id, { channel: "call", idempotencyKey: "k" }).catch((e: unknown) => e)).toMatchObject({ _tag: "ValidationError" })
     } finally {
       await crm.close()
     }

@@ -226,7 +226,7 @@ describe("custom actions, retries and dead letters", () => {
         yield* crm.events.emit({ type: "form.submitted", contactId: ada.id })
         expect(yield* crm.dispatcher.runDue()).toMatchObject({ dead: 1 })
         const [dead] = (yield* crm.dispatcher.jobs({ status: "dead" })).items
-        expect(dead?.lastError).toBe(`Cannot move contact ${ada.id} to "customer": fill siret first`)
+        expect(dead?.lastError).toBe(`Cannot move contact ${ada.id} to "customer": fill "siret" first`)
         yield* crm.contacts.update(ada.id, { expectedVersion: (yield* crm.contacts.get(ada.id)).version, fields: { siret: "123" } })
         yield* crm.dispatcher.retry(dead!.id)
         expect(yield* crm.dispatcher.runDue()).toMatchObject({ done: 1 })

@@ -79,6 +79,7 @@ describe("mail headers: no value from data carries a line break", () => {
         yield* storage.deals.update(new Deal.Deal({ ...deal, quoteRef: "Q-7\r\nBcc: victim@example.com\u2028X-Evil: 1", version: deal.version + 1 }), deal.version)
         const template = yield* crm.templates.create({ name: "Nudge", subject: "About {{ deal.quoteRef }}, {{ contact.firstName }}", text: "Hello" })
         const result = yield* crm.deals.followUp(deal.id, { channel: "email", templateId: template.id })
+        yield* crm.dispatcher.runDue()
         const mails = yield* sent
         expect(mails.length).toBe(1)
         for (const value of headerStrings(mails[0]!)) expect(value).not.toMatch(CONTROL)
@@ -191,6 +192,7 @@ describe("URL placeholders in mails", () => {
       const deal = await crm.deals.create({ title: "Site", amount: eur(1), contactId: buyer.id })
       const template = await crm.templates.create({ name: "Nudge", subject: "Hi", html: "<a href={{ contact.fields.website }}>site</a>" })
       await crm.deals.followUp(deal.id, { channel: "email", templateId: template.id })
+      await crm.dispatcher.runDue()
       expect(mails.map((m) => m.html)).toEqual([`<a href=${Template.blockedUrl}>site</a>`])
     } finally {
       await crm.close()

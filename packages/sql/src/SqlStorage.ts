@@ -14,6 +14,7 @@ import type * as Statement from "@effect/sql/Statement"
 import * as Cause from "effect/Cause"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -553,6 +554,13 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   // --- timeline
 
   const timeline: Storage.TimelineRepository = {
+    get: (workspaceId, id) =>
+      orStorage(
+        Effect.flatMap(
+          sql`SELECT * FROM rapport_timeline WHERE workspace_id = ${workspaceId} AND id = ${id}`,
+          (rows) => (rows.length === 0 ? Effect.succeedNone : Effect.asSome(Schema.decodeUnknown(TimelineRow)(rows[0])))
+        )
+      ),
     append: (entry) => orStorage(Effect.flatMap(encodeEntry(entry), (row) => Effect.asVoid(sql`INSERT INTO rapport_timeline ${sql.insert(row)}`))),
     appendMany: (entries) =>
       Effect.forEach(
@@ -722,12 +730,39 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   // The transaction then runs again (see retryLostConnection): that is what makes the next call after
   // a cut succeed instead of failing with it. Transaction bodies only touch the database, so running
   // one again has no other effect.
-  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> => {
+  const run = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> => {
     const attempt = Effect.suspend(() => {
       let workDone = false
       return sql.withTransaction(Effect.zipRight(writeLock, Effect.tap(effect, () => Effect.sync(() => (workDone = true))))).pipe(
         Effect.catchAllDefect((defect): Effect.Effect<never, Errors.StorageError | SqlError> =>
           !isSqlError(defect)
+  // What runs once the outermost transaction commits. Each transaction of this store has its own
+  // list (a FiberRef set by the outermost one); a savepoint that rolls back drops what it added,
+  // and a transaction run again after a lost connection starts from an empty list.
+  const pending = FiberRef.unsafeMake<Array<Effect.Effect<void>> | undefined>(undefined)
+
+  const transaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | Errors.StorageError, R> =>
+    Effect.flatMap(FiberRef.get(pending), (outer) => {
+      if (outer !== undefined) {
+        return Effect.suspend(() => {
+          const mark = outer.length
+          return Effect.onError(run(effect), () => Effect.sync(() => void outer.splice(mark)))
+        })
+      }
+      const hooks: Array<Effect.Effect<void>> = []
+      const body = Effect.zipRight(
+        Effect.sync(() => void hooks.splice(0)),
+        effect
+      )
+      return run(body).pipe(
+        Effect.locally(pending, hooks),
+        Effect.tap(() => Effect.forEach(hooks.splice(0), (hook) => Effect.catchAllCause(hook, (cause) => Effect.logWarning("Rapport: an after-commit step failed", cause)), { discard: true }))
+      )
+    })
+
+  const afterCommit = (effect: Effect.Effect<void>) =>
+    Effect.flatMap(FiberRef.get(pending), (hooks) => (hooks === undefined ? Effect.catchAllCause(effect, (cause) => Effect.logWarning("Rapport: an after-commit step failed", cause)) : Effect.sync(() => void hooks.push(effect))))
+
             ? Effect.die(defect)
             : workDone
               ? Effect.fail(
@@ -745,6 +780,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   }
 
   // SQLite transactions already run one at a time (they take the write lock first). PostgreSQL
+    afterCommit,
   // takes a transaction-scoped advisory lock (no row written) on a 64-bit hash of workspace and
   // key. 64 bits matter: with 32-bit keys an email could be chosen to collide with the workspace
   // lock and deadlock every writer of the workspace.

@@ -87,7 +87,8 @@ export interface SimulationJson {
 export interface FollowUpResultJson {
   readonly entry: TimelineEntryJson
   readonly deal: DealJson
-  readonly mail: { readonly to: string; readonly subject: string; readonly messageId: string; readonly idempotencyKey: string } | null
+  /** The mail queued in the outbox (the dispatcher sends it, with retries). */
+  readonly mail: { readonly to: string; readonly subject: string; readonly status: "queued"; readonly jobId: string; readonly idempotencyKey: string } | null
   readonly task: TaskJson | null
 }
 
@@ -103,3 +104,5 @@ export interface StageCount {
   readonly count: number
 }
 
+  /** The call repeated an earlier one's idempotency key: nothing was done. */
+  readonly duplicate: boolean

@@ -1,7 +1,8 @@
 /**
  * The outbox: what rules decided to do, stored in the same transaction as the event that caused
  * it, and run by the Dispatcher. A `check` job is a delayed firing waiting to re-check its rule;
- * an `action` job is one action to run. Each job has an idempotency key, the one its mail carries,
+ * an `action` job is one action to run: a rule's, or a mail queued already rendered (a deal's
+ * follow-up). Each job has an idempotency key, the one its mail carries,
  * so a job run again after a crash is never delivered twice by a provider that honours it.
  *
  * @since 0.3.0
@@ -44,6 +45,46 @@ export const JobKind = Schema.Literal("check", "action")
 export const MailCategory = Schema.Literal("transactional", "marketing")
 
 /**
+ * A mail queued already rendered (a deal's follow-up): the dispatcher sends it as is, with the
+ * job's idempotency key, and records it on the contact's timeline.
+ *
+ * @since 0.4.0
+ * @category schemas
+ */
+export const QueuedMail = Schema.Struct({
+  type: Schema.Literal("mail"),
+  to: Schema.String,
+  subject: Schema.String,
+  html: Schema.NullOr(Schema.String),
+  text: Schema.NullOr(Schema.String),
+  headers: Schema.Record({ key: Schema.String, value: Schema.String }),
+  /** The timeline entry the mail belongs to (the follow-up's), if any. */
+  entryId: Schema.NullOr(Schema.String),
+  /** Who the mail is from on the timeline. */
+  author: Schema.NullOr(Schema.String)
+})
+
+/**
+ * @since 0.4.0
+ * @category models
+ */
+export type QueuedMail = typeof QueuedMail.Type
+
+/**
+ * What a job runs: one of a rule's actions, or a {@link QueuedMail}.
+ *
+ * @since 0.4.0
+ * @category schemas
+ */
+export const JobAction = Schema.Union(Action, QueuedMail)
+
+/**
+ * @since 0.4.0
+ * @category models
+ */
+export type JobAction = typeof JobAction.Type
+
+/**
  * A job in the outbox.
  *
  * @since 0.3.0
@@ -60,7 +101,7 @@ export class Job extends Schema.Class<Job>("Job")({
   contactId: ContactId,
   variant: Schema.NullOr(Schema.String),
   /** The action to run (`null` for a check). */
-  action: Schema.NullOr(Action),
+  action: Schema.NullOr(JobAction),
   /** The action's place in its firing (`null` for a check). */
   actionIndex: Schema.NullOr(Schema.Int),
   category: Schema.NullOr(MailCategory),

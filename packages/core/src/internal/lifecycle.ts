@@ -4,7 +4,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import { Contact } from "../domain/Contact.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
-import type { Conflict, StorageError } from "../domain/Errors.js"
+import { type Conflict, InvalidTransition, type StorageError, ValidationError } from "../domain/Errors.js"
 import { EventId, TimelineEntryId } from "../domain/Ids.js"
 import {
   busiestWindow,
@@ -21,7 +21,7 @@ import type { CompiledFields } from "../domain/FieldDefinition.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
-import { compiledFields } from "./records.js"
+import { claimUniqueValues, compiledFields } from "./records.js"
 import { clampInstant } from "../domain/Time.js"
 
 /**
@@ -94,6 +94,35 @@ export const applyMove = (
       })
     )
     return { contact: moved, change: new StageChange({ contactId: contact.id, from: contact.stage, to, at, author, cause }) }
+  })
+
+/**
+ * Moves a contact to a stage by hand or by a rule's action: the one guard every such move passes.
+ * Moving to the current stage changes nothing (`change` is null); an unknown stage is a
+ * ValidationError on `stage`; an earlier stage when the lifecycle only moves forward, or a stage
+ * whose required fields the contact lacks, is an InvalidTransition saying why.
+ */
+export const moveTo = (
+  storage: StorageService,
+  workspace: Workspace,
+  contact: Contact,
+  to: StageKey,
+  cause: Extract<StageChangeCause, { readonly kind: "manual" }>,
+  author: string | null
+): Effect.Effect<{ readonly contact: Contact; readonly change: StageChange | null }, ValidationError | InvalidTransition | StorageError | Conflict> =>
+  Effect.gen(function* () {
+    const lifecycle = workspace.lifecycle
+    const target = indexOf(lifecycle, to)
+    if (target < 0) return yield* ValidationError.at(["stage"], `unknown stage "${to}"; stages are ${lifecycle.stages.map((s) => s.key).join(", ")}`)
+    if (contact.stage === to) return { contact, change: null }
+    const refuse = (reason: "missingFields" | "backward", missingFields: ReadonlyArray<string>, message: string) =>
+      new InvalidTransition({ reason, contactId: contact.id, from: contact.stage, to, missingFields, message })
+    if (target < indexOf(lifecycle, contact.stage) && !lifecycle.allowBackward) {
+      return yield* refuse("backward", [], `Cannot move contact ${contact.id} back from "${contact.stage}" to "${to}": this lifecycle only moves forward`)
+    }
+    const missing = yield* missingFieldsFor(storage, workspace, contact, to)
+    if (missing.length > 0) return yield* refuse("missingFields", missing, `Cannot move contact ${contact.id} to "${to}": fill ${missing.map((k) => `"${k}"`).join(", ")} first`)
+    return yield* applyMove(storage, workspace, contact, to, cause, author, yield* DateTime.now)
   })
 
 /**
@@ -183,3 +212,15 @@ export const progress = (
     return { contact, change: null, blocked }
   })
 
+
+/**
+ * Stores a contact's next version over `current` (Conflict when it changed meanwhile) and moves
+ * its unique-value claims; when its fields changed, automatic progression may move it on (filling
+ * a stage's required fields can). Contacts.update and the rules' setField action both write so.
+ */
+export const saveContact = (storage: StorageService, workspace: Workspace, compiled: CompiledFields, current: Contact, next: Contact, fieldsChanged: boolean) =>
+  Effect.gen(function* () {
+    yield* storage.contacts.update(next, current.version)
+    yield* claimUniqueValues(storage, workspace.id, "contact", compiled, current.id, current.fields, next.fields)
+    return fieldsChanged ? (yield* progress(storage, workspace, next, undefined)).contact : next
+  })

@@ -1,6 +1,8 @@
-// Recording what happens to a contact: an event (once per id) with its timeline entry, its order
-// record and the lifecycle progression it causes; and the creation of a contact, which is itself
-// recorded as a `contact.created` event. Both run inside the caller's transaction.
+// The one recording path: an event (once per id) with its timeline entry, its order record, the
+// lifecycle progression it causes and the rules it triggers (their jobs written in the same
+// transaction, the dispatcher woken once it commits); and the creation of contacts, each recorded
+// as a `contact.created` event through the same path. Everything runs inside the caller's
+// transaction and returns what it did.
 import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -8,24 +10,36 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { Contact, type ContactCreate, type ContactEmail, type ContactPhone, maxIdentities, resolveIdentities, unknownSource } from "../domain/Contact.js"
 import { OrderPlacedPayload, StoredEvent, summarize } from "../domain/CrmEvent.js"
-import { Conflict, formatPath, ValidationError, type ValidationIssue } from "../domain/Errors.js"
+import { Conflict, formatPath, type StorageError, ValidationError, type ValidationIssue } from "../domain/Errors.js"
 import { applyPatch, type FieldValues, uniqueValueKey, validate } from "../domain/FieldDefinition.js"
 import { type CompanyId, ContactId, EventId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
-import { indexOf, initialStage, isAffectedBy } from "../domain/LifecycleDefinition.js"
+import { indexOf, initialStage } from "../domain/LifecycleDefinition.js"
 import { Order } from "../domain/Order.js"
+import type { Triggered } from "../domain/Rule.js"
 import { TimelineEntry, type TimelineKind } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
 import { type Email, emailKey } from "../domain/Email.js"
-import { progress } from "./lifecycle.js"
+import { progress, type Progression } from "./lifecycle.js"
 import { emailLock } from "./locks.js"
 import { compiledFields } from "./records.js"
 import { planForEvents } from "./rules.js"
-import type { Triggered } from "../domain/Rule.js"
+import type { JobSignal } from "./signal.js"
 
 /** The event id is already stored: the caller's transaction rolls back and reports a duplicate. */
 export class DuplicateEvent extends Data.TaggedError("DuplicateEvent")<{ readonly eventId: string }> {}
+
+/** What recording needs: the store, and the signal that wakes this process's dispatcher. */
+export interface Recorder {
+  readonly storage: StorageService
+  readonly signal: JobSignal
+}
+
+/** What recording one event did: the contact after it, the lifecycle move, and the rules that acted. */
+export interface Recorded extends Progression {
+  readonly triggered: ReadonlyArray<Triggered>
+}
 
 /** The event that creates a contact, when an emitted event does. */
 export interface CreationEvent {
@@ -38,48 +52,80 @@ const kindOf = (type: string): TimelineKind => (type === "quote.sent" ? "quoteSe
 const directionOf = (type: string) => (type === "quote.sent" ? ("outbound" as const) : type === "contact.created" ? null : ("inbound" as const))
 const decodeOrder = Schema.decodeUnknownEither(OrderPlacedPayload)
 
-/** Stores an event of this contact with everything it causes; DuplicateEvent if its id is stored. */
-export const recordEvent = (storage: StorageService, workspace: Workspace, event: StoredEvent, contact: Contact) =>
-  Effect.gen(function* () {
-    if (!(yield* storage.events.insert(event))) return yield* new DuplicateEvent({ eventId: event.id })
-    yield* storage.timeline.append(
-      new TimelineEntry(
-        {
-          id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
-          workspaceId: event.workspaceId,
-          contactId: contact.id,
-          kind: kindOf(event.type),
-          occurredAt: event.occurredAt,
-          recordedAt: yield* DateTime.now,
-          author: null,
-          channel: null,
-          direction: directionOf(event.type),
-          summary: summarize(event.type, event.payload),
-          reaction: null,
-          payload: event.payload,
-          eventId: event.id
-        },
-        true
-      )
-    )
-    const order = event.type === "order.placed" ? decodeOrder(event.payload) : undefined
-    if (order !== undefined && Either.isRight(order)) {
-      const { orderId, lines } = order.right
-      yield* storage.orders.insert(
-        new Order({
-          id: orderId,
-          workspaceId: event.workspaceId,
-          contactId: contact.id,
-          eventId: event.id,
-          placedAt: event.occurredAt,
-          currency: lines[0]!.unitPrice.currency,
-          totalMinor: lines.reduce((sum, line) => sum + line.quantity * line.unitPrice.amountMinor, 0),
-          lines
-        })
-      )
-    }
-    return yield* progress(storage, workspace, contact, event)
+/** The timeline entry that records an event on its contact's timeline. */
+export const entryOf = (id: TimelineEntryId, event: StoredEvent, recordedAt: DateTime.Utc) =>
+  new TimelineEntry(
+    {
+      id,
+      workspaceId: event.workspaceId,
+      contactId: event.contactId,
+      kind: kindOf(event.type),
+      occurredAt: event.occurredAt,
+      recordedAt,
+      author: null,
+      channel: null,
+      direction: directionOf(event.type),
+      summary: summarize(event.type, event.payload),
+      reaction: null,
+      payload: event.payload,
+      eventId: event.id
+    },
+    true
+  )
+
+/** The order an `order.placed` event records, if its payload is one. */
+export const orderOf = (event: StoredEvent): Order | undefined => {
+  if (event.type !== "order.placed") return undefined
+  const order = decodeOrder(event.payload)
+  if (Either.isLeft(order)) return undefined
+  const { orderId, lines } = order.right
+  return new Order({
+    id: orderId,
+    workspaceId: event.workspaceId,
+    contactId: event.contactId,
+    eventId: event.id,
+    placedAt: event.occurredAt,
+    currency: lines[0]!.unitPrice.currency,
+    totalMinor: lines.reduce((sum, line) => sum + line.quantity * line.unitPrice.amountMinor, 0),
+    lines
   })
+}
+
+/**
+ * Records events of distinct contacts, each with everything it causes: the events are stored
+ * (DuplicateEvent if an id is), their timeline entries and orders written, each contact moved
+ * through the lifecycle as far as its history allows, and the rules planned (firings and jobs in
+ * the outbox). When a rule queued an action due now, the dispatcher is woken once the caller's
+ * transaction commits. Returns, per event, what it did.
+ */
+export const recordMany = (
+  recorder: Recorder,
+  workspace: Workspace,
+  items: ReadonlyArray<{ readonly event: StoredEvent; readonly contact: Contact }>
+): Effect.Effect<ReadonlyArray<Recorded>, DuplicateEvent | StorageError | Conflict> =>
+  Effect.gen(function* () {
+    const { storage, signal } = recorder
+    const stored = yield* storage.events.insertMany(items.map((i) => i.event))
+    if (stored.length > 0) return yield* new DuplicateEvent({ eventId: stored[0]! })
+    const now = yield* DateTime.now
+    const ids = yield* IdGenerator
+    const entries: Array<TimelineEntry> = []
+    for (const { event } of items) entries.push(entryOf(TimelineEntryId.make(yield* ids.next), event, now))
+    yield* storage.timeline.appendMany(entries)
+    for (const { event } of items) {
+      const order = orderOf(event)
+      if (order !== undefined) yield* storage.orders.insert(order)
+    }
+    const progressed: Array<Progression> = []
+    for (const { event, contact } of items) progressed.push(yield* progress(storage, workspace, contact, event))
+    const triggered = yield* planForEvents(storage, workspace, items.map(({ event }, i) => ({ event, contact: progressed[i]!.contact })))
+    if (triggered.some((ts) => ts.some((t) => !t.delayed))) yield* storage.afterCommit(signal.notify)
+    return progressed.map((p, i) => ({ ...p, triggered: triggered[i]! }))
+  })
+
+/** Records one event of this contact (see {@link recordMany}); DuplicateEvent if its id is stored. */
+export const record = (recorder: Recorder, workspace: Workspace, event: StoredEvent, contact: Contact) =>
+  Effect.map(recordMany(recorder, workspace, [{ event, contact }]), (done) => done[0]!)
 
 /** Fails with ValidationError when the company is not one of the workspace's. */
 export const checkCompany = (storage: StorageService, workspaceId: WorkspaceId, companyId: CompanyId | null | undefined) =>
@@ -146,15 +192,14 @@ const samePathNote = (path: ReadonlyArray<string | number>) => (path.length === 
  * per kind. Runs in the caller's transaction.
  */
 export const insertContacts = (
-  storage: StorageService,
+  recorder: Recorder,
   workspace: Workspace,
   items: ReadonlyArray<NewContact>,
   /** Issues the caller already found (inputs that did not decode), reported with these. */
-  earlierIssues: ReadonlyArray<ValidationIssue> = [],
-  /** Collects what rules on `contact.created` did. */
-  triggered: Array<Triggered> = []
+  earlierIssues: ReadonlyArray<ValidationIssue> = []
 ) =>
   Effect.gen(function* () {
+    const storage = recorder.storage
     const lifecycle = workspace.lifecycle
     const compiled = yield* compiledFields(storage, workspace, "contact")
     const uniqueDefs = compiled.definitions.filter((d) => d.unique)
@@ -219,7 +264,6 @@ export const insertContacts = (
     const ids = yield* IdGenerator
     const contacts: Array<Contact> = []
     const events: Array<StoredEvent> = []
-    const entries: Array<TimelineEntry> = []
     const claims: Array<{ recordId: string; fieldKey: string; valueKey: string }> = []
     for (const { item, stage, values, identities } of prepared) {
       const { data, creation } = item
@@ -269,47 +313,14 @@ export const insertContacts = (
         true
       )
       events.push(event)
-      entries.push(
-        new TimelineEntry(
-          {
-            id: TimelineEntryId.make(yield* ids.next),
-            workspaceId: workspace.id,
-            contactId: id,
-            kind: "event",
-            occurredAt: event.occurredAt,
-            recordedAt: now,
-            author: null,
-            channel: null,
-            direction: null,
-            summary: summarize(event.type, event.payload),
-            reaction: null,
-            payload: event.payload,
-            eventId: event.id
-          },
-          true
-        )
-      )
     }
 
     yield* storage.contacts.insertMany(contacts)
     if (claims.length > 0) yield* storage.uniqueValues.claimMany(workspace.id, "contact", claims)
-    const stored = yield* storage.events.insertMany(events)
-    if (stored.length > 0) return yield* new DuplicateEvent({ eventId: stored[0]! })
-    yield* storage.timeline.appendMany(entries)
-
-    // A lifecycle may move contacts on their creation itself (a criterion on contact.created).
-    const progressed: Array<Contact> = []
-    if (!lifecycle.stages.some((s) => s.enterWhen !== undefined && isAffectedBy(s.enterWhen, "contact.created"))) progressed.push(...contacts)
-    else for (const [i, contact] of contacts.entries()) progressed.push((yield* progress(storage, workspace, contact, events[i]!)).contact)
-    triggered.push(...(yield* planForEvents(storage, workspace, progressed.map((contact, i) => ({ event: events[i]!, contact })))))
-    return progressed
+    const recorded = yield* recordMany(recorder, workspace, contacts.map((contact, i) => ({ event: events[i]!, contact })))
+    return { contacts: recorded.map((r) => r.contact), triggered: recorded.flatMap((r) => r.triggered) }
   })
 
 /** Creates one contact (see {@link insertContacts}); error paths are the input's own. */
-export const insertContact = (
-  storage: StorageService,
-  workspace: Workspace,
-  data: typeof ContactCreate.Type,
-  creation?: CreationEvent,
-  triggered: Array<Triggered> = []
-) => Effect.map(insertContacts(storage, workspace, [{ data, path: [], creation }], [], triggered), (contacts) => contacts[0]!)
+export const insertContact = (recorder: Recorder, workspace: Workspace, data: typeof ContactCreate.Type, creation?: CreationEvent) =>
+  Effect.map(insertContacts(recorder, workspace, [{ data, path: [], creation }]), ({ contacts, triggered }) => ({ contact: contacts[0]!, triggered }))

@@ -205,16 +205,19 @@ export const fire = (storage: StorageService, workspaceId: WorkspaceId, compiled
  * Runs the workspace's rules on events just recorded, in the caller's transaction: converts
  * firings whose goal an event is, and for every enabled rule of an event's type whose `when` holds
  * and whose limits allow, queues its actions (or, for a delayed rule, a check at the end of the
- * delay). The firings and jobs of the whole batch are written together.
+ * delay). The firings and jobs of the whole batch are written together. Returns, per event, the
+ * rules that acted on it.
  */
 export const planForEvents = (storage: StorageService, workspace: Workspace, items: ReadonlyArray<{ readonly event: StoredEvent; readonly contact: Contact }>) =>
   Effect.gen(function* () {
     const rules = yield* rulesFor(storage, workspace)
     const firings: Array<Firing> = []
     const jobs: Array<Job> = []
-    const triggered: Array<Triggered> = []
+    const triggered: Array<Array<Triggered>> = []
     const now = yield* DateTime.now
     for (const { event: trigger, contact } of items) {
+      const acted: Array<Triggered> = []
+      triggered.push(acted)
       if (rules.goals.has(trigger.type)) yield* storage.firings.convert(workspace.id, contact.id, trigger.type, trigger.occurredAt)
       for (const compiled of rules.set.forType(trigger.type)) {
         const rule = compiled.rule
@@ -225,7 +228,7 @@ export const planForEvents = (storage: StorageService, workspace: Workspace, ite
           const fired = yield* firingOf(workspace.id, compiled, contact, trigger, variant, now)
           firings.push(fired.firing)
           jobs.push(...fired.jobs)
-          triggered.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: false, dueAt: now }, true))
+          acted.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: false, dueAt: now }, true))
           continue
         }
         // Delays run from when the event happened: a cart abandoned yesterday is reminded today.
@@ -243,14 +246,10 @@ export const planForEvents = (storage: StorageService, workspace: Workspace, ite
             dueAt: due
           })
         )
-        triggered.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: true, dueAt: due }, true))
+        acted.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: true, dueAt: due }, true))
       }
     }
     if (firings.length > 0) yield* storage.firings.insertMany(firings)
     if (jobs.length > 0) yield* storage.jobs.insertMany(jobs)
-    return triggered as ReadonlyArray<Triggered>
+    return triggered as ReadonlyArray<ReadonlyArray<Triggered>>
   })
-
-/** {@link planForEvents} for one event. */
-export const planForEvent = (storage: StorageService, workspace: Workspace, trigger: StoredEvent, contact: Contact) =>
-  planForEvents(storage, workspace, [{ event: trigger, contact }])

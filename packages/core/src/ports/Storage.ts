@@ -288,6 +288,8 @@ export interface TimelineRepository {
   readonly append: (entry: TimelineEntry) => Effect.Effect<void, StorageError>
   /** Adds entries in as few statements as the store allows. */
   readonly appendMany: (entries: ReadonlyArray<TimelineEntry>) => Effect.Effect<void, StorageError>
+  /** The entry, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: TimelineEntryId) => Effect.Effect<Option.Option<TimelineEntry>, StorageError>
   /** Newest first: by `occurredAt` descending, then id descending. */
   readonly list: (workspaceId: WorkspaceId, query: TimelineQuery) => Effect.Effect<ReadonlyArray<TimelineEntry>, StorageError>
   /** Deletes a contact's entries (the contact is being deleted). */
@@ -586,6 +588,8 @@ export interface JobRepository {
    * the same list) is left out.
    */
   readonly insertMany: (jobs: ReadonlyArray<Job>) => Effect.Effect<void, StorageError>
+  /** The workspace's job with this idempotency key, if stored (a retried call finds what it queued). */
+  readonly getByKey: (workspaceId: WorkspaceId, idempotencyKey: string) => Effect.Effect<Option.Option<Job>, StorageError>
   /** The job, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: JobId) => Effect.Effect<Option.Option<Job>, StorageError>
   /**
@@ -689,6 +693,12 @@ export interface StorageService {
    * Runs the effect in one transaction: all its writes land, or none does (including when it
    * fails with its own error). Nested calls join the outer transaction.
    */
+  /**
+   * Runs `effect` once the current transaction has committed (at once outside a transaction); not
+   * at all when it rolls back, nor when the savepoint it was registered in does. What must only
+   * follow durable writes (waking the dispatcher) goes here; its failures are not the writer's.
+   */
+  readonly afterCommit: (effect: Effect.Effect<void>) => Effect.Effect<void>
   readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
   /**
    * Orders concurrent transactions that touch the same thing, until the current transaction

@@ -19,9 +19,8 @@ import { ContactId, EventId, WorkspaceId } from "../domain/Ids.js"
 import type { TimelineEntry } from "../domain/TimelineEntry.js"
 import { toJson } from "../internal/json.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
-import { recordEvent } from "../internal/recording.js"
+import { record, type Recorder } from "../internal/recording.js"
 import { getContact } from "../internal/records.js"
-import { planForEvent } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
 import { makeToken, readToken, unsubscribeUrl as urlFor } from "../internal/unsubscribe.js"
 import { decodeInput } from "../internal/validation.js"
@@ -84,7 +83,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
   dependencies: [JobSignal.Default],
   effect: Effect.gen(function* () {
     const storage = yield* Storage
-    const signal = yield* JobSignal
+    const recorder: Recorder = { storage, signal: yield* JobSignal }
 
     /**
      * Stores a decision and records it as an event (rules on it run), in one transaction. `plan`,
@@ -100,7 +99,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
       plan: Plan = (_, now) => Option.some({ at: now, payload: {} })
     ) =>
       Effect.gen(function* () {
-        const triggered = yield* storage.transaction(
+        yield* storage.transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
             const workspace = yield* ensureWorkspace(storage)
@@ -108,7 +107,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
             const contact = yield* getContact(storage, workspace.id, contactId)
             const now = yield* DateTime.now
             const planned = plan(yield* storage.consents.list(workspace.id, contactId), now)
-            if (Option.isNone(planned)) return []
+            if (Option.isNone(planned)) return
             const { at, payload } = planned.value
             yield* storage.consents.put(new ConsentRecord({ workspaceId: workspace.id, contactId, purpose, granted, source, at }))
             const event = new StoredEvent({
@@ -120,11 +119,9 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
               receivedAt: now,
               payload: { purpose, ...(source === null ? {} : { source }), ...payload }
             })
-            const progression = yield* recordEvent(storage, workspace, event, contact)
-            return yield* planForEvent(storage, workspace, event, progression.contact)
+            yield* record(recorder, workspace, event, contact)
           })
         )
-        if (triggered.some((t) => !t.delayed)) yield* signal.notify
         return statusOf(contactId, yield* storage.consents.list((yield* readWorkspace(storage)).id, contactId))
       }).pipe(Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`consent event ${e.eventId} already stored`)))
 

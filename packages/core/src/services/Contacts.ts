@@ -17,16 +17,15 @@ import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { MergePayload, TimelineEntry } from "../domain/TimelineEntry.js"
 import { toJson } from "../internal/json.js"
-import { progress } from "../internal/lifecycle.js"
+import { progress, saveContact } from "../internal/lifecycle.js"
 import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
 import { mergeContacts } from "../internal/merge.js"
-import { checkCompany, checkEmailsFree, identitiesOf, insertContact, insertContacts } from "../internal/recording.js"
+import { checkCompany, checkEmailsFree, identitiesOf, insertContact, insertContacts, type Recorder } from "../internal/recording.js"
 import { checkFields, claimUniqueValues, compiledFields, getContact, keep } from "../internal/records.js"
 import { decodeEach, decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
-import type { Triggered } from "../domain/Rule.js"
 import { JobSignal } from "../internal/signal.js"
 
 /**
@@ -98,9 +97,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
   dependencies: [JobSignal.Default],
   effect: Effect.gen(function* () {
     const storage = yield* Storage
-    const signal = yield* JobSignal
-    // Rules on contact.created queued actions due now: wake a running dispatcher.
-    const wake = (triggered: ReadonlyArray<Triggered>) => (triggered.some((t) => !t.delayed) ? signal.notify : Effect.void)
+    const recorder: Recorder = { storage, signal: yield* JobSignal }
 
     /**
      * Creates a contact. Fails with `ValidationError` for bad input (naming every field), and
@@ -108,18 +105,16 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
      */
     const create = Effect.fn("Contacts.create")(function* (input: ContactCreate) {
       const data = yield* decodeInput(ContactCreate)(input)
-      const triggered: Array<Triggered> = []
       return yield* storage
         .transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
-            return yield* insertContact(storage, yield* ensureWorkspace(storage), data, undefined, triggered)
+            return (yield* insertContact(recorder, yield* ensureWorkspace(storage), data)).contact
           })
         )
         .pipe(
           // The creation record's id derives from the new contact's UUID: it cannot already exist.
-          Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`)),
-          Effect.tap(() => wake(triggered))
+          Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`))
         )
     })
 
@@ -135,18 +130,14 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       // Inputs that decode are checked against the workspace too, so every issue comes back at once.
       const { values, issues } = decodeContactCreates(inputs)
       const items = values.map(({ value, index }) => ({ data: value, path: [index] }))
-      const triggered: Array<Triggered> = []
       return yield* storage
         .transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
-            return yield* insertContacts(storage, yield* ensureWorkspace(storage), items, issues, triggered)
+            return (yield* insertContacts(recorder, yield* ensureWorkspace(storage), items, issues)).contacts
           })
         )
-        .pipe(
-          Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`)),
-          Effect.tap(() => wake(triggered))
-        )
+        .pipe(Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`)))
     })
 
     /** The contact with this id, or `NotFound`. */
@@ -210,10 +201,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
             version: current.version + 1,
             updatedAt: yield* DateTime.now
           })
-          yield* storage.contacts.update(next, current.version)
-          yield* claimUniqueValues(storage, workspace.id, "contact", compiled, id, current.fields, values)
-          if (data.fields === undefined) return next
-          return (yield* progress(storage, workspace, next, undefined)).contact
+          return yield* saveContact(storage, workspace, compiled, current, next, data.fields !== undefined)
         })
       )
     })

@@ -15,7 +15,8 @@ import * as Schema from "effect/Schema"
 import { Deal, DealCreate, DealFilter, DealListOptions, DealTransition, DealUpdate, openProbability, QuoteRef } from "../domain/Deal.js"
 import { Conflict, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
-import { type ContactId, DealId, PipelineId, TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
+import { type ContactId, DealId, EventId, JobId, PipelineId, RuleId, TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
+import { Job } from "../domain/Job.js"
 import { StageKey } from "../domain/LifecycleDefinition.js"
 import { Text } from "../domain/Json.js"
 import { format as formatMoney } from "../domain/Money.js"
@@ -35,12 +36,16 @@ import { showValue } from "../internal/show.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { headerValue, Mailer, type MailReceipt, safeMail } from "../ports/Mailer.js"
+import { headerValue, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 import { Events } from "./Events.js"
 import { insertTask } from "../internal/tasks.js"
+import { JobSignal } from "../internal/signal.js"
 
 const decodeDealId = decodeInput(DealId, ["dealId"])
+
+// What a follow-up's mail job names as its rule: it was queued by deals.followUp, not by a rule.
+const followUpRule = RuleId.make("deals.followUp")
 
 /**
  * What `deals.weightedPipeline` accepts: what to group by (one dimension or several), which
@@ -160,6 +165,12 @@ const Locale = Text(35).pipe(
  */
 export const FollowUpInput = Schema.Struct({
   channel: Channel,
+  /**
+   * Names the follow-up's mail (with `templateId`): a call retried with the same key (after a
+   * timeout, say) changes nothing and returns what the first call did. Without it, each call is a
+   * new follow-up.
+   */
+  idempotencyKey: Schema.optional(Text(200).pipe(Schema.minLength(1))),
   templateId: Schema.optional(TemplateId),
   note: Schema.optional(Text(2000)),
   reaction: Schema.optional(Reaction),
@@ -185,8 +196,10 @@ export const FollowUpInput = Schema.Struct({
 export type FollowUpInput = typeof FollowUpInput.Encoded
 
 /**
- * What a follow-up did: the timeline entry, the deal (its last activity moved), the mail sent and
- * the next task, when there were ones.
+ * What a follow-up did: the timeline entry, the deal (its last activity moved), the mail queued in
+ * the outbox (the dispatcher sends it, with retries, carrying `idempotencyKey`) and the next task,
+ * when there were ones. A call repeating an earlier one's `idempotencyKey` did nothing
+ * (`duplicate`): it returns that call's entry and mail, the deal as it is, and no task.
  *
  * @since 0.2.0
  * @category models
@@ -194,8 +207,9 @@ export type FollowUpInput = typeof FollowUpInput.Encoded
 export interface FollowUpResult {
   readonly entry: TimelineEntry
   readonly deal: Deal
-  readonly mail: { readonly to: string; readonly subject: string; readonly messageId: string; readonly idempotencyKey: string } | null
+  readonly mail: { readonly to: string; readonly subject: string; readonly status: "queued"; readonly jobId: string; readonly idempotencyKey: string } | null
   readonly task: Task | null
+  readonly duplicate: boolean
 }
 
 /**
@@ -247,6 +261,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
   effect: Effect.gen(function* () {
     const storage = yield* Storage
     const events = yield* Events
+    const signal = yield* JobSignal
 
     const checkContact = (workspaceId: WorkspaceId, id: ContactId | null | undefined) =>
       id === null || id === undefined
@@ -560,9 +575,11 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
     /**
      * Follows a deal up in one call: records the date, channel, note and the prospect's reaction on
      * the contact's timeline, marks the deal active, schedules `next` as a task, and with a template
-     * sends the rendered mail (values HTML-escaped, the quote reference in the subject and in an
-     * `X-Rapport-Quote-Ref` header, every header on one line) through the Mailer. The mail's
-     * idempotency key is the timeline entry's id.
+     * queues the rendered mail (values HTML-escaped, the quote reference in the subject and in an
+     * `X-Rapport-Quote-Ref` header, every header on one line) in the outbox, all in one
+     * transaction: the dispatcher sends it like every other mail, retried with backoff. The mail's
+     * idempotency key derives from `idempotencyKey` when given (a retried call is then a no-op),
+     * else from the timeline entry's id.
      */
     const followUp = Effect.fn("Deals.followUp")(function* (dealId: string, input: FollowUpInput) {
       const id = yield* decodeDealId(dealId)
@@ -570,46 +587,97 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       if (data.templateId !== undefined && data.channel !== "email") {
         return yield* ValidationError.at(["templateId"], `a template is sent by email: use channel "email", not "${data.channel}"`)
       }
+      if (data.idempotencyKey !== undefined && data.templateId === undefined) {
+        return yield* ValidationError.at(["idempotencyKey"], "names the follow-up's mail: give it with templateId")
+      }
       const entryId = TimelineEntryId.make(yield* (yield* IdGenerator).next)
-      const workspaceId = (yield* readWorkspace(storage)).id
-      const deal = yield* getDeal(storage, workspaceId, id)
-      if (deal.contactId === null) {
-        return yield* ValidationError.at(["dealId"], `deal "${deal.title}" has no contact to follow up with; set its contactId first`)
-      }
-      // The mail goes first: a provider that honours the idempotency key never sends it twice,
-      // and a follow-up is only recorded once its mail is on its way.
-      let mail: FollowUpResult["mail"] = null
-      if (data.templateId !== undefined) {
-        const template = yield* getTemplate(storage, workspaceId, data.templateId)
-        const pipeline = yield* getPipeline(storage, workspaceId, deal.pipelineId)
-        const { contact, context } = yield* mailContext(deal, pipeline, data.locale)
-        if (contact.email === null) {
-          return yield* ValidationError.at(["templateId"], `the deal's contact has no email address to send "${template.name}" to`)
-        }
-        const compiled = yield* fromEither(Either.mapLeft(compile(template), (issues) => ValidationError.fromIssues(issues, "Invalid template")))
-        // Placeholders read plain values: instants as ISO strings, like the Promise client's JSON.
-        const rendered = compiled.render(toJson(context) as RenderContext)
-        // A reference stored before references had to be one line is put on one line here too.
-        const quoteRef = deal.quoteRef === null ? null : headerValue(deal.quoteRef)
-        const subject = quoteRef === null || quoteRef === "" || rendered.subject.includes(quoteRef) ? rendered.subject : `${rendered.subject} [${quoteRef}]`
-        const mailer = yield* Effect.serviceOption(Mailer)
-        if (Option.isNone(mailer)) {
-          return yield* Effect.dieMessage("deals.followUp with a template needs a Mailer: provide one (Mailers.consoleLayer, a capturing one or your provider's)")
-        }
-        const idempotencyKey = `followUp:${entryId}`
-        const outgoing = yield* safeMail({
-          to: contact.email,
-          subject,
-          ...(rendered.html === null ? {} : { html: rendered.html }),
-          ...(rendered.text === null ? {} : { text: rendered.text }),
-          headers: quoteRef === null ? {} : { "X-Rapport-Quote-Ref": quoteRef },
-          idempotencyKey
-        })
-        const receipt: MailReceipt = yield* mailer.value.send(outgoing)
-        mail = { to: outgoing.to, subject: outgoing.subject, messageId: receipt.messageId, idempotencyKey }
-      }
-      return yield* changing(id, undefined, (current, _pipeline, now) =>
+      return yield* changing(id, undefined, (current, pipeline, now) =>
         Effect.gen(function* () {
+          const workspaceId = current.workspaceId
+          if (current.contactId === null) {
+            return yield* ValidationError.at(["dealId"], `deal "${current.title}" has no contact to follow up with; set its contactId first`)
+          }
+          const jobKey = `${workspaceId}/deals.followUp/${current.id}/${data.idempotencyKey ?? entryId}`
+          if (data.idempotencyKey !== undefined) {
+            // Two calls with one key run one after the other: the second finds the first's job.
+            yield* storage.lock(workspaceId, `followUp:${jobKey}`, "exclusive")
+            const earlier = yield* storage.jobs.getByKey(workspaceId, jobKey)
+            if (Option.isSome(earlier) && earlier.value.action?.type === "mail") {
+              const queued = earlier.value.action
+              const entry = queued.entryId === null ? Option.none() : yield* storage.timeline.get(workspaceId, TimelineEntryId.make(queued.entryId))
+              if (Option.isSome(entry)) {
+                return {
+                  entry: entry.value,
+                  deal: current,
+                  mail: { to: queued.to, subject: queued.subject, status: "queued", jobId: earlier.value.id, idempotencyKey: jobKey },
+                  task: null,
+                  duplicate: true
+                } satisfies FollowUpResult
+              }
+            }
+          }
+          let mail: FollowUpResult["mail"] = null
+          if (data.templateId !== undefined) {
+            const template = yield* getTemplate(storage, workspaceId, data.templateId)
+            const { contact, context } = yield* mailContext(current, pipeline, data.locale)
+            if (contact.email === null) {
+              return yield* ValidationError.at(["templateId"], `the deal's contact has no email address to send "${template.name}" to`)
+            }
+            const compiled = yield* fromEither(Either.mapLeft(compile(template), (issues) => ValidationError.fromIssues(issues, "Invalid template")))
+            // Placeholders read plain values: instants as ISO strings, like the Promise client's JSON.
+            const rendered = compiled.render(toJson(context) as RenderContext)
+            // A reference stored before references had to be one line is put on one line here too.
+            const quoteRef = current.quoteRef === null ? null : headerValue(current.quoteRef)
+            const subject = quoteRef === null || quoteRef === "" || rendered.subject.includes(quoteRef) ? rendered.subject : `${rendered.subject} [${quoteRef}]`
+            // Checked now, so that a mail that could never be sent fails the call instead of the job.
+            const outgoing = yield* safeMail({
+              to: contact.email,
+              subject,
+              ...(rendered.html === null ? {} : { html: rendered.html }),
+              ...(rendered.text === null ? {} : { text: rendered.text }),
+              headers: quoteRef === null ? {} : { "X-Rapport-Quote-Ref": quoteRef },
+              idempotencyKey: jobKey
+            })
+            const job = new Job(
+              {
+                id: JobId.make(yield* (yield* IdGenerator).next),
+                workspaceId,
+                idempotencyKey: jobKey,
+                kind: "action",
+                ruleId: followUpRule,
+                eventId: EventId.make(`followUp:${entryId}`),
+                contactId: contact.id,
+                variant: null,
+                action: {
+                  type: "mail",
+                  to: outgoing.to,
+                  subject: outgoing.subject,
+                  html: outgoing.html ?? null,
+                  text: outgoing.text ?? null,
+                  headers: outgoing.headers ?? {},
+                  entryId,
+                  author: data.author ?? null
+                },
+                actionIndex: 0,
+                category: "transactional",
+                dueAt: now,
+                status: "pending",
+                attempts: 0,
+                leaseUntil: null,
+                claimToken: null,
+                lastError: null,
+                outcome: null,
+                reservedAt: null,
+                createdAt: now,
+                updatedAt: now,
+                completedAt: null
+              },
+              true
+            )
+            yield* storage.jobs.insertMany([job])
+            yield* storage.afterCommit(signal.notify)
+            mail = { to: outgoing.to, subject: outgoing.subject, status: "queued", jobId: job.id, idempotencyKey: jobKey }
+          }
           const at = data.at ?? now
           const next = new Deal({ ...current, lastActivityAt: now, version: current.version + 1, updatedAt: now })
           yield* storage.deals.update(next, current.version)
@@ -645,7 +713,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
                   }),
                   ["next"]
                 )
-          return { entry: Option.getOrThrow(entry), deal: next, mail, task } satisfies FollowUpResult
+          return { entry: Option.getOrThrow(entry), deal: next, mail, task, duplicate: false } satisfies FollowUpResult
         })
       )
     })
@@ -749,5 +817,5 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       stale
     } as const
   }),
-  dependencies: [Events.Default]
+  dependencies: [Events.Default, JobSignal.Default]
 }) {}

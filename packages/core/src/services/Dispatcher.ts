@@ -29,7 +29,7 @@ import { InvalidTransition, NotFound, ValidationError } from "../domain/Errors.j
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { JobId, TimelineEntryId, type WorkspaceId, WorkspaceId as WorkspaceIdSchema } from "../domain/Ids.js"
 import { SafeString } from "../domain/Json.js"
-import { Job, type JobStatus, JobStatus as JobStatusSchema } from "../domain/Job.js"
+import { Job, type JobStatus, JobStatus as JobStatusSchema, type QueuedMail } from "../domain/Job.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { type Action, type CompiledRule, variantFor } from "../domain/Rule.js"
@@ -38,9 +38,9 @@ import { compile as compileTemplate, type Compiled, placeholders, type RenderCon
 import { TimelineEntry } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { toJson } from "../internal/json.js"
-import { applyMove, missingFieldsFor, progress } from "../internal/lifecycle.js"
+import { moveTo, saveContact } from "../internal/lifecycle.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
-import { checkFields, claimUniqueValues, compiledFields, orNotFound } from "../internal/records.js"
+import { checkFields, compiledFields, orNotFound } from "../internal/records.js"
 import { compiledRule, contextFor, fire, limitsAllow, rulesFor, timezoneOf } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
 import { insertTask } from "../internal/tasks.js"
@@ -289,19 +289,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           switch (action.type) {
             case "setStage": {
               if (contact.stage === action.stage) return done({ unchanged: true })
-              const lifecycle = workspace.lifecycle
-              const target = indexOf(lifecycle, action.stage)
-              if (target < 0) return yield* ValidationError.at(["stage"], `stage "${action.stage}" is no longer in the lifecycle`)
-              const refuse = (reason: "missingFields" | "backward", missingFields: ReadonlyArray<string>, message: string) =>
-                new InvalidTransition({ reason, contactId: contact.id, from: contact.stage, to: action.stage, missingFields, message })
-              if (target < indexOf(lifecycle, contact.stage) && !lifecycle.allowBackward) {
-                return yield* refuse("backward", [], `Cannot move contact ${contact.id} back to "${action.stage}": this lifecycle only moves forward`)
-              }
-              const missing = yield* missingFieldsFor(storage, workspace, contact, action.stage)
-              if (missing.length > 0) return yield* refuse("missingFields", missing, `Cannot move contact ${contact.id} to "${action.stage}": fill ${missing.join(", ")} first`)
               const rule = Option.getOrNull(yield* storage.rules.get(job.workspaceId, job.ruleId))
               const cause = { kind: "manual" as const, reason: `rule "${rule?.name ?? job.ruleId}"` }
-              yield* applyMove(storage, workspace, contact, action.stage, cause, `rule:${job.ruleId}`, yield* DateTime.now)
+              yield* moveTo(storage, workspace, contact, action.stage, cause, `rule:${job.ruleId}`)
               return done({ stage: action.stage })
             }
             case "addTag":
@@ -321,9 +311,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
             case "setField": {
               const compiled = yield* compiledFields(storage, workspace, "contact")
               const values = yield* checkFields(compiled, applyPatch(contact.fields, { [action.key]: action.value }), indexOf(workspace.lifecycle, contact.stage))
-              const next = yield* replaceContact(contact, { fields: values })
-              yield* claimUniqueValues(storage, workspace.id, "contact", compiled, contact.id, contact.fields, values)
-              yield* progress(storage, workspace, next, undefined)
+              const next = new Contact({ ...contact, fields: values, version: contact.version + 1, updatedAt: yield* DateTime.now })
+              yield* saveContact(storage, workspace, compiled, contact, next, true)
               return done({ field: action.key })
             }
             case "assignOwner": {
@@ -483,6 +472,51 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         )
       })
 
+    // --- mails queued already rendered (a deal's follow-up)
+
+    const runQueuedMail = (job: Job, token: string, action: QueuedMail) =>
+      Effect.gen(function* () {
+        const mailer = yield* Effect.serviceOption(Mailer)
+        if (Option.isNone(mailer)) return yield* ValidationError.at(["mail"], "sending mail needs a Mailer: provide one (Mailers.consoleLayer, a capturing one, or your provider's)")
+        if (Option.isNone(yield* storage.contacts.get(job.workspaceId, job.contactId))) return yield* storage.transaction(contactGone(job, token))
+        const mail = yield* safeMail({
+          to: action.to,
+          subject: action.subject,
+          ...(action.html === null ? {} : { html: action.html }),
+          ...(action.text === null ? {} : { text: action.text }),
+          headers: action.headers,
+          idempotencyKey: job.idempotencyKey
+        })
+        const receipt = yield* mailer.value.send(mail)
+        return yield* storage.transaction(
+          Effect.gen(function* () {
+            const now = yield* DateTime.now
+            yield* finish(job, token, done({ to: mail.to, subject: mail.subject, messageId: receipt.messageId }))
+            yield* storage.timeline.append(
+              new TimelineEntry(
+                {
+                  id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
+                  workspaceId: job.workspaceId,
+                  contactId: job.contactId,
+                  kind: "email",
+                  occurredAt: now,
+                  recordedAt: now,
+                  author: action.author,
+                  channel: "email",
+                  direction: "outbound",
+                  summary: `Email sent: ${mail.subject}`,
+                  reaction: null,
+                  payload: { messageId: receipt.messageId, idempotencyKey: mail.idempotencyKey, ...(action.entryId === null ? {} : { entryId: action.entryId }) },
+                  eventId: null
+                },
+                true
+              )
+            )
+            return "done" as const
+          })
+        )
+      })
+
     // --- custom actions
 
     const runCustom = (job: Job, token: string, action: Extract<Action, { type: "custom" }>) =>
@@ -515,6 +549,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           return runSendEmail(job, token, action)
         case "custom":
           return runCustom(job, token, action)
+        case "mail":
+          return runQueuedMail(job, token, action)
         default:
           return runLocal(job, token, action)
       }

@@ -16,10 +16,9 @@ import { type ContactId, EventId, type WorkspaceId } from "../domain/Ids.js"
 import { StageChange } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
-import { planForEvent } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
 import { Triggered } from "../domain/Rule.js"
-import { type CreationEvent, insertContact, recordEvent } from "../internal/recording.js"
+import { type CreationEvent, insertContact, record, type Recorder } from "../internal/recording.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
@@ -47,6 +46,8 @@ export class EmitResult extends Schema.Class<EmitResult>("EmitResult")({
   triggered: Schema.Array(Triggered)
 }) {}
 
+const none: ReadonlyArray<Triggered> = []
+
 const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>) =>
   Effect.gen(function* () {
     const schema = builtInPayloads[type]
@@ -68,7 +69,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
   dependencies: [JobSignal.Default],
   effect: Effect.gen(function* () {
     const storage = yield* Storage
-    const signal = yield* JobSignal
+    const recorder: Recorder = { storage, signal: yield* JobSignal }
 
     const duplicateOf = (workspaceId: WorkspaceId, event: StoredEvent) =>
       Effect.map(
@@ -81,10 +82,10 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
     const lockedContact = (workspace: Workspace, id: ContactId) =>
       Effect.zipRight(contactLock(storage, workspace.id, id), storage.contacts.get(workspace.id, id))
 
-    const createFor = (workspace: Workspace, data: typeof EmitInput.Type, email: Email, event: CreationEvent, triggered: Array<Triggered>) => {
+    const createFor = (workspace: Workspace, data: typeof EmitInput.Type, email: Email, event: CreationEvent) => {
       const hints = data.contact ?? {}
       const create = insertContact(
-        storage,
+        recorder,
         workspace,
         {
           email,
@@ -96,30 +97,30 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
           firstSeenAt: event.occurredAt
         },
         // An emitted `contact.created` is the creation record itself, not a second one.
-        data.type === "contact.created" ? event : undefined,
-        triggered
+        data.type === "contact.created" ? event : undefined
       )
       // In a savepoint: if another writer (an update, a bulk creation) took the email meanwhile,
       // undo our attempt and record the event on their contact.
-      return Effect.map(storage.transaction(create), (contact) => ({ contact, created: true })).pipe(
+      return Effect.map(storage.transaction(create), ({ contact, triggered }) => ({ contact, created: true, triggered })).pipe(
         Effect.catchIf(
           (error): error is Conflict => error._tag === "Conflict" && error.reason === "unique" && error.field === "email",
           (conflict) =>
             Effect.gen(function* () {
               const holder = yield* storage.contacts.findByEmail(workspace.id, emailKey(email))
               const contact = Option.isSome(holder) ? yield* lockedContact(workspace, holder.value.id) : Option.none()
-              return Option.isSome(contact) ? { contact: contact.value, created: false } : yield* Effect.fail(conflict)
+              return Option.isSome(contact) ? { contact: contact.value, created: false, triggered: none } : yield* Effect.fail(conflict)
             })
         )
       )
     }
 
-    const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: CreationEvent, triggered: Array<Triggered>) =>
+    /** The event's contact, locked; created (with what rules on its creation did) when its email is unknown. */
+    const resolveContact = (workspace: Workspace, data: typeof EmitInput.Type, event: CreationEvent) =>
       Effect.gen(function* () {
         if (data.contactId !== undefined) {
           const found = yield* lockedContact(workspace, data.contactId)
           if (Option.isNone(found)) return yield* NotFound.of("contact", data.contactId)
-          return { contact: found.value, created: false }
+          return { contact: found.value, created: false, triggered: none }
         }
         const email = data.email!
         yield* emailLock(storage, workspace.id, emailKey(email))
@@ -128,9 +129,9 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
           // Read it again once locked: another event may have moved it, or a removal deleted it
           // (then this event makes a new contact).
           const fresh = yield* lockedContact(workspace, known.value.id)
-          if (Option.isSome(fresh)) return { contact: fresh.value, created: false }
+          if (Option.isSome(fresh)) return { contact: fresh.value, created: false, triggered: none }
         }
-        return yield* createFor(workspace, data, email, event, triggered)
+        return yield* createFor(workspace, data, email, event)
       })
 
     /**
@@ -152,8 +153,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
             const workspace = yield* ensureWorkspace(storage)
             const existing = yield* storage.events.get(workspace.id, id)
             if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
-            const triggered: Array<Triggered> = []
-            const { contact, created } = yield* resolveContact(workspace, data, { id, occurredAt, payload }, triggered)
+            const { contact, created, triggered } = yield* resolveContact(workspace, data, { id, occurredAt, payload })
             if (created && data.type === "contact.created") {
               const stored = yield* storage.events.get(workspace.id, id)
               return new EmitResult({
@@ -168,16 +168,15 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
             }
             // Built from decoded input and stored records: constructors need not check them again.
             const event = new StoredEvent({ id, workspaceId: workspace.id, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload }, true)
-            const progression = yield* recordEvent(storage, workspace, event, contact)
-            triggered.push(...(yield* planForEvent(storage, workspace, event, progression.contact)))
+            const recorded = yield* record(recorder, workspace, event, contact)
             return new EmitResult({
               event,
-              contact: progression.contact,
+              contact: recorded.contact,
               duplicate: false,
               contactCreated: created,
-              stageChange: progression.change,
-              progressionBlocked: progression.blocked,
-              triggered
+              stageChange: recorded.change,
+              progressionBlocked: recorded.blocked,
+              triggered: [...triggered, ...recorded.triggered]
             }, true)
           })
         )
@@ -189,8 +188,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
               const stored = yield* storage.events.get(workspaceId, id)
               return Option.isSome(stored) ? yield* duplicateOf(workspaceId, stored.value) : yield* Effect.dieMessage(`event ${id} vanished`)
             })
-          ),
-          Effect.tap((result) => (result.triggered.some((t) => !t.delayed) ? signal.notify : Effect.void))
+          )
         )
     })
 

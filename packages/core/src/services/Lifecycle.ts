@@ -8,12 +8,12 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Conflict, InvalidTransition, ValidationError } from "../domain/Errors.js"
+import { Conflict } from "../domain/Errors.js"
 import { ContactId, type TimelineEntryId } from "../domain/Ids.js"
 import { Text } from "../domain/Json.js"
 import { indexOf, LifecycleDefinition, PresetName, presets, StageKey } from "../domain/LifecycleDefinition.js"
 import { StageChange, StageChangePayload } from "../domain/TimelineEntry.js"
-import { applyMove, missingFieldsFor } from "../internal/lifecycle.js"
+import { moveTo } from "../internal/lifecycle.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
 import { getContact } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
@@ -130,27 +130,12 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
           const workspace = yield* readWorkspace(storage)
-          const lifecycle = workspace.lifecycle
-          if (indexOf(lifecycle, target) < 0) {
-            return yield* ValidationError.at(["stage"], `unknown stage "${target}"; stages are ${lifecycle.stages.map((s) => s.key).join(", ")}`)
-          }
           yield* contactLock(storage, workspace.id, id)
           const contact = yield* getContact(storage, workspace.id, id)
           if (opts.expectedVersion !== undefined && opts.expectedVersion !== contact.version) {
             return yield* Conflict.version("contact", id, opts.expectedVersion, contact.version)
           }
-          if (contact.stage === target) return contact
-          const refuse = (reason: "missingFields" | "backward", missingFields: ReadonlyArray<string>, message: string) =>
-            new InvalidTransition({ reason, contactId: id, from: contact.stage, to: target, missingFields, message })
-          if (indexOf(lifecycle, target) < indexOf(lifecycle, contact.stage) && !lifecycle.allowBackward) {
-            return yield* refuse("backward", [], `Cannot move contact ${id} back from "${contact.stage}" to "${target}": this lifecycle only moves forward`)
-          }
-          const missing = yield* missingFieldsFor(storage, workspace, contact, target)
-          if (missing.length > 0) {
-            return yield* refuse("missingFields", missing, `Cannot move contact ${id} to "${target}": fill ${missing.map((k) => `"${k}"`).join(", ")} first`)
-          }
-          const cause = { kind: "manual" as const, reason: opts.reason }
-          return (yield* applyMove(storage, workspace, contact, target, cause, opts.author ?? null, yield* DateTime.now)).contact
+          return (yield* moveTo(storage, workspace, contact, target, { kind: "manual", reason: opts.reason }, opts.author ?? null)).contact
         })
       )
     })

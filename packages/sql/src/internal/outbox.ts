@@ -121,6 +121,7 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
             ]),
             (rows) => {
               const times = rows.flatMap((row) => (Option.isSome(row) && row.value.at !== null ? [row.value.at] : []))
+    getByKey: (ws, key) => first(JobRow)(sql`SELECT * FROM rapport_jobs WHERE workspace_id = ${ws} AND idempotency_key = ${key}`),
               return times.length === 0 ? Option.none() : Option.some(times.reduce((a, b) => DateTime.min(a, b)))
             }
           ),

@@ -1,0 +1,60 @@
+// The one recording path: what wakes the dispatcher, and when.
+import { Crm, Dispatcher, Storage } from "@rapport/core"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { line, TestCrm } from "./helpers.js"
+
+// The services and the test share one JobSignal (layers are built once per reference).
+const layer = Layer.merge(TestCrm, Dispatcher.JobSignal.Default)
+
+const settle = Effect.repeatN(Effect.yieldNow(), 20)
+
+describe("the job signal", () => {
+  it.effect("is raised once the transaction commits: not inside it, not for one that rolls back", () =>
+    Effect.gen(function* () {
+      const crm = yield* Crm.Crm
+      const storage = yield* Storage.Storage
+      const signal = yield* Dispatcher.JobSignal
+      const template = yield* crm.templates.create({ name: "Receipt", subject: "Thanks", text: "Thanks" })
+      yield* crm.rules.create({ id: "receipt", name: "Receipt", on: "order.placed", actions: [{ type: "sendEmail", template: template.id, transactional: true }] })
+      const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+      const order = (id: string) => ({ id, type: "order.placed", contactId: ada.id, payload: { orderId: id, lines: [line("A")] } })
+      const waiter = yield* Effect.fork(signal.wait)
+
+      // An emit whose caller's transaction then fails: its job is gone, and nothing was signalled.
+      yield* Effect.either(storage.transaction(Effect.zipRight(crm.events.emit(order("o-1")), Effect.fail("boom" as const))))
+      yield* settle
+      expect(Option.isNone(yield* Fiber.poll(waiter))).toBe(true)
+      expect((yield* crm.dispatcher.jobs()).items).toEqual([])
+
+      // An emit in a transaction that commits: not signalled while the transaction runs, then once.
+      const during = yield* storage.transaction(
+        Effect.gen(function* () {
+          yield* crm.events.emit(order("o-2"))
+          yield* settle
+          return Option.isNone(yield* Fiber.poll(waiter))
+        })
+      )
+      expect(during).toBe(true)
+      yield* Fiber.join(waiter)
+      expect((yield* crm.dispatcher.jobs()).items.length).toBe(1)
+    }).pipe(Effect.provide(layer)))
+
+  it.effect("is raised by contact creation and consent changes whose rules queue actions due now", () =>
+    Effect.gen(function* () {
+      const crm = yield* Crm.Crm
+      const signal = yield* Dispatcher.JobSignal
+      yield* crm.rules.create({ id: "welcome", name: "Welcome", on: "contact.created", actions: [{ type: "addTag", tag: "new" }] })
+      yield* crm.rules.create({ id: "opted-in", name: "Opted in", on: "consent.granted", actions: [{ type: "addTag", tag: "opted-in" }] })
+      const created = yield* Effect.fork(signal.wait)
+      const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+      yield* Fiber.join(created)
+      const granted = yield* Effect.fork(signal.wait)
+      yield* crm.consent.grant(ada.id)
+      yield* Fiber.join(granted)
+      expect((yield* crm.dispatcher.jobs()).items.map((j) => j.ruleId).sort()).toEqual(["opted-in", "welcome"])
+    }).pipe(Effect.provide(layer)))
+})
