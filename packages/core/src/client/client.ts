@@ -193,6 +193,8 @@ export interface CrmClient {
   readonly events: {
     /** Emits an event (once per id). */
     emit(input: EmitInput): Promise<EmitResultJson>
+    /** Emits up to 1,000 events in one transaction, with the same results as one by one (each once per id). */
+    emitMany(inputs: ReadonlyArray<EmitInput>): Promise<ReadonlyArray<EmitResultJson>>
     /** A stored event. */
     get(id: string): Promise<EventJson>
   }
@@ -428,6 +430,7 @@ const makeClient = (
     },
     events: {
       emit: (input) => crm((c) => c.events.emit(input)).then(encodeEmitResult),
+      emitMany: (inputs) => crm((c) => c.events.emitMany(inputs)).then((results) => results.map((r) => encodeEmitResult(r))),
       get: (id) => crm((c) => c.events.get(id)).then(encodeEvent)
     },
     settings: {

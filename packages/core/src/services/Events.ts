@@ -19,7 +19,7 @@ import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
 import { JobSignal } from "../internal/signal.js"
 import { Triggered } from "../domain/Rule.js"
 import { type CreationEvent, insertContact, record, type Recorder } from "../internal/recording.js"
-import { decodeInput } from "../internal/validation.js"
+import { decodeEach, decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
@@ -48,18 +48,36 @@ export class EmitResult extends Schema.Class<EmitResult>("EmitResult")({
 
 const none: ReadonlyArray<Triggered> = []
 
-const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>) =>
+const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>, at: ReadonlyArray<string | number> = []) =>
   Effect.gen(function* () {
     const schema = builtInPayloads[type]
-    if (schema !== undefined) yield* decodeInput(schema, ["payload"])(payload)
+    if (schema !== undefined) yield* decodeInput(schema, [...at, "payload"])(payload)
     if (type === "order.placed") {
       const order = Schema.decodeUnknownSync(OrderPlacedPayload)(payload)
       const total = order.lines.reduce((sum, line) => sum + line.quantity * line.unitPrice.amountMinor, 0)
       if (!Number.isSafeInteger(total)) {
-        return yield* ValidationError.at(["payload", "lines"], "the order total is too large to be counted exactly")
+        return yield* ValidationError.at([...at, "payload", "lines"], "the order total is too large to be counted exactly")
       }
     }
   })
+
+/**
+ * The most events `emitMany` takes in one call.
+ *
+ * @since 0.5.0
+ * @category constructors
+ */
+export const maxEmitBatch = 1000
+
+const decodeEmitInputs = decodeEach(EmitInput)
+
+/** An event ready to record: its decoded input, id, time and payload. */
+interface Prepared {
+  readonly data: typeof EmitInput.Type
+  readonly id: EventId
+  readonly occurredAt: DateTime.Utc
+  readonly payload: Readonly<Record<string, unknown>>
+}
 
 /**
  * @since 0.1.0
@@ -134,6 +152,46 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         return yield* createFor(workspace, data, email, event)
       })
 
+    /** Records one event in the caller's transaction, the workspace being locked and stored. */
+    const emitIn = (workspace: Workspace, { data, id, occurredAt, payload }: Prepared, now: DateTime.Utc) =>
+      Effect.gen(function* () {
+        const existing = yield* storage.events.get(workspace.id, id)
+        if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
+        const { contact, created, triggered } = yield* resolveContact(workspace, data, { id, occurredAt, payload })
+        if (created && data.type === "contact.created") {
+          const stored = yield* storage.events.get(workspace.id, id)
+          return new EmitResult({
+            event: Option.getOrThrow(stored),
+            contact,
+            duplicate: false,
+            contactCreated: true,
+            stageChange: null,
+            progressionBlocked: null,
+            triggered
+          }, true)
+        }
+        // Built from decoded input and stored records: constructors need not check them again.
+        const event = new StoredEvent({ id, workspaceId: workspace.id, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload }, true)
+        const recorded = yield* record(recorder, workspace, event, contact)
+        return new EmitResult({
+          event,
+          contact: recorded.contact,
+          duplicate: false,
+          contactCreated: created,
+          stageChange: recorded.change,
+          progressionBlocked: recorded.blocked,
+          triggered: [...triggered, ...recorded.triggered]
+        }, true)
+      })
+
+    const prepare = (data: typeof EmitInput.Type, now: DateTime.Utc) =>
+      Effect.map(data.id === undefined ? Effect.map(IdGenerator, (ids) => ids.next).pipe(Effect.flatten, Effect.map(EventId.make)) : Effect.succeed(data.id), (id) => ({
+        data,
+        id,
+        occurredAt: data.occurredAt ?? now,
+        payload: data.payload ?? {}
+      } satisfies Prepared))
+
     /**
      * Emits an event: stores it (once per id), records it on the contact's timeline, keeps
      * orders as records, and moves the contact through the lifecycle when a criterion holds.
@@ -141,43 +199,14 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
      */
     const emit = Effect.fn("Events.emit")(function* (input: EmitInput) {
       const data = yield* decodeInput(EmitInput)(input)
-      const payload = data.payload ?? {}
-      yield* checkPayload(data.type, payload)
+      yield* checkPayload(data.type, data.payload ?? {})
       const now = yield* DateTime.now
-      const id = data.id ?? EventId.make(yield* (yield* IdGenerator).next)
-      const occurredAt = data.occurredAt ?? now
+      const prepared = yield* prepare(data, now)
       return yield* storage
         .transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
-            const workspace = yield* ensureWorkspace(storage)
-            const existing = yield* storage.events.get(workspace.id, id)
-            if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
-            const { contact, created, triggered } = yield* resolveContact(workspace, data, { id, occurredAt, payload })
-            if (created && data.type === "contact.created") {
-              const stored = yield* storage.events.get(workspace.id, id)
-              return new EmitResult({
-                event: Option.getOrThrow(stored),
-                contact,
-                duplicate: false,
-                contactCreated: true,
-                stageChange: null,
-                progressionBlocked: null,
-                triggered
-              }, true)
-            }
-            // Built from decoded input and stored records: constructors need not check them again.
-            const event = new StoredEvent({ id, workspaceId: workspace.id, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload }, true)
-            const recorded = yield* record(recorder, workspace, event, contact)
-            return new EmitResult({
-              event,
-              contact: recorded.contact,
-              duplicate: false,
-              contactCreated: created,
-              stageChange: recorded.change,
-              progressionBlocked: recorded.blocked,
-              triggered: [...triggered, ...recorded.triggered]
-            }, true)
+            return yield* emitIn(yield* ensureWorkspace(storage), prepared, now)
           })
         )
         .pipe(
@@ -185,11 +214,48 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
           Effect.catchTag("DuplicateEvent", () =>
             Effect.gen(function* () {
               const workspaceId = (yield* readWorkspace(storage)).id
-              const stored = yield* storage.events.get(workspaceId, id)
-              return Option.isSome(stored) ? yield* duplicateOf(workspaceId, stored.value) : yield* Effect.dieMessage(`event ${id} vanished`)
+              const stored = yield* storage.events.get(workspaceId, prepared.id)
+              return Option.isSome(stored) ? yield* duplicateOf(workspaceId, stored.value) : yield* Effect.dieMessage(`event ${prepared.id} vanished`)
             })
           )
         )
+    })
+
+    /**
+     * Emits up to {@link maxEmitBatch} events in one transaction, all or none: every input is
+     * checked first (every issue reported, paths starting with the item's index), then the events
+     * are recorded in order, each exactly as `emit` would record it one after the other (the same
+     * results, in the same order). Each is still stored once per id: an id already stored, or given
+     * earlier in the list, is a `duplicate`.
+     */
+    const emitMany = Effect.fn("Events.emitMany")(function* (inputs: ReadonlyArray<EmitInput>) {
+      if (!Array.isArray(inputs)) return yield* ValidationError.at(["events"], "expected a list of events")
+      if (inputs.length > maxEmitBatch) {
+        return yield* ValidationError.at(["events"], `at most ${maxEmitBatch} events per call (got ${inputs.length}); split the list`)
+      }
+      if (inputs.length === 0) return []
+      const { values, issues } = decodeEmitInputs(inputs)
+      for (const { value, index } of values) {
+        const checked = yield* Effect.either(checkPayload(value.type, value.payload ?? {}, [index]))
+        if (checked._tag === "Left") issues.push(...checked.left.issues)
+      }
+      if (issues.length > 0) return yield* ValidationError.fromIssues([...issues].sort((a, b) => Number(a.path[0]) - Number(b.path[0])), "Invalid events")
+      const now = yield* DateTime.now
+      const prepared = yield* Effect.forEach(values, ({ value }) => prepare(value, now))
+      const attempt = storage.transaction(
+        Effect.gen(function* () {
+          yield* workspaceLock(storage, "shared")
+          const workspace = yield* ensureWorkspace(storage)
+          const results: Array<EmitResult> = []
+          for (const item of prepared) results.push(yield* emitIn(workspace, item, now))
+          return results as ReadonlyArray<EmitResult>
+        })
+      )
+      // Another emission stored one of the ids meanwhile: the batch rolled back; run it again, and
+      // that event is a duplicate this time.
+      return yield* Effect.retry(attempt, { times: 3, while: (error) => error._tag === "DuplicateEvent" }).pipe(
+        Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`event ${e.eventId} was stored concurrently three times in a row`))
+      )
     })
 
     /** A stored event by id. */
@@ -199,6 +265,6 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       return yield* Option.match(found, { onNone: () => Effect.fail(NotFound.of("event", id)), onSome: Effect.succeed })
     })
 
-    return { emit, get } as const
+    return { emit, emitMany, get } as const
   })
 }) {}
