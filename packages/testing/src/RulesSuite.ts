@@ -228,6 +228,40 @@ export const rulesSuite = (test: Test) => {
         expect(yield* s.jobs.claim({ now: at(now), leaseUntil: at("2025-06-01T09:01:00.000Z"), token: "token-4", limit: 10, workspaces: [] })).toEqual([])
       }))
 
+    test("claim over several workspaces takes the soonest due jobs across them (an ended lease included), at most limit, and leaves other workspaces alone", () =>
+      Effect.gen(function* () {
+        const s = yield* store
+        const [a, b, c] = [Fixtures.freshWorkspaceId(), Fixtures.freshWorkspaceId(), Fixtures.freshWorkspaceId()]
+        const due = (ws: Ids.WorkspaceId, iso: string, overrides: Partial<Job.Job> = {}) => Fixtures.job(ws, { dueAt: at(iso), ...overrides })
+        const a1 = yield* due(a, "2025-06-01T07:00:00.000Z")
+        const a2 = yield* due(a, "2025-06-01T07:40:00.000Z")
+        const a3 = yield* due(a, "2025-06-01T08:30:00.000Z")
+        const aLater = yield* due(a, "2025-06-01T10:00:00.000Z")
+        const b1 = yield* due(b, "2025-06-01T07:20:00.000Z")
+        const bExpired = yield* due(b, "2025-06-01T06:50:00.000Z", { status: "running", attempts: 1, leaseUntil: at("2025-06-01T08:00:00.000Z"), claimToken: "old" })
+        const bHeld = yield* due(b, "2025-06-01T06:00:00.000Z", { status: "running", attempts: 1, leaseUntil: at("2025-06-01T10:00:00.000Z"), claimToken: "held" })
+        const b3 = yield* due(b, "2025-06-01T08:10:00.000Z")
+        const c1 = yield* due(c, "2025-06-01T05:00:00.000Z")
+        yield* s.jobs.insertMany([a3, b3, a1, bHeld, aLater, b1, a2, bExpired, c1])
+
+        const now = at("2025-06-01T09:00:00.000Z")
+        const claim = (token: string, limit: number) =>
+          s.jobs.claim({ now, leaseUntil: at("2025-06-01T09:05:00.000Z"), token, limit, workspaces: [a, b] })
+        const first = yield* claim("token-1", 4)
+        expect(ids(first)).toEqual([bExpired.id, a1.id, b1.id, a2.id])
+        expect(first.map((j) => [j.status, j.claimToken, j.attempts])).toEqual([
+          ["running", "token-1", 2],
+          ["running", "token-1", 1],
+          ["running", "token-1", 1],
+          ["running", "token-1", 1]
+        ])
+        expect(ids(yield* claim("token-2", 10))).toEqual([b3.id, a3.id])
+        expect(yield* claim("token-3", 10)).toEqual([])
+        expect(Option.getOrThrow(yield* s.jobs.get(b, bHeld.id))).toMatchObject({ status: "running", claimToken: "held", attempts: 1 })
+        expect(Option.getOrThrow(yield* s.jobs.get(a, aLater.id))).toMatchObject({ status: "pending", attempts: 0 })
+        expect(Option.getOrThrow(yield* s.jobs.get(c, c1.id))).toMatchObject({ status: "pending", attempts: 0, claimToken: null })
+      }))
+
     test("a job whose lease ended is claimed again by another token; the first token's settle then returns false and writes nothing", () =>
       Effect.gen(function* () {
         const s = yield* store

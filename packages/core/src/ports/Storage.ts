@@ -593,9 +593,10 @@ export interface JobRepository {
   /** The job, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: JobId) => Effect.Effect<Option.Option<Job>, StorageError>
   /**
-   * Claims due jobs, soonest due first (then by id), in one statement: each becomes `running` with
-   * the lease and token, one more attempt and `updatedAt = now`. Concurrent claims never return the
-   * same job while its lease holds (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+   * Claims due jobs, soonest due first (then by id): each becomes `running` with the lease and
+   * token, one more attempt and `updatedAt = now`. Concurrent claims never return the same job
+   * while its lease holds (PostgreSQL: `FOR UPDATE SKIP LOCKED`). Each statement that claims is
+   * pinned to one workspace, so that the tables can be distributed by workspace.
    */
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<Job>, StorageError>
   /**

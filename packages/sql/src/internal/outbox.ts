@@ -19,6 +19,8 @@ const CHUNK = 500
 const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
 
+const WorkspaceIdRow = Schema.Struct({ workspace_id: Schema.String })
+
 const byDue = (a: { dueAt: DateTime.Utc; id: string }, b: { dueAt: DateTime.Utc; id: string }) =>
   DateTime.toEpochMillis(a.dueAt) - DateTime.toEpochMillis(b.dueAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
@@ -41,35 +43,70 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
 
   const inWorkspaces = (workspaces: ReadonlyArray<string> | undefined) => (workspaces === undefined ? [] : among("workspace_id", workspaces))
 
-  const due = (request: Storage.ClaimRequest) =>
-    sql.and([
-      sql`((status = 'pending' AND due_at <= ${instant(request.now)}) OR (status = 'running' AND lease_until <= ${instant(request.now)}))`,
-      ...inWorkspaces(request.workspaces)
-    ])
+  const dueNow = (request: Storage.ClaimRequest) =>
+    sql`((status = 'pending' AND due_at <= ${instant(request.now)}) OR (status = 'running' AND lease_until <= ${instant(request.now)}))`
 
   const claimed = (request: Storage.ClaimRequest) =>
     sql`status = 'running', attempts = attempts + 1, lease_until = ${iso(request.leaseUntil)}, claim_token = ${request.token}, updated_at = ${iso(request.now)}`
 
+  // Claims lock rows, and a distributed PostgreSQL (Citus, by workspace_id) locks rows only in a
+  // statement pinned to one shard: every claiming statement names its one workspace.
+  const claimIn = (request: Storage.ClaimRequest, workspaceId: string, limit: number) =>
+    all(JobRow)(
+      sql.onDialectOrElse({
+        // Rows another transaction holds are skipped, not waited for: instances claim disjoint
+        // batches without blocking each other. The locking SELECT is a CTE so that it runs once: a
+        // subquery in FROM may be scanned again for each row, and a second scan skips the rows the
+        // first one locked and returns the next ones, claiming more than `limit`.
+        pg: () => sql`WITH c AS MATERIALIZED (
+            SELECT id FROM rapport_jobs WHERE workspace_id = ${workspaceId} AND ${dueNow(request)}
+            ORDER BY due_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+          UPDATE rapport_jobs AS j SET ${claimed(request)} FROM c
+          WHERE j.workspace_id = ${workspaceId} AND j.id = c.id RETURNING j.*`,
+        // A SQLite write holds the database's one write lock: claims never overlap.
+        orElse: () => sql`UPDATE rapport_jobs SET ${claimed(request)}
+          WHERE workspace_id = ${workspaceId} AND id IN (SELECT id FROM rapport_jobs WHERE workspace_id = ${workspaceId} AND ${dueNow(request)} ORDER BY due_at, id LIMIT ${limit})
+          RETURNING *`
+      })
+    )
+
+  // Which workspaces hold the `limit` soonest due jobs, and how many each: read without a lock,
+  // through the partial indexes on due_at and lease_until (on a distributed database, each shard
+  // reads at most `limit` entries of each). The claims that follow re-check every row.
+  const dueWorkspaces = (request: Storage.ClaimRequest) => {
+    const window = (condition: Statement.Fragment) =>
+      sql`SELECT workspace_id, due_at, id FROM rapport_jobs WHERE ${sql.and([condition, ...inWorkspaces(request.workspaces)])}
+          ORDER BY due_at, id LIMIT ${request.limit}`
+    return Effect.map(
+      all(WorkspaceIdRow)(
+        sql`SELECT workspace_id FROM (
+              SELECT * FROM (${window(sql`status = 'pending' AND due_at <= ${instant(request.now)}`)}) AS pending
+              UNION ALL
+              SELECT * FROM (${window(sql`status = 'running' AND lease_until <= ${instant(request.now)}`)}) AS expired
+            ) AS due ORDER BY due_at, id LIMIT ${request.limit}`
+      ),
+      (rows) => {
+        const counts = new Map<string, number>()
+        for (const row of rows) counts.set(row.workspace_id, (counts.get(row.workspace_id) ?? 0) + 1)
+        return counts
+      }
+    )
+  }
+
+  // The jobs a claim over several workspaces returns are those one statement over all of them
+  // would: the soonest due first. A job another claim took meanwhile is replaced by the workspace's
+  // next due one.
   const claim = (request: Storage.ClaimRequest) =>
     request.limit <= 0 || (request.workspaces !== undefined && request.workspaces.length === 0)
       ? Effect.succeed([])
-      : Effect.map(
-          all(JobRow)(
-            sql.onDialectOrElse({
-              // Rows another transaction holds are skipped, not waited for: instances claim
-              // disjoint batches without blocking each other.
-              pg: () => sql`UPDATE rapport_jobs AS j SET ${claimed(request)}
-                FROM (SELECT workspace_id, id FROM rapport_jobs WHERE ${due(request)}
-                      ORDER BY due_at, id LIMIT ${request.limit} FOR UPDATE SKIP LOCKED) AS c
-                WHERE j.workspace_id = c.workspace_id AND j.id = c.id RETURNING j.*`,
-              // A SQLite write holds the database's one write lock: claims never overlap.
-              orElse: () => sql`UPDATE rapport_jobs SET ${claimed(request)}
-                WHERE (workspace_id, id) IN (SELECT workspace_id, id FROM rapport_jobs WHERE ${due(request)} ORDER BY due_at, id LIMIT ${request.limit})
-                RETURNING *`
-            })
-          ),
-          (jobs) => [...jobs].sort(byDue)
-        )
+      : request.workspaces !== undefined && request.workspaces.length === 1
+        ? Effect.map(claimIn(request, request.workspaces[0]!, request.limit), (jobs) => [...jobs].sort(byDue))
+        : Effect.flatMap(dueWorkspaces(request), (counts) =>
+            Effect.map(
+              Effect.forEach([...counts], ([workspaceId, n]) => claimIn(request, workspaceId, n)),
+              (claims) => claims.flat().sort(byDue)
+            )
+          )
 
   const jobs: Storage.JobRepository = {
     insertMany: (items) =>
@@ -84,6 +121,7 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
         { discard: true }
       ),
     get: (ws, id) => first(JobRow)(sql`SELECT * FROM rapport_jobs WHERE workspace_id = ${ws} AND id = ${id}`),
+    getByKey: (ws, key) => first(JobRow)(sql`SELECT * FROM rapport_jobs WHERE workspace_id = ${ws} AND idempotency_key = ${key}`),
     claim,
     settle: (job, token) =>
       orStorage(
@@ -121,30 +159,32 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
             ]),
             (rows) => {
               const times = rows.flatMap((row) => (Option.isSome(row) && row.value.at !== null ? [row.value.at] : []))
-    getByKey: (ws, key) => first(JobRow)(sql`SELECT * FROM rapport_jobs WHERE workspace_id = ${ws} AND idempotency_key = ${key}`),
               return times.length === 0 ? Option.none() : Option.some(times.reduce((a, b) => DateTime.min(a, b)))
             }
           ),
-    marketingSince: (ws, contactId, since) =>
-      count(
-        sql`SELECT COUNT(*) AS n FROM rapport_jobs
-            WHERE workspace_id = ${ws} AND contact_id = ${contactId} AND category = 'marketing' AND reserved_at > ${instant(since)}`
-      ),
-    sentByVariant: (ws, ruleId) =>
-      Effect.map(
-        all(VariantCountRow)(
-          sql`SELECT variant, COUNT(*) AS n FROM rapport_jobs
-              WHERE workspace_id = ${ws} AND rule_id = ${ruleId} AND status = 'done' AND action_type = 'sendEmail' GROUP BY variant`
-        ),
-        (rows) => rows.map((r) => ({ variant: r.variant, sent: r.n }))
-      ),
+    reservedSince: (ws, q) =>
+      q.categories.length === 0
+        ? Effect.succeed(0)
+        : count(
+            sql`SELECT COUNT(*) AS n FROM rapport_jobs WHERE workspace_id = ${ws} AND contact_id = ${q.contactId}
+                AND ${sql.in("category", q.categories)} AND reserved_at > ${instant(q.since)}`
+          ),
+    countByVariant: (ws, q) =>
+      q.statuses.length === 0 || q.actionTypes.length === 0
+        ? Effect.succeed([])
+        : Effect.map(
+            all(VariantCountRow)(
+              sql`SELECT variant, COUNT(*) AS n FROM rapport_jobs WHERE workspace_id = ${ws} AND rule_id = ${q.ruleId}
+                  AND ${sql.in("status", q.statuses)} AND ${sql.in("action_type", q.actionTypes)} GROUP BY variant`
+            ),
+            (rows) => rows.map((r) => ({ variant: r.variant, count: r.n }))
+          ),
     removeForContact: (ws, contactId) => affected(sql`DELETE FROM rapport_jobs WHERE workspace_id = ${ws} AND contact_id = ${contactId} RETURNING id`)
   }
 
   // --- firings
 
   const firings: Storage.FiringRepository = {
-    insert: (firing) => orStorage(Effect.flatMap(encodeFiring(firing), (row) => Effect.asVoid(sql`INSERT INTO rapport_rule_firings ${sql.insert(row)}`))),
     insertMany: (items) =>
       Effect.forEach(
         chunks(items),
@@ -167,11 +207,11 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
         ),
         (n) => n > 0
       ),
-    convert: (ws, contactId, eventType, at) =>
+    convert: (ws, q) =>
       affected(
-        sql`UPDATE rapport_rule_firings SET converted_at = ${iso(at)}
-            WHERE workspace_id = ${ws} AND contact_id = ${contactId} AND goal_event = ${eventType} AND converted_at IS NULL
-              AND fired_at <= ${instant(at)} AND goal_until >= ${instant(at)} RETURNING id`
+        sql`UPDATE rapport_rule_firings SET converted_at = ${iso(q.convertedAt)}
+            WHERE workspace_id = ${ws} AND contact_id = ${q.contactId} AND goal_event = ${q.goalEvent} AND converted_at IS NULL
+              AND fired_at <= ${instant(q.firedBy)} AND goal_until >= ${instant(q.openAt)} RETURNING id`
       ),
     stats: (ws, ruleId) =>
       Effect.map(
