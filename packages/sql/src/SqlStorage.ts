@@ -554,19 +554,19 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   // --- timeline
 
   const timeline: Storage.TimelineRepository = {
-    get: (workspaceId, id) =>
-      orStorage(
-        Effect.flatMap(
-          sql`SELECT * FROM rapport_timeline WHERE workspace_id = ${workspaceId} AND id = ${id}`,
-          (rows) => (rows.length === 0 ? Effect.succeedNone : Effect.asSome(Schema.decodeUnknown(TimelineRow)(rows[0])))
-        )
-      ),
     append: (entry) => orStorage(Effect.flatMap(encodeEntry(entry), (row) => Effect.asVoid(sql`INSERT INTO rapport_timeline ${sql.insert(row)}`))),
     appendMany: (entries) =>
       Effect.forEach(
         chunks(entries),
         (chunk) => orStorage(Effect.flatMap(Effect.forEach(chunk, (e) => encodeEntry(e)), (rows) => sql`INSERT INTO rapport_timeline ${sql.insert(rows)}`)),
         { discard: true }
+      ),
+    get: (workspaceId, id) =>
+      orStorage(
+        Effect.flatMap(
+          sql`SELECT * FROM rapport_timeline WHERE workspace_id = ${workspaceId} AND id = ${id}`,
+          (rows) => (rows.length === 0 ? Effect.succeedNone : Effect.asSome(Schema.decodeUnknown(TimelineRow)(rows[0])))
+        )
       ),
     list: (workspaceId, q) => {
       if (q.kinds !== undefined && q.kinds.length === 0) return Effect.succeed([])
@@ -736,6 +736,22 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       return sql.withTransaction(Effect.zipRight(writeLock, Effect.tap(effect, () => Effect.sync(() => (workDone = true))))).pipe(
         Effect.catchAllDefect((defect): Effect.Effect<never, Errors.StorageError | SqlError> =>
           !isSqlError(defect)
+            ? Effect.die(defect)
+            : workDone
+              ? Effect.fail(
+                  new Errors.StorageError({
+                    reason: "unavailable",
+                    message: `The connection was lost while committing: the write may or may not have been applied (${storageError(defect).message}). Retrying is safe where ids make writes idempotent (events); read before retrying other writes.`,
+                    cause: defect
+                  })
+                )
+              : Effect.fail(defect)
+        )
+      )
+    })
+    return retryLostConnection(attempt).pipe(Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)))
+  }
+
   // What runs once the outermost transaction commits. Each transaction of this store has its own
   // list (a FiberRef set by the outermost one); a savepoint that rolls back drops what it added,
   // and a transaction run again after a lost connection starts from an empty list.
@@ -763,24 +779,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   const afterCommit = (effect: Effect.Effect<void>) =>
     Effect.flatMap(FiberRef.get(pending), (hooks) => (hooks === undefined ? Effect.catchAllCause(effect, (cause) => Effect.logWarning("Rapport: an after-commit step failed", cause)) : Effect.sync(() => void hooks.push(effect))))
 
-            ? Effect.die(defect)
-            : workDone
-              ? Effect.fail(
-                  new Errors.StorageError({
-                    reason: "unavailable",
-                    message: `The connection was lost while committing: the write may or may not have been applied (${storageError(defect).message}). Retrying is safe where ids make writes idempotent (events); read before retrying other writes.`,
-                    cause: defect
-                  })
-                )
-              : Effect.fail(defect)
-        )
-      )
-    })
-    return retryLostConnection(attempt).pipe(Effect.mapError((error) => (isSqlError(error) ? storageError(error) : error)))
-  }
-
   // SQLite transactions already run one at a time (they take the write lock first). PostgreSQL
-    afterCommit,
   // takes a transaction-scoped advisory lock (no row written) on a 64-bit hash of workspace and
   // key. 64 bits matter: with 32-bit keys an email could be chosen to collide with the workspace
   // lock and deadlock every writer of the workspace.
@@ -797,6 +796,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
 
   return Storage.Storage.of({
     transaction,
+    afterCommit,
     lock,
     workspaces,
     fieldDefinitions,

@@ -90,6 +90,8 @@ export interface FollowUpResultJson {
   /** The mail queued in the outbox (the dispatcher sends it, with retries). */
   readonly mail: { readonly to: string; readonly subject: string; readonly status: "queued"; readonly jobId: string; readonly idempotencyKey: string } | null
   readonly task: TaskJson | null
+  /** The call repeated an earlier one's idempotency key: nothing was done. */
+  readonly duplicate: boolean
 }
 
 /**
@@ -103,6 +105,3 @@ export interface StageCount {
   readonly label: string
   readonly count: number
 }
-
-  /** The call repeated an earlier one's idempotency key: nothing was done. */
-  readonly duplicate: boolean
