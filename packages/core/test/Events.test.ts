@@ -3,7 +3,6 @@ import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as FastCheck from "effect/FastCheck"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Contact, TimelineEntry } from "@rapport/core"
 import { failure, line, withCrm } from "./helpers.js"
@@ -47,8 +46,8 @@ describe("Events.emit", () => {
         const second = yield* events.emit(input)
         expect([first.duplicate, second.duplicate, second.contact?.id, second.event.id]).toEqual([false, true, first.contact?.id, "order-77"])
         const storage = yield* Storage.Storage
-        const order = Option.getOrThrow(yield* storage.orders.get(ws, Ids.OrderId.make("77")))
-        expect([order.totalMinor, order.currency, order.lines.length]).toEqual([3000, "EUR", 1])
+        const orders = yield* storage.orders.forContact(ws, first.contact!.id, { limit: 10 })
+        expect(orders.map((o) => [o.id, o.totalMinor, o.currency, o.lines.length])).toEqual([["77", 3000, "EUR", 1]])
         expect((yield* storage.timeline.list(ws, { kinds: ["order"], limit: 10 })).length).toBe(1)
       })
     ))

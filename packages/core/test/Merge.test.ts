@@ -133,7 +133,7 @@ describe("Contacts.merge", () => {
         const kept = yield* contacts.create({ email: "kept@example.com" })
         // A customer without the field a customer needs (stored before the requirement, say).
         const dup = new Contact.Contact({ ...kept, id: Ids.ContactId.make("018f0000-0000-7000-8000-0000000000d1"), email: null, emails: [], stage: LifecycleDefinition.StageKey.make("customer") })
-        yield* storage.contacts.insert(dup)
+        yield* storage.contacts.insertMany([dup])
         const before = yield* snapshot
         const error = yield* failure(contacts.merge(kept.id, dup.id))
         expect(error).toMatchObject({ _tag: "ValidationError", issues: [{ path: ["fields", "siret"] }] })

@@ -248,13 +248,6 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   const together = <A, E>(effect: Effect.Effect<A, E>) => orStorage(sql.withTransaction(effect))
 
   const contacts: Storage.ContactRepository = {
-    insert: (contact) =>
-      together(
-        Effect.zipRight(
-          onUnique(Effect.flatMap(encodeContact(contact), (row) => sql`INSERT INTO rapport_contacts ${sql.insert(stripIdentities(row))}`), contactConflict(contact)),
-          insertIdentities([contact])
-        )
-      ),
     // In email order: two batches sharing emails then meet them in the same order, so one waits
     // and gets a Conflict instead of both deadlocking.
     insertMany: (contacts) =>
@@ -683,15 +676,6 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
           if (inserted.length === 0) return false
           if (lines.length > 0) yield* sql`INSERT INTO rapport_order_lines ${sql.insert(lines)}`
           return true
-        })
-      ),
-    get: (workspaceId, id) =>
-      orStorage(
-        Effect.gen(function* () {
-          const headers = yield* sql`SELECT * FROM rapport_orders WHERE workspace_id = ${workspaceId} AND id = ${id}`
-          if (headers.length === 0) return Option.none()
-          const lines = yield* sql`SELECT * FROM rapport_order_lines WHERE workspace_id = ${workspaceId} AND order_id = ${id} ORDER BY line_no`
-          return Option.some(yield* Schema.decodeUnknown(OrderFromRows)({ header: headers[0], lines }))
         })
       ),
     count: (workspaceId, q) => orStorage(count(sql`SELECT COUNT(*) AS n FROM rapport_orders WHERE ${ordersOf(workspaceId, q)}`)),

@@ -67,11 +67,11 @@ export const identitiesSuite = (test: Test): void => {
         const s = yield* store
         const ws = Fixtures.freshWorkspaceId()
         const ada = yield* withLists(ws, emails(["ada@example.com", null], ["ada@home.org", "home"]))
-        yield* s.contacts.insert(ada)
+        yield* s.contacts.insertMany([ada])
         const asPrimary = yield* withLists(ws, emails(["Ada@Home.org", null], ["bob@example.com", null]), phones(["+4915112345678", null]))
         const asSecondary = yield* withLists(ws, emails(["bob@example.com", null], ["ADA@home.org", null]), phones(["+4915112345678", null]))
         for (const bob of [asPrimary, asSecondary]) {
-          expect(yield* failure(s.contacts.insert(bob))).toMatchObject({ _tag: "Conflict", reason: "unique", entity: "contact" })
+          expect(yield* failure(s.contacts.insertMany([bob]))).toMatchObject({ _tag: "Conflict", reason: "unique", entity: "contact" })
           expect(Option.isNone(yield* s.contacts.get(ws, bob.id))).toBe(true)
           expect(yield* failure(s.transaction(s.contacts.insertMany([bob])))).toMatchObject({ _tag: "Conflict", reason: "unique" })
         }
@@ -79,7 +79,7 @@ export const identitiesSuite = (test: Test): void => {
         expect(Option.isNone(yield* s.contacts.findByEmail(ws, "bob@example.com"))).toBe(true)
         expect(yield* s.contacts.findByPhones(ws, ["+4915112345678"])).toEqual([])
         const bob = yield* withLists(ws, emails(["bob@example.com", null]), phones(["+4915112345678", null]))
-        yield* s.contacts.insert(bob)
+        yield* s.contacts.insertMany([bob])
         expect(idOf(yield* s.contacts.findByEmail(ws, "ada@home.org"))).toEqual(Option.some(ada.id))
         expect((yield* s.contacts.list(ws, { limit: 10 })).length).toBe(2)
       }))
@@ -125,7 +125,7 @@ export const identitiesSuite = (test: Test): void => {
           phone: "+33612345678",
           phones: []
         })
-        yield* s.contacts.insert(c)
+        yield* s.contacts.insertMany([c])
         const stored = Option.getOrThrow(yield* s.contacts.get(ws, c.id))
         expect([stored.emails, stored.phones]).toEqual([emails(["ada@example.com", null], ["ada@home.org", "home"]), phones(["+33612345678", null])])
         expect(idOf(yield* s.contacts.findByEmail(ws, "ada@example.com"))).toEqual(Option.some(c.id))
@@ -136,13 +136,13 @@ export const identitiesSuite = (test: Test): void => {
         const s = yield* store
         const ws = Fixtures.freshWorkspaceId()
         const ada = yield* withLists(ws, emails(["ada@example.com", null], ["ada@home.org", null]), phones(["+33612345678", null], ["+33123456789", null]))
-        yield* s.contacts.insert(ada)
+        yield* s.contacts.insertMany([ada])
         expect(yield* s.contacts.remove(ws, ada.id)).toBe(true)
         expect(Option.isNone(yield* s.contacts.findByEmail(ws, "ada@home.org"))).toBe(true)
         expect(yield* s.contacts.findByEmails(ws, ["ada@example.com", "ada@home.org"])).toEqual([])
         expect(yield* s.contacts.findByPhones(ws, ["+33123456789", "+33612345678"])).toEqual([])
         const again = yield* withLists(ws, emails(["ada@home.org", null], ["ada@example.com", null]))
-        yield* s.contacts.insert(again)
+        yield* s.contacts.insertMany([again])
         expect(idOf(yield* s.contacts.findByEmail(ws, "ada@example.com"))).toEqual(Option.some(again.id))
       }))
   })

@@ -48,7 +48,7 @@ const recordsOf = (s: Storage.StorageService, ws: Ids.WorkspaceId, contactId: Id
     const jobs = [yield* Fixtures.job(ws, { contactId }), yield* Fixtures.job(ws, { contactId, status: "done" })]
     yield* s.jobs.insertMany(jobs)
     const firing = yield* Fixtures.firing(ws, { contactId })
-    yield* s.firings.insert(firing)
+    yield* s.firings.insertMany([firing])
     const consent = Fixtures.consent(ws, { contactId, purpose: `${tag}-purpose` })
     yield* s.consents.put(consent)
     return { entries, events, order, deal, task, jobs, firing, consent }
@@ -80,9 +80,9 @@ export const mergeSuite = (test: Test) => {
         const ws = Fixtures.freshWorkspaceId()
         const other = Fixtures.freshWorkspaceId()
         const [from, to, bystander] = yield* Effect.forEach([1, 2, 3], () => Fixtures.contact(ws))
-        for (const c of [from!, to!, bystander!]) yield* s.contacts.insert(c)
+        yield* s.contacts.insertMany([from!, to!, bystander!])
         // The same contact id in another workspace must not move.
-        yield* s.contacts.insert(new Contact.Contact({ ...from!, workspaceId: other }))
+        yield* s.contacts.insertMany([new Contact.Contact({ ...from!, workspaceId: other })])
         const moving = yield* recordsOf(s, ws, from!.id, "from")
         yield* recordsOf(s, ws, to!.id, "to")
         yield* recordsOf(s, ws, bystander!.id, "bystander")
@@ -130,7 +130,7 @@ export const mergeSuite = (test: Test) => {
 
         // A contact with nothing moves nothing.
         const empty = yield* Fixtures.contact(ws)
-        yield* s.contacts.insert(empty)
+        yield* s.contacts.insertMany([empty])
         expect(yield* s.transaction(s.contacts.reassign(ws, empty.id, to!.id, when))).toEqual({
           timeline: 0, events: 0, orders: 0, deals: 0, tasks: 0, jobs: 0, firings: 0, consents: 0
         })
@@ -185,7 +185,7 @@ export const mergeSuite = (test: Test) => {
         const phones = ["+33612345678", "+33612345678", "+4915112345678", "06 12 34 56 78", null]
         const contacts = yield* Effect.forEach(phones, (phone) => Fixtures.contact(ws, { phone }))
         yield* s.contacts.insertMany(contacts)
-        yield* s.contacts.insert(yield* Fixtures.contact(Fixtures.freshWorkspaceId(), { phone: "+33612345678" }))
+        yield* s.contacts.insertMany([yield* Fixtures.contact(Fixtures.freshWorkspaceId(), { phone: "+33612345678" })])
 
         const found = yield* s.contacts.findByPhones(ws, ["+33612345678", "+4915112345678", "+10000000000"])
         expect(found.map((c) => c.id)).toEqual(ids(contacts.slice(0, 3)))

@@ -429,7 +429,7 @@ export const rulesSuite = (test: Test) => {
         expect(yield* next(Fixtures.freshWorkspaceId())).toEqual(Option.none())
       }))
 
-    test("marketingSince counts the contact's marketing jobs reserved after the instant, whatever their status", () =>
+    test("reservedSince counts the contact's jobs of the given categories reserved after the instant, whatever their status", () =>
       Effect.gen(function* () {
         const s = yield* store
         const ws = Fixtures.freshWorkspaceId()
@@ -445,16 +445,20 @@ export const rulesSuite = (test: Test) => {
           yield* mail(ada, null, null, "pending"),
           yield* mail(bob, "marketing", "2025-06-05T09:00:00.000Z")
         ])
-        const since = (contact: Ids.ContactId, instant: string) => s.jobs.marketingSince(ws, contact, at(instant))
+        const since = (contact: Ids.ContactId, instant: string, categories: ReadonlyArray<"marketing" | "transactional"> = ["marketing"]) =>
+          s.jobs.reservedSince(ws, { contactId: contact, categories, since: at(instant) })
         expect(yield* since(ada, "2025-05-01T00:00:00.000Z")).toBe(3)
         expect(yield* since(ada, "2025-06-02T00:00:00.000Z")).toBe(2)
         expect(yield* since(ada, "2025-06-04T00:00:00.000Z")).toBe(1)
         expect(yield* since(ada, "2025-06-06T00:00:00.000Z")).toBe(0)
         expect(yield* since(bob, "2025-05-01T00:00:00.000Z")).toBe(1)
-        expect(yield* s.jobs.marketingSince(Fixtures.freshWorkspaceId(), ada, at("2025-05-01T00:00:00.000Z"))).toBe(0)
+        expect(yield* since(ada, "2025-05-01T00:00:00.000Z", ["transactional"])).toBe(1)
+        expect(yield* since(ada, "2025-05-01T00:00:00.000Z", ["marketing", "transactional"])).toBe(4)
+        expect(yield* since(ada, "2025-05-01T00:00:00.000Z", [])).toBe(0)
+        expect(yield* s.jobs.reservedSince(Fixtures.freshWorkspaceId(), { contactId: ada, categories: ["marketing"], since: at("2025-05-01T00:00:00.000Z") })).toBe(0)
       }))
 
-    test("sentByVariant counts a rule's done sendEmail jobs per variant", () =>
+    test("countByVariant counts a rule's jobs of the given statuses and action types per variant", () =>
       Effect.gen(function* () {
         const s = yield* store
         const ws = Fixtures.freshWorkspaceId()
@@ -473,11 +477,15 @@ export const rulesSuite = (test: Test) => {
           yield* job("plain", null, "done"),
           yield* job("plain", null, "done", { type: "adjustScore", by: 1 })
         ])
-        const sent = (rule: string) => Effect.map(s.jobs.sentByVariant(ws, ruleId(rule)), (rows) => byVariant(rows.filter((r) => r.sent > 0)))
-        expect(yield* sent("ab")).toEqual([{ variant: "A", sent: 2 }, { variant: "B", sent: 1 }])
-        expect(yield* sent("plain")).toEqual([{ variant: null, sent: 1 }])
-        expect(yield* sent("none")).toEqual([])
-        expect(yield* s.jobs.sentByVariant(Fixtures.freshWorkspaceId(), ruleId("ab"))).toEqual([])
+        const count = (rule: string, statuses: ReadonlyArray<Job.JobStatus> = ["done"], actionTypes: ReadonlyArray<string> = ["sendEmail"]) =>
+          Effect.map(s.jobs.countByVariant(ws, { ruleId: ruleId(rule), statuses, actionTypes }), (rows) => byVariant(rows.filter((r) => r.count > 0)))
+        expect(yield* count("ab")).toEqual([{ variant: "A", count: 2 }, { variant: "B", count: 1 }])
+        expect(yield* count("plain")).toEqual([{ variant: null, count: 1 }])
+        expect(yield* count("none")).toEqual([])
+        expect(yield* count("ab", ["dead", "skipped"])).toEqual([{ variant: "B", count: 2 }])
+        expect(yield* count("ab", ["done"], ["sendEmail", "addTag"])).toEqual([{ variant: "A", count: 3 }, { variant: "B", count: 1 }])
+        expect(yield* count("ab", [], ["sendEmail"])).toEqual([])
+        expect(yield* s.jobs.countByVariant(Fixtures.freshWorkspaceId(), { ruleId: ruleId("ab"), statuses: ["done"], actionTypes: ["sendEmail"] })).toEqual([])
       }))
 
     test("removeForContact removes only that contact's jobs in the workspace and returns how many", () =>
@@ -561,9 +569,9 @@ export const rulesSuite = (test: Test) => {
         const fired = (day: string, overrides: Partial<Job.Firing> = {}) =>
           Fixtures.firing(ws, { ruleId: cart, contactId: ada, firedAt: at(`2025-06-${day}T09:00:00.000Z`), ...overrides })
         const newest = yield* fired("03", { dedupeKey: "cart-2" })
-        for (const f of [yield* fired("01", { dedupeKey: "cart-1" }), newest, yield* fired("02")]) yield* s.firings.insert(f)
-        yield* s.firings.insert(yield* fired("05", { ruleId: ruleId("other") }))
-        yield* s.firings.insert(yield* fired("06", { contactId: bob, dedupeKey: "cart-9" }))
+        yield* s.firings.insertMany([yield* fired("01", { dedupeKey: "cart-1" }), newest, yield* fired("02")])
+        yield* s.firings.insertMany([yield* fired("05", { ruleId: ruleId("other") })])
+        yield* s.firings.insertMany([yield* fired("06", { contactId: bob, dedupeKey: "cart-9" })])
 
         expect(Option.map(yield* s.firings.latest(ws, cart, ada), json.firing)).toEqual(Option.some(json.firing(newest)))
         expect(Option.map(yield* s.firings.latest(ws, cart, bob), (f) => iso(f.firedAt))).toEqual(Option.some("2025-06-06T09:00:00.000Z"))
@@ -616,20 +624,27 @@ export const rulesSuite = (test: Test) => {
         const already = yield* f("10:00", "12:00", { convertedAt: at("2025-06-01T10:45:00.000Z") })
         const bobs = yield* f("10:00", "12:00", { contactId: bob })
         const all = [inside, endsThen, startsThen, expired, notYet, otherGoal, noGoal, already, bobs]
-        for (const x of all) yield* s.firings.insert(x)
+        yield* s.firings.insertMany(all)
 
         const instant = at("2025-06-01T11:00:00.000Z")
-        expect(yield* s.firings.convert(ws, ada, "order.placed", instant)).toBe(3)
+        const convert = (workspaceId: Ids.WorkspaceId, contactId: Ids.ContactId, when: DateTime.Utc) =>
+          s.firings.convert(workspaceId, { contactId, goalEvent: "order.placed", firedBy: when, openAt: when, convertedAt: when })
+        expect(yield* convert(ws, ada, instant)).toBe(3)
         const converted = new Map((yield* s.firings.forContact(ws, ada)).map((x) => [x.id, iso(x.convertedAt)]))
         expect([inside, endsThen, startsThen].map((x) => converted.get(x.id))).toEqual(Array(3).fill("2025-06-01T11:00:00.000Z"))
         expect([expired, notYet, otherGoal, noGoal].map((x) => converted.get(x.id))).toEqual([null, null, null, null])
         expect(converted.get(already.id)).toBe("2025-06-01T10:45:00.000Z")
         expect((yield* s.firings.forContact(ws, bob)).map((x) => x.convertedAt)).toEqual([null])
 
-        expect(yield* s.firings.convert(ws, ada, "order.placed", instant)).toBe(0)
-        expect(yield* s.firings.convert(ws, ada, "order.placed", at("2025-06-01T11:30:00.000Z"))).toBe(1)
-        expect(yield* s.firings.convert(Fixtures.freshWorkspaceId(), bob, "order.placed", instant)).toBe(0)
-        expect(iso(Option.getOrThrow(Option.fromNullable((yield* s.firings.forContact(ws, bob))[0])).convertedAt)).toBeNull()
+        expect(yield* convert(ws, ada, instant)).toBe(0)
+        expect(yield* convert(ws, ada, at("2025-06-01T11:30:00.000Z"))).toBe(1)
+        expect(yield* convert(Fixtures.freshWorkspaceId(), bob, instant)).toBe(0)
+        // The window is the caller's: fired by 10:00 and still open at 11:50 takes bob's (fired 10:00, open until 12:00).
+        const window = { contactId: bob, goalEvent: "order.placed", convertedAt: instant }
+        expect(yield* s.firings.convert(ws, { ...window, firedBy: at("2025-06-01T09:59:00.000Z"), openAt: at("2025-06-01T11:50:00.000Z") })).toBe(0)
+        expect(yield* s.firings.convert(ws, { ...window, firedBy: at("2025-06-01T10:00:00.000Z"), openAt: at("2025-06-01T12:01:00.000Z") })).toBe(0)
+        expect(yield* s.firings.convert(ws, { ...window, firedBy: at("2025-06-01T10:00:00.000Z"), openAt: at("2025-06-01T11:50:00.000Z") })).toBe(1)
+        expect(iso(Option.getOrThrow(Option.fromNullable((yield* s.firings.forContact(ws, bob))[0])).convertedAt)).toBe("2025-06-01T11:00:00.000Z")
       }))
 
     test("stats counts a rule's firings and conversions per variant", () =>
@@ -638,7 +653,7 @@ export const rulesSuite = (test: Test) => {
         const ws = Fixtures.freshWorkspaceId()
         const converted = at("2025-06-02T00:00:00.000Z")
         const fire = (rule: string, variant: string | null, isConverted: boolean) =>
-          Effect.flatMap(Fixtures.firing(ws, { ruleId: ruleId(rule), variant, goalEvent: "order.placed", goalUntil: at("2025-06-08T00:00:00.000Z"), convertedAt: isConverted ? converted : null }), s.firings.insert)
+          Effect.flatMap(Fixtures.firing(ws, { ruleId: ruleId(rule), variant, goalEvent: "order.placed", goalUntil: at("2025-06-08T00:00:00.000Z"), convertedAt: isConverted ? converted : null }), (f) => s.firings.insertMany([f]))
         yield* fire("ab", "A", true)
         yield* fire("ab", "A", false)
         yield* fire("ab", "A", false)
@@ -671,11 +686,11 @@ export const rulesSuite = (test: Test) => {
           convertedAt: at("2025-06-02T10:30:00.001Z")
         })
         const second = yield* f("02")
-        for (const x of [third, first, second]) yield* s.firings.insert(x)
+        yield* s.firings.insertMany([third, first, second])
         const bobs = yield* f("01", { contactId: bob })
-        yield* s.firings.insert(bobs)
+        yield* s.firings.insertMany([bobs])
         const elsewhere = yield* Fixtures.firing(Fixtures.freshWorkspaceId(), { contactId: ada })
-        yield* s.firings.insert(elsewhere)
+        yield* s.firings.insertMany([elsewhere])
 
         expect((yield* s.firings.forContact(ws, ada)).map(json.firing)).toEqual([first, second, third].map(json.firing))
         expect(yield* s.firings.removeForContact(ws, ada)).toBe(3)
@@ -920,7 +935,7 @@ export const rulesSuite = (test: Test) => {
             Effect.gen(function* () {
               yield* s.rules.insert(r)
               yield* s.jobs.insertMany(jobs)
-              yield* s.firings.insert(yield* Fixtures.firing(ws, { contactId: ada }))
+              yield* s.firings.insertMany([yield* Fixtures.firing(ws, { contactId: ada })])
               yield* s.consents.put(Fixtures.consent(ws, { contactId: ada }))
               yield* s.counters.increment(ws, "rules")
               return yield* Effect.fail("boom" as const)

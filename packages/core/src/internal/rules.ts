@@ -218,7 +218,11 @@ export const planForEvents = (storage: StorageService, workspace: Workspace, ite
     for (const { event: trigger, contact } of items) {
       const acted: Array<Triggered> = []
       triggered.push(acted)
-      if (rules.goals.has(trigger.type)) yield* storage.firings.convert(workspace.id, contact.id, trigger.type, trigger.occurredAt)
+      // A firing converts when its goal event happens after it fired and before its goal's deadline.
+      if (rules.goals.has(trigger.type)) {
+        const at = trigger.occurredAt
+        yield* storage.firings.convert(workspace.id, { contactId: contact.id, goalEvent: trigger.type, firedBy: at, openAt: at, convertedAt: at })
+      }
       for (const compiled of rules.set.forType(trigger.type)) {
         const rule = compiled.rule
         if (compiled.when !== undefined && !compiled.when.test(yield* contextFor(storage, workspace.id, compiled.when, contact, trigger, now))) continue

@@ -21,8 +21,8 @@ import type { StoredEvent } from "../domain/CrmEvent.js"
 import type { ConsentRecord } from "../domain/Consent.js"
 import { type Conflict, StorageError } from "../domain/Errors.js"
 import type { FieldDefinition, FieldEntity, FieldValues } from "../domain/FieldDefinition.js"
-import type { CompanyId, ContactId, DealId, EventId, JobId, OrderId, PipelineId, RuleId, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
-import type { Firing, Job, JobStatus } from "../domain/Job.js"
+import type { CompanyId, ContactId, DealId, EventId, JobId, PipelineId, RuleId, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
+import type { Firing, Job, JobStatus, MailCategory } from "../domain/Job.js"
 import type { Order } from "../domain/Order.js"
 import type { Pipeline } from "../domain/Pipeline.js"
 import type { Rule } from "../domain/Rule.js"
@@ -102,12 +102,12 @@ export interface Reassigned {
  */
 export interface ContactRepository {
   /**
-   * Stores the contact with its emails and phones (`Contact.identityLists`: the primary ones first).
-   * Fails with `Conflict` (`unique`, field `email` or `emails`), storing nothing, when another
-   * contact holds one of its email keys, primary or not.
+   * Stores new contacts with their emails and phones (`Contact.identityLists`: the primary ones
+   * first), in as few statements as the store allows; all or none (in the caller's transaction).
+   * Fails with `Conflict` (`unique`, field `id`, `email` or `emails`), storing none of them, when a
+   * contact's id is taken or another contact holds one of its email keys, primary or not.
+   * (`insert` of one contact was removed in 0.5.0: pass a list of one.)
    */
-  readonly insert: (contact: Contact) => Effect.Effect<void, StorageError | Conflict>
-  /** Stores new contacts in as few statements as the store allows; all or none (in the caller's transaction). */
   readonly insertMany: (contacts: ReadonlyArray<Contact>) => Effect.Effect<void, StorageError | Conflict>
   /** The contacts holding any of these email keys (lower-cased emails), primary or not; each once. */
   readonly findByEmails: (workspaceId: WorkspaceId, emailKeys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
@@ -370,8 +370,6 @@ export interface EventRepository {
 export interface OrderRepository {
   /** Stores the order unless its id is already stored; `false` then, and nothing changes. */
   readonly insert: (order: Order) => Effect.Effect<boolean, StorageError>
-  /** The order with its lines, if stored in this workspace. */
-  readonly get: (workspaceId: WorkspaceId, id: OrderId) => Effect.Effect<Option.Option<Order>, StorageError>
   /** How many orders of the contact were placed in the window. */
   readonly count: (workspaceId: WorkspaceId, query: HistoryWindow) => Effect.Effect<number, StorageError>
   /** When those orders were placed, earliest first. */
@@ -588,10 +586,10 @@ export interface JobRepository {
    * the same list) is left out.
    */
   readonly insertMany: (jobs: ReadonlyArray<Job>) => Effect.Effect<void, StorageError>
-  /** The workspace's job with this idempotency key, if stored (a retried call finds what it queued). */
-  readonly getByKey: (workspaceId: WorkspaceId, idempotencyKey: string) => Effect.Effect<Option.Option<Job>, StorageError>
   /** The job, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: JobId) => Effect.Effect<Option.Option<Job>, StorageError>
+  /** The workspace's job with this idempotency key, if stored (a retried call finds what it queued). */
+  readonly getByKey: (workspaceId: WorkspaceId, idempotencyKey: string) => Effect.Effect<Option.Option<Job>, StorageError>
   /**
    * Claims due jobs, soonest due first (then by id): each becomes `running` with the lease and
    * token, one more attempt and `updatedAt = now`. Concurrent claims never return the same job
@@ -617,17 +615,39 @@ export interface JobRepository {
   /** The earliest due time of a pending job, or lease end of a running one, in any (or these) workspaces. */
   readonly nextDue: (workspaces?: ReadonlyArray<WorkspaceId>) => Effect.Effect<Option.Option<DateTime.Utc>, StorageError>
   /**
-   * How many of the contact's jobs reserved a marketing mail after the instant (`reservedAt >
-   * since`, whatever their status): the frequency cap counts them.
+   * How many of the contact's jobs of one of `categories` reserved their mail after `since`
+   * (`reservedAt > since`, whatever their status). Replaces `marketingSince` (0.5.0): which
+   * categories a frequency cap counts is the caller's.
    */
-  readonly marketingSince: (workspaceId: WorkspaceId, contactId: ContactId, since: DateTime.Utc) => Effect.Effect<number, StorageError>
-  /** How many `done` `sendEmail` jobs a rule has, per variant (variants without any left out). */
-  readonly sentByVariant: (
+  readonly reservedSince: (
     workspaceId: WorkspaceId,
-    ruleId: RuleId
-  ) => Effect.Effect<ReadonlyArray<{ readonly variant: string | null; readonly sent: number }>, StorageError>
+    query: { readonly contactId: ContactId; readonly categories: ReadonlyArray<typeof MailCategory.Type>; readonly since: DateTime.Utc }
+  ) => Effect.Effect<number, StorageError>
+  /**
+   * How many of a rule's jobs in one of `statuses`, whose action is of one of `actionTypes`, there
+   * are per variant (variants without any left out). Replaces `sentByVariant` (0.5.0): what counts
+   * as sent is the caller's.
+   */
+  readonly countByVariant: (
+    workspaceId: WorkspaceId,
+    query: { readonly ruleId: RuleId; readonly statuses: ReadonlyArray<JobStatus>; readonly actionTypes: ReadonlyArray<string> }
+  ) => Effect.Effect<ReadonlyArray<{ readonly variant: string | null; readonly count: number }>, StorageError>
   /** Deletes a contact's jobs (the contact is being erased). */
   readonly removeForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * Which firings `firings.convert` marks converted, and when.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface ConversionQuery {
+  readonly contactId: ContactId
+  readonly goalEvent: string
+  readonly firedBy: DateTime.Utc
+  readonly openAt: DateTime.Utc
+  readonly convertedAt: DateTime.Utc
 }
 
 /**
@@ -635,19 +655,19 @@ export interface JobRepository {
  * @category models
  */
 export interface FiringRepository {
-  /** Records a firing. */
-  readonly insert: (firing: Firing) => Effect.Effect<void, StorageError>
-  /** Records firings in as few statements as the store allows. */
+  /** Records firings in as few statements as the store allows (`insert` of one was removed in 0.5.0). */
   readonly insertMany: (firings: ReadonlyArray<Firing>) => Effect.Effect<void, StorageError>
   /** The rule's latest firing for the contact, if any. */
   readonly latest: (workspaceId: WorkspaceId, ruleId: RuleId, contactId: ContactId) => Effect.Effect<Option.Option<Firing>, StorageError>
   /** Whether the rule fired for the contact with this `oncePer` value. */
   readonly hasKey: (workspaceId: WorkspaceId, ruleId: RuleId, contactId: ContactId, key: string) => Effect.Effect<boolean, StorageError>
   /**
-   * Sets `convertedAt = at` on the contact's unconverted firings whose goal is this event type and
-   * whose window holds `at` (`firedAt <= at <= goalUntil`); returns how many.
+   * Sets `convertedAt` on the contact's unconverted firings whose goal is `goalEvent`, fired at or
+   * before `firedBy` and whose goal is still open at `openAt` (`goalUntil >= openAt`); returns how
+   * many. Which window converts (before 0.5.0 it was fixed to `firedAt <= at <= goalUntil`) is the
+   * caller's.
    */
-  readonly convert: (workspaceId: WorkspaceId, contactId: ContactId, eventType: string, at: DateTime.Utc) => Effect.Effect<number, StorageError>
+  readonly convert: (workspaceId: WorkspaceId, query: ConversionQuery) => Effect.Effect<number, StorageError>
   /** Firings and conversions of a rule, per variant. */
   readonly stats: (
     workspaceId: WorkspaceId,
@@ -694,13 +714,13 @@ export interface StorageService {
    * Runs the effect in one transaction: all its writes land, or none does (including when it
    * fails with its own error). Nested calls join the outer transaction.
    */
+  readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
   /**
    * Runs `effect` once the current transaction has committed (at once outside a transaction); not
    * at all when it rolls back, nor when the savepoint it was registered in does. What must only
    * follow durable writes (waking the dispatcher) goes here; its failures are not the writer's.
    */
   readonly afterCommit: (effect: Effect.Effect<void>) => Effect.Effect<void>
-  readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
   /**
    * Orders concurrent transactions that touch the same thing, until the current transaction
    * ends: holders of a key in `shared` mode run together, an `exclusive` holder runs alone. A

@@ -409,7 +409,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
               const cap = workspace.messaging.frequencyCap
               if (cap !== null) {
                 const since = clampInstant(ms(now) - durationMillis(cap.per))
-                const sent = yield* storage.jobs.marketingSince(job.workspaceId, contact.id, since)
+                const sent = yield* storage.jobs.reservedSince(job.workspaceId, { contactId: contact.id, categories: ["marketing"], since })
                 if (sent >= cap.max) return yield* stop(`frequency cap: ${sent} marketing mail${sent === 1 ? "" : "s"} in the last ${cap.per} (at most ${cap.max})`)
               }
               reservedAt = now

@@ -276,13 +276,17 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
       const id = yield* decodeRuleId(ruleId)
       const workspaceId = (yield* readWorkspace(storage)).id
       const rule = yield* getRule(workspaceId, id)
-      const [firings, sent] = yield* Effect.all([storage.firings.stats(workspaceId, id), storage.jobs.sentByVariant(workspaceId, id)])
+      // A rule's mail counts as sent once its sendEmail job is done.
+      const [firings, sent] = yield* Effect.all([
+        storage.firings.stats(workspaceId, id),
+        storage.jobs.countByVariant(workspaceId, { ruleId: id, statuses: ["done"], actionTypes: ["sendEmail"] })
+      ])
       const keys = [...new Set<string | null>([...(rule.variants ?? []).map((v) => v.key), ...firings.map((f) => f.variant), ...sent.map((s) => s.variant)])]
       const variants = (keys.length === 0 ? [null] : keys).map((variant) => {
         const f = firings.find((x) => x.variant === variant)
         const fired = f?.fired ?? 0
         const converted = f?.converted ?? 0
-        return { variant, fired, sent: sent.find((x) => x.variant === variant)?.sent ?? 0, converted, conversionRate: rate(converted, fired) }
+        return { variant, fired, sent: sent.find((x) => x.variant === variant)?.count ?? 0, converted, conversionRate: rate(converted, fired) }
       })
       const total = variants.reduce((t, v) => ({ variant: null, fired: t.fired + v.fired, sent: t.sent + v.sent, converted: t.converted + v.converted }), {
         variant: null,
