@@ -286,24 +286,27 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         ),
         (pages) => [...new Map(pages.flat().map((c) => [c.id, c])).values()].sort((a, b) => compareKeys(a.id, b.id))
       ),
-    // The contact's emails and phones are written again (removed, then inserted) with the row.
-    update: (contact, expectedVersion) =>
-      Effect.flatMap(
-        together(
-          Effect.flatMap(
-            onUnique(
-              Effect.flatMap(encodeContact(contact), (row) =>
-                sql`UPDATE rapport_contacts SET ${sql.update(stripIdentities(row), ["workspace_id", "id"])}
-                    WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id} AND version = ${expectedVersion} RETURNING id`
-              ),
-              contactConflict(contact)
-            ),
-            (updated) =>
-              updated.length === 0
-                ? Effect.succeed(updated)
-                : Effect.as(Effect.zipRight(removeIdentities(contact.workspaceId, contact.id), insertIdentities([contact])), updated)
-          )
+    // The contact's emails and phones are written again (removed, then inserted) with the row,
+    // unless the caller kept them: then the row's one statement needs no savepoint around it
+    // (a stage move sends one statement instead of four).
+    update: (contact, expectedVersion, options) => {
+      const updateRow = onUnique(
+        Effect.flatMap(encodeContact(contact), (row) =>
+          sql`UPDATE rapport_contacts SET ${sql.update(stripIdentities(row), ["workspace_id", "id"])}
+              WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id} AND version = ${expectedVersion} RETURNING id`
         ),
+        contactConflict(contact)
+      )
+      return Effect.flatMap(
+        options?.keepIdentities === true
+          ? updateRow
+          : together(
+              Effect.flatMap(updateRow, (updated) =>
+                updated.length === 0
+                  ? Effect.succeed(updated)
+                  : Effect.as(Effect.zipRight(removeIdentities(contact.workspaceId, contact.id), insertIdentities([contact])), updated)
+              )
+            ),
         (updated) =>
           updated.length > 0
             ? Effect.void
@@ -316,7 +319,8 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
                   sql`SELECT version FROM rapport_contacts WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id}`
                 )
               )
-      ),
+      )
+    },
     remove: (workspaceId, id) =>
       together(
         Effect.zipRight(

@@ -78,7 +78,7 @@ export const applyMove = (
     const [previous] = yield* storage.timeline.list(workspace.id, { contactId: contact.id, kinds: ["stageChange"], limit: 1 })
     const at = previous === undefined ? requestedAt : DateTime.max(requestedAt, previous.occurredAt)
     const moved = new Contact({ ...contact, stage: to, version: contact.version + 1, updatedAt: yield* DateTime.now })
-    yield* storage.contacts.update(moved, contact.version)
+    yield* storage.contacts.update(moved, contact.version, { keepIdentities: true })
     const why = cause.kind === "manual" ? cause.reason : `automatic: ${cause.criterion}`
     yield* storage.timeline.append(
       yield* timelineEntry(workspace, contact, {

@@ -97,6 +97,17 @@ export interface Reassigned {
 }
 
 /**
+ * How `contacts.update` may write a contact.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface ContactUpdateOptions {
+  /** The contact's emails and phones are the stored ones: only its row needs writing. */
+  readonly keepIdentities?: boolean | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -125,9 +136,10 @@ export interface ContactRepository {
   /**
    * Replaces the contact, its emails and phones included, if its stored version is
    * `expectedVersion`; `Conflict` otherwise (also, changing nothing, when another contact holds
-   * one of its emails).
+   * one of its emails). With `keepIdentities` the caller did not change its emails and phones (a
+   * stage move, a score): a store may then leave them as stored and write the row alone.
    */
-  readonly update: (contact: Contact, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  readonly update: (contact: Contact, expectedVersion: number, options?: ContactUpdateOptions) => Effect.Effect<void, StorageError | Conflict>
   /** Removes the contact with its emails and phones; `false` when there was none. */
   readonly remove: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<boolean, StorageError>
   /** Up to `limit` contacts in id order, after `after`. */
