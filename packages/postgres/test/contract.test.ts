@@ -1,5 +1,5 @@
 import { PostgresStorage } from "@rapport/postgres"
-import { storageSuite } from "@rapport/testing"
+import { storageSuite } from "@rapport/testing/contract"
 import { afterAll, describe, expect, it } from "vitest"
 import { available, pgUrl, skipReason } from "./database.js"
 import { locksRows, pinProblems } from "./distribution.js"

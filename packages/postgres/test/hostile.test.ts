@@ -1,5 +1,5 @@
 import { PostgresStorage } from "@rapport/postgres"
-import { hostileInputSuite } from "@rapport/testing"
+import { hostileInputSuite } from "@rapport/testing/contract"
 import { describe, it } from "vitest"
 import { available, pgUrl, skipReason } from "./database.js"
 

@@ -1,5 +1,5 @@
 import { SqliteStorage } from "@rapport/sqlite"
-import { hostileInputSuite } from "@rapport/testing"
+import { hostileInputSuite } from "@rapport/testing/contract"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"

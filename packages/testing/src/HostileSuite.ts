@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * // test/hostile.test.ts of a storage adapter
- * import { hostileInputSuite } from "@rapport/testing"
+ * import { hostileInputSuite } from "@rapport/testing/contract"
  * import { SqliteStorage } from "@rapport/sqlite"
  *
  * hostileInputSuite(SqliteStorage.layer({ filename: "hostile.db" }), { name: "sqlite" })

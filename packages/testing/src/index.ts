@@ -1,6 +1,7 @@
 /**
  * Testing Rapport: a test CRM on a virtual clock and arbitraries for apps that test their own
- * rules; the storage contract suite and fixtures for adapter authors.
+ * rules, under any test runner (vitest, `node --test`, …); fixtures for adapter authors. The
+ * storage contract suite, which needs vitest, is on its own entry: `@rapport/testing/contract`.
  *
  * @since 0.1.0
  */
@@ -39,35 +40,3 @@ export {
    */
   type VirtualClock
 } from "./TestCrm.js"
-
-export {
-  /**
-   * Registers the storage contract tests for an adapter's layer.
-   *
-   * @since 0.1.0
-   * @category constructors
-   */
-  storageSuite,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  type StorageSuiteOptions
-} from "./StorageSuite.js"
-
-export {
-  /**
-   * Registers the hostile-input property tests for a dialect's layer (it must provide `Storage`
-   * and `@effect/sql`'s `SqlClient`): every public write of the Promise client either stores
-   * exactly what it returns or refuses with a `RapportError` and changes no row.
-   *
-   * @since 0.4.0
-   * @category constructors
-   */
-  hostileInputSuite,
-  /**
-   * @since 0.4.0
-   * @category models
-   */
-  type HostileInputSuiteOptions
-} from "./HostileSuite.js"
