@@ -10,16 +10,20 @@ import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { demoMail, runDemo } from "../src/demo.js"
 
-// The demo prints mails to the console; here they are only counted.
-const sentKeys = new Set<string>()
-const quietMailer = { layer: Layer.succeed(Mailer.Mailer, Mailer.Mailer.of({ send: (mail) => Effect.sync(() => (sentKeys.add(mail.idempotencyKey), { messageId: mail.idempotencyKey })) })) }
-
+/** A run of the demo, with what reached its mailer (the demo prints mails; here they are kept). */
 const run = async (storage: StorageProvider, workspace?: string) => {
   const lines: Array<string> = []
-  const crm = await createCrm({ storage, workspace, mail: demoMail, mailer: quietMailer })
+  const delivered: Array<{ readonly key: string; readonly to: string; readonly subject: string }> = []
+  const mailer = {
+    layer: Layer.succeed(
+      Mailer.Mailer,
+      Mailer.Mailer.of({ send: (mail) => Effect.sync(() => (delivered.push({ key: mail.idempotencyKey, to: mail.to, subject: mail.subject }), { messageId: mail.idempotencyKey })) })
+    )
+  }
+  const crm = await createCrm({ storage, workspace, mail: demoMail, mailer })
   try {
     const client: CrmClient = crm
-    return { report: await runDemo(client, (line) => lines.push(line)), output: lines.join("\n") }
+    return { report: await runDemo(client, (line) => lines.push(line)), output: lines.join("\n"), delivered }
   } finally {
     await crm.close()
   }
@@ -53,7 +57,11 @@ const checkTwoRuns = async (first: Awaited<ReturnType<typeof run>>, second: Awai
   expect(first.report.heldBack).toEqual([
     { rule: "abandoned-cart", reason: '"unless" holds: count of order.placed since the trigger gte 1 (found 3)' }
   ])
+  // Each mail the report lists reached the mailer once, under a key of its own (jobs due together go in any order).
+  expect(first.delivered.map((m) => `${m.to} ${m.subject}`).sort()).toEqual(first.report.mails.map((m) => `${m.to} ${m.subject}`).sort())
+  expect(new Set(first.delivered.map((m) => m.key)).size).toBe(first.report.mails.length)
   // The second run sends nothing more: every event was recognised and every job had run.
+  expect(second.delivered).toEqual([])
   expect(second.report.mails).toEqual(first.report.mails)
   expect(second.report.heldBack).toEqual(first.report.heldBack)
   expect(second.report.weightedByStage).toEqual(first.report.weightedByStage)
