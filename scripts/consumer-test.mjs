@@ -356,7 +356,7 @@ const main = async () => {
   console.log(`\n--- the app (installed in ${appTime})`)
   expect(!existsSync(join(app, "node_modules", "vitest")), "vitest got installed into the app")
   process.stdout.write(await runOk("app.mjs", "node", ["app.mjs"], { cwd: app }))
-  check("(a) ESM app: createCrm on a SQLite file, a Promise-style mailer, a rule's mail sent by the dispatcher, data kept in the file")
+  check("(a) ESM app: createCrm on a SQLite file, the app's own mailer (a Promise-returning send, in a Mailer layer until createCrm takes { send }), a rule's mail sent by the dispatcher, data kept in the file")
   process.stdout.write(await runOk("app.cjs", "node", ["app.cjs"], { cwd: app }))
   check("(b) CommonJS: every package loads with require; @rapport/testing/contract alone needs vitest")
   if (process.env.RAPPORT_PG_URL) {
