@@ -22,6 +22,7 @@
  *
  * @since 0.1.0
  */
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Storage } from "./ports/Storage.js"
@@ -41,46 +42,74 @@ import { Timeline } from "./services/Timeline.js"
 import { Workspaces } from "./services/Workspaces.js"
 
 /**
+ * The services, by the namespace under which {@link Crm} and the Promise client offer them. This
+ * is the one list: the {@link Crm} bundle, {@link Services}, {@link layer} and the Promise
+ * client's namespaces are all derived from it.
+ *
+ * @since 0.5.0
+ * @category services
+ */
+export const services = {
+  /** Contacts: create, read, update, merge, list. */
+  contacts: Contacts,
+  /** Companies contacts belong to. */
+  companies: Companies,
+  /** Custom field definitions. */
+  fields: Fields,
+  /** The lifecycle's stages, and moving contacts between them. */
+  lifecycle: Lifecycle,
+  /** Each contact's interaction history. */
+  timeline: Timeline,
+  /** What customers do, recorded once per id; rules react to it. */
+  events: Events,
+  /** The workspace's name, timezone and messaging settings. */
+  settings: Workspaces,
+  /** Sales pipelines and the workspace's sales settings. */
+  pipelines: Pipelines,
+  /** Deals (quotes), their stages, follow-ups and the weighted pipeline. */
+  deals: Deals,
+  /** Follow-up tasks. */
+  tasks: Tasks,
+  /** Email templates. */
+  templates: Templates,
+  /** Rules: when an event happens, if a condition holds, do actions. */
+  rules: Rules,
+  /** Runs the jobs rules queue (mails, delayed checks, custom actions). */
+  dispatcher: Dispatcher,
+  /** Marketing consent, unsubscribe links, GDPR access and erasure. */
+  consent: Consents
+} as const
+
+type ServiceTags = (typeof services)[keyof typeof services]
+
+/**
+ * The service behind each namespace of {@link services}.
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type Namespaces = { readonly [K in keyof typeof services]: Context.Tag.Service<(typeof services)[K]> }
+
+type Defaults = ServiceTags["Default"]
+type Out<L> = L extends Layer.Layer<infer A, infer _E, infer _R> ? A : never
+type In<L> = L extends Layer.Layer<infer _A, infer _E, infer R> ? R : never
+
+const defaults: ReadonlyArray<Defaults> = Object.values(services).map((tag) => tag.Default)
+
+// Layer.mergeAll types a spread list of differing layers as the intersection of their outputs;
+// what it builds is every layer's output, which is what this says.
+const mergeDefaults = (): Layer.Layer<Out<Defaults>, never, In<Defaults>> =>
+  Layer.mergeAll(...(defaults as [Defaults, ...Array<Defaults>])) as unknown as Layer.Layer<Out<Defaults>, never, In<Defaults>>
+
+/**
  * Every service, in one value.
  *
  * @since 0.1.0
  * @category services
  */
 export class Crm extends Effect.Service<Crm>()("@rapport/core/Crm", {
-  effect: Effect.gen(function* () {
-    return {
-      contacts: yield* Contacts,
-      companies: yield* Companies,
-      fields: yield* Fields,
-      lifecycle: yield* Lifecycle,
-      timeline: yield* Timeline,
-      events: yield* Events,
-      settings: yield* Workspaces,
-      pipelines: yield* Pipelines,
-      deals: yield* Deals,
-      tasks: yield* Tasks,
-      templates: yield* Templates,
-      rules: yield* Rules,
-      dispatcher: yield* Dispatcher,
-      consent: yield* Consents
-    } as const
-  }),
-  dependencies: [
-    Contacts.Default,
-    Companies.Default,
-    Fields.Default,
-    Lifecycle.Default,
-    Timeline.Default,
-    Events.Default,
-    Workspaces.Default,
-    Pipelines.Default,
-    Deals.Default,
-    Tasks.Default,
-    Templates.Default,
-    Rules.Default,
-    Dispatcher.Default,
-    Consents.Default
-  ]
+  effect: Effect.all(services),
+  dependencies: defaults
 }) {}
 
 /**
@@ -89,22 +118,7 @@ export class Crm extends Effect.Service<Crm>()("@rapport/core/Crm", {
  * @since 0.1.0
  * @category models
  */
-export type Services =
-  | Crm
-  | Contacts
-  | Companies
-  | Fields
-  | Lifecycle
-  | Timeline
-  | Events
-  | Workspaces
-  | Pipelines
-  | Deals
-  | Tasks
-  | Templates
-  | Rules
-  | Dispatcher
-  | Consents
+export type Services = Crm | Context.Tag.Identifier<ServiceTags>
 
 /**
  * All services; needs a {@link Storage}.
@@ -112,20 +126,4 @@ export type Services =
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Services, never, Storage> = Layer.mergeAll(
-  Crm.Default,
-  Contacts.Default,
-  Companies.Default,
-  Fields.Default,
-  Lifecycle.Default,
-  Timeline.Default,
-  Events.Default,
-  Workspaces.Default,
-  Pipelines.Default,
-  Deals.Default,
-  Tasks.Default,
-  Templates.Default,
-  Rules.Default,
-  Dispatcher.Default,
-  Consents.Default
-)
+export const layer: Layer.Layer<Services, never, Storage> = Layer.merge(Crm.Default, mergeDefaults())

@@ -175,7 +175,7 @@ const play = (scenario: Scenario) =>
     yield* crm.dispatcher.runDue()
     const jobs = yield* allJobs
     const mails = yield* Effect.flatMap(Mailers.CapturingMailer, (m) => m.sent)
-    const workspaceId = (yield* crm.settings.current).id
+    const workspaceId = (yield* crm.settings.get).id
     const firings = (yield* Effect.forEach(contactIds, (id) => storage.firings.forContact(workspaceId, id))).flat()
     const contacts = yield* Effect.forEach(contactIds, (id) => crm.contacts.get(id))
     return { ruleIds, contactIds, withdrawnAt, jobs, mails, firings, contacts }

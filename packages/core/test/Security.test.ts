@@ -214,7 +214,7 @@ const written = (contactId: string) =>
   Effect.gen(function* () {
     const storage = yield* Storage.Storage
     const crm = yield* Crm.Crm
-    const workspaceId = (yield* crm.settings.current).id
+    const workspaceId = (yield* crm.settings.get).id
     const contact = contactId as Parameters<typeof storage.consents.list>[1]
     const records = (yield* storage.consents.list(workspaceId, contact)).map((r) => [r.purpose, r.granted, DateTime.formatIso(r.at)])
     const events = (yield* storage.events.forContact(workspaceId, contact, { limit: 100 })).filter((e) => e.type.startsWith("consent.")).map((e) => e.type).sort()

@@ -8,7 +8,7 @@ describe("Workspaces", () => {
   it.effect("the default workspace exists on first use, in UTC with the classic lifecycle", () =>
     withCrm(
       Effect.gen(function* () {
-        const current = yield* (yield* Workspaces.Workspaces).current
+        const current = yield* (yield* Workspaces.Workspaces).get
         expect([current.id, current.timezone, current.lifecycle.preset, current.version]).toEqual(["default", "UTC", "classic", 1])
       })
     ))
@@ -29,9 +29,9 @@ describe("Workspaces", () => {
     withCrm(
       Effect.gen(function* () {
         const workspaces = yield* Workspaces.Workspaces
-        expect((yield* workspaces.current).country).toBeNull()
+        expect((yield* workspaces.get).country).toBeNull()
         expect((yield* workspaces.update({ country: "BE" })).country).toBe("BE")
-        expect((yield* workspaces.current).country).toBe("BE")
+        expect((yield* workspaces.get).country).toBe("BE")
         const bad = (yield* failure(workspaces.update({ country: "be" }))) as Errors.ValidationError
         expect(bad.issues.map((i) => [i.path.join("."), i.message])).toEqual([["country", 'must be a two-letter country code such as FR, BE or US (got "be")']])
         expect((yield* workspaces.update({ country: null })).country).toBeNull()
@@ -46,7 +46,7 @@ describe("Workspaces", () => {
         const typo = Ids.WorkspaceId.make("typo-tenant")
         const inTypo = Workspaces.withWorkspace(typo)
         expect((yield* inTypo(contacts.list())).items).toEqual([])
-        expect((yield* inTypo((yield* Workspaces.Workspaces).current)).version).toBe(1)
+        expect((yield* inTypo((yield* Workspaces.Workspaces).get)).version).toBe(1)
         expect(Option.isNone(yield* storage.workspaces.get(typo))).toBe(true)
         yield* inTypo(contacts.create({ firstName: "first write" }))
         expect(Option.isSome(yield* storage.workspaces.get(typo))).toBe(true)

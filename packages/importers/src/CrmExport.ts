@@ -76,7 +76,7 @@ const PAGE = 500
 export const select = (selection: Selection = {}): Effect.Effect<Stream.Stream<Contact.Contact, Failure>, Failure, Needs> =>
   Effect.gen(function* () {
     const storage = yield* Storage.Storage
-    const workspace = yield* (yield* Workspaces.Workspaces).current
+    const workspace = yield* (yield* Workspaces.Workspaces).get
     const test = selection.where === undefined ? undefined : yield* compile(storage, workspace, selection.where)
     const ids = selection.ids
     if (ids !== undefined && !Array.isArray(ids)) return yield* Errors.ValidationError.at(["ids"], "must be a list of contact ids")
@@ -117,7 +117,7 @@ export const exportContacts = (options: ExportOptions): Stream.Stream<Uint8Array
 /** The default columns, with the workspace's fields and the company's name instead of its id. */
 const crmColumns = Effect.gen(function* () {
   const storage = yield* Storage.Storage
-  const workspace = yield* (yield* Workspaces.Workspaces).current
+  const workspace = yield* (yield* Workspaces.Workspaces).get
   const fields = yield* storage.fieldDefinitions.list(workspace.id, "contact")
   const names = new Map<string, string>()
   for (let after: string | undefined; ; ) {

@@ -18,7 +18,7 @@ describe("CrmExport.select counts", () => {
       yield* TestClock.setTime(Date.UTC(2025, 5, 1))
       const crm = yield* Crm.Crm
       const storage = yield* Storage.Storage
-      const workspace = yield* (yield* Workspaces.Workspaces).current
+      const workspace = yield* (yield* Workspaces.Workspaces).get
       const ada = yield* crm.contacts.create({ email: "ada@example.com" })
       const bob = yield* crm.contacts.create({ email: "bob@example.com" })
       const base = Date.UTC(2025, 0, 1)

@@ -3,12 +3,16 @@
  *
  * @since 0.1.0
  */
+import type * as Brand from "effect/Brand"
+import type * as DateTime from "effect/DateTime"
+import type * as Option from "effect/Option"
 import type * as Schema from "effect/Schema"
 import type { Company } from "../domain/Company.js"
 import type { Contact } from "../domain/Contact.js"
-import type { Explanation } from "../domain/Condition.js"
+import type { Condition, Explanation } from "../domain/Condition.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
 import type { Deal } from "../domain/Deal.js"
+import type { JsonValue } from "../domain/Json.js"
 import type { FieldDefinition } from "../domain/FieldDefinition.js"
 import type { Job } from "../domain/Job.js"
 import type { LifecycleDefinition } from "../domain/LifecycleDefinition.js"
@@ -21,39 +25,77 @@ import type { Workspace } from "../domain/Workspace.js"
 import type { MergeResult } from "../services/Contacts.js"
 import type { EmitResult } from "../services/Events.js"
 
+/**
+ * A service's result as the Promise client returns it: instants (`DateTime`) become ISO-8601 UTC
+ * strings, an `Option` becomes its value or `null`, branded ids become plain strings, lists stay
+ * lists (read-only), and records become plain objects with the same keys. For an entity this is its Schema's encoded form (so
+ * `Json<Contact>` is {@link ContactJson}, `Json<Deal>` is {@link DealJson}).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type Json<A> = unknown extends A ? A
+  : A extends DateTime.DateTime ? string
+  : A extends Option.Option<infer B> ? Json<B> | null
+  // Entities become their named JSON shape (a contact's displayName is a getter, not data).
+  : A extends Contact ? ContactJson
+  : A extends Company ? CompanyJson
+  : A extends FieldDefinition ? FieldDefinitionJson
+  : A extends TimelineEntry ? TimelineEntryJson
+  : A extends StageChange ? StageChangeJson
+  : A extends StoredEvent ? EventJson
+  : A extends EmitResult ? EmitResultJson
+  : A extends Workspace ? WorkspaceJson
+  : A extends LifecycleDefinition ? LifecycleDefinitionJson
+  : A extends Pipeline ? PipelineJson
+  : A extends Deal ? DealJson
+  : A extends Task ? TaskJson
+  : A extends Template ? TemplateJson
+  : A extends Rule ? RuleJson
+  : A extends Job ? JobJson
+  : A extends MergeResult ? MergeResultJson
+  : A extends Brand.Brand<any> ? A extends string ? string : A extends number ? number : A
+  : A extends string | number | boolean | bigint | symbol | null | undefined | void ? A
+  // Conditions, and lists and records of any JSON value, are JSON already; keeping them whole also
+  // stops the recursion at their nesting.
+  : A extends Condition ? A
+  : ReadonlyArray<JsonValue> extends A ? A
+  : { readonly [key: string]: JsonValue } extends A ? A
+  : { readonly [K in keyof A]: Json<A[K]> }
+
 /** @since 0.1.0 @category models */
-export type ContactJson = Schema.Schema.Encoded<typeof Contact>
+export interface ContactJson extends Schema.Schema.Encoded<typeof Contact> {}
 /** @since 0.1.0 @category models */
-export type CompanyJson = Schema.Schema.Encoded<typeof Company>
+export interface CompanyJson extends Schema.Schema.Encoded<typeof Company> {}
 /** @since 0.1.0 @category models */
-export type FieldDefinitionJson = Schema.Schema.Encoded<typeof FieldDefinition>
+export interface FieldDefinitionJson extends Schema.Schema.Encoded<typeof FieldDefinition> {}
 /** @since 0.1.0 @category models */
-export type TimelineEntryJson = Schema.Schema.Encoded<typeof TimelineEntry>
+export interface TimelineEntryJson extends Schema.Schema.Encoded<typeof TimelineEntry> {}
 /** @since 0.1.0 @category models */
-export type StageChangeJson = Schema.Schema.Encoded<typeof StageChange>
+export interface StageChangeJson extends Schema.Schema.Encoded<typeof StageChange> {}
 /** @since 0.1.0 @category models */
-export type EventJson = Schema.Schema.Encoded<typeof StoredEvent>
+export interface EventJson extends Schema.Schema.Encoded<typeof StoredEvent> {}
 /** @since 0.1.0 @category models */
-export type EmitResultJson = Schema.Schema.Encoded<typeof EmitResult>
+export interface EmitResultJson extends Schema.Schema.Encoded<typeof EmitResult> {}
 /** @since 0.1.0 @category models */
-export type WorkspaceJson = Schema.Schema.Encoded<typeof Workspace>
+export interface WorkspaceJson extends Schema.Schema.Encoded<typeof Workspace> {}
 /** @since 0.1.0 @category models */
-export type LifecycleDefinitionJson = Schema.Schema.Encoded<typeof LifecycleDefinition>
+export interface LifecycleDefinitionJson extends Schema.Schema.Encoded<typeof LifecycleDefinition> {}
 /** @since 0.2.0 @category models */
-export type PipelineJson = Schema.Schema.Encoded<typeof Pipeline>
+export interface PipelineJson extends Schema.Schema.Encoded<typeof Pipeline> {}
 /** @since 0.2.0 @category models */
-export type DealJson = Schema.Schema.Encoded<typeof Deal>
+export interface DealJson extends Schema.Schema.Encoded<typeof Deal> {}
 /** @since 0.2.0 @category models */
-export type TaskJson = Schema.Schema.Encoded<typeof Task>
+export interface TaskJson extends Schema.Schema.Encoded<typeof Task> {}
 /** @since 0.2.0 @category models */
-export type TemplateJson = Schema.Schema.Encoded<typeof Template>
+export interface TemplateJson extends Schema.Schema.Encoded<typeof Template> {}
 
 /** @since 0.3.0 @category models */
-export type RuleJson = Schema.Schema.Encoded<typeof Rule>
+export interface RuleJson extends Schema.Schema.Encoded<typeof Rule> {}
 /** @since 0.3.0 @category models */
-export type JobJson = Schema.Schema.Encoded<typeof Job>
+export interface JobJson extends Schema.Schema.Encoded<typeof Job> {}
 /** @since 0.3.0 @category models */
-export type MergeResultJson = Schema.Schema.Encoded<typeof MergeResult>
+export interface MergeResultJson extends Schema.Schema.Encoded<typeof MergeResult> {}
 
 /**
  * What `rules.simulate` returns, as JSON.
@@ -105,3 +147,4 @@ export interface StageCount {
   readonly label: string
   readonly count: number
 }
+

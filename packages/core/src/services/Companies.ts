@@ -143,6 +143,17 @@ export class Companies extends Effect.Service<Companies>()("@rapport/core/Compan
       return Page.fromRows(rows, limit, (c) => [c.id])
     })
 
-    return { create, get, update, remove, list } as const
+    return {
+      /** Creates a company. */
+      create,
+      /** The company, or a `RapportNotFoundError`. */
+      get,
+      /** Changes a company; `expectedVersion` is the version you read. */
+      update,
+      /** Deletes a company that no contact belongs to. */
+      remove,
+      /** Companies in creation order, a page at a time. */
+      list
+    } as const
   })
 }) {}

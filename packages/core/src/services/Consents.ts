@@ -311,13 +311,19 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
       })
 
     return {
+      /** Records consent to marketing mail (of `purpose`, `marketing` by default). */
       grant,
+      /** Records that consent was withdrawn. */
       withdraw,
+      /** The contact's consent per purpose. */
       status,
+      /** The contact's signed unsubscribe link. */
       unsubscribeUrl,
+      /** Unsubscribes the contact a link's token names (in the token's workspace). */
       unsubscribe,
       /** Everything Rapport holds about a contact, as JSON: for a GDPR access request. */
       export: exportData,
+      /** Removes the contact's personal data everywhere (GDPR erasure). */
       erase
     } as const
   })

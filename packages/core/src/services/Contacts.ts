@@ -388,7 +388,41 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
       return workspace.lifecycle.stages.map((s) => ({ stage: s.key, label: s.label, count: counts.get(s.key) ?? 0 }))
     })
 
-    return { create, createMany, get, findByEmail, update, remove, merge, list, countByStage } as const
+    return {
+      /**
+       * Creates a contact. It may have several labelled emails and phones (`emails`, `phones`, since
+       * 0.4.0; `email` and `phone` are the primary ones, first of their lists); no email, primary or
+       * not, may be another contact's in the workspace (`ALREADY_EXISTS`).
+       */
+      create,
+      /** Creates up to 5,000 contacts at once, all or none; issue paths start with the item's index. */
+      createMany,
+      /** The contact, or a `RapportNotFoundError`. */
+      get,
+      /** `null` when no contact has this email, primary or not (compared case-insensitively). */
+      findByEmail,
+      /**
+       * Changes a contact; `expectedVersion` is the version you read. `email` alone replaces the
+       * primary address (the others stay), `emails` replaces the list; the same for `phone`, `phones`.
+       */
+      update,
+      /** Deletes a contact and its timeline (its events and orders stay). */
+      remove,
+      /**
+       * Merges a duplicate (`mergeId`) into the contact kept (`keepId`): the kept contact gains the
+       * other's timeline, deals, tasks, orders, events, rule jobs, consents, tags, emails and phones, and the attributes
+       * and custom fields it has none of (its own values win); the merge is on its timeline with
+       * everything not taken; the duplicate is removed. `expectedVersion` is the kept contact's
+       * version you read.
+       *
+       * @since 0.3.0
+       */
+      merge,
+      /** Contacts in creation order, a page at a time, optionally filtered. */
+      list,
+      /** How many contacts are in each stage, in lifecycle order. */
+      countByStage
+    } as const
   })
 }) {}
 

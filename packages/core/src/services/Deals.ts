@@ -800,20 +800,35 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
     })
 
     return {
+      /** Creates a deal (quote). */
       create,
+      /** The deal, or a `RapportNotFoundError`. */
       get,
+      /** Changes a deal; `expectedVersion` is the version you read. */
       update,
+      /** Moves a deal to a stage of its pipeline (or of `options.pipelineId`). */
       move,
+      /** Marks a deal won. */
       win,
+      /** Marks a deal lost, with `reason`. */
       lose,
+      /** Marks a deal cold. */
       markCold,
+      /** Deletes a deal. */
       remove,
+      /** Deals in creation order, filtered, a page at a time. */
       list,
+      /** Records that the quote was sent (emits `quote.sent`). */
       sendQuote,
+      /** Records a follow-up, queues its templated mail (the dispatcher sends it), schedules the next one. */
       followUp,
+      /** Weighted totals per group and overall. */
       weightedPipeline,
+      /** Open deals' weighted value per expected-close month. */
       forecast,
+      /** Whether the weighted total is below the floor, and by how much. */
       floorCheck,
+      /** Open deals idle for longer than their stage allows, stalest first. */
       stale
     } as const
   }),

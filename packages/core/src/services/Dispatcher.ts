@@ -694,7 +694,21 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         : Effect.fail(ValidationError.at(["jobId"], `job ${id} is ${existing.value.status}; only dead or skipped jobs can be retried`))
     })
 
-    return { runDue, start, nextDue, jobs, retry } as const
+    return {
+      /**
+       * Runs every job due now (for cron jobs and serverless functions): this client's workspace's,
+       * or with `workspaces: "all"` every workspace's.
+       */
+      runDue,
+      /** Runs due jobs in the background while the scope lasts (see `dispatcher.start` of the Promise client for a handle). */
+      start,
+      /** When the next job falls due (ISO instant), or `null` when nothing waits. */
+      nextDue,
+      /** The workspace's jobs by due time: pending, running, done, skipped or dead. */
+      jobs,
+      /** Queues a dead or skipped job again. */
+      retry
+    } as const
   })
 }) {}
 

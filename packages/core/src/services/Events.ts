@@ -20,7 +20,7 @@ import { JobSignal } from "../internal/signal.js"
 import { Triggered } from "../domain/Rule.js"
 import { type CreationEvent, insertContact, record, type Recorder } from "../internal/recording.js"
 import { decodeEach, decodeInput } from "../internal/validation.js"
-import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
+import { ensureWorkspaceForRecording, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
 
@@ -206,7 +206,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         .transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
-            return yield* emitIn(yield* ensureWorkspace(storage), prepared, now)
+            return yield* emitIn(yield* ensureWorkspaceForRecording(storage), prepared, now)
           })
         )
         .pipe(
@@ -245,7 +245,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       const attempt = storage.transaction(
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
-          const workspace = yield* ensureWorkspace(storage)
+          const workspace = yield* ensureWorkspaceForRecording(storage)
           const results: Array<EmitResult> = []
           for (const item of prepared) results.push(yield* emitIn(workspace, item, now))
           return results as ReadonlyArray<EmitResult>
@@ -265,6 +265,13 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       return yield* Option.match(found, { onNone: () => Effect.fail(NotFound.of("event", id)), onSome: Effect.succeed })
     })
 
-    return { emit, emitMany, get } as const
+    return {
+      /** Emits an event (once per id). */
+      emit,
+      /** Emits up to 1,000 events in one transaction, with the same results as one by one (each once per id). */
+      emitMany,
+      /** A stored event. */
+      get
+    } as const
   })
 }) {}

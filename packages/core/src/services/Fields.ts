@@ -275,6 +275,17 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
       return yield* find(yield* readWorkspace(storage), validEntity, validKey)
     })
 
-    return { define, update, remove, list, get } as const
+    return {
+      /** Defines a custom field. */
+      define,
+      /** Changes a definition; refused if stored values would not fit. */
+      update,
+      /** Removes a definition (with `purgeValues`, also the values records hold). */
+      remove,
+      /** The definitions, of one entity when given. */
+      list,
+      /** One definition. */
+      get
+    } as const
   })
 }) {}

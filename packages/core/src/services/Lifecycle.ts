@@ -162,6 +162,15 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
       return changes.reverse()
     })
 
-    return { definition, configure, move, history } as const
+    return {
+      /** The workspace's lifecycle. */
+      definition,
+      /** Replaces the lifecycle (a preset by name, or a definition). */
+      configure,
+      /** Moves a contact by hand, with a reason. */
+      move,
+      /** A contact's stage changes, oldest first. */
+      history
+    } as const
   })
 }) {}

@@ -150,6 +150,21 @@ export class Pipelines extends Effect.Service<Pipelines>()("@rapport/core/Pipeli
       )
     })
 
-    return { create, get, list, update, remove, settings, configure } as const
+    return {
+      /** Creates a pipeline (the default stages unless `stages` is given). */
+      create,
+      /** The pipeline, or a `RapportNotFoundError`. */
+      get,
+      /** The workspace's pipelines in order; the first is the default. */
+      list,
+      /** Renames, re-weights, reorders or extends a pipeline; its deals follow new probabilities. */
+      update,
+      /** Deletes a pipeline that holds no deal. */
+      remove,
+      /** The workspace's floor, cold probability and stale threshold. */
+      settings,
+      /** Changes the workspace's floor, cold probability or stale threshold. */
+      configure
+    } as const
   })
 }) {}

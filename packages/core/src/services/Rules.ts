@@ -403,6 +403,25 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
       return { contact, storedContact: stored, rules: results } satisfies Simulation
     })
 
-    return { create, get, update, enable, disable, remove, list, stats, simulate } as const
+    return {
+      /** Saves a rule (checked against the workspace's fields, stages, templates and actions). */
+      create,
+      /** The rule, or a `RapportNotFoundError`. */
+      get,
+      /** Changes a rule; `expectedVersion` is the version you read. */
+      update,
+      /** Turns a rule on. */
+      enable,
+      /** Turns a rule off (its queued checks are skipped). */
+      disable,
+      /** Deletes a rule. */
+      remove,
+      /** The rules, optionally of one event type or state. */
+      list,
+      /** Fired, sent and converted, per A/B variant. */
+      stats,
+      /** What the rules would do with an event, and why, without doing it. */
+      simulate
+    } as const
   })
 }) {}

@@ -142,6 +142,19 @@ export class Tasks extends Effect.Service<Tasks>()("@rapport/core/Tasks", {
       return Page.fromRows(rows, limit, (t) => [DateTime.formatIso(t.dueAt), t.id])
     })
 
-    return { create, get, update, complete, reopen, list } as const
+    return {
+      /** Creates a task. */
+      create,
+      /** The task, or a `RapportNotFoundError`. */
+      get,
+      /** Changes a task. */
+      update,
+      /** Marks a task done. */
+      complete,
+      /** Opens a done task again. */
+      reopen,
+      /** Tasks soonest due first: overdue, due today, by owner, of a contact or deal. */
+      list
+    } as const
   })
 }) {}

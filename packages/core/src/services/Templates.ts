@@ -192,10 +192,15 @@ export class Templates extends Effect.Service<Templates>()("@rapport/core/Templa
     })
 
     return {
+      /** Saves an email template (placeholders are checked). */
       create,
+      /** The template, or a `RapportNotFoundError`. */
       get,
+      /** Changes a template. */
       update,
+      /** Deletes a template (refused while a rule sends it). */
       remove,
+      /** The workspace's templates by name. */
       list,
       /** Checks a template without saving it: issues that would stop a save, and spam warnings. */
       check: checkContent

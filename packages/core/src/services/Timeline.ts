@@ -95,6 +95,13 @@ export class Timeline extends Effect.Service<Timeline>()("@rapport/core/Timeline
       return yield* query(yield* CurrentWorkspace, undefined, options)
     })
 
-    return { log, list, feed } as const
+    return {
+      /** Records an interaction on a contact's timeline. */
+      log,
+      /** A contact's timeline, newest first. */
+      list,
+      /** Entries of every contact of the workspace, newest first. */
+      feed
+    } as const
   })
 }) {}

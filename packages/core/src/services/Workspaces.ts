@@ -45,8 +45,11 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
   effect: Effect.gen(function* () {
     const storage = yield* Storage
 
-    /** The current workspace's settings. */
-    const current = readWorkspace(storage).pipe(Effect.withSpan("Workspaces.current"))
+    /**
+     * The current workspace's settings. (Named `current` before 0.5.0; renamed so that the Effect
+     * service and the Promise client's `settings.get()` share one name.)
+     */
+    const get = readWorkspace(storage).pipe(Effect.withSpan("Workspaces.get"))
 
     /** Changes the name, timezone, marketing frequency cap or default country of the current workspace. */
     const update = Effect.fn("Workspaces.update")(function* (input: WorkspaceChanges) {
@@ -69,6 +72,11 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
       )
     })
 
-    return { current, update } as const
+    return {
+      /** The workspace's settings. */
+      get,
+      /** Changes the workspace's name or timezone. */
+      update
+    } as const
   })
 }) {}
