@@ -86,8 +86,20 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     execute: (id) => sql`SELECT * FROM rapport_workspaces WHERE id = ${id}`
   })
 
+  const decodeWorkspaceRow = Schema.decodeUnknown(WorkspaceRow)
+  const decodeCount = Schema.decodeUnknown(CountRow.fields.n)
+
   const workspaces: Storage.WorkspaceRepository = {
     get: (id) => orStorage(findWorkspace(id)),
+    getWithCounter: (id, counterKey) =>
+      orStorage(
+        Effect.gen(function* () {
+          const rows = yield* sql<{ readonly counter_value: unknown }>`SELECT w.*, COALESCE((SELECT c.value FROM rapport_counters AS c
+              WHERE c.workspace_id = w.id AND c.counter_key = ${counterKey}), 0) AS counter_value FROM rapport_workspaces AS w WHERE w.id = ${id}`
+          if (rows.length === 0) return Option.none()
+          return Option.some({ workspace: yield* decodeWorkspaceRow(rows[0]), counter: yield* decodeCount(rows[0]!.counter_value) })
+        })
+      ),
     insertIfAbsent: (workspace) =>
       orStorage(
         Effect.gen(function* () {

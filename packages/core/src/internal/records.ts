@@ -2,7 +2,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import { type EntityName, NotFound, ValidationError } from "../domain/Errors.js"
+import { type EntityName, NotFound, type StorageError, ValidationError } from "../domain/Errors.js"
 import {
   compile,
   type CompiledFields,
@@ -14,10 +14,30 @@ import {
 import type { ContactId, WorkspaceId } from "../domain/Ids.js"
 import type { Workspace } from "../domain/Workspace.js"
 import type { StorageService } from "../ports/Storage.js"
+import { rulesVersionOf } from "./workspace.js"
 
 /** The workspace's definitions of an entity, compiled for validating its records. */
-export const compiledFields = (storage: StorageService, workspace: Workspace, entity: FieldEntity) =>
-  Effect.map(storage.fieldDefinitions.list(workspace.id, entity), (defs) => compile(entity, defs, workspace.lifecycle))
+// Per store (tests run several stores with the same workspace ids), per workspace and entity;
+// valid while the rules counter (which every field definition change bumps) and the workspace
+// (its lifecycle) stay at the versions they were compiled under.
+const fieldsCache = new WeakMap<StorageService, Map<string, { readonly counter: number; readonly workspaceVersion: number; readonly compiled: CompiledFields }>>()
+
+export const compiledFields = (storage: StorageService, workspace: Workspace, entity: FieldEntity): Effect.Effect<CompiledFields, StorageError> => {
+  const counter = rulesVersionOf(storage, workspace)
+  const read = Effect.map(storage.fieldDefinitions.list(workspace.id, entity), (defs) => compile(entity, defs, workspace.lifecycle))
+  if (counter === undefined) return read
+  let perStore = fieldsCache.get(storage)
+  if (perStore === undefined) {
+    perStore = new Map()
+    fieldsCache.set(storage, perStore)
+  }
+  const key = `${workspace.id}|${entity}`
+  const hit = perStore.get(key)
+  if (hit !== undefined && hit.counter === counter && hit.workspaceVersion === workspace.version) return Effect.succeed(hit.compiled)
+  return Effect.tap(read, (compiled) => {
+    perStore.set(key, { counter, workspaceVersion: workspace.version, compiled })
+  })
+}
 
 /** The stored record, or `NotFound` naming it. */
 export const orNotFound = <A, E>(lookup: Effect.Effect<Option.Option<A>, E>, entity: EntityName, id: string) =>

@@ -17,11 +17,12 @@ import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { countEvents, type StorageService } from "../ports/Storage.js"
 import { clampInstant } from "../domain/Time.js"
+import { noteRulesChanged, RULES_COUNTER, rulesVersionOf } from "./workspace.js"
 
-const RULES_COUNTER = "rules"
 
 /** Compiled rule sets are cached under this counter: rules, field definitions and lifecycles bump it. */
-export const rulesChanged = (storage: StorageService, workspaceId: WorkspaceId) => Effect.asVoid(storage.counters.increment(workspaceId, RULES_COUNTER))
+export const rulesChanged = (storage: StorageService, workspaceId: WorkspaceId) =>
+  Effect.asVoid(Effect.tap(storage.counters.increment(workspaceId, RULES_COUNTER), () => noteRulesChanged(storage, workspaceId)))
 
 /** A workspace's rule set, and the event types some rule (even a disabled one) has as its goal. */
 export interface Rules {
@@ -38,7 +39,7 @@ const stagesOf = (workspace: Workspace) => workspace.lifecycle.stages.map((s) =>
 /** The workspace's rules, compiled once per change of its rules, fields or lifecycle. */
 export const rulesFor = (storage: StorageService, workspace: Workspace): Effect.Effect<Rules, StorageError> =>
   Effect.gen(function* () {
-    const version = yield* storage.counters.get(workspace.id, RULES_COUNTER)
+    const version = rulesVersionOf(storage, workspace) ?? (yield* storage.counters.get(workspace.id, RULES_COUNTER))
     let perStore = cache.get(storage)
     if (perStore === undefined) {
       perStore = new Map()

@@ -60,6 +60,52 @@ export const defaults: {
 const unstored = (id: WorkspaceId, now: DateTime.Utc) =>
   new Workspace({ id, name: id, ...defaults, country: null, version: 1, createdAt: now, updatedAt: now })
 
+/** The counter that rules, field definitions and lifecycles bump: what is compiled from them is cached under it. */
+export const RULES_COUNTER = "rules"
+
+// Bumps of the rules counter made by this process, per store and workspace: a workspace read
+// before one of them (earlier in the same transaction) no longer vouches for the counter.
+const localBumps = new WeakMap<StorageService, Map<WorkspaceId, number>>()
+const bumpsOf = (storage: StorageService, id: WorkspaceId) => localBumps.get(storage)?.get(id) ?? 0
+
+/** Notes that this process bumped the workspace's rules counter (see {@link rulesVersionOf}). */
+export const noteRulesChanged = (storage: StorageService, id: WorkspaceId) => {
+  let perStore = localBumps.get(storage)
+  if (perStore === undefined) {
+    perStore = new Map()
+    localBumps.set(storage, perStore)
+  }
+  perStore.set(id, bumpsOf(storage, id) + 1)
+}
+
+// The rules counter read with a workspace object in the same statement, inside the caller's
+// transaction: caches keyed by it then need no read of their own.
+const rulesVersions = new WeakMap<Workspace, { readonly counter: number; readonly bumps: number }>()
+
+/**
+ * The rules counter read together with this workspace by {@link ensureWorkspaceForRecording}, unless
+ * this process changed rules, fields or the lifecycle since; `undefined` otherwise (read it).
+ */
+export const rulesVersionOf = (storage: StorageService, workspace: Workspace): number | undefined => {
+  const read = rulesVersions.get(workspace)
+  return read !== undefined && read.bumps === bumpsOf(storage, workspace.id) ? read.counter : undefined
+}
+
+/**
+ * The current workspace as {@link ensureWorkspace} gives it, read with its rules counter in one
+ * statement. Only for a workspace used inside the transaction that read it (an emit): one held
+ * across transactions would vouch for an old counter.
+ */
+export const ensureWorkspaceForRecording = (storage: StorageService) =>
+  Effect.gen(function* () {
+    const id = yield* CurrentWorkspace
+    const stored = yield* storage.workspaces.getWithCounter(id, RULES_COUNTER)
+    if (Option.isNone(stored)) return yield* storage.workspaces.insertIfAbsent(unstored(id, yield* DateTime.now))
+    const { workspace, counter } = stored.value
+    rulesVersions.set(workspace, { counter, bumps: bumpsOf(storage, id) })
+    return workspace
+  })
+
 /** The current workspace's settings; defaults (not stored) for a workspace never written to. */
 export const readWorkspace = (storage: StorageService) =>
   Effect.gen(function* () {

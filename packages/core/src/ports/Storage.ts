@@ -39,6 +39,12 @@ import type { Workspace } from "../domain/Workspace.js"
 export interface WorkspaceRepository {
   /** The workspace, if stored. */
   readonly get: (id: WorkspaceId) => Effect.Effect<Option.Option<Workspace>, StorageError>
+  /**
+   * The workspace, if stored, with the value of one of its counters (0 when never incremented),
+   * read together in one statement: what a caller caches under that counter is then checked at
+   * no extra round trip.
+   */
+  readonly getWithCounter: (id: WorkspaceId, counterKey: string) => Effect.Effect<Option.Option<{ readonly workspace: Workspace; readonly counter: number }>, StorageError>
   /** Stores the workspace unless one with its id exists; returns the stored one either way. */
   readonly insertIfAbsent: (workspace: Workspace) => Effect.Effect<Workspace, StorageError>
   /** Replaces the stored workspace if its version is `expectedVersion`, else fails with `Conflict`. */
