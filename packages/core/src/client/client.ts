@@ -35,8 +35,8 @@ import type { Storage } from "../ports/Storage.js"
 import type { StartOptions } from "../services/Dispatcher.js"
 import { CurrentWorkspace } from "../services/Workspaces.js"
 import { type RapportError, RapportClientClosedError, RapportValidationError, rethrow } from "./errors.js"
-import type { Json } from "./json.js"
-import { consoleMailer, type CreateCrmOptions, customActions } from "./providers.js"
+import type { ClientJson } from "./json.js"
+import { consoleMailer, type CreateCrmOptions, customActions, mailerLayer } from "./providers.js"
 
 /**
  * A background dispatcher started by `dispatcher.start()`.
@@ -52,13 +52,13 @@ export interface RunningDispatcher {
 /**
  * A service member as a Promise client method. A function keeps its parameters; an Effect value
  * (such as `lifecycle.definition`) becomes a method without parameters. Either way the result
- * comes back as {@link Json}, and failures are thrown as {@link RapportError}s.
+ * comes back as {@link ClientJson}, and failures are thrown as {@link RapportError}s.
  *
  * @since 0.5.0
  * @category models
  */
-export type ClientMethod<M> = M extends (...args: infer P) => Effect.Effect<infer A, infer _E, infer _R> ? (...args: P) => Promise<Json<A>>
-  : M extends Effect.Effect<infer A, infer _E, infer _R> ? () => Promise<Json<A>>
+export type ClientMethod<M> = M extends (...args: infer P) => Effect.Effect<infer A, infer _E, infer _R> ? (...args: P) => Promise<ClientJson<A>>
+  : M extends Effect.Effect<infer A, infer _E, infer _R> ? () => Promise<ClientJson<A>>
   : never
 
 /**
@@ -93,7 +93,7 @@ export interface DispatcherClient extends Omit<ServiceClient<Crm.Namespaces["dis
 /**
  * The Promise client: one namespace per Effect service (the names of {@link Crm.services}), one
  * method per service member, derived from the services' types ({@link ServiceClient}); results
- * are plain JSON ({@link Json}); failures are {@link RapportError}s.
+ * are plain JSON ({@link ClientJson}); failures are {@link RapportError}s.
  *
  * @since 0.1.0
  * @category models
@@ -214,7 +214,7 @@ export const createCrm = async (options: CreateCrmOptions): Promise<CrmClient> =
   const workspaceId = parseWorkspaceId(options.workspace ?? "default")
   const layer = Layer.mergeAll(
     Crm.layer,
-    (options.mailer ?? consoleMailer()).layer,
+    mailerLayer(options.mailer ?? consoleMailer()),
     options.ids === undefined ? Layer.empty : Layer.succeed(IdGenerator, options.ids),
     options.mail === undefined ? Layer.empty : Layer.succeed(MailSettings, options.mail),
     options.actions === undefined ? Layer.empty : Layer.succeed(CustomActions, customActions(options.actions)),

@@ -1,5 +1,5 @@
 // The Promise client's public names, re-exported by the package's index.
-export { createCrm, type CrmClient, type RunningDispatcher } from "./client.js"
+export { type ClientMethod, createCrm, type CrmClient, type DispatcherClient, type RunningDispatcher, type ServiceClient, type ServicesClient } from "./client.js"
 export {
   RapportClientClosedError,
   RapportConflictError,
@@ -13,4 +13,14 @@ export {
   toRapportError
 } from "./errors.js"
 export type * from "./json.js"
-export { consoleMailer, type CreateCrmOptions, type CustomActionContextJson, type CustomActionHandler, type MailerProvider, type StorageProvider } from "./providers.js"
+export {
+  consoleMailer,
+  type CreateCrmOptions,
+  type CustomActionContextJson,
+  type CustomActionHandler,
+  type MailerLayer,
+  type MailerProvider,
+  MailRejected,
+  type PromiseMailer,
+  type StorageProvider
+} from "./providers.js"

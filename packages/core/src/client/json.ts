@@ -29,14 +29,14 @@ import type { EmitResult } from "../services/Events.js"
  * A service's result as the Promise client returns it: instants (`DateTime`) become ISO-8601 UTC
  * strings, an `Option` becomes its value or `null`, branded ids become plain strings, lists stay
  * lists (read-only), and records become plain objects with the same keys. For an entity this is its Schema's encoded form (so
- * `Json<Contact>` is {@link ContactJson}, `Json<Deal>` is {@link DealJson}).
+ * `ClientJson<Contact>` is {@link ContactJson}, `ClientJson<Deal>` is {@link DealJson}).
  *
  * @since 0.5.0
  * @category models
  */
-export type Json<A> = unknown extends A ? A
+export type ClientJson<A> = unknown extends A ? A
   : A extends DateTime.DateTime ? string
-  : A extends Option.Option<infer B> ? Json<B> | null
+  : A extends Option.Option<infer B> ? ClientJson<B> | null
   // Entities become their named JSON shape (a contact's displayName is a getter, not data).
   : A extends Contact ? ContactJson
   : A extends Company ? CompanyJson
@@ -61,7 +61,7 @@ export type Json<A> = unknown extends A ? A
   : A extends Condition ? A
   : ReadonlyArray<JsonValue> extends A ? A
   : { readonly [key: string]: JsonValue } extends A ? A
-  : { readonly [K in keyof A]: Json<A[K]> }
+  : { readonly [K in keyof A]: ClientJson<A[K]> }
 
 /** @since 0.1.0 @category models */
 export interface ContactJson extends Schema.Schema.Encoded<typeof Contact> {}
