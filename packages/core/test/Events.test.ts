@@ -37,6 +37,26 @@ describe("Events.emit", () => {
       })
     ))
 
+  it.effect("an id sent again after its contact was removed is a duplicate, by contact id or by email", () =>
+    withCrm(
+      Effect.gen(function* () {
+        const events = yield* Events.Events
+        const contacts = yield* Contacts.Contacts
+        const ada = yield* contacts.create({ email: "ada@example.com" })
+        const byId = { id: "view-1", type: "page.viewed", contactId: ada.id, payload: { url: "/" } }
+        const byEmail = { id: "view-2", type: "page.viewed", email: "ada@example.com", payload: { url: "/" } }
+        expect([(yield* events.emit(byId)).duplicate, (yield* events.emit(byEmail)).duplicate]).toEqual([false, false])
+        yield* contacts.remove(ada.id)
+        const again = [yield* events.emit(byId), yield* events.emit(byEmail)]
+        expect(again.map((r) => [r.duplicate, r.contact, r.contactCreated, r.event.contactId])).toEqual([
+          [true, null, false, ada.id],
+          [true, null, false, ada.id]
+        ])
+        // Nothing was created by the repeat sent by email.
+        expect(yield* contacts.findByEmail("ada@example.com")).toMatchObject({ _tag: "None" })
+      })
+    ))
+
   it.effect("the same id twice has the effect of once", () =>
     withCrm(
       Effect.gen(function* () {

@@ -152,11 +152,18 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         return yield* createFor(workspace, data, email, event)
       })
 
-    /** Records one event in the caller's transaction, the workspace being locked and stored. */
-    const emitIn = (workspace: Workspace, { data, id, occurredAt, payload }: Prepared, now: DateTime.Utc) =>
+    /**
+     * Records one event in the caller's transaction, the workspace being locked and stored. With
+     * `checkFirst` an id already stored is a duplicate before anything is done; without it, the
+     * event's own insert finds it (DuplicateEvent: the caller rolls back and reports it), which
+     * saves a read on every event that is not one.
+     */
+    const emitIn = (workspace: Workspace, { data, id, occurredAt, payload }: Prepared, now: DateTime.Utc, checkFirst: boolean) =>
       Effect.gen(function* () {
-        const existing = yield* storage.events.get(workspace.id, id)
-        if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
+        if (checkFirst) {
+          const existing = yield* storage.events.get(workspace.id, id)
+          if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
+        }
         const { contact, created, triggered } = yield* resolveContact(workspace, data, { id, occurredAt, payload })
         if (created && data.type === "contact.created") {
           const stored = yield* storage.events.get(workspace.id, id)
@@ -206,16 +213,19 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         .transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
-            return yield* emitIn(yield* ensureWorkspaceForRecording(storage), prepared, now)
+            return yield* emitIn(yield* ensureWorkspaceForRecording(storage), prepared, now, false)
           })
         )
         .pipe(
-          // Another emission stored the same id between our check and our insert: ours rolled back.
-          Effect.catchTag("DuplicateEvent", () =>
+          Effect.catchIf((error) => error._tag !== "StorageError", (error) =>
             Effect.gen(function* () {
+              // The id was stored already (or by another emission meanwhile): ours rolled back.
+              // Any other failure may also come from a repeat whose first delivery was recorded
+              // (its contact removed since, its email taken since): that is a duplicate too.
               const workspaceId = (yield* readWorkspace(storage)).id
               const stored = yield* storage.events.get(workspaceId, prepared.id)
-              return Option.isSome(stored) ? yield* duplicateOf(workspaceId, stored.value) : yield* Effect.dieMessage(`event ${prepared.id} vanished`)
+              if (Option.isSome(stored)) return yield* duplicateOf(workspaceId, stored.value)
+              return error._tag === "DuplicateEvent" ? yield* Effect.dieMessage(`event ${prepared.id} vanished`) : yield* Effect.fail(error)
             })
           )
         )
@@ -247,7 +257,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
           yield* workspaceLock(storage, "shared")
           const workspace = yield* ensureWorkspaceForRecording(storage)
           const results: Array<EmitResult> = []
-          for (const item of prepared) results.push(yield* emitIn(workspace, item, now))
+          for (const item of prepared) results.push(yield* emitIn(workspace, item, now, true))
           return results as ReadonlyArray<EmitResult>
         })
       )
