@@ -129,6 +129,11 @@ export type { LifecycleConfiguration, MoveOptions } from "./services/Lifecycle.j
 
 // The Promise client
 export {
+  assertEffectVersion,
+  checkEffectVersion,
+  installedEffectVersion,
+  RapportEffectVersionError,
+  requiredEffect,
   type CompanyJson,
   consoleMailer,
   type ContactJson,

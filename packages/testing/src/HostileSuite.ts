@@ -112,6 +112,7 @@ const refusal: Record<ErrorCode, boolean> = {
   MAIL_REJECTED: false,
   MAIL_UNAVAILABLE: false,
   CLIENT_CLOSED: false,
+  UNSUPPORTED_EFFECT: false,
   INTERNAL_ERROR: false,
   IMPORT_UNREADABLE: false,
   IMPORT_EMPTY: false,

@@ -34,7 +34,7 @@ import { MailSettings } from "../ports/Mailer.js"
 import type { Storage } from "../ports/Storage.js"
 import type { StartOptions } from "../services/Dispatcher.js"
 import { CurrentWorkspace } from "../services/Workspaces.js"
-import { type RapportError, RapportClientClosedError, RapportValidationError, rethrow } from "./errors.js"
+import { assertEffectVersion, type RapportError, RapportClientClosedError, RapportValidationError, rethrow } from "./errors.js"
 import type { ClientJson } from "./json.js"
 import { consoleMailer, type CreateCrmOptions, customActions, mailerLayer } from "./providers.js"
 
@@ -211,6 +211,7 @@ const parseWorkspaceId = (id: string): WorkspaceId => {
  * @category constructors
  */
 export const createCrm = async (options: CreateCrmOptions): Promise<CrmClient> => {
+  assertEffectVersion()
   const workspaceId = parseWorkspaceId(options.workspace ?? "default")
   const layer = Layer.mergeAll(
     Crm.layer,

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import {
   type Conflict,
@@ -50,6 +51,78 @@ export class RapportClientClosedError extends RapportError {
   constructor() {
     super({ _tag: "ClientClosed", code: "CLIENT_CLOSED", message: "This Rapport client was closed: create a new one with createCrm()" })
   }
+}
+
+/**
+ * The `effect` package installed beside Rapport is not one Rapport runs on (Rapport needs effect 3,
+ * from {@link requiredEffect}; effect 4 is a different API). `installed` is the version found, or
+ * `undefined` when none could be read (effect 4 and later expose no version the same way).
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class RapportEffectVersionError extends RapportError {
+  readonly installed: string | undefined
+  constructor(installed: string | undefined) {
+    const found = installed === undefined ? "another major version of effect (not 3.x) is installed" : `effect ${installed} is installed`
+    super({
+      _tag: "UnsupportedEffect",
+      code: "UNSUPPORTED_EFFECT",
+      message: `Rapport needs effect ${requiredEffect}; ${found}: npm install effect@${requiredEffect}`
+    })
+    this.installed = installed
+  }
+}
+
+/**
+ * The effect versions Rapport runs on (the range of its peer dependency).
+ *
+ * @since 0.5.0
+ * @category constants
+ */
+export const requiredEffect = "^3.22.4"
+
+/**
+ * The error to throw when `installed` (an effect version, or `undefined` when none could be read)
+ * is not in {@link requiredEffect}; `undefined` when it is.
+ *
+ * @since 0.5.0
+ * @category utils
+ */
+export const checkEffectVersion = (installed: string | undefined): RapportEffectVersionError | undefined => {
+  const match = installed === undefined ? null : /^(\d+)\.(\d+)\.(\d+)/.exec(installed)
+  if (match === null) return new RapportEffectVersionError(installed)
+  const [major, minor, patch] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  return major === 3 && (minor > 22 || (minor === 22 && patch >= 4)) ? undefined : new RapportEffectVersionError(installed)
+}
+
+// Every effect 3 Effect value carries the version of the effect module that made it (`_V`); effect 4
+// changed its type id, so an install of 4 reads as undefined here.
+const variance = (value: unknown, key: unknown): unknown =>
+  typeof value === "object" && value !== null && (typeof key === "symbol" || typeof key === "string") ? (value as Record<PropertyKey, unknown>)[key] : undefined
+
+/**
+ * The version of the `effect` module Rapport imports, read from an Effect value it makes, or
+ * `undefined` when it cannot be read (not effect 3).
+ *
+ * @since 0.5.0
+ * @category utils
+ */
+export const installedEffectVersion = (): string | undefined => {
+  const v = variance(variance(Effect.void, (Effect as { readonly EffectTypeId?: unknown }).EffectTypeId), "_V")
+  return typeof v === "string" ? v : undefined
+}
+
+/**
+ * Throws a {@link RapportEffectVersionError} unless the installed effect is one Rapport runs on.
+ * `createCrm` calls it first; Effect users may call it at start-up.
+ *
+ * @since 0.5.0
+ * @category utils
+ */
+export const assertEffectVersion = (): void => {
+  const error = checkEffectVersion(installedEffectVersion())
+  if (error !== undefined) throw error
 }
 
 /**

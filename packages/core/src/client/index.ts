@@ -1,7 +1,11 @@
 // The Promise client's public names, re-exported by the package's index.
 export { type ClientMethod, createCrm, type CrmClient, type DispatcherClient, type RunningDispatcher, type ServiceClient, type ServicesClient } from "./client.js"
 export {
+  assertEffectVersion,
+  checkEffectVersion,
+  installedEffectVersion,
   RapportClientClosedError,
+  RapportEffectVersionError,
   RapportConflictError,
   RapportError,
   RapportInternalError,
@@ -10,6 +14,7 @@ export {
   RapportNotFoundError,
   RapportStorageError,
   RapportValidationError,
+  requiredEffect,
   toRapportError
 } from "./errors.js"
 export type * from "./json.js"
