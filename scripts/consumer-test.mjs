@@ -79,21 +79,18 @@ const tarball = (pkg) => {
 // What the consumers run
 
 const appMjs = `
-import { createCrm, Mailer, RapportValidationError } from "@rapport/core"
+import { createCrm, RapportValidationError } from "@rapport/core"
 import { sqliteStorage } from "@rapport/sqlite"
-import { Effect, Layer } from "effect"
 import assert from "node:assert/strict"
 
 // The app's own mail provider, Promise-style: what it returns is the provider's receipt.
 const sent = []
-const provider = {
+const mailer = {
   send: async (mail) => {
     sent.push(mail)
     return { messageId: "provider-" + sent.length }
   }
 }
-// createCrm takes a Mailer layer until it accepts { send } itself (issue 13, Promise client).
-const mailer = { layer: Layer.succeed(Mailer.Mailer, { send: (mail) => Effect.promise(() => provider.send(mail)) }) }
 
 const filename = new URL("./crm.db", import.meta.url).pathname
 const crm = await createCrm({ storage: sqliteStorage({ filename }), mailer, mail: { from: "Shop <shop@example.com>" } })
@@ -356,7 +353,7 @@ const main = async () => {
   console.log(`\n--- the app (installed in ${appTime})`)
   expect(!existsSync(join(app, "node_modules", "vitest")), "vitest got installed into the app")
   process.stdout.write(await runOk("app.mjs", "node", ["app.mjs"], { cwd: app }))
-  check("(a) ESM app: createCrm on a SQLite file, the app's own mailer (a Promise-returning send, in a Mailer layer until createCrm takes { send }), a rule's mail sent by the dispatcher, data kept in the file")
+  check("(a) ESM app: createCrm on a SQLite file, a Promise-style mailer ({ send: async (mail) => ({ messageId }) }), a rule's mail sent by the dispatcher with the mailer's receipt kept, data kept in the file")
   process.stdout.write(await runOk("app.cjs", "node", ["app.cjs"], { cwd: app }))
   check("(b) CommonJS: every package loads with require; @rapport/testing/contract alone needs vitest")
   if (process.env.RAPPORT_PG_URL) {
