@@ -640,6 +640,23 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         (pages) => pages.flat()
       ),
     get: (workspaceId, id) => orStorage(findEvent({ workspaceId, id })),
+    storedIds: (workspaceId, ids) =>
+      Effect.flatMap(Effect.succeed([...new Set(ids)]), (unique) =>
+        Effect.map(
+          Effect.forEach(chunks(unique), (chunk) =>
+            orStorage(
+              Effect.flatMap(
+                sql`SELECT id FROM rapport_events WHERE workspace_id = ${workspaceId} AND ${sql.in("id", chunk)}`,
+                Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
+              )
+            )
+          ),
+          (pages) => {
+            const found = new Set(pages.flat().map((r) => r.id))
+            return unique.filter((id) => found.has(id))
+          }
+        )
+      ),
     count: (workspaceId, q) =>
       q.types.length === 0 ? Effect.succeed(0) : orStorage(count(sql`SELECT COUNT(*) AS n FROM rapport_events WHERE ${eventsOf(workspaceId, q)}`)),
     times: (workspaceId, q) =>

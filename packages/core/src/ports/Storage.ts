@@ -348,6 +348,8 @@ export interface EventRepository {
   readonly insertMany: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<ReadonlyArray<EventId>, StorageError>
   /** The event, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: EventId) => Effect.Effect<Option.Option<StoredEvent>, StorageError>
+  /** Which of these ids are stored in this workspace (in any order, each once). */
+  readonly storedIds: (workspaceId: WorkspaceId, ids: ReadonlyArray<EventId>) => Effect.Effect<ReadonlyArray<EventId>, StorageError>
   /** How many events of the contact, of one of `types`, are in the window. */
   readonly count: (
     workspaceId: WorkspaceId,

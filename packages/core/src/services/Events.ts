@@ -256,8 +256,15 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
           const workspace = yield* ensureWorkspaceForRecording(storage)
+          // The ids stored before the batch, read at once; an id recorded earlier in the batch
+          // joins them. Any other is new (or stored concurrently: the insert finds it, and the
+          // batch runs again).
+          const stored = new Set<string>(yield* storage.events.storedIds(workspace.id, prepared.map((p) => p.id)))
           const results: Array<EmitResult> = []
-          for (const item of prepared) results.push(yield* emitIn(workspace, item, now, true))
+          for (const item of prepared) {
+            results.push(yield* emitIn(workspace, item, now, stored.has(item.id)))
+            stored.add(item.id)
+          }
           return results as ReadonlyArray<EmitResult>
         })
       )
