@@ -118,7 +118,7 @@ export class Crm extends Effect.Service<Crm>()("@rapport/core/Crm", {
  * @since 0.1.0
  * @category models
  */
-export type Services = Crm | Context.Tag.Identifier<ServiceTags>
+export type Services = Crm | { readonly [K in keyof typeof services]: Context.Tag.Identifier<(typeof services)[K]> }[keyof typeof services]
 
 /**
  * All services; needs a {@link Storage}.
