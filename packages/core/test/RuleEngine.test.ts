@@ -362,7 +362,7 @@ describe("crashes", () => {
         expect([...new Set(outcome.sends)].sort()).toEqual([...new Set(expected.sends)].sort())
         expect(outcome.contacts.map((c) => [c.score, c.tags])).toEqual(expected.contacts.map((c) => [c.score, c.tags]))
       }),
-    { fastCheck: { numRuns: 60 } }
+    { fastCheck: { numRuns: 60 }, timeout: 120_000 }
   )
 
   it("the property above crashed the dispatcher in a good share of its runs (it tests what it says)", () => {
