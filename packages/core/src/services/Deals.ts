@@ -718,6 +718,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       )
     })
 
+    // Storage aggregates per status; the weights (cold deals' among them) are applied here.
     const sums = (workspaceId: WorkspaceId, groupBy: ReadonlyArray<Weighting.Dimension>, filter: DealFilter, coldProbability: number) =>
       Effect.map(storage.deals.sums(workspaceId, { groupBy, filter }), (rows) => Weighting.weigh(rows, coldProbability))
 
@@ -786,7 +787,6 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       const rows = yield* storage.deals.stale(workspace.id, {
         thresholds,
         after: after === undefined ? undefined : { lastActivityAt: after[0], id: after[1] },
-    // Storage aggregates per status; the weights (cold deals' among them) are applied here.
         limit: limit + 1
       })
       const page = Page.fromRows(rows, limit, (d) => [DateTime.formatIso(d.lastActivityAt), d.id])
