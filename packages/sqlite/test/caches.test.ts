@@ -1,42 +1,9 @@
-// What an emit caches (the compiled rules and field definitions, keyed by the rules counter read
-// with the workspace) is checked against the database inside each emit's transaction: a change
-// made by another client on the same file is seen by the very next emit.
-import { createCrm } from "@rapport/core"
 import { sqliteStorage } from "@rapport/sqlite"
+import { sharedDatabaseSuite } from "@rapport/testing/contract"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { describe, expect, it } from "vitest"
 
-const order = (id: string) => ({ orderId: id, lines: [{ sku: "A", name: "A", quantity: 1, unitPrice: { amountMinor: 1000, currency: "EUR" } }] })
-
-describe("two clients on one SQLite file", () => {
-  it("an emit in one sees the rule and the field another just defined", async () => {
-    const filename = join(mkdtempSync(join(tmpdir(), "rapport-caches-")), "crm.db")
-    const writer = await createCrm({ storage: sqliteStorage({ filename }) })
-    const emitter = await createCrm({ storage: sqliteStorage({ filename }) })
-    try {
-      // The emitter compiles the (empty) rules and the contact fields once the workspace is
-      // stored: the order moves the contact to customer, which looks at the fields a stage requires.
-      expect((await emitter.events.emit({ type: "page.viewed", email: "ada@example.com", payload: { url: "/" } })).triggered).toEqual([])
-      const first = await emitter.events.emit({ type: "order.placed", email: "ada@example.com", payload: order("o-1") })
-      expect(first.stageChange?.to).toBe("customer")
-
-      await writer.fields.define({ key: "siret", type: "text", required: { fromStage: "loyal" } })
-      await writer.rules.create({ id: "viewed", name: "Viewed", on: "page.viewed", actions: [{ type: "addTag", tag: "seen" }] })
-
-      const second = await emitter.events.emit({ type: "order.placed", email: "ada@example.com", payload: order("o-2") })
-      expect(second.stageChange).toBeNull()
-      expect(second.progressionBlocked).toEqual({ stage: "loyal", missingFields: ["siret"] })
-      const viewed = await emitter.events.emit({ type: "page.viewed", email: "ada@example.com", payload: { url: "/" } })
-      expect(viewed.triggered.map((t) => t.ruleId)).toEqual(["viewed"])
-
-      // And back: the writer's change undone is seen too.
-      await writer.rules.remove("viewed")
-      expect((await emitter.events.emit({ type: "page.viewed", email: "ada@example.com", payload: { url: "/" } })).triggered).toEqual([])
-    } finally {
-      await emitter.close()
-      await writer.close()
-    }
-  }, 60_000)
-})
+// Two clients on one file, as a web server and a worker would open it.
+const filename = join(mkdtempSync(join(tmpdir(), "rapport-caches-")), "crm.db")
+sharedDatabaseSuite({ name: "sqlite", client: () => ({ storage: sqliteStorage({ filename }) }) })

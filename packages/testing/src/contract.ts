@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { hostileInputSuite, storageSuite } from "@rapport/testing/contract"
+ * import { hostileInputSuite, sharedDatabaseSuite, storageSuite } from "@rapport/testing/contract"
  * ```
  *
  * @since 0.4.0
@@ -42,3 +42,19 @@ export {
    */
   type HostileInputSuiteOptions
 } from "./HostileSuite.js"
+
+export {
+  /**
+   * Registers the test that two clients on one database see each other's rule, field and
+   * lifecycle changes on their next emit (what a process caches never hides another's change).
+   *
+   * @since 0.5.0
+   * @category constructors
+   */
+  sharedDatabaseSuite,
+  /**
+   * @since 0.5.0
+   * @category models
+   */
+  type SharedDatabaseSuiteOptions
+} from "./SharedDatabaseSuite.js"
