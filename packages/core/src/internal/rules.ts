@@ -132,17 +132,19 @@ export const timezoneOf = (workspace: Workspace, contact: Contact) => contact.ti
 /** The id every job of a firing's idempotency keys start with: unique per workspace, rule and event. */
 const keyPrefix = (workspaceId: WorkspaceId, ruleId: string, eventId: string) => `${workspaceId}/${ruleId}/${eventId}`
 
-const newJob = (
+/** A pending job for the outbox (not written); the category is set when known (else when it runs). */
+export const newJob = (
   workspaceId: WorkspaceId,
-  fields: Pick<Job, "idempotencyKey" | "kind" | "ruleId" | "eventId" | "contactId" | "variant" | "action" | "actionIndex" | "dueAt">
+  fields: Pick<Job, "idempotencyKey" | "kind" | "ruleId" | "eventId" | "contactId" | "variant" | "action" | "actionIndex" | "dueAt"> &
+    Partial<Pick<Job, "category">>
 ) =>
   Effect.gen(function* () {
     const now = yield* DateTime.now
     return new Job({
       id: JobId.make(yield* (yield* IdGenerator).next),
       workspaceId,
-      ...fields,
       category: null,
+      ...fields,
       status: "pending",
       attempts: 0,
       leaseUntil: null,

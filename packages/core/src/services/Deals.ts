@@ -15,8 +15,7 @@ import * as Schema from "effect/Schema"
 import { Deal, DealCreate, DealFilter, DealListOptions, DealTransition, DealUpdate, openProbability, QuoteRef } from "../domain/Deal.js"
 import { Conflict, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
-import { type ContactId, DealId, EventId, JobId, PipelineId, RuleId, TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
-import { Job } from "../domain/Job.js"
+import { type ContactId, DealId, EventId, PipelineId, RuleId, TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
 import { StageKey } from "../domain/LifecycleDefinition.js"
 import { Text } from "../domain/Json.js"
 import { format as formatMoney } from "../domain/Money.js"
@@ -40,6 +39,7 @@ import { headerValue, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 import { Events } from "./Events.js"
 import { insertTask } from "../internal/tasks.js"
+import { newJob } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
 
 const decodeDealId = decodeInput(DealId, ["dealId"])
@@ -638,42 +638,27 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
               headers: quoteRef === null ? {} : { "X-Rapport-Quote-Ref": quoteRef },
               idempotencyKey: jobKey
             })
-            const job = new Job(
-              {
-                id: JobId.make(yield* (yield* IdGenerator).next),
-                workspaceId,
-                idempotencyKey: jobKey,
-                kind: "action",
-                ruleId: followUpRule,
-                eventId: EventId.make(`followUp:${entryId}`),
-                contactId: contact.id,
-                variant: null,
-                action: {
-                  type: "mail",
-                  to: outgoing.to,
-                  subject: outgoing.subject,
-                  html: outgoing.html ?? null,
-                  text: outgoing.text ?? null,
-                  headers: outgoing.headers ?? {},
-                  entryId,
-                  author: data.author ?? null
-                },
-                actionIndex: 0,
-                category: "transactional",
-                dueAt: now,
-                status: "pending",
-                attempts: 0,
-                leaseUntil: null,
-                claimToken: null,
-                lastError: null,
-                outcome: null,
-                reservedAt: null,
-                createdAt: now,
-                updatedAt: now,
-                completedAt: null
+            const job = yield* newJob(workspaceId, {
+              idempotencyKey: jobKey,
+              kind: "action",
+              ruleId: followUpRule,
+              eventId: EventId.make(`followUp:${entryId}`),
+              contactId: contact.id,
+              variant: null,
+              action: {
+                type: "mail",
+                to: outgoing.to,
+                subject: outgoing.subject,
+                html: outgoing.html ?? null,
+                text: outgoing.text ?? null,
+                headers: outgoing.headers ?? {},
+                entryId,
+                author: data.author ?? null
               },
-              true
-            )
+              actionIndex: 0,
+              category: "transactional",
+              dueAt: now
+            })
             yield* storage.jobs.insertMany([job])
             yield* storage.afterCommit(signal.notify)
             mail = { to: outgoing.to, subject: outgoing.subject, status: "queued", jobId: job.id, idempotencyKey: jobKey }

@@ -377,6 +377,33 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         return entry
       })
 
+    // A sent mail on the contact's timeline, written with the job's completion.
+    const mailSent = (job: Job, author: string | null, subject: string, now: DateTime.Utc, payload: TimelineEntry["payload"]) =>
+      Effect.flatMap(IdGenerator, (ids) => ids.next).pipe(
+        Effect.flatMap((id) =>
+          storage.timeline.append(
+            new TimelineEntry(
+              {
+                id: TimelineEntryId.make(id),
+                workspaceId: job.workspaceId,
+                contactId: job.contactId,
+                kind: "email",
+                occurredAt: now,
+                recordedAt: now,
+                author,
+                channel: "email",
+                direction: "outbound",
+                summary: `Email sent: ${subject}`,
+                reaction: null,
+                payload,
+                eventId: null
+              },
+              true
+            )
+          )
+        )
+      )
+
     const runSendEmail = (job: Job, token: string, action: Extract<Action, { type: "sendEmail" }>) =>
       Effect.gen(function* () {
         const settings = yield* MailSettings
@@ -447,26 +474,15 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
             const now = yield* DateTime.now
             const outcome = { to: mail.to, subject: mail.subject, messageId: receipt.messageId, templateId: template.id, category: template.purpose }
             yield* finish(new Job({ ...job, category: template.purpose, reservedAt: prepared.reservedAt }, true), token, done(outcome))
-            yield* storage.timeline.append(
-              new TimelineEntry(
-                {
-                  id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
-                  workspaceId: job.workspaceId,
-                  contactId: job.contactId,
-                  kind: "email",
-                  occurredAt: now,
-                  recordedAt: now,
-                  author: `rule:${job.ruleId}`,
-                  channel: "email",
-                  direction: "outbound",
-                  summary: `Email sent: ${mail.subject}`,
-                  reaction: null,
-                  payload: { ruleId: job.ruleId, variant: job.variant, templateId: template.id, category: template.purpose, messageId: receipt.messageId, idempotencyKey: mail.idempotencyKey, triggerEventId: job.eventId },
-                  eventId: null
-                },
-                true
-              )
-            )
+            yield* mailSent(job, `rule:${job.ruleId}`, mail.subject, now, {
+              ruleId: job.ruleId,
+              variant: job.variant,
+              templateId: template.id,
+              category: template.purpose,
+              messageId: receipt.messageId,
+              idempotencyKey: mail.idempotencyKey,
+              triggerEventId: job.eventId
+            })
             return "done" as const
           })
         )
@@ -492,26 +508,11 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           Effect.gen(function* () {
             const now = yield* DateTime.now
             yield* finish(job, token, done({ to: mail.to, subject: mail.subject, messageId: receipt.messageId }))
-            yield* storage.timeline.append(
-              new TimelineEntry(
-                {
-                  id: TimelineEntryId.make(yield* (yield* IdGenerator).next),
-                  workspaceId: job.workspaceId,
-                  contactId: job.contactId,
-                  kind: "email",
-                  occurredAt: now,
-                  recordedAt: now,
-                  author: action.author,
-                  channel: "email",
-                  direction: "outbound",
-                  summary: `Email sent: ${mail.subject}`,
-                  reaction: null,
-                  payload: { messageId: receipt.messageId, idempotencyKey: mail.idempotencyKey, ...(action.entryId === null ? {} : { entryId: action.entryId }) },
-                  eventId: null
-                },
-                true
-              )
-            )
+            yield* mailSent(job, action.author, mail.subject, now, {
+              messageId: receipt.messageId,
+              idempotencyKey: mail.idempotencyKey,
+              ...(action.entryId === null ? {} : { entryId: action.entryId })
+            })
             return "done" as const
           })
         )
