@@ -124,6 +124,16 @@ export const weigh = (rows: Iterable<StatusSums>, coldProbability: number): Read
   return [...groups.values()]
 }
 
+// The group a deal falls in: its values of the dimensions grouped by (a stage belongs to its
+// pipeline), null for the others, and its currency.
+const groupOf = (deal: Weighable, by: ReadonlySet<Dimension>) => ({
+  pipelineId: by.has("pipeline") || by.has("stage") ? deal.pipelineId : null,
+  stage: by.has("stage") ? deal.stage : null,
+  ownerId: by.has("owner") ? deal.ownerId : null,
+  month: by.has("month") ? (deal.expectedCloseDate?.slice(0, 7) ?? null) : null,
+  currency: deal.amount.currency
+})
+
 /**
  * What storage must answer for these deals: {@link StatusSums} per group, currency and status
  * (the reference the contract suite holds storage's aggregates to).
@@ -135,14 +145,7 @@ export const aggregateDeals = (deals: Iterable<Weighable>, groupBy: ReadonlyArra
   const by = new Set(groupBy)
   const groups = new Map<string, { -readonly [K in keyof StatusSums]: StatusSums[K] }>()
   for (const deal of deals) {
-    const key = {
-      pipelineId: by.has("pipeline") || by.has("stage") ? deal.pipelineId : null,
-      stage: by.has("stage") ? deal.stage : null,
-      ownerId: by.has("owner") ? deal.ownerId : null,
-      month: by.has("month") ? (deal.expectedCloseDate?.slice(0, 7) ?? null) : null,
-      currency: deal.amount.currency,
-      status: deal.status
-    }
+    const key = { ...groupOf(deal, by), status: deal.status }
     const id = JSON.stringify(key)
     const row = groups.get(id) ?? { ...key, count: 0, amountMinor: 0n, probabilityWeighted: 0n }
     row.count += 1
@@ -181,13 +184,7 @@ export const sumDeals = (deals: Iterable<Weighable>, groupBy: ReadonlyArray<Dime
   const by = new Set(groupBy)
   const groups = new Map<string, { -readonly [K in keyof SumRow]: SumRow[K] }>()
   for (const deal of deals) {
-    const key = {
-      pipelineId: by.has("pipeline") || by.has("stage") ? deal.pipelineId : null,
-      stage: by.has("stage") ? deal.stage : null,
-      ownerId: by.has("owner") ? deal.ownerId : null,
-      month: by.has("month") ? (deal.expectedCloseDate?.slice(0, 7) ?? null) : null,
-      currency: deal.amount.currency
-    }
+    const key = groupOf(deal, by)
     const id = JSON.stringify(key)
     const row = groups.get(id) ?? { ...key, count: 0, amountMinor: 0n, weighted: 0n }
     row.count += 1
