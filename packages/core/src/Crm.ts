@@ -26,6 +26,9 @@ import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { Storage } from "./ports/Storage.js"
+import { ApiKeys } from "./services/ApiKeys.js"
+import { InboundWebhooks } from "./services/InboundWebhooks.js"
+import { Webhooks } from "./services/Webhooks.js"
 import { Companies } from "./services/Companies.js"
 import { Consents } from "./services/Consents.js"
 import { Dispatcher } from "./services/Dispatcher.js"
@@ -34,6 +37,7 @@ import { Contacts } from "./services/Contacts.js"
 import { Deals } from "./services/Deals.js"
 import { Events } from "./services/Events.js"
 import { Fields } from "./services/Fields.js"
+import { Imports } from "./services/Imports.js"
 import { Lifecycle } from "./services/Lifecycle.js"
 import { Pipelines } from "./services/Pipelines.js"
 import { Tasks } from "./services/Tasks.js"
@@ -77,7 +81,15 @@ export const services = {
   /** Runs the jobs rules queue (mails, delayed checks, custom actions). */
   dispatcher: Dispatcher,
   /** Marketing consent, unsubscribe links, GDPR access and erasure. */
-  consent: Consents
+  consent: Consents,
+  /** API keys for server-to-server calls: created with a role, shown once, stored hashed, revoked, verified. */
+  apiKeys: ApiKeys,
+  /** Webhooks in: the sources a workspace receives shop webhooks from, and receiving them. */
+  inboundWebhooks: InboundWebhooks,
+  /** Webhooks out: subscriptions, their delivery log and redelivery. */
+  webhooks: Webhooks,
+  /** Imports as stored resources: their status, progress and report, readable from any instance. */
+  imports: Imports
 } as const
 
 type ServiceTags = (typeof services)[keyof typeof services]

@@ -5,6 +5,8 @@
  */
 
 // Domain
+/** @since 0.6.0 */
+export * as ApiKey from "./domain/ApiKey.js"
 /** @since 0.1.0 */
 export * as Company from "./domain/Company.js"
 /** @since 0.3.0 */
@@ -23,6 +25,10 @@ export * as Email from "./domain/Email.js"
 export * as Errors from "./domain/Errors.js"
 /** @since 0.1.0 */
 export * as FieldDefinition from "./domain/FieldDefinition.js"
+/** @since 0.6.0 */
+export * as InboundWebhook from "./domain/InboundWebhook.js"
+/** @since 0.6.0 */
+export * as ImportRun from "./domain/ImportRun.js"
 /** @since 0.1.0 */
 export * as Ids from "./domain/Ids.js"
 /** @since 0.3.0 */
@@ -35,6 +41,8 @@ export * as LifecycleDefinition from "./domain/LifecycleDefinition.js"
 export * as Money from "./domain/Money.js"
 /** @since 0.1.0 */
 export * as Order from "./domain/Order.js"
+/** @since 0.6.0 */
+export * as OutboundWebhook from "./domain/OutboundWebhook.js"
 /** @since 0.1.0 */
 export * as Page from "./domain/Page.js"
 /** @since 0.2.0 */
@@ -43,6 +51,8 @@ export * as Pipeline from "./domain/Pipeline.js"
 export * as Rule from "./domain/Rule.js"
 /** @since 0.3.0 */
 export * as Schedule from "./domain/Schedule.js"
+/** @since 0.6.0 */
+export * as ShopWebhooks from "./domain/ShopWebhooks.js"
 /** @since 0.2.0 */
 export * as Task from "./domain/Task.js"
 /** @since 0.2.0 */
@@ -53,6 +63,8 @@ export * as Time from "./domain/Time.js"
 export * as TimelineEntry from "./domain/TimelineEntry.js"
 /** @since 0.2.0 */
 export * as Weighting from "./domain/Weighting.js"
+/** @since 0.6.0 */
+export * as WebhookSignature from "./domain/WebhookSignature.js"
 /** @since 0.1.0 */
 export * as Workspace from "./domain/Workspace.js"
 
@@ -67,6 +79,8 @@ export * as Mailer from "./ports/Mailer.js"
 export * as Storage from "./ports/Storage.js"
 
 // Services
+/** @since 0.6.0 */
+export * as ApiKeys from "./services/ApiKeys.js"
 /** @since 0.1.0 */
 export * as Companies from "./services/Companies.js"
 /** @since 0.3.0 */
@@ -81,6 +95,10 @@ export * as Dispatcher from "./services/Dispatcher.js"
 export * as Events from "./services/Events.js"
 /** @since 0.1.0 */
 export * as Fields from "./services/Fields.js"
+/** @since 0.6.0 */
+export * as InboundWebhooks from "./services/InboundWebhooks.js"
+/** @since 0.6.0 */
+export * as Imports from "./services/Imports.js"
 /** @since 0.1.0 */
 export * as Lifecycle from "./services/Lifecycle.js"
 /** @since 0.2.0 */
@@ -93,6 +111,8 @@ export * as Tasks from "./services/Tasks.js"
 export * as Templates from "./services/Templates.js"
 /** @since 0.1.0 */
 export * as Timeline from "./services/Timeline.js"
+/** @since 0.6.0 */
+export * as Webhooks from "./services/Webhooks.js"
 /** @since 0.1.0 */
 export * as Workspaces from "./services/Workspaces.js"
 /** @since 0.1.0 */
@@ -111,6 +131,9 @@ export type { PipelineCreate, PipelineUpdate, SalesSettingsChanges } from "./dom
 export type { TaskCreate, TaskListOptions, TaskUpdate } from "./domain/Task.js"
 export type { TemplateCreate, TemplateUpdate } from "./domain/Template.js"
 export type { ErrorCode } from "./domain/Errors.js"
+export type { ApiKeyCreate, Role } from "./domain/ApiKey.js"
+export type { InboundWebhookCreate, InboundWebhookUpdate, ReceiveOptions, WebhookDelivery, WebhookMapper } from "./domain/InboundWebhook.js"
+export type { VerifyInput as WebhookVerifyInput } from "./services/InboundWebhooks.js"
 export type { FieldDefinitionChanges, FieldDefinitionInput, FieldEntity, FieldType } from "./domain/FieldDefinition.js"
 export type { TimelineListOptions, TimelineLog } from "./domain/TimelineEntry.js"
 export type { RuleCreate, RuleUpdate } from "./domain/Rule.js"
@@ -125,7 +148,10 @@ export type { RemoveContactOptions } from "./services/Contacts.js"
 export type { RemoveFieldOptions } from "./services/Fields.js"
 export type { FloorCheckOptions, FollowUpInput, ForecastOptions, SendQuoteOptions, StaleOptions, WeightedPipelineOptions } from "./services/Deals.js"
 export type { TaskTransition } from "./services/Tasks.js"
+export type { SubscriptionCreate as WebhookSubscriptionCreate, SubscriptionUpdate as WebhookSubscriptionUpdate } from "./domain/OutboundWebhook.js"
+export type { ImportFinished, RotateSecretOptions, WebhookListOptions, WebhookSettingsService } from "./services/Webhooks.js"
 export type { LifecycleConfiguration, MoveOptions } from "./services/Lifecycle.js"
+export type { ImportCreate, ImportListOptions, ProgressInput as ImportProgressInput } from "./domain/ImportRun.js"
 
 // The Promise client
 export {
@@ -174,6 +200,8 @@ export {
   RapportNotFoundError,
   RapportStorageError,
   RapportValidationError,
+  RapportAuthenticationError,
+  RapportWebhookError,
   type StageChangeJson,
   type StageCount,
   type StorageProvider,

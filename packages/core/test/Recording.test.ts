@@ -58,3 +58,20 @@ describe("the job signal", () => {
       expect((yield* crm.dispatcher.jobs()).items.map((j) => j.ruleId).sort()).toEqual(["opted-in", "welcome"])
     }).pipe(Effect.provide(layer)))
 })
+
+describe("what rules read when an event is recorded", () => {
+  // Recording asks the lifecycle's and the rules' questions in one statement, before the moves:
+  // a condition that counts stage changes must still see the move its own event caused.
+  it.effect("a rule on order.placed counting stage changes sees the move the same order caused, by emit and by emitMany", () =>
+    Effect.gen(function* () {
+      const crm = yield* Crm.Crm
+      yield* crm.rules.create({ id: "promoted", name: "Promoted", on: "order.placed", when: { count: { event: "contact.stage_changed" }, op: "gte", value: 1 }, actions: [{ type: "addTag", tag: "promoted" }] })
+      const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+      const bob = yield* crm.contacts.create({ email: "bob@example.com" })
+      const order = (id: string, contactId: string) => ({ id, type: "order.placed", contactId, payload: { orderId: id, lines: [line("A")] } })
+      const one = yield* crm.events.emit(order("o-1", ada.id))
+      const [many] = yield* crm.events.emitMany([order("o-2", bob.id)])
+      expect([one.stageChange?.to, one.triggered.map((t) => t.ruleId)]).toEqual(["customer", ["promoted"]])
+      expect([many!.stageChange?.to, many!.triggered.map((t) => t.ruleId)]).toEqual(["customer", ["promoted"]])
+    }).pipe(Effect.provide(TestCrm)))
+})

@@ -295,11 +295,12 @@ describe("GDPR", () => {
 
         const exported = yield* crm.consent.export(ada.id)
         const sizes = Object.fromEntries(Object.entries(exported).map(([k, v]) => [k, Array.isArray(v) ? v.length : typeof v]))
-        expect(sizes).toEqual({ exportedAt: "string", contact: "object", consents: 1, timeline: 7, events: 3, orders: 1, deals: 2, tasks: 1, ruleActions: 2, ruleFirings: 1 })
+        // Events: contact.created, consent.granted, order.placed, and the contact.stage_changed the order caused.
+        expect(sizes).toEqual({ exportedAt: "string", contact: "object", consents: 1, timeline: 7, events: 4, orders: 1, deals: 2, tasks: 1, ruleActions: 2, ruleFirings: 1 })
         expect(JSON.parse(JSON.stringify(exported))).toEqual(exported)
 
         const report = yield* crm.consent.erase(ada.id)
-        expect(report).toMatchObject({ events: 3, tasks: 1, jobs: 2, firings: 1, consents: 1, dealsRemoved: 1, dealsUnlinked: 1 })
+        expect(report).toMatchObject({ events: 4, tasks: 1, jobs: 2, firings: 1, consents: 1, dealsRemoved: 1, dealsUnlinked: 1 })
         expect(yield* failure(crm.contacts.get(ada.id))).toMatchObject({ _tag: "NotFound" })
         expect(yield* crm.contacts.findByEmail("ada@example.com")).toMatchObject({ _tag: "None" })
         expect((yield* crm.events.get("order-1")).payload).toEqual({})

@@ -5,6 +5,7 @@
 //    to a service is on the client at once, and this file does not compile (nor pass) until the
 //    table calls it.
 import {
+  ApiKey,
   Company,
   Contact,
   Contacts,
@@ -14,14 +15,18 @@ import {
   Deal,
   Events,
   FieldDefinition,
+  ImportRun,
   Job,
   LifecycleDefinition,
   Mailers,
+  OutboundWebhook,
   Pipeline,
+  InboundWebhook,
   Rule,
   Task,
   Template,
   TimelineEntry,
+  WebhookSignature,
   Workspace
 } from "@rapport/core"
 import { memoryStorage } from "@rapport/sqlite"
@@ -57,7 +62,13 @@ const entities = {
   template: Template.Template,
   rule: Rule.Rule,
   job: Job.Job,
-  mergeResult: Contacts.MergeResult
+  mergeResult: Contacts.MergeResult,
+  apiKey: ApiKey.ApiKey,
+  createdApiKey: ApiKey.CreatedApiKey,
+  verifiedApiKey: ApiKey.VerifiedApiKey,
+  inboundWebhook: InboundWebhook.InboundWebhook,
+  webhookReceipt: InboundWebhook.WebhookReceipt,
+  importRun: ImportRun.ImportRun
 } as const
 
 // Rules and jobs hold conditions, which have no Arbitrary, and generated pipelines are rarely
@@ -141,7 +152,8 @@ const makeFixture = async (crm: CrmClient) => {
   await crm.dispatcher.runDue()
   const job = (await crm.dispatcher.jobs({ status: "skipped" })).items[0]!
   await crm.timeline.log({ contactId: contact.id, kind: "call", summary: "Intro call" })
-  return { contact, company, deal, task, template, rule, eventId: emitted.event.id, job }
+  const { source } = await crm.inboundWebhooks.create({ provider: "shopify", secrets: ["s3cret"] })
+  return { contact, company, deal, task, template, rule, eventId: emitted.event.id, job, source }
 }
 type Fixture = Awaited<ReturnType<typeof makeFixture>>
 
@@ -310,9 +322,91 @@ const calls: Calls = {
       const url = new URL(await crm.consent.unsubscribeUrl(f.contact.id))
       return { result: await crm.consent.unsubscribe(url.searchParams.get("token")!) }
     },
+    verifyUnsubscribeToken: async (crm, f) => {
+      const url = new URL(await crm.consent.unsubscribeUrl(f.contact.id))
+      return { result: await crm.consent.verifyUnsubscribeToken(url.searchParams.get("token")!) }
+    },
     export: async (crm, f) => ({ result: await crm.consent.export(f.contact.id) }),
     erase: async (crm) => ({ result: await crm.consent.erase((await crm.contacts.create({ email: `${fresh("erase")}@example.com` })).id) })
+  },
+  apiKeys: {
+    create: async (crm) => ({ result: await crm.apiKeys.create({ name: fresh("key "), role: "sales" }), schema: ApiKey.CreatedApiKey }),
+    list: async (crm) => ({ result: await crm.apiKeys.list(), schema: Schema.Array(ApiKey.ApiKey) }),
+    revoke: async (crm) => ({ result: await crm.apiKeys.revoke((await crm.apiKeys.create({ name: fresh("gone "), role: "admin" })).key.id), schema: ApiKey.ApiKey }),
+    verify: async (crm) => ({ result: await crm.apiKeys.verify((await crm.apiKeys.create({ name: fresh("v "), role: "read-only" })).secret), schema: ApiKey.VerifiedApiKey })
+  },
+  inboundWebhooks: {
+    create: async (crm) => ({ result: await crm.inboundWebhooks.create({ provider: "shopify", secrets: ["s3cret"] }), schema: InboundWebhook.InboundWebhook }),
+    list: async (crm) => ({ result: await crm.inboundWebhooks.list(), schema: Schema.Array(InboundWebhook.InboundWebhook) }),
+    get: async (crm, f) => ({ result: await crm.inboundWebhooks.get(f.source), schema: InboundWebhook.InboundWebhook }),
+    update: async (crm, f) => ({ result: await crm.inboundWebhooks.update(f.source, { secrets: ["s3cret", "older"] }), schema: InboundWebhook.InboundWebhook }),
+    remove: async (crm) => ({ result: await crm.inboundWebhooks.remove((await crm.inboundWebhooks.create({ provider: "woocommerce", secrets: ["w"] })).source), void: true }),
+    verify: async (crm) => {
+      const body = new TextEncoder().encode("{}")
+      const headers = { "x-wc-webhook-signature": WebhookSignature.hmacBase64("w", body), "x-wc-webhook-delivery-id": "d-1" }
+      return { result: await crm.inboundWebhooks.verify({ provider: "woocommerce", secrets: ["w"], headers, body }) }
+    },
+    receive: async (crm, f) => {
+      const body = new TextEncoder().encode(JSON.stringify({ type: "signed.up", email: "ada@example.com" }))
+      const headers = { "x-shopify-hmac-sha256": WebhookSignature.hmacBase64("s3cret", body), "x-shopify-webhook-id": fresh("d-"), "x-shopify-topic": "orders/create" }
+      // The body is already an event: a host mapper hands it on.
+      const receipt = await crm.inboundWebhooks.receive({ source: f.source, headers, body }, { mappers: { [f.source]: (payload) => payload as { type: string; email: string } } })
+      return { result: receipt, schema: InboundWebhook.WebhookReceipt }
+    }
+  },
+  // Subscriptions to a closed port on loopback (allowed here): an attempt fails at once, no DNS.
+  webhooks: {
+    create: async (crm) => ({ result: await crm.webhooks.create(closedPort(["import.finished"])), schema: OutboundWebhook.SubscriptionWithSecret }),
+    list: async (crm) => ({ result: await crm.webhooks.list(), schema: page(OutboundWebhook.Subscription) }),
+    get: async (crm) => ({ result: await crm.webhooks.get((await crm.webhooks.create(closedPort(["deal.won"]))).subscription.id), schema: OutboundWebhook.Subscription }),
+    update: async (crm) => {
+      const { subscription } = await crm.webhooks.create(closedPort(["deal.lost"]))
+      return { result: await crm.webhooks.update(subscription.id, { description: "ERP", expectedVersion: subscription.version }), schema: OutboundWebhook.Subscription }
+    },
+    rotateSecret: async (crm) => ({
+      result: await crm.webhooks.rotateSecret((await crm.webhooks.create(closedPort(["deal.won"]))).subscription.id),
+      schema: OutboundWebhook.SubscriptionWithSecret
+    }),
+    remove: async (crm) => ({ result: await crm.webhooks.remove((await crm.webhooks.create(closedPort(["deal.won"]))).subscription.id), void: true }),
+    deliveries: async (crm) => {
+      const id = await deadMessage(crm)
+      return { result: await crm.webhooks.deliveries(id), schema: page(OutboundWebhook.Delivery) }
+    },
+    redeliver: async (crm) => {
+      const id = await deadMessage(crm)
+      const [delivery] = (await crm.webhooks.deliveries(id)).items
+      return { result: await crm.webhooks.redeliver(delivery!.id), schema: Job.Job }
+    },
+    importFinished: async (crm) => ({ result: await crm.webhooks.importFinished({ rowsRead: 2, created: 1, updated: 0, skipped: 1, rejected: 0 }) })
+  },
+  imports: {
+    create: async (crm) => ({ result: await crm.imports.create({ fileName: "salon.csv", options: { policy: "update" } }), schema: ImportRun.ImportRun }),
+    get: async (crm) => ({ result: await crm.imports.get((await crm.imports.create()).id), schema: ImportRun.ImportRun }),
+    list: async (crm) => ({ result: await crm.imports.list({ limit: 2 }), schema: page(ImportRun.ImportRun) }),
+    start: async (crm) => ({ result: await crm.imports.start((await crm.imports.create()).id), schema: ImportRun.ImportRun }),
+    progress: async (crm) => ({
+      result: await crm.imports.progress((await crm.imports.create()).id, { rowsRead: 3, created: 2, updated: 0, skipped: 1, rejected: 0 }),
+      schema: ImportRun.ImportRun
+    }),
+    heartbeat: async (crm) => ({ result: await crm.imports.heartbeat((await crm.imports.create()).id), schema: ImportRun.ImportRun }),
+    finish: async (crm) => ({
+      result: await crm.imports.finish((await crm.imports.create()).id, { rowsRead: 1, created: 1, rejections: [{ line: 2, reason: "no email" }] }),
+      schema: ImportRun.ImportRun
+    }),
+    fail: async (crm) => ({ result: await crm.imports.fail((await crm.imports.create()).id, { code: "IMPORT_EMPTY", message: "The file is empty" }), schema: ImportRun.ImportRun })
   }
+}
+
+function closedPort(eventTypes: ReadonlyArray<"import.finished" | "deal.won" | "deal.lost" | "contact.created">) {
+  return { url: "http://127.0.0.1:9/hooks", eventTypes: [...eventTypes] as [typeof eventTypes[number]], allowPrivateNetwork: true }
+}
+
+/** A subscription whose one message failed its only attempt (dead): its delivery log has one entry. */
+async function deadMessage(crm: CrmClient) {
+  const { subscription } = await crm.webhooks.create(closedPort(["contact.created"]))
+  await crm.contacts.create({ email: `${fresh("w")}@example.com` })
+  await crm.dispatcher.runDue({ maxAttempts: 1 })
+  return subscription.id
 }
 
 describe("every Promise client method returns plain JSON", () => {

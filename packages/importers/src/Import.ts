@@ -8,7 +8,7 @@
  *
  * @since 0.3.0
  */
-import { Companies, Consent, Contact, Contacts, Email, Errors, FieldDefinition, type Ids, LifecycleDefinition, Storage, Workspaces } from "@rapport/core"
+import { Companies, Consent, Contact, Contacts, Email, Errors, FieldDefinition, type Ids, LifecycleDefinition, Storage, Webhooks, Workspaces } from "@rapport/core"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -958,7 +958,7 @@ export const importContacts = (
           )
         })
       )
-      return {
+      const finished = {
         dryRun,
         format: opened.format,
         details: opened.details,
@@ -970,5 +970,25 @@ export const importContacts = (
         stopped,
         durationMs: Date.now() - started
       } satisfies ImportReport
+      // Subscribers of the `import.finished` webhook hear of an import that wrote (not of a dry
+      // run). The Webhooks service is part of Crm.layer; without it there is no one to tell.
+      const webhooks = yield* Effect.serviceOption(Webhooks.Webhooks)
+      if (!dryRun && Option.isSome(webhooks)) {
+        yield* webhooks.value.importFinished({
+          format: finished.format,
+          rowsRead: finished.rowsRead,
+          created: finished.created,
+          updated: finished.updated,
+          skipped: finished.skipped,
+          rejected: finished.rejected,
+          conflicted: finished.conflicted,
+          stopped: finished.stopped,
+          durationMs: finished.durationMs
+        }).pipe(
+          // The import is done and stored whatever happens here: a failure to queue is logged.
+          Effect.catchAll((error) => Effect.logWarning("Rapport import: could not queue the import.finished webhooks", error))
+        )
+      }
+      return finished
     })
   )

@@ -41,7 +41,11 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { migration_id: 4, name: "contacts_phone_index" },
       { migration_id: 5, name: "workspace_country" },
       { migration_id: 6, name: "wide_integers" },
-      { migration_id: 7, name: "contact_emails_phones" }
+      { migration_id: 7, name: "contact_emails_phones" },
+      { migration_id: 8, name: "http_idempotency" },
+      { migration_id: 9, name: "api_keys_webhook_receipts" },
+      { migration_id: 10, name: "webhooks_out" },
+      { migration_id: 11, name: "imports" }
     ])
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })

@@ -11,8 +11,14 @@ import type pg from "pg"
 export const placement = {
   /** Distributed by another column than `workspace_id`: the workspace's own row, by its id. */
   distributedBy: { rapport_workspaces: "id" } as Readonly<Record<string, string>>,
-  /** Copied to every node. None: every table of Rapport's belongs to one workspace. */
-  reference: [] as ReadonlyArray<string>,
+  /**
+   * Copied to every node: API keys and inbound webhook sources. Their rows belong to a workspace,
+   * but they are looked up by key id or source name alone (a request presents a key, a shop posts
+   * to /webhooks/in/:source, neither knows the workspace), through a unique index on that column
+   * that a distributed table could not enforce across shards. Both are small and read far more than
+   * written: what reference tables are for.
+   */
+  reference: ["rapport_api_keys", "rapport_inbound_webhooks"] as ReadonlyArray<string>,
   /** Kept on the coordinator only: the migrator's bookkeeping (migrations run there). */
   local: ["rapport_migrations"] as ReadonlyArray<string>
 }

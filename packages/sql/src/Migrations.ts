@@ -370,6 +370,131 @@ const contactIdentities = (t: Types, _pg: boolean): ReadonlyArray<string> => [
     SELECT workspace_id, id, 'phone', 0, phone, phone, NULL FROM rapport_contacts WHERE phone IS NOT NULL`
 ]
 
+// Responses the HTTP integration keeps under a client's Idempotency-Key (@rapport/express), per
+// workspace, scope (principal and route) and key. `status`, `headers` and `body` stay NULL while
+// the first request is processed, in the same transaction as its work. Expired records are purged
+// by workspace, hence the index on (workspace_id, expires_at).
+const httpIdempotency = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_http_idempotency (
+    workspace_id ${t.key} NOT NULL,
+    scope ${t.key} NOT NULL,
+    idem_key ${t.key} NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER,
+    headers ${t.json},
+    body TEXT,
+    created_at ${t.instant} NOT NULL,
+    expires_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, scope, idem_key)
+  )`,
+  `CREATE INDEX rapport_http_idempotency_expiry ON rapport_http_idempotency (workspace_id, expires_at)`
+]
+
+// API keys, inbound webhook sources and the receipts of inbound deliveries. Keys and sources are
+// looked up by their id or name alone, because the caller does not know the workspace (a request
+// presents a key; a shop posts to /webhooks/in/:source): each has, besides its primary key
+// starting with workspace_id, a unique index on that column alone, the only keys here that do not
+// start with workspace_id. Both tables are small and read on every request or delivery: a database
+// distributed by workspace keeps them as reference tables (docs/scaling.md). Receipts belong to one
+// workspace like everything else; the (…, received_at) index serves pruning.
+const apiKeysWebhookReceipts = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_api_keys (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    name TEXT NOT NULL,
+    role ${t.key} NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    revoked_at ${t.instant},
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE UNIQUE INDEX rapport_api_keys_lookup ON rapport_api_keys (id)`,
+  `CREATE TABLE rapport_inbound_webhooks (
+    workspace_id ${t.key} NOT NULL,
+    source ${t.key} NOT NULL,
+    provider ${t.key} NOT NULL,
+    secrets ${t.json} NOT NULL,
+    tolerance_seconds INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, source)
+  )`,
+  `CREATE UNIQUE INDEX rapport_inbound_webhooks_lookup ON rapport_inbound_webhooks (source)`,
+  `CREATE TABLE rapport_webhook_receipts (
+    workspace_id ${t.key} NOT NULL,
+    source ${t.key} NOT NULL,
+    webhook_id ${t.key} NOT NULL,
+    received_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, source, webhook_id)
+  )`,
+  `CREATE INDEX rapport_webhook_receipts_age ON rapport_webhook_receipts (workspace_id, source, received_at)`
+]
+
+// Outbound webhooks: subscriptions (their secrets stored as given: signing needs them) and the
+// delivery log, one row per attempt, read per subscription newest first. The messages are jobs.
+const webhooksOut = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_webhook_subscriptions (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    url TEXT NOT NULL,
+    event_types ${t.json} NOT NULL,
+    description TEXT,
+    enabled ${t.bool} NOT NULL,
+    disabled_reason TEXT,
+    allow_private_network ${t.bool} NOT NULL,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    previous_secret_until ${t.instant},
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE TABLE rapport_webhook_deliveries (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    subscription_id ${t.key} NOT NULL,
+    job_id ${t.key} NOT NULL,
+    message_id ${t.key} NOT NULL,
+    event_type ${t.key} NOT NULL,
+    attempt INTEGER NOT NULL,
+    attempted_at ${t.instant} NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    status_code INTEGER,
+    result ${t.key} NOT NULL,
+    error TEXT,
+    response_body TEXT,
+    next_attempt_at ${t.instant},
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE INDEX rapport_webhook_deliveries_subscription ON rapport_webhook_deliveries (workspace_id, subscription_id, attempted_at, id)`
+]
+
+// Imports as resources (ImportRun): written by the process running the import, read by any
+// instance. Listed newest first per workspace, with an optional status: the (workspace_id,
+// created_at, id) index serves the listing; the report is JSON, its lists capped by the service.
+const imports = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_imports (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    status ${t.key} NOT NULL,
+    file_name TEXT,
+    options ${t.json} NOT NULL,
+    progress ${t.json} NOT NULL,
+    report ${t.json},
+    error ${t.json},
+    created_by TEXT,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    started_at ${t.instant},
+    heartbeat_at ${t.instant} NOT NULL,
+    finished_at ${t.instant},
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE INDEX rapport_imports_recent ON rapport_imports (workspace_id, created_at, id)`
+]
+
 const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -390,7 +515,11 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0004_contacts_phone_index": statements(phoneSchema),
   "0005_workspace_country": statements(() => ["ALTER TABLE rapport_workspaces ADD COLUMN country TEXT"]),
   "0006_wide_integers": statements(wideIntegers),
-  "0007_contact_emails_phones": statements(contactIdentities)
+  "0007_contact_emails_phones": statements(contactIdentities),
+  "0008_http_idempotency": statements(httpIdempotency),
+  "0009_api_keys_webhook_receipts": statements(apiKeysWebhookReceipts),
+  "0010_webhooks_out": statements(webhooksOut),
+  "0011_imports": statements(imports)
 }
 
 /**

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Contact, Email, Errors, Storage } from "@rapport/core"
+import { Contact, Email, Errors, Storage, Workspace } from "@rapport/core"
 import type { FieldDefinition } from "@rapport/core"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
@@ -17,14 +17,21 @@ import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { isUnavailable, storageError, violatesPrimaryKey } from "./internal/errors.js"
 import { makeOutbox } from "./internal/outbox.js"
+import { makeAccess } from "./internal/access.js"
+import { makeWebhookSubscriptions } from "./internal/webhooks.js"
+import { makeIdempotency } from "./internal/idempotency.js"
+import { makeImports } from "./internal/imports.js"
 import { makeSales } from "./internal/sales.js"
-import { isSqlError, onUnique, orStorage, retryLostConnection, versionedUpdate } from "./internal/statements.js"
+import { makeHistory } from "./internal/history.js"
+import { insertChunks, isSqlError, onUnique, orStorage, retryLostConnection, versionedUpdate } from "./internal/statements.js"
 import {
   CompanyRow,
   ContactRow,
+  encoderOf,
   AtRow,
   CountRow,
   EventRow,
@@ -34,7 +41,8 @@ import {
   RecordIdRow,
   StageCountRow,
   TimelineRow,
-  WorkspaceRow
+  WorkspaceRow,
+  writeOrder
 } from "./internal/rows.js"
 import * as Migrations from "./Migrations.js"
 
@@ -55,6 +63,18 @@ const stripIdentities = <R extends { readonly identities?: unknown }>(row: R): O
 const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
   Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
 
+// Decoders of row lists, built once: a Schema built inside a call is a new AST each time, whose
+// parser is compiled again on every call (more work than decoding the rows).
+const decodeIdRows = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
+const decodeStageCounts = Schema.decodeUnknown(Schema.Array(StageCountRow))
+const decodeFieldRecords = Schema.decodeUnknown(Schema.Array(FieldRecordRow))
+const decodeClaims = Schema.decodeUnknown(Schema.Array(Schema.Struct({ field_key: Schema.String, record_id: Schema.String })))
+const decodeTimelineRow = Schema.decodeUnknown(TimelineRow)
+const decodeTimelineRows = Schema.decodeUnknown(Schema.Array(TimelineRow))
+const decodeAtRows = Schema.decodeUnknown(Schema.Array(AtRow))
+const decodeEventRows = Schema.decodeUnknown(Schema.Array(EventRow))
+const decodeOrderHeaders = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String }, Schema.Record({ key: Schema.String, value: Schema.Unknown }))))
+
 /**
  * Builds the Storage over the `SqlClient` in context (its name transforms are bypassed: the
  * statements name their columns exactly). Does not migrate; {@link layer} does.
@@ -64,18 +84,19 @@ const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
  */
 export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+  const insertChunk = insertChunks(sql, CHUNK)
 
   // PostgreSQL infers a bound parameter's type from the column it meets, except inside row
   // comparisons and arithmetic: there instants need an explicit cast.
   const instant = (value: DateTime.Utc): Statement.Fragment =>
     sql.onDialectOrElse({ pg: () => sql`${iso(value)}::timestamptz`, orElse: () => sql`${iso(value)}` })
 
-  const encodeWorkspace = Schema.encode(WorkspaceRow)
-  const encodeDefinition = Schema.encode(FieldDefinitionRow)
-  const encodeContact = Schema.encode(ContactRow)
-  const encodeCompany = Schema.encode(CompanyRow)
-  const encodeEntry = Schema.encode(TimelineRow)
-  const encodeEvent = Schema.encode(EventRow)
+  const encodeWorkspace = encoderOf(WorkspaceRow)
+  const encodeDefinition = encoderOf(FieldDefinitionRow)
+  const encodeContact = encoderOf(ContactRow)
+  const encodeCompany = encoderOf(CompanyRow)
+  const encodeEntry = encoderOf(TimelineRow)
+  const encodeEvent = encoderOf(EventRow)
   const encodeOrder = Schema.encode(OrderFromRows)
 
   // --- workspaces
@@ -87,6 +108,26 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   })
 
   const decodeWorkspaceRow = Schema.decodeUnknown(WorkspaceRow)
+
+  // The last workspace decoded per id, with the row it came from: emits read their workspace every
+  // time, and decoding it (lifecycle, settings) cost more than reading it. It is reused only when
+  // every column is the same, so it is never stale; each read still gets an instance of its own.
+  const decodedWorkspaces = new Map<string, { readonly row: Readonly<Record<string, unknown>>; readonly workspace: Workspace.Workspace }>()
+  const sameValue = (a: unknown, b: unknown) =>
+    a === b ||
+    (a instanceof Date && b instanceof Date && a.getTime() === b.getTime()) ||
+    (typeof a === "object" && a !== null && typeof b === "object" && b !== null && !(a instanceof Date) && JSON.stringify(a) === JSON.stringify(b))
+  const decodeWorkspaceOnce = (row: Readonly<Record<string, unknown>>) => {
+    const known = decodedWorkspaces.get(String(row["id"]))
+    if (known !== undefined && Object.keys(known.row).every((column) => sameValue(known.row[column], row[column]))) {
+      return Effect.succeed(new Workspace.Workspace({ ...known.workspace }, true))
+    }
+    return Effect.tap(decodeWorkspaceRow(row), (workspace) => {
+      const { counter_value: _, ...columns } = row
+      if (decodedWorkspaces.size >= 1_000) decodedWorkspaces.clear()
+      decodedWorkspaces.set(workspace.id, { row: columns, workspace })
+    })
+  }
   const decodeCount = Schema.decodeUnknown(CountRow.fields.n)
 
   const workspaces: Storage.WorkspaceRepository = {
@@ -97,7 +138,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
           const rows = yield* sql<{ readonly counter_value: unknown }>`SELECT w.*, COALESCE((SELECT c.value FROM rapport_counters AS c
               WHERE c.workspace_id = w.id AND c.counter_key = ${counterKey}), 0) AS counter_value FROM rapport_workspaces AS w WHERE w.id = ${id}`
           if (rows.length === 0) return Option.none()
-          return Option.some({ workspace: yield* decodeWorkspaceRow(rows[0]), counter: yield* decodeCount(rows[0]!.counter_value) })
+          return Option.some({ workspace: yield* decodeWorkspaceOnce(rows[0]!), counter: yield* decodeCount(rows[0]!.counter_value) })
         })
       ),
     insertIfAbsent: (workspace) =>
@@ -171,7 +212,25 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
                        FROM rapport_contact_identities AS i WHERE i.workspace_id = c.workspace_id AND i.contact_id = c.id)`
   })
   const selectContacts = sql`SELECT c.*, ${identities} AS identities FROM rapport_contacts AS c`
-  const decodeContacts = Schema.decodeUnknown(Schema.Array(ContactRow))
+
+  // The last contacts decoded, with the rows they came from: an emit reads its contact every time,
+  // and decoding one (its emails, fields, every attribute checked) cost more than reading it. A
+  // contact is reused only when every column of its row is the same, so it is never stale; each
+  // read still gets an instance of its own.
+  const decodeContactRow = Schema.decodeUnknown(ContactRow)
+  const decodedContacts = new Map<string, { readonly row: Readonly<Record<string, unknown>>; readonly contact: Contact.Contact }>()
+  const decodeContact = (row: Readonly<Record<string, unknown>>): Effect.Effect<Contact.Contact, ParseError> => {
+    const key = `${String(row["workspace_id"])}|${String(row["id"])}`
+    const known = decodedContacts.get(key)
+    if (known !== undefined && Object.keys(known.row).length === Object.keys(row).length && Object.keys(row).every((column) => sameValue(known.row[column], row[column]))) {
+      return Effect.succeed(new Contact.Contact({ ...known.contact }, true))
+    }
+    return Effect.tap(decodeContactRow(row), (contact) => {
+      if (decodedContacts.size >= 5_000) decodedContacts.clear()
+      decodedContacts.set(key, { row, contact })
+    })
+  }
+  const decodeContacts = (rows: ReadonlyArray<unknown>) => Effect.forEach(rows as ReadonlyArray<Readonly<Record<string, unknown>>>, decodeContact)
 
   // The contacts holding one of these values (email keys or phones), through the identities'
   // partial indexes (the kind is SQL text, not a parameter, so the planner can use them).
@@ -180,11 +239,10 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
           SELECT contact_id FROM rapport_contact_identities
           WHERE workspace_id = ${workspaceId} AND kind = ${sql.literal(`'${kind}'`)} AND ${sql.in("value_key", keys)})`
 
-  const findContact = SqlSchema.findOne({
-    Request: Schema.Struct({ workspaceId: Schema.String, id: Schema.String }),
-    Result: ContactRow,
-    execute: ({ workspaceId, id }) => sql`${selectContacts} WHERE c.workspace_id = ${workspaceId} AND c.id = ${id}`
-  })
+  const findContact = ({ workspaceId, id }: { readonly workspaceId: string; readonly id: string }) =>
+    Effect.flatMap(sql`${selectContacts} WHERE c.workspace_id = ${workspaceId} AND c.id = ${id}`, (rows) =>
+      rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeContact(rows[0]!))
+    )
 
   const findContactByEmail = SqlSchema.findOne({
     Request: Schema.Struct({ workspaceId: Schema.String, key: Schema.String }),
@@ -259,6 +317,65 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
   // was closed while idle, like any statement outside a transaction).
   const together = <A, E>(effect: Effect.Effect<A, E>) => orStorage(sql.withTransaction(effect))
 
+  // The columns of the attributes an update may write alone (see ContactUpdateOptions.only), with
+  // their PostgreSQL types as updateMany reads them from its JSON parameter (JSON columns come as
+  // the text that rows carry).
+  const changeableColumns = { stage: "stage", score: "score", tags: "tags", ownerId: "owner_id" } as const
+  const pgTypes: Record<string, readonly [declared: string, cast: string]> = {
+    stage: ["text", ""],
+    score: ["integer", ""],
+    tags: ["text", "::jsonb"],
+    owner_id: ["text", ""]
+  }
+
+  // One statement for the lot: the new values and expected versions as a JSON parameter, the
+  // contacts written those whose version matched. Any other is a Conflict, and the caller's
+  // transaction then writes none.
+  const updateMany: Storage.ContactRepository["updateMany"] = (updates, { only }) => {
+    if (updates.length === 0) return Effect.void
+    if (updates.length === 1) return contacts.update(updates[0]!.contact, updates[0]!.expectedVersion, { only })
+    const workspaceId = updates[0]!.contact.workspaceId
+    const columns = [...new Set(only.map((key) => changeableColumns[key]))]
+    return orStorage(
+      Effect.gen(function* () {
+        const values = yield* Effect.forEach(updates, ({ contact, expectedVersion }) =>
+          Effect.map(encodeContact(contact), (row) =>
+            Object.fromEntries([["id", contact.id], ["expected", expectedVersion], ["version", row.version], ["updated_at", row.updated_at], ...columns.map((c) => [c, row[c]])])
+          )
+        )
+        const json = JSON.stringify(values)
+        const updated = yield* sql.onDialectOrElse({
+          pg: () => {
+            const declared = ["id text", "expected integer", "version integer", "updated_at timestamptz", ...columns.map((c) => `${c} ${pgTypes[c]![0]}`)].join(", ")
+            const set = ["version = v.version", "updated_at = v.updated_at", ...columns.map((c) => `${c} = v.${c}${pgTypes[c]![1]}`)].join(", ")
+            return sql`UPDATE rapport_contacts AS c SET ${sql.literal(set)} FROM jsonb_to_recordset(${json}::jsonb) AS v(${sql.literal(declared)})
+                       WHERE c.workspace_id = ${workspaceId} AND c.id = v.id AND c.version = v.expected RETURNING c.id`
+          },
+          // The new values as a materialised table: SQLite then looks each contact up by its key,
+          // instead of scanning the workspace's contacts for each value (seconds for a batch).
+          orElse: () => {
+            const fields = ["id", "expected", "version", "updated_at", ...columns].map((c) => `json_extract(value, '$.${c}') AS ${c}`).join(", ")
+            const set = ["version", "updated_at", ...columns].map((c) => `${c} = v.${c}`).join(", ")
+            return sql`WITH v AS MATERIALIZED (SELECT ${sql.literal(fields)} FROM json_each(${json}))
+                       UPDATE rapport_contacts SET ${sql.literal(set)} FROM v
+                       WHERE rapport_contacts.workspace_id = ${workspaceId} AND rapport_contacts.id = v.id AND rapport_contacts.version = v.expected
+                       RETURNING rapport_contacts.id`
+          }
+        })
+        if (updated.length === updates.length) return
+        const written = new Set((updated as ReadonlyArray<{ readonly id: string }>).map((r) => r.id))
+        const stale = updates.find(({ contact }) => !written.has(contact.id))!
+        return yield* versionedUpdate(
+          "contact",
+          stale.contact.id,
+          stale.expectedVersion,
+          Effect.succeed([]),
+          sql`SELECT version FROM rapport_contacts WHERE workspace_id = ${workspaceId} AND id = ${stale.contact.id}`
+        )
+      })
+    )
+  }
+
   const contacts: Storage.ContactRepository = {
     // In email order: two batches sharing emails then meet them in the same order, so one waits
     // and gets a Conflict instead of both deadlocking.
@@ -279,6 +396,13 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         )
       ),
     get: (workspaceId, id) => orStorage(findContact({ workspaceId, id })),
+    getMany: (workspaceId, ids) =>
+      Effect.map(
+        Effect.forEach(chunks([...new Set(ids)]), (chunk) =>
+          orStorage(Effect.flatMap(sql`${selectContacts} WHERE c.workspace_id = ${workspaceId} AND ${sql.in("id", chunk)}`, decodeContacts))
+        ),
+        (pages) => pages.flat()
+      ),
     findByEmail: (workspaceId, email) => orStorage(findContactByEmail({ workspaceId, key: email.toLowerCase() })),
     // A contact holding several of the keys comes once (a chunk's IN selects it once; chunks
     // could each select it).
@@ -301,16 +425,22 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     // The contact's emails and phones are written again (removed, then inserted) with the row,
     // unless the caller kept them: then the row's one statement needs no savepoint around it
     // (a stage move sends one statement instead of four).
+    updateMany: (updates, options) => updateMany(updates, options),
     update: (contact, expectedVersion, options) => {
+      const only = options?.only
       const updateRow = onUnique(
-        Effect.flatMap(encodeContact(contact), (row) =>
-          sql`UPDATE rapport_contacts SET ${sql.update(stripIdentities(row), ["workspace_id", "id"])}
+        Effect.flatMap(encodeContact(contact), (row) => {
+          const columns =
+            only === undefined
+              ? stripIdentities(row)
+              : Object.fromEntries(["version", "updated_at", ...only.map((key) => changeableColumns[key])].map((column) => [column, row[column as keyof typeof row]]))
+          return sql`UPDATE rapport_contacts SET ${sql.update(columns, ["workspace_id", "id"])}
               WHERE workspace_id = ${contact.workspaceId} AND id = ${contact.id} AND version = ${expectedVersion} RETURNING id`
-        ),
+        }),
         contactConflict(contact)
       )
       return Effect.flatMap(
-        options?.keepIdentities === true
+        options?.keepIdentities === true || only !== undefined
           ? updateRow
           : together(
               Effect.flatMap(updateRow, (updated) =>
@@ -348,7 +478,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       orStorage(
         Effect.flatMap(
           sql`SELECT stage, COUNT(*) AS n FROM rapport_contacts WHERE workspace_id = ${workspaceId} GROUP BY stage`,
-          (rows) => Effect.map(Schema.decodeUnknown(Schema.Array(StageCountRow))(rows), (counts) => counts.map((c) => ({ stage: c.stage, count: c.n })))
+          (rows) => Effect.map(decodeStageCounts(rows), (counts) => counts.map((c) => ({ stage: c.stage, count: c.n })))
         )
       ),
     countByCompany: (workspaceId, companyId) =>
@@ -430,7 +560,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
                 pg: () => (mode === "share" ? sql.literal("FOR KEY SHARE") : sql.literal("FOR UPDATE")),
                 orElse: () => sql.literal("")
               })}`,
-              Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
+              decodeIdRows
             )
           )
         ),
@@ -476,7 +606,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
             sql`workspace_id = ${workspaceId}`,
             ...(after === undefined ? [] : [sql`id > ${after}`])
           ])} ORDER BY id LIMIT ${limit}`,
-          Schema.decodeUnknown(Schema.Array(FieldRecordRow))
+          decodeFieldRecords
         ).pipe(Effect.map((rows) => rows.map((r) => ({ id: r.id, stage: r.stage, fields: r.fields as FieldDefinition.FieldValues }))))
       )
     },
@@ -535,7 +665,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
                     WHERE workspace_id = ${workspaceId} AND entity = ${entity} AND ${sql.or(
                       chunk.map((c) => sql`(field_key = ${c.fieldKey} AND value_key = ${c.valueKey})`)
                     )}`,
-                Schema.decodeUnknown(Schema.Array(Schema.Struct({ field_key: Schema.String, record_id: Schema.String })))
+                decodeClaims
               )
             )
             if (held.length > 0) return yield* Errors.Conflict.unique(entity, `fields.${held[0]!.field_key}`, held[0]!.record_id)
@@ -566,7 +696,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     append: (entry) => orStorage(Effect.flatMap(encodeEntry(entry), (row) => Effect.asVoid(sql`INSERT INTO rapport_timeline ${sql.insert(row)}`))),
     appendMany: (entries) =>
       Effect.forEach(
-        chunks(entries),
+        insertChunk(entries),
         (chunk) => orStorage(Effect.flatMap(Effect.forEach(chunk, (e) => encodeEntry(e)), (rows) => sql`INSERT INTO rapport_timeline ${sql.insert(rows)}`)),
         { discard: true }
       ),
@@ -574,7 +704,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       orStorage(
         Effect.flatMap(
           sql`SELECT * FROM rapport_timeline WHERE workspace_id = ${workspaceId} AND id = ${id}`,
-          (rows) => (rows.length === 0 ? Effect.succeedNone : Effect.asSome(Schema.decodeUnknown(TimelineRow)(rows[0])))
+          (rows) => (rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeTimelineRow(rows[0])))
         )
       ),
     list: (workspaceId, q) => {
@@ -589,7 +719,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
             ...(q.to === undefined ? [] : [sql`occurred_at < ${instant(q.to)}`]),
             ...(q.before === undefined ? [] : [sql`(occurred_at, id) < (${instant(q.before.occurredAt)}, ${q.before.id})`])
           ])} ORDER BY occurred_at DESC, id DESC LIMIT ${q.limit}`,
-          Schema.decodeUnknown(Schema.Array(TimelineRow))
+          decodeTimelineRows
         )
       )
     },
@@ -610,7 +740,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     ...(q.since === undefined ? [] : [sql`${sql(column)} > ${instant(q.since)}`])
   ]
   const times = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-    orStorage(Effect.flatMap(statement, Schema.decodeUnknown(Schema.Array(AtRow))).pipe(Effect.map((rows) => rows.map((r) => r.at))))
+    orStorage(Effect.flatMap(statement, decodeAtRows).pipe(Effect.map((rows) => rows.map((r) => r.at))))
 
   const eventsOf = (workspaceId: string, q: Storage.HistoryWindow & { readonly types: ReadonlyArray<string> }) =>
     sql.and([sql`workspace_id = ${workspaceId}`, sql`contact_id = ${q.contactId}`, sql.in("type", q.types), ...window("occurred_at", q)])
@@ -624,13 +754,13 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       ),
     insertMany: (events) =>
       Effect.map(
-        Effect.forEach(chunks(events), (chunk) =>
+        Effect.forEach(insertChunk(events), (chunk) =>
           orStorage(
             Effect.gen(function* () {
               const rows = yield* Effect.forEach(chunk, (e) => encodeEvent(e))
               const inserted = yield* Effect.flatMap(
                 sql`INSERT INTO rapport_events ${sql.insert(rows)} ON CONFLICT DO NOTHING RETURNING id`,
-                Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
+                decodeIdRows
               )
               const fresh = new Set(inserted.map((r) => r.id))
               return chunk.filter((e) => !fresh.has(e.id)).map((e) => e.id)
@@ -640,22 +770,12 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
         (pages) => pages.flat()
       ),
     get: (workspaceId, id) => orStorage(findEvent({ workspaceId, id })),
-    storedIds: (workspaceId, ids) =>
-      Effect.flatMap(Effect.succeed([...new Set(ids)]), (unique) =>
-        Effect.map(
-          Effect.forEach(chunks(unique), (chunk) =>
-            orStorage(
-              Effect.flatMap(
-                sql`SELECT id FROM rapport_events WHERE workspace_id = ${workspaceId} AND ${sql.in("id", chunk)}`,
-                Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String })))
-              )
-            )
-          ),
-          (pages) => {
-            const found = new Set(pages.flat().map((r) => r.id))
-            return unique.filter((id) => found.has(id))
-          }
-        )
+    getMany: (workspaceId, ids) =>
+      Effect.map(
+        Effect.forEach(chunks([...new Set(ids)]), (chunk) =>
+          orStorage(Effect.flatMap(sql`SELECT * FROM rapport_events WHERE workspace_id = ${workspaceId} AND ${sql.in("id", chunk)}`, decodeEventRows))
+        ),
+        (pages) => pages.flat()
       ),
     count: (workspaceId, q) =>
       q.types.length === 0 ? Effect.succeed(0) : orStorage(count(sql`SELECT COUNT(*) AS n FROM rapport_events WHERE ${eventsOf(workspaceId, q)}`)),
@@ -672,7 +792,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
                 eventsOf(workspaceId, q),
                 ...(q.before === undefined ? [] : [sql`(occurred_at, id) < (${instant(q.before.occurredAt)}, ${q.before.id})`])
               ])} ORDER BY occurred_at DESC, id DESC LIMIT ${q.limit}`,
-              Schema.decodeUnknown(Schema.Array(EventRow))
+              decodeEventRows
             )
           ),
     forContact: (workspaceId, contactId, page) =>
@@ -683,7 +803,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
             sql`contact_id = ${contactId}`,
             ...(page.after === undefined ? [] : [sql`id > ${page.after}`])
           ])} ORDER BY id LIMIT ${page.limit}`,
-          Schema.decodeUnknown(Schema.Array(EventRow))
+          decodeEventRows
         )
       ),
     eraseForContact: (workspaceId, contactId) =>
@@ -711,6 +831,24 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
           return true
         })
       ),
+    // Headers first (those already stored are left alone), then the lines of the new ones.
+    insertMany: (orders) =>
+      orStorage(
+        Effect.gen(function* () {
+          const encoded = orders.map(writeOrder)
+          const fresh = new Set<string>()
+          for (const chunk of insertChunk(encoded)) {
+            const inserted = yield* Effect.flatMap(
+              sql`INSERT INTO rapport_orders ${sql.insert(chunk.map((o) => o.header))} ON CONFLICT DO NOTHING RETURNING id`,
+              decodeIdRows
+            )
+            for (const row of inserted) fresh.add(row.id)
+          }
+          const lines = encoded.flatMap((o) => (fresh.has(o.header.id) ? o.lines : []))
+          for (const chunk of insertChunk(lines)) yield* sql`INSERT INTO rapport_order_lines ${sql.insert(chunk)}`
+          return orders.filter((o) => !fresh.has(o.id)).map((o) => o.id)
+        })
+      ),
     count: (workspaceId, q) => orStorage(count(sql`SELECT COUNT(*) AS n FROM rapport_orders WHERE ${ordersOf(workspaceId, q)}`)),
     times: (workspaceId, q) => times(sql`SELECT placed_at AS at FROM rapport_orders WHERE ${ordersOf(workspaceId, q)} ORDER BY placed_at`),
     forContact: (workspaceId, contactId, page) =>
@@ -722,7 +860,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
               sql`contact_id = ${contactId}`,
               ...(page.after === undefined ? [] : [sql`id > ${page.after}`])
             ])} ORDER BY id LIMIT ${page.limit}`,
-            Schema.decodeUnknown(Schema.Array(Schema.Struct({ id: Schema.String }, Schema.Record({ key: Schema.String, value: Schema.Unknown }))))
+            decodeOrderHeaders
           )
           if (headers.length === 0) return []
           const lines = yield* sql`SELECT * FROM rapport_order_lines WHERE workspace_id = ${workspaceId} AND ${sql.in("order_id", headers.map((h) => h.id))} ORDER BY order_id, line_no`
@@ -811,10 +949,30 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
       orElse: () => Effect.void
     })
 
+  // Keys in order, one statement: the advisory locks are taken in the order of the list.
+  const lockMany = (workspaceId: string, keys: ReadonlyArray<string>, mode: "shared" | "exclusive") => {
+    const sorted = [...new Set(keys)].sort()
+    if (sorted.length === 0) return Effect.void
+    if (sorted.length === 1) return lock(workspaceId, sorted[0]!, mode)
+    return sql.onDialectOrElse({
+      pg: () =>
+        orStorage(
+          mode === "shared"
+            ? sql`SELECT pg_advisory_xact_lock_shared(hashtextextended(${workspaceId}::text || chr(31) || k.key, 0))
+                  FROM jsonb_array_elements_text(${JSON.stringify(sorted)}::jsonb) WITH ORDINALITY AS k(key, n)`
+            : sql`SELECT pg_advisory_xact_lock(hashtextextended(${workspaceId}::text || chr(31) || k.key, 0))
+                  FROM jsonb_array_elements_text(${JSON.stringify(sorted)}::jsonb) WITH ORDINALITY AS k(key, n)`
+        ).pipe(Effect.asVoid),
+      orElse: () => Effect.void
+    })
+  }
+
   return Storage.Storage.of({
     transaction,
     afterCommit,
     lock,
+    lockMany,
+    ...makeHistory(sql),
     workspaces,
     fieldDefinitions,
     contacts,
@@ -825,7 +983,11 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     events,
     orders,
     ...makeSales(sql, instant),
-    ...makeOutbox(sql, instant)
+    ...makeOutbox(sql, instant),
+    ...makeIdempotency(sql, instant),
+    ...makeAccess(sql, instant),
+    webhookSubscriptions: makeWebhookSubscriptions(sql, instant),
+    imports: makeImports(sql, instant)
   })
 })
 

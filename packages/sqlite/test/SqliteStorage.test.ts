@@ -1,7 +1,10 @@
 import { createCrm, RapportStorageError, Storage } from "@rapport/core"
 import { SqliteStorage, sqliteStorage } from "@rapport/sqlite"
 import { describe, expect, it } from "@effect/vitest"
+import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { Migrations } from "@rapport/sql"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -11,6 +14,15 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const tempFile = (name = "crm.db") => join(mkdtempSync(join(tmpdir(), "rapport-sqlite-")), name)
+
+/** The tables a database holds once the migrations up to `last` (and none after) are applied. */
+const tablesUpTo = (last: number) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const applied = Object.fromEntries(Object.entries(Migrations.migrations).filter(([name]) => Number(name.slice(0, 4)) <= last))
+    yield* Migrator.make({})({ loader: Migrator.fromRecord(applied), table: Migrations.table })
+    return (yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rapport%'`).map((r) => r.name)
+  }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })), Effect.runPromise)
 
 describe("SqliteStorage", () => {
   it("keeps data across restarts, and a second start on the same file works", async () => {
@@ -32,12 +44,16 @@ describe("SqliteStorage", () => {
     const ada = await first.contacts.create({ email: "Ada@Example.com", phone: "+33 6 12 34 56 78" })
     const bob = await first.contacts.create({ firstName: "Bob" })
     await first.close()
-    // The database as a release before 0007 left it: no identities table, the migration not applied.
+    // The database as a release before 0007 left it: none of the tables 0007 and later migrations
+    // create (the identities table among them), those migrations not applied.
+    const before = new Set(await tablesUpTo(6))
+    const later = (await tablesUpTo(Number.MAX_SAFE_INTEGER)).filter((t) => !before.has(t))
+    expect(later).toContain("rapport_contact_identities")
     await Effect.runPromise(
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
-        yield* sql`DROP TABLE rapport_contact_identities`
-        yield* sql`DELETE FROM rapport_migrations WHERE migration_id = 7`
+        for (const table of later) yield* sql`DROP TABLE ${sql(table)}`
+        yield* sql`DELETE FROM rapport_migrations WHERE migration_id >= 7`
       }).pipe(Effect.provide(SqliteStorage.layer({ filename })))
     )
     const second = await createCrm({ storage: sqliteStorage({ filename }) })
@@ -90,7 +106,11 @@ describe("SqliteStorage", () => {
       { migration_id: 4, name: "contacts_phone_index" },
       { migration_id: 5, name: "workspace_country" },
       { migration_id: 6, name: "wide_integers" },
-      { migration_id: 7, name: "contact_emails_phones" }
+      { migration_id: 7, name: "contact_emails_phones" },
+      { migration_id: 8, name: "http_idempotency" },
+      { migration_id: 9, name: "api_keys_webhook_receipts" },
+      { migration_id: 10, name: "webhooks_out" },
+      { migration_id: 11, name: "imports" }
     ])
       expect(yield* sql`SELECT name FROM pragma_index_info('rapport_contacts_phone') ORDER BY seqno`).toEqual([{ name: "workspace_id" }, { name: "phone" }])
       for (const index of ["rapport_contact_identities_email", "rapport_contact_identities_phone"]) {

@@ -114,6 +114,8 @@ const refusal: Record<ErrorCode, boolean> = {
   CLIENT_CLOSED: false,
   UNSUPPORTED_EFFECT: false,
   INTERNAL_ERROR: false,
+  UNAUTHENTICATED: true,
+  WEBHOOK_REJECTED: true,
   IMPORT_UNREADABLE: false,
   IMPORT_EMPTY: false,
   IMPORT_UNSUPPORTED: false,

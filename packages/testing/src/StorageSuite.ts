@@ -24,6 +24,10 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { failure } from "./failures.js"
 import * as Fixtures from "./fixtures.js"
+import { accessSuite } from "./AccessSuite.js"
+import { webhooksOutSuite } from "./WebhooksOutSuite.js"
+import { historySuite } from "./HistorySuite.js"
+import { importsSuite } from "./ImportsSuite.js"
 import { identitiesSuite } from "./IdentitiesSuite.js"
 import { mergeSuite } from "./MergeSuite.js"
 import { rulesSuite } from "./RulesSuite.js"
@@ -1051,6 +1055,13 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
     mergeSuite(test)
 
     identitiesSuite(test)
+
+    accessSuite(test)
+    webhooksOutSuite(test)
+
+    historySuite(test)
+
+    importsSuite(test)
 
     describe("services on this storage", () => {
       test("contacts.update with a stale version fails with Conflict and changes nothing", () =>

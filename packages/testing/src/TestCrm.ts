@@ -22,7 +22,8 @@ import {
   type CustomActionHandler,
   type DispatchReport,
   IdGenerator,
-  Mailer
+  Mailer,
+  type Webhooks
 } from "@rapport/core"
 import { memoryStorage } from "@rapport/sqlite"
 import * as Clock from "effect/Clock"
@@ -45,6 +46,13 @@ export interface TestCrmOptions {
   readonly actions?: Readonly<Record<string, CustomActionHandler>> | undefined
   /** Ids (default: sequential, so two runs of a test make the same ids). */
   readonly ids?: IdGenerator.IdGeneratorService | undefined
+  /**
+   * Outbound webhook settings (default: none). A test whose receiver listens on 127.0.0.1 allows
+   * it here (`allowPrivateNetworks: true`) or on its subscription.
+   *
+   * @since 0.6.0
+   */
+  readonly webhooks?: Webhooks.WebhookSettingsService | undefined
 }
 
 /**
@@ -170,6 +178,7 @@ export const createTestCrm = async (options: TestCrmOptions = {}): Promise<TestC
     mail: options.mail ?? { from: "test@rapport.example", unsubscribe: { url: "https://test.example/unsubscribe?token={token}", secret: "rapport-test-secret" } },
     ids: options.ids ?? IdGenerator.makeSequential(),
     ...(options.actions === undefined ? {} : { actions: options.actions }),
+    ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),
     ...(options.workspace === undefined ? {} : { workspace: options.workspace })
   })
 

@@ -34,6 +34,7 @@ import { MailSettings } from "../ports/Mailer.js"
 import type { Storage } from "../ports/Storage.js"
 import type { StartOptions } from "../services/Dispatcher.js"
 import { CurrentWorkspace } from "../services/Workspaces.js"
+import { WebhookSettings } from "../internal/webhookDelivery.js"
 import { assertEffectVersion, type RapportError, RapportClientClosedError, RapportValidationError, rethrow } from "./errors.js"
 import type { ClientJson } from "./json.js"
 import { consoleMailer, type CreateCrmOptions, customActions, mailerLayer } from "./providers.js"
@@ -219,7 +220,8 @@ export const createCrm = async (options: CreateCrmOptions): Promise<CrmClient> =
     options.ids === undefined ? Layer.empty : Layer.succeed(IdGenerator, options.ids),
     options.mail === undefined ? Layer.empty : Layer.succeed(MailSettings, options.mail),
     options.actions === undefined ? Layer.empty : Layer.succeed(CustomActions, customActions(options.actions)),
-    options.clock === undefined ? Layer.empty : Layer.setClock(options.clock)
+    options.clock === undefined ? Layer.empty : Layer.setClock(options.clock),
+    options.webhooks === undefined ? Layer.empty : Layer.succeed(WebhookSettings, options.webhooks)
   ).pipe(Layer.provideMerge(options.storage.layer))
   const runtime = ManagedRuntime.make(layer)
   const started = await runtime.runPromiseExit(Crm.Crm)

@@ -7,6 +7,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import {
+  type AuthenticationFailed,
   type Conflict,
   type ErrorCode,
   type InvalidTransition,
@@ -15,7 +16,8 @@ import {
   type RapportFailure,
   type StorageError,
   type ValidationError,
-  type ValidationIssue
+  type ValidationIssue,
+  type WebhookRejected
 } from "../domain/Errors.js"
 import { MailerError } from "../ports/Mailer.js"
 
@@ -227,6 +229,39 @@ export class RapportStorageError extends RapportError {
 }
 
 /**
+ * An API key was refused (`malformed`, `invalid` or `revoked`).
+ *
+ * @since 0.6.0
+ * @category errors
+ */
+export class RapportAuthenticationError extends RapportError {
+  readonly reason: AuthenticationFailed["reason"]
+  constructor(failure: AuthenticationFailed) {
+    super(failure)
+    this.reason = failure.reason
+  }
+}
+
+/**
+ * An inbound webhook was refused before anything was recorded; `reason` says why, `header` which
+ * header was at fault.
+ *
+ * @since 0.6.0
+ * @category errors
+ */
+export class RapportWebhookError extends RapportError {
+  readonly reason: WebhookRejected["reason"]
+  readonly source: string | undefined
+  readonly header: string | undefined
+  constructor(failure: WebhookRejected) {
+    super(failure)
+    this.reason = failure.reason
+    this.source = failure.source
+    this.header = failure.header
+  }
+}
+
+/**
  * The mail provider refused a mail (`rejected`) or could not be reached (`unavailable`).
  *
  * @since 0.2.0
@@ -258,6 +293,10 @@ export const toRapportError = (failure: RapportFailure): RapportError => {
       return new RapportInvalidTransitionError(failure)
     case "StorageError":
       return new RapportStorageError(failure)
+    case "AuthenticationFailed":
+      return new RapportAuthenticationError(failure)
+    case "WebhookRejected":
+      return new RapportWebhookError(failure)
   }
 }
 

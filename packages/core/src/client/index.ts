@@ -4,6 +4,7 @@ export {
   assertEffectVersion,
   checkEffectVersion,
   installedEffectVersion,
+  RapportAuthenticationError,
   RapportClientClosedError,
   RapportEffectVersionError,
   RapportConflictError,
@@ -14,6 +15,7 @@ export {
   RapportNotFoundError,
   RapportStorageError,
   RapportValidationError,
+  RapportWebhookError,
   requiredEffect,
   toRapportError
 } from "./errors.js"

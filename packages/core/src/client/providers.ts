@@ -14,6 +14,7 @@ import { ActionFailure, type CustomAction } from "../ports/CustomActions.js"
 import type { IdGeneratorService } from "../ports/IdGenerator.js"
 import { Mailer, MailerError, type MailSettingsService, type OutgoingMail } from "../ports/Mailer.js"
 import type { Storage } from "../ports/Storage.js"
+import type { WebhookSettingsService } from "../internal/webhookDelivery.js"
 import type { ContactJson, EventJson } from "./json.js"
 
 /**
@@ -191,6 +192,11 @@ export interface CreateCrmOptions {
    * app that replays or simulates time passes its own.
    */
   readonly clock?: Clock.Clock | undefined
+  /**
+   * How outbound webhooks are delivered: `allowPrivateNetworks` (receivers on private, loopback,
+   * link-local or unique-local addresses; refused by default), `timeout`, `userAgent`.
+   */
+  readonly webhooks?: WebhookSettingsService | undefined
 }
 
 /** The Promise client's custom actions as the CustomActions port's (internal: not exported by the package). */

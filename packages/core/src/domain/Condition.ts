@@ -297,7 +297,9 @@ const decodeShape = (u: unknown, _options: unknown, ast: SchemaAST.AST): Either.
  * @category schemas
  */
 export const Condition: Schema.Schema<Condition> = Schema.declare([], { decode: () => decodeShape, encode: () => decodeShape }, {
-  identifier: "Condition"
+  identifier: "Condition",
+  // What JSON Schema (the HTTP API's OpenAPI document) shows: the grammar is checked by decodeShape.
+  jsonSchema: { type: "object", description: "A condition: { all: [...] }, { any: [...] }, { not: ... } or a comparison { path, op, value }" }
 })
 
 // ---------------------------------------------------------------------------------------------

@@ -81,14 +81,22 @@ export const PageViewedPayload = Schema.Struct(
   Schema.Record({ key: Schema.String, value: Schema.Unknown })
 )
 
+// `contact.stage_changed` is recorded by Rapport with every move, in the transaction that makes it;
+// one emitted by hand would tell rules and webhook subscribers of a move that did not happen.
+const RecordedByRapport = Payload.pipe(
+  Schema.filter(() => "contact.stage_changed is recorded by Rapport whenever a contact's stage changes: move the contact with lifecycle.move instead")
+)
+
 /**
  * Payload Schemas of the built-in event types; other types accept any JSON object.
+ * `contact.stage_changed` cannot be emitted: Rapport records it with every stage change.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const builtInPayloads: Readonly<Record<string, Schema.Schema<any, any>>> = {
   "contact.created": Payload,
+  "contact.stage_changed": RecordedByRapport,
   "quote.sent": QuoteSentPayload,
   "order.placed": OrderPlacedPayload,
   "email.opened": Payload,

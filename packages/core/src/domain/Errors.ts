@@ -25,6 +25,8 @@ import * as Schema from "effect/Schema"
  * | `MAIL_UNAVAILABLE` | `MailerError` (`unavailable`) | the mail provider could not be reached; retry later |
  * | `CLIENT_CLOSED` | `RapportClientClosedError` | the Promise client was closed; create a new one |
  * | `INTERNAL_ERROR` | `RapportInternalError` | a bug in Rapport or in a custom action: `cause` holds the defect |
+ * | `UNAUTHENTICATED` | {@link AuthenticationFailed} | an API key is malformed, unknown, wrong or revoked |
+ * | `WEBHOOK_REJECTED` | {@link WebhookRejected} | an inbound webhook's source, headers, signature, timestamp or body was refused |
  * | `IMPORT_UNREADABLE`, `IMPORT_EMPTY`, `IMPORT_UNSUPPORTED`, `IMPORT_STORAGE` | `ImportError` (`@rapport/importers`) | a file could not be imported |
  * | `EXPORT_SOURCE`, `EXPORT_OPTIONS`, `EXPORT_WRITE` | `ExportError` (`@rapport/importers`) | an export could not be written |
  *
@@ -46,6 +48,8 @@ export type ErrorCode =
   | "CLIENT_CLOSED"
   | "UNSUPPORTED_EFFECT"
   | "INTERNAL_ERROR"
+  | "UNAUTHENTICATED"
+  | "WEBHOOK_REJECTED"
   | "IMPORT_UNREADABLE"
   | "IMPORT_EMPTY"
   | "IMPORT_UNSUPPORTED"
@@ -144,7 +148,12 @@ export const EntityName = Schema.Literal(
   "order",
   "timelineEntry",
   "rule",
-  "job"
+  "job",
+  "apiKey",
+  "inboundWebhook",
+  "webhookSubscription",
+  "webhookDelivery",
+  "import"
 )
 
 /**
@@ -322,12 +331,70 @@ export class StorageError extends Schema.TaggedError<StorageError>("@rapport/cor
 }
 
 /**
+ * Why an API key was refused: `malformed` (not shaped like a Rapport key), `invalid` (no such
+ * key, or the secret does not match: the two are not told apart), `revoked`.
+ *
+ * @since 0.6.0
+ * @category schemas
+ */
+export const AuthenticationFailure = Schema.Literal("malformed", "invalid", "revoked")
+
+/**
+ * A credential (an API key) was refused. The message never repeats the key.
+ *
+ * @since 0.6.0
+ * @category errors
+ */
+export class AuthenticationFailed extends Schema.TaggedError<AuthenticationFailed>("@rapport/core/AuthenticationFailed")("AuthenticationFailed", {
+  message: Schema.String,
+  reason: AuthenticationFailure
+}) {
+  /** @since 0.6.0 */
+  get code(): ErrorCode {
+    return "UNAUTHENTICATED"
+  }
+}
+
+/**
+ * Why an inbound webhook was refused before anything was recorded:
+ * - `unknownSource`: no inbound webhook is configured under this source;
+ * - `missingHeader`: a header the provider always sends is missing or malformed (`header` names it);
+ * - `signature`: no configured secret produces the signature sent;
+ * - `timestamp`: the signed timestamp is outside the tolerance (too old, or in the future);
+ * - `body`: the verified body is not JSON the source's mapper can read.
+ *
+ * @since 0.6.0
+ * @category schemas
+ */
+export const WebhookRejection = Schema.Literal("unknownSource", "missingHeader", "signature", "timestamp", "body")
+
+/**
+ * An inbound webhook was refused; nothing was recorded, so the sender may deliver it again.
+ *
+ * @since 0.6.0
+ * @category errors
+ */
+export class WebhookRejected extends Schema.TaggedError<WebhookRejected>("@rapport/core/WebhookRejected")("WebhookRejected", {
+  message: Schema.String,
+  reason: WebhookRejection,
+  /** The source the delivery was addressed to (none when verifying outside a source). */
+  source: Schema.optional(Schema.String),
+  /** The header at fault, for `missingHeader`, `signature` and `timestamp`. */
+  header: Schema.optional(Schema.String)
+}) {
+  /** @since 0.6.0 */
+  get code(): ErrorCode {
+    return "WEBHOOK_REJECTED"
+  }
+}
+
+/**
  * Every error the public API can fail with.
  *
  * @since 0.1.0
  * @category models
  */
-export type RapportFailure = ValidationError | NotFound | Conflict | InvalidTransition | StorageError
+export type RapportFailure = ValidationError | NotFound | Conflict | InvalidTransition | StorageError | AuthenticationFailed | WebhookRejected
 
 /**
  * Tells whether a value is one of Rapport's tagged errors.
@@ -340,4 +407,6 @@ export const isRapportFailure = (u: unknown): u is RapportFailure =>
   u instanceof NotFound ||
   u instanceof Conflict ||
   u instanceof InvalidTransition ||
-  u instanceof StorageError
+  u instanceof StorageError ||
+  u instanceof AuthenticationFailed ||
+  u instanceof WebhookRejected

@@ -210,3 +210,31 @@ export const JobId = generatedId("JobId")
  * @category models
  */
 export type JobId = typeof JobId.Type
+
+/**
+ * An outbound webhook subscription's id.
+ *
+ * @since 0.6.0
+ * @category schemas
+ */
+export const WebhookSubscriptionId = generatedId("WebhookSubscriptionId")
+
+/**
+ * @since 0.6.0
+ * @category models
+ */
+export type WebhookSubscriptionId = typeof WebhookSubscriptionId.Type
+
+/**
+ * The id of one delivery attempt in an outbound webhook's delivery log.
+ *
+ * @since 0.6.0
+ * @category schemas
+ */
+export const WebhookDeliveryId = generatedId("WebhookDeliveryId")
+
+/**
+ * @since 0.6.0
+ * @category models
+ */
+export type WebhookDeliveryId = typeof WebhookDeliveryId.Type

@@ -1,14 +1,16 @@
 /**
  * The outbox: what rules decided to do, stored in the same transaction as the event that caused
  * it, and run by the Dispatcher. A `check` job is a delayed firing waiting to re-check its rule;
- * an `action` job is one action to run: a rule's, or a mail queued already rendered (a deal's
- * follow-up). Each job has an idempotency key, the one its mail carries,
+ * an `action` job is one action to run: a rule's, a mail queued already rendered (a deal's
+ * follow-up), or an outbound webhook message. Each job has an idempotency key, the one its mail
+ * (or its webhook, as `webhook-id`) carries,
  * so a job run again after a crash is never delivered twice by a provider that honours it.
  *
  * @since 0.3.0
  */
 import * as Schema from "effect/Schema"
-import { ContactId, EventId, JobId, RuleId, WorkspaceId } from "./Ids.js"
+import { ContactId, EventId, JobId, RuleId, WebhookSubscriptionId, WorkspaceId } from "./Ids.js"
+import { WebhookEventType } from "./OutboundWebhook.js"
 import { Instant } from "./Time.js"
 import { Action } from "./Rule.js"
 
@@ -71,12 +73,43 @@ export const QueuedMail = Schema.Struct({
 export type QueuedMail = typeof QueuedMail.Type
 
 /**
- * What a job runs: one of a rule's actions, or a {@link QueuedMail}.
+ * An outbound webhook message waiting for delivery: the subscription it goes to, its event type,
+ * and its body exactly as it will be sent and signed on every attempt. Its `webhook-id` is the
+ * job's idempotency key. Jobs of events without a contact (an import finished, a deal of a company
+ * only) carry {@link NO_CONTACT} as their contact.
+ *
+ * @since 0.6.0
+ * @category schemas
+ */
+export const WebhookMessage = Schema.Struct({
+  type: Schema.Literal("webhook"),
+  subscriptionId: WebhookSubscriptionId,
+  eventType: WebhookEventType,
+  body: Schema.String
+})
+
+/**
+ * @since 0.6.0
+ * @category models
+ */
+export type WebhookMessage = typeof WebhookMessage.Type
+
+/**
+ * The contact id of jobs that concern no contact (the nil UUID): outbound webhook messages of an
+ * import, or of a deal that only has a company.
+ *
+ * @since 0.6.0
+ * @category constructors
+ */
+export const NO_CONTACT = ContactId.make("00000000-0000-0000-0000-000000000000")
+
+/**
+ * What a job runs: one of a rule's actions, a {@link QueuedMail}, or a {@link WebhookMessage}.
  *
  * @since 0.4.0
  * @category schemas
  */
-export const JobAction = Schema.Union(Action, QueuedMail)
+export const JobAction = Schema.Union(Action, QueuedMail, WebhookMessage)
 
 /**
  * @since 0.4.0

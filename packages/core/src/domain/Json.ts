@@ -59,6 +59,7 @@ const objectOf = <A, I>(value: Schema.Schema<A, I>) =>
     Schema.compose(
       Schema.declare((u: unknown): u is { readonly [key: string]: I | undefined } => isPlainObject(u), {
         identifier: "PlainObject",
+        jsonSchema: { type: "object" },
         message: () => 'must be a plain object (not a Date, Map or class instance), without a "__proto__" key, whose keys have no NUL or lone surrogate'
       }),
       Schema.Record({ key: Schema.String, value: Schema.UndefinedOr(value) })

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { showValue } from "../internal/show.js"
 
@@ -80,4 +81,29 @@ export const format = (money: Money, locale = "en"): string => {
   return new Intl.NumberFormat(locale, { style: "currency", currency: money.currency }).format(
     money.amountMinor / 10 ** digits
   )
+}
+
+/**
+ * A decimal amount as shops write it (`"199.00"`, `"-5.5"`, `"1500"`) in exact minor units of
+ * `currency`, never through a float: `"19.99"` EUR is 1999, `"1500"` JPY is 1500, `"1.234"` KWD is
+ * 1234. Digits beyond the currency's minor unit must be zeros (`"19.990"` is fine, `"19.999"` EUR
+ * is refused: rounding is the caller's decision). The message says what is wrong.
+ *
+ * @since 0.6.0
+ * @category utils
+ */
+export const parseDecimal = (text: string, currency: Currency): Either.Either<number, string> => {
+  const match = typeof text === "string" ? /^(-?)(\d+)(?:\.(\d+))?$/.exec(text.trim()) : null
+  if (match === null) return Either.left(`must be a decimal amount such as "19.99", got ${showValue(text)}`)
+  const [, sign, whole, fraction = ""] = match
+  const digits = minorDigits(currency)
+  if (/[^0]/.test(fraction.slice(digits))) {
+    return Either.left(`has more decimals than ${currency}'s minor unit allows (${digits}), got ${showValue(text)}`)
+  }
+  const minor = BigInt(`${whole}${fraction.slice(0, digits).padEnd(digits, "0")}`) * (sign === "-" ? -1n : 1n)
+  if (minor > BigInt(Number.MAX_SAFE_INTEGER) || minor < -BigInt(Number.MAX_SAFE_INTEGER)) {
+    return Either.left(`is too large to be counted exactly in minor units, got ${showValue(text)}`)
+  }
+  // -0 (from "-0.00") is 0.
+  return Either.right(Number(minor) + 0)
 }

@@ -177,8 +177,9 @@ export const normalizeDelay = (delay: Delay): DelaySpec => {
  * @category utils
  */
 export const addSpan = (from: DateTime.Utc, span: Span, timezone: Timezone): DateTime.Utc => {
-  if (span.unit !== "day" && span.unit !== "week") return DateTime.add(from, { millis: spanMillis(span) })
-  const zoned = DateTime.unsafeMakeZoned(from, { timeZone: timezone })
+  // In UTC a calendar day is always 24 hours: no need to read the wall clock.
+  if ((span.unit !== "day" && span.unit !== "week") || timezone === "UTC") return DateTime.add(from, { millis: spanMillis(span) })
+  const zoned = DateTime.unsafeMakeZoned(from, { timeZone: zoneOf(timezone) })
   const days = span.unit === "week" ? span.amount * 7 : span.amount
   const parts = DateTime.toParts(zoned)
   const target = new Date(Date.UTC(parts.year, parts.month - 1, parts.day + days))
@@ -203,10 +204,22 @@ interface LocalParts {
   readonly millis: number
 }
 
-const zoned = (timezone: Timezone, parts: LocalParts, disambiguation: "earlier" | "later") =>
-  DateTime.toEpochMillis(DateTime.unsafeMakeZoned(parts, { timeZone: timezone, adjustForTimeZone: true, disambiguation }))
+// Each zone made once: making one from its name builds an Intl formatter, the costliest step of
+// computing a due date.
+const zones = new Map<string, DateTime.TimeZone>()
+const zoneOf = (timezone: Timezone): DateTime.TimeZone => {
+  let zone = zones.get(timezone)
+  if (zone === undefined) {
+    zone = DateTime.zoneUnsafeMakeNamed(timezone)
+    zones.set(timezone, zone)
+  }
+  return zone
+}
 
-const offsetAt = (timezone: Timezone, millis: number): number => DateTime.zonedOffset(DateTime.unsafeMakeZoned(millis, { timeZone: timezone }))
+const zoned = (timezone: Timezone, parts: LocalParts, disambiguation: "earlier" | "later") =>
+  DateTime.toEpochMillis(DateTime.unsafeMakeZoned(parts, { timeZone: zoneOf(timezone), adjustForTimeZone: true, disambiguation }))
+
+const offsetAt = (timezone: Timezone, millis: number): number => DateTime.zonedOffset(DateTime.unsafeMakeZoned(millis, { timeZone: zoneOf(timezone) }))
 
 // A wall-clock time in a zone; when it occurs twice, the first. In a gap (02:30 on a spring-forward
 // night) it is the first instant after the gap (03:00), not the time shifted by the gap's length
@@ -214,7 +227,7 @@ const offsetAt = (timezone: Timezone, millis: number): number => DateTime.zonedO
 // and "later" readings, and the change of offset inside it is found by bisection.
 const localInstant = (timezone: Timezone, parts: LocalParts): DateTime.Utc => {
   const earlier = zoned(timezone, parts, "earlier")
-  const read = DateTime.toParts(DateTime.unsafeMakeZoned(earlier, { timeZone: timezone }))
+  const read = DateTime.toParts(DateTime.unsafeMakeZoned(earlier, { timeZone: zoneOf(timezone) }))
   // The wall time exists (once, or twice and this is the first time).
   if (read.hours === parts.hours && read.minutes === parts.minutes) return DateTime.unsafeMake(earlier)
   const later = zoned(timezone, parts, "later")
@@ -236,7 +249,7 @@ const localInstant = (timezone: Timezone, parts: LocalParts): DateTime.Utc => {
  */
 export const nextTimeOfDay = (from: DateTime.Utc, at: string, timezone: Timezone): DateTime.Utc => {
   const [hours, minutes] = at.split(":").map(Number) as [number, number]
-  const local = DateTime.toParts(DateTime.unsafeMakeZoned(from, { timeZone: timezone }))
+  const local = DateTime.toParts(DateTime.unsafeMakeZoned(from, { timeZone: zoneOf(timezone) }))
   for (let offset = 0; offset < 3; offset++) {
     const day = new Date(Date.UTC(local.year, local.month - 1, local.day + offset))
     const candidate = localInstant(timezone, {

@@ -197,7 +197,11 @@ export const InstantInput = Schema.Union(
   Schema.filter((dt) => isInInstantRange(DateTime.toEpochMillis(dt)), {
     message: () => "must be between the years 0001 and 9999"
   }),
-  Schema.annotations({ identifier: "InstantInput" })
+  // Over JSON (the HTTP API, its OpenAPI document) an instant is its ISO-8601 string.
+  Schema.annotations({
+    identifier: "InstantInput",
+    jsonSchema: { type: "string", format: "date-time", description: "An ISO-8601 instant with an offset, e.g. 2025-03-30T10:00:00Z" }
+  })
 )
 
 /**

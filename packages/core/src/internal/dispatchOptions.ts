@@ -72,3 +72,10 @@ const isDurationInput = (u: unknown): boolean =>
   typeof u === "string" ||
   Duration.isDuration(u) ||
   (Array.isArray(u) && u.length === 2 && u.every((n) => typeof n === "number" && Number.isFinite(n) && n >= 0))
+
+/**
+ * How long a failed job waits before its next attempt: `retryDelay` doubled at each attempt
+ * (`attempts` counts the one that just failed, from 1), at most one hour.
+ */
+export const backoffMillis = (settings: Pick<DispatchSettings, "retryDelayMillis">, attempts: number): number =>
+  Math.min(settings.retryDelayMillis * 2 ** Math.max(0, attempts - 1), 3_600_000)

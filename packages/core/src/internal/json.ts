@@ -7,13 +7,29 @@
 import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
 
+// Instants as ISO text, each formatted once: the same instant (a batch's `now`) is in many results.
+const isoText = new WeakMap<DateTime.DateTime, string>()
+
 export const toJson = (value: unknown): unknown => {
-  if (DateTime.isDateTime(value)) return DateTime.formatIso(value)
+  // Most values are primitives: they are answered before any other check (bulk results walk
+  // every payload).
+  if (value === null || typeof value !== "object") return value
+  if (DateTime.isDateTime(value)) {
+    let text = isoText.get(value)
+    if (text === undefined) {
+      text = DateTime.formatIso(value)
+      isoText.set(value, text)
+    }
+    return text
+  }
   if (Option.isOption(value)) return Option.isSome(value) ? toJson(value.value) : null
   if (Array.isArray(value)) return value.map(toJson)
-  if (value !== null && typeof value === "object") {
-    // fromEntries defines own properties: even a "__proto__" key stays a key.
-    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, toJson(v)]))
+  const json: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    const v = toJson((value as Record<string, unknown>)[key])
+    // Defined as an own property: even a "__proto__" key stays a key (assigning it would not).
+    if (key === "__proto__") Object.defineProperty(json, key, { value: v, enumerable: true, writable: true, configurable: true })
+    else json[key] = v
   }
-  return value
+  return json
 }

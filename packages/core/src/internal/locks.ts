@@ -21,5 +21,13 @@ export const emailLock = (storage: StorageService, workspaceId: WorkspaceId, ema
 export const contactLock = (storage: StorageService, workspaceId: WorkspaceId, contactId: string, mode: "shared" | "exclusive" = "exclusive") =>
   storage.lock(workspaceId, `contact:${contactId}`, mode)
 
+/** {@link emailLock} on several emails at once (a batch of events), in one statement. */
+export const emailLocks = (storage: StorageService, workspaceId: WorkspaceId, emailKeys: ReadonlyArray<string>) =>
+  storage.lockMany(workspaceId, emailKeys.map((key) => `email:${key}`), "exclusive")
+
+/** {@link contactLock} on several contacts at once (a batch of events), in one statement. */
+export const contactLocks = (storage: StorageService, workspaceId: WorkspaceId, contactIds: ReadonlyArray<string>) =>
+  storage.lockMany(workspaceId, contactIds.map((id) => `contact:${id}`), "exclusive")
+
 // Companies are held by row (storage.companies.lockExisting), last: joining shares them,
 // removing has them alone.

@@ -1,6 +1,6 @@
 // The one recording path: an event (once per id) with its timeline entry, its order record, the
-// lifecycle progression it causes and the rules it triggers (their jobs written in the same
-// transaction, the dispatcher woken once it commits); and the creation of contacts, each recorded
+// lifecycle progression it causes, the rules it triggers and the outbound webhooks it sends (their
+// jobs written in the same transaction, the dispatcher woken once it commits); and the creation of contacts, each recorded
 // as a `contact.created` event through the same path. Everything runs inside the caller's
 // transaction and returns what it did.
 import * as Data from "effect/Data"
@@ -21,10 +21,12 @@ import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import type { StorageService } from "../ports/Storage.js"
 import { type Email, emailKey } from "../domain/Email.js"
-import { progress, type Progression } from "./lifecycle.js"
+import { type Progression, progressQuestions } from "./lifecycle.js"
 import { emailLock } from "./locks.js"
 import { compiledFields } from "./records.js"
-import { planForEvents } from "./rules.js"
+import { planQuestions, rulesFor } from "./rules.js"
+import { STAGE_CHANGED } from "./stageChanged.js"
+import { noticesOf, planWebhooks } from "./webhooks.js"
 import type { JobSignal } from "./signal.js"
 
 /** The event id is already stored: the caller's transaction rolls back and reports a duplicate. */
@@ -73,22 +75,36 @@ export const entryOf = (id: TimelineEntryId, event: StoredEvent, recordedAt: Dat
     true
   )
 
+// Order payloads the emit that checked them already decoded, by payload: recording does not
+// decode them again (decoding an order's lines is most of its recording's work).
+const decodedOrders = new WeakMap<object, typeof OrderPlacedPayload.Type>()
+
+/** Notes that `payload` (an event's, as it will be stored) decodes to `order`. */
+export const rememberOrder = (payload: object, order: typeof OrderPlacedPayload.Type) => void decodedOrders.set(payload, order)
+
 /** The order an `order.placed` event records, if its payload is one. */
 export const orderOf = (event: StoredEvent): Order | undefined => {
   if (event.type !== "order.placed") return undefined
-  const order = decodeOrder(event.payload)
+  const known = decodedOrders.get(event.payload)
+  const order = known === undefined ? decodeOrder(event.payload) : Either.right(known)
   if (Either.isLeft(order)) return undefined
   const { orderId, lines } = order.right
-  return new Order({
-    id: orderId,
-    workspaceId: event.workspaceId,
-    contactId: event.contactId,
-    eventId: event.id,
-    placedAt: event.occurredAt,
-    currency: lines[0]!.unitPrice.currency,
-    totalMinor: lines.reduce((sum, line) => sum + line.quantity * line.unitPrice.amountMinor, 0),
-    lines
-  })
+  const totalMinor = lines.reduce((sum, line) => sum + line.quantity * line.unitPrice.amountMinor, 0)
+  // Built from a decoded payload and a stored event: only the total is new, and the constructor
+  // checks the order again only when the total is not a safe integer (then it refuses it).
+  return new Order(
+    {
+      id: orderId,
+      workspaceId: event.workspaceId,
+      contactId: event.contactId,
+      eventId: event.id,
+      placedAt: event.occurredAt,
+      currency: lines[0]!.unitPrice.currency,
+      totalMinor,
+      lines
+    },
+    Number.isSafeInteger(totalMinor)
+  )
 }
 
 /**
@@ -111,15 +127,28 @@ export const recordMany = (
     const ids = yield* IdGenerator
     const entries: Array<TimelineEntry> = []
     for (const { event } of items) entries.push(entryOf(TimelineEntryId.make(yield* ids.next), event, now))
-    yield* storage.timeline.appendMany(entries)
-    for (const { event } of items) {
-      const order = orderOf(event)
-      if (order !== undefined) yield* storage.orders.insert(order)
-    }
-    const progressed: Array<Progression> = []
-    for (const { event, contact } of items) progressed.push(yield* progress(storage, workspace, contact, event))
-    const triggered = yield* planForEvents(storage, workspace, items.map(({ event }, i) => ({ event, contact: progressed[i]!.contact })))
-    if (triggered.some((ts) => ts.some((t) => !t.delayed))) yield* storage.afterCommit(signal.notify)
+    const orders = items.flatMap(({ event }) => orderOf(event) ?? [])
+    if (orders.length > 0) yield* storage.orders.insertMany(orders)
+    // What the lifecycle and the rules need to know of the contacts' histories, asked in one
+    // statement. The rules' questions hold after the moves too (they read events, orders and
+    // firings, which moves do not write), unless a condition counts stage changes: those are
+    // then asked once the moves are recorded.
+    const progression = progressQuestions(workspace, items.map(({ event, contact }) => ({ contact, trigger: event })))
+    const planning = planQuestions(workspace, yield* rulesFor(storage, workspace), items, now)
+    const together = !planning.questions.some((q) => q.ask === "eventCount" && q.types.includes(STAGE_CHANGED))
+    const questions = together ? [...progression.questions, ...planning.questions] : progression.questions
+    const answers = questions.length === 0 ? [] : yield* storage.history(workspace.id, questions)
+    // The events' timeline entries are written with those of the moves, in one statement.
+    const progressed = yield* progression.progress(storage, answers.slice(0, progression.questions.length), 0, entries)
+    const after = items.map(({ event }, i) => ({ event, contact: progressed[i]!.contact }))
+    const planAnswers = together
+      ? answers.slice(progression.questions.length)
+      : planning.questions.length === 0
+        ? []
+        : yield* storage.history(workspace.id, planning.questions)
+    const triggered = yield* planning.plan(storage, planAnswers, after.map((i) => i.contact))
+    const messages = yield* planWebhooks(storage, workspace, () => noticesOf(after))
+    if (messages > 0 || progressed.some((p) => p.queued === true) || triggered.some((ts) => ts.some((t) => !t.delayed))) yield* storage.afterCommit(signal.notify)
     return progressed.map((p, i) => ({ ...p, triggered: triggered[i]! }))
   })
 

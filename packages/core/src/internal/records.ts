@@ -14,28 +14,36 @@ import {
 import type { ContactId, WorkspaceId } from "../domain/Ids.js"
 import type { Workspace } from "../domain/Workspace.js"
 import type { StorageService } from "../ports/Storage.js"
-import { rulesVersionOf } from "./workspace.js"
+import { rulesVersionOf, transactionMemo } from "./workspace.js"
 
 /** The workspace's definitions of an entity, compiled for validating its records. */
 // Per store (tests run several stores with the same workspace ids), per workspace and entity;
 // valid while the rules counter (which every field definition change bumps) and the workspace
-// (its lifecycle) stay at the versions they were compiled under.
+// (its lifecycle) stay at the versions they were compiled under. An entry is kept only once the
+// transaction that read the definitions commits: one that rolls back may have read definitions
+// it wrote itself, and the counter value it saw is then given again to the next change.
 const fieldsCache = new WeakMap<StorageService, Map<string, { readonly counter: number; readonly workspaceVersion: number; readonly compiled: CompiledFields }>>()
 
 export const compiledFields = (storage: StorageService, workspace: Workspace, entity: FieldEntity): Effect.Effect<CompiledFields, StorageError> => {
   const counter = rulesVersionOf(storage, workspace)
   const read = Effect.map(storage.fieldDefinitions.list(workspace.id, entity), (defs) => compile(entity, defs, workspace.lifecycle))
   if (counter === undefined) return read
+  const memo = transactionMemo(storage, workspace)
+  const memoKey = `fields|${entity}`
+  const mine = memo?.get(memoKey) as CompiledFields | undefined
+  if (mine !== undefined) return Effect.succeed(mine)
   let perStore = fieldsCache.get(storage)
   if (perStore === undefined) {
     perStore = new Map()
     fieldsCache.set(storage, perStore)
   }
+  const shared = perStore
   const key = `${workspace.id}|${entity}`
-  const hit = perStore.get(key)
+  const hit = shared.get(key)
   if (hit !== undefined && hit.counter === counter && hit.workspaceVersion === workspace.version) return Effect.succeed(hit.compiled)
   return Effect.tap(read, (compiled) => {
-    perStore.set(key, { counter, workspaceVersion: workspace.version, compiled })
+    memo?.set(memoKey, compiled)
+    return storage.afterCommit(Effect.sync(() => void shared.set(key, { counter, workspaceVersion: workspace.version, compiled })))
   })
 }
 

@@ -15,9 +15,9 @@ import { actionsFor, type CompiledRule, compileRules, type Rule, type RuleSet, T
 import { dueAt as delayEnd, durationMillis } from "../domain/Schedule.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { countEvents, type StorageService } from "../ports/Storage.js"
+import { countEvents, type HistoryAnswer, type HistoryQuestion, type StorageService } from "../ports/Storage.js"
 import { clampInstant } from "../domain/Time.js"
-import { noteRulesChanged, RULES_COUNTER, rulesVersionOf } from "./workspace.js"
+import { noteRulesChanged, RULES_COUNTER, rulesVersionOf, transactionMemo } from "./workspace.js"
 
 
 /** Compiled rule sets are cached under this counter: rules, field definitions and lifecycles bump it. */
@@ -31,7 +31,9 @@ export interface Rules {
   readonly byId: ReadonlyMap<string, Rule>
 }
 
-// Per store (tests run several stores with the same workspace ids), per workspace.
+// Per store (tests run several stores with the same workspace ids), per workspace. An entry is
+// kept only once the transaction that read the rules commits: one that rolls back may have read
+// rules it wrote itself, and the counter value it saw is then given again to the next change.
 const cache = new WeakMap<StorageService, Map<WorkspaceId, { readonly version: number; readonly rules: Rules }>>()
 
 const stagesOf = (workspace: Workspace) => workspace.lifecycle.stages.map((s) => s.key)
@@ -39,13 +41,17 @@ const stagesOf = (workspace: Workspace) => workspace.lifecycle.stages.map((s) =>
 /** The workspace's rules, compiled once per change of its rules, fields or lifecycle. */
 export const rulesFor = (storage: StorageService, workspace: Workspace): Effect.Effect<Rules, StorageError> =>
   Effect.gen(function* () {
+    const memo = transactionMemo(storage, workspace)
+    const mine = memo?.get("rules") as Rules | undefined
+    if (mine !== undefined) return mine
     const version = rulesVersionOf(storage, workspace) ?? (yield* storage.counters.get(workspace.id, RULES_COUNTER))
     let perStore = cache.get(storage)
     if (perStore === undefined) {
       perStore = new Map()
       cache.set(storage, perStore)
     }
-    const hit = perStore.get(workspace.id)
+    const shared = perStore
+    const hit = shared.get(workspace.id)
     if (hit !== undefined && hit.version === version) return hit.rules
     const [stored, fields] = yield* Effect.all([storage.rules.list(workspace.id), storage.fieldDefinitions.list(workspace.id, "contact")])
     const rules: Rules = {
@@ -53,7 +59,8 @@ export const rulesFor = (storage: StorageService, workspace: Workspace): Effect.
       goals: new Set(stored.flatMap((r) => (r.goal === null ? [] : [r.goal.event]))),
       byId: new Map(stored.map((r) => [r.id, r]))
     }
-    perStore.set(workspace.id, { version, rules })
+    memo?.set("rules", rules)
+    yield* storage.afterCommit(Effect.sync(() => void shared.set(workspace.id, { version, rules })))
     return rules
   })
 
@@ -74,25 +81,31 @@ export const contextFor = (
   Effect.map(
     compiled === undefined || compiled.counts.length === 0
       ? Effect.succeed<ReadonlyArray<number>>([])
-      : Effect.forEach(compiled.counts, (q) => {
-          const from = [
-            ...(q.withinMillis === undefined ? [] : [ms(now) - q.withinMillis]),
-            ...(q.sinceTrigger ? [ms(trigger.occurredAt)] : [])
-          ]
-          const window = {
-            contactId: contact.id,
-            since: from.length === 0 ? undefined : clampInstant(Math.max(...from)),
-            until: DateTime.max(now, trigger.occurredAt),
-            types: q.types
-          }
-          const where = q.where
-          return countEvents(storage, workspaceId, {
-            ...window,
-            matches: where === undefined ? undefined : (event) => where({ contact, event, now: ms(now), counts: [] })
-          })
-        }),
+      : Effect.forEach(compiled.counts, (q) => countOf(storage, workspaceId, q, contact, trigger, now)),
     (counts) => ({ contact, event: trigger, now: ms(now), counts })
   )
+
+type CountQuery = Condition.Compiled["counts"][number]
+
+/** The events a condition's count reads: the contact's, of its types, in its window. */
+const countWindow = (q: CountQuery, contact: Contact, trigger: StoredEvent, now: DateTime.Utc) => {
+  const from = [...(q.withinMillis === undefined ? [] : [ms(now) - q.withinMillis]), ...(q.sinceTrigger ? [ms(trigger.occurredAt)] : [])]
+  return {
+    contactId: contact.id,
+    since: from.length === 0 ? undefined : clampInstant(Math.max(...from)),
+    until: DateTime.max(now, trigger.occurredAt),
+    types: q.types
+  }
+}
+
+/** A condition's count, computed by storage (exactly: see `countEvents`). */
+const countOf = (storage: StorageService, workspaceId: WorkspaceId, q: CountQuery, contact: Contact, trigger: StoredEvent, now: DateTime.Utc) => {
+  const where = q.where
+  return countEvents(storage, workspaceId, {
+    ...countWindow(q, contact, trigger, now),
+    matches: where === undefined ? undefined : (event) => where({ contact, event, now: ms(now), counts: [] })
+  })
+}
 
 const keyOf = (value: unknown): string | undefined =>
   value === undefined || value === null ? undefined : typeof value === "string" ? value : JSON.stringify(value)
@@ -114,17 +127,37 @@ export const limitsAllow = (
     const { limits, id } = compiled.rule
     const mine = pending.filter((f) => f.ruleId === id && f.contactId === contactId)
     const key = compiled.oncePer === undefined ? undefined : keyOf(compiled.oncePer(trigger))
-    if (key !== undefined && (mine.some((f) => f.dedupeKey === key) || (yield* storage.firings.hasKey(workspaceId, id, contactId, key)))) {
-      return `it already acted for ${limits.oncePer} = ${JSON.stringify(key)}`
-    }
-    if (limits.oncePerContact !== true && limits.cooldown === undefined) return true as const
-    const planned = mine[mine.length - 1]
-    const stored = planned !== undefined ? Option.some(planned) : yield* storage.firings.latest(workspaceId, id, contactId)
-    if (Option.isNone(stored)) return true as const
-    if (limits.oncePerContact === true) return `it acts once per contact, and already did on ${DateTime.formatIso(stored.value.firedAt)}`
-    const until = ms(stored.value.firedAt) + durationMillis(limits.cooldown!)
-    return until > ms(now) ? `its cooldown of ${limits.cooldown} runs until ${new Date(until).toISOString()}` : (true as const)
+    const hasKey = key !== undefined && !mine.some((f) => f.dedupeKey === key) && (yield* storage.firings.hasKey(workspaceId, id, contactId, key))
+    const readLatest = (key === undefined || !hasKey) && (limits.oncePerContact === true || limits.cooldown !== undefined) && mine.length === 0
+    const latest = readLatest ? Option.getOrUndefined(yield* storage.firings.latest(workspaceId, id, contactId))?.firedAt : undefined
+    return limitsVerdict(compiled, contactId, trigger, now, pending, { hasKey, lastFiredAt: latest })
   })
+
+/**
+ * {@link limitsAllow} from what storage says: whether a stored firing of the rule for the contact
+ * carries the trigger's `oncePer` key, and when the latest fired (read only when they matter).
+ */
+const limitsVerdict = (
+  compiled: CompiledRule,
+  contactId: ContactId,
+  trigger: StoredEvent,
+  now: DateTime.Utc,
+  pending: ReadonlyArray<Firing>,
+  stored: { readonly hasKey: boolean; readonly lastFiredAt: DateTime.Utc | undefined }
+): true | string => {
+  const { limits, id } = compiled.rule
+  const mine = pending.filter((f) => f.ruleId === id && f.contactId === contactId)
+  const key = compiled.oncePer === undefined ? undefined : keyOf(compiled.oncePer(trigger))
+  if (key !== undefined && (mine.some((f) => f.dedupeKey === key) || stored.hasKey)) {
+    return `it already acted for ${limits.oncePer} = ${JSON.stringify(key)}`
+  }
+  if (limits.oncePerContact !== true && limits.cooldown === undefined) return true
+  const firedAt = mine[mine.length - 1]?.firedAt ?? stored.lastFiredAt
+  if (firedAt === undefined) return true
+  if (limits.oncePerContact === true) return `it acts once per contact, and already did on ${DateTime.formatIso(firedAt)}`
+  const until = ms(firedAt) + durationMillis(limits.cooldown!)
+  return until > ms(now) ? `its cooldown of ${limits.cooldown} runs until ${new Date(until).toISOString()}` : true
+}
 
 /** The timezone a contact's delays are computed in: its own, else the workspace's. */
 export const timezoneOf = (workspace: Workspace, contact: Contact) => contact.timezone ?? workspace.timezone
@@ -213,50 +246,95 @@ export const fire = (storage: StorageService, workspaceId: WorkspaceId, compiled
  */
 export const planForEvents = (storage: StorageService, workspace: Workspace, items: ReadonlyArray<{ readonly event: StoredEvent; readonly contact: Contact }>) =>
   Effect.gen(function* () {
-    const rules = yield* rulesFor(storage, workspace)
-    const firings: Array<Firing> = []
-    const jobs: Array<Job> = []
-    const triggered: Array<Array<Triggered>> = []
-    const now = yield* DateTime.now
-    for (const { event: trigger, contact } of items) {
-      const acted: Array<Triggered> = []
-      triggered.push(acted)
-      // A firing converts when its goal event happens after it fired and before its goal's deadline.
-      if (rules.goals.has(trigger.type)) {
-        const at = trigger.occurredAt
-        yield* storage.firings.convert(workspace.id, { contactId: contact.id, goalEvent: trigger.type, firedBy: at, openAt: at, convertedAt: at })
-      }
-      for (const compiled of rules.set.forType(trigger.type)) {
-        const rule = compiled.rule
-        if (compiled.when !== undefined && !compiled.when.test(yield* contextFor(storage, workspace.id, compiled.when, contact, trigger, now))) continue
-        if ((yield* limitsAllow(storage, workspace.id, compiled, contact.id, trigger, now, firings)) !== true) continue
-        const variant = variantFor(rule, contact.id)
-        if (rule.delay === null) {
-          const fired = yield* firingOf(workspace.id, compiled, contact, trigger, variant, now)
-          firings.push(fired.firing)
-          jobs.push(...fired.jobs)
-          acted.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: false, dueAt: now }, true))
-          continue
-        }
-        // Delays run from when the event happened: a cart abandoned yesterday is reminded today.
-        const due = delayEnd(trigger.occurredAt, rule.delay, timezoneOf(workspace, contact))
-        jobs.push(
-          yield* newJob(workspace.id, {
-            idempotencyKey: `${keyPrefix(workspace.id, rule.id, trigger.id)}/check`,
-            kind: "check",
-            ruleId: rule.id,
-            eventId: trigger.id,
-            contactId: contact.id,
-            variant: variant?.key ?? null,
-            action: null,
-            actionIndex: null,
-            dueAt: due
-          })
-        )
-        acted.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: true, dueAt: due }, true))
-      }
-    }
-    if (firings.length > 0) yield* storage.firings.insertMany(firings)
-    if (jobs.length > 0) yield* storage.jobs.insertMany(jobs)
-    return triggered as ReadonlyArray<ReadonlyArray<Triggered>>
+    const asked = planQuestions(workspace, yield* rulesFor(storage, workspace), items, yield* DateTime.now)
+    const answers = asked.questions.length === 0 ? [] : yield* storage.history(workspace.id, asked.questions)
+    return yield* asked.plan(storage, answers, items.map((i) => i.contact))
   })
+
+/**
+ * What planning these events asks storage, and the planning once `answers` to those questions are
+ * in: {@link planForEvents} in two steps, so that a caller can ask them with its own questions.
+ * The questions name the contacts only by id: `plan` takes the contacts as they are by then (after
+ * their lifecycle moved them), in the order of `items`.
+ */
+export const planQuestions = (
+  workspace: Workspace,
+  rules: Rules,
+  items: ReadonlyArray<{ readonly event: StoredEvent; readonly contact: Contact }>,
+  now: DateTime.Utc
+) => {
+  // What the rules of every event need from storage, asked at once: their conditions' counts
+  // (those with a `where` are read by countEvents, see contextFor) and what their limits read.
+  // Nothing the plan writes is written before its end, so the answers hold for the whole batch
+  // (firings planned meanwhile are the `pending` of the limits).
+  const questions: Array<HistoryQuestion> = []
+  const ask = (question: HistoryQuestion) => questions.push(question) - 1
+  const asked = items.map(({ event: trigger, contact }) =>
+    rules.set.forType(trigger.type).map((compiled) => {
+      const { limits, id } = compiled.rule
+      const key = compiled.oncePer === undefined ? undefined : keyOf(compiled.oncePer(trigger))
+      return {
+        compiled,
+        counts: (compiled.when?.counts ?? []).map((q) => (q.where === undefined ? ask({ ask: "eventCount", ...countWindow(q, contact, trigger, now) }) : -1)),
+        hasKey: key === undefined ? -1 : ask({ ask: "firingKey", contactId: contact.id, ruleId: id, key }),
+        latest: limits.oncePerContact === true || limits.cooldown !== undefined ? ask({ ask: "lastFiring", contactId: contact.id, ruleId: id }) : -1
+      }
+    })
+  )
+  const plan = (storage: StorageService, answers: ReadonlyArray<HistoryAnswer>, contacts: ReadonlyArray<Contact>) =>
+    Effect.gen(function* () {
+      const firings: Array<Firing> = []
+      const jobs: Array<Job> = []
+      const triggered: Array<Array<Triggered>> = []
+      for (const [index, { event: trigger }] of items.entries()) {
+        const contact = contacts[index]!
+        const acted: Array<Triggered> = []
+        triggered.push(acted)
+        // A firing converts when its goal event happens after it fired and before its goal's deadline.
+        if (rules.goals.has(trigger.type)) {
+          const at = trigger.occurredAt
+          yield* storage.firings.convert(workspace.id, { contactId: contact.id, goalEvent: trigger.type, firedBy: at, openAt: at, convertedAt: at })
+        }
+        for (const { compiled, counts, hasKey, latest } of asked[index]!) {
+          const rule = compiled.rule
+          if (compiled.when !== undefined) {
+            const values: Array<number> = []
+            for (const [i, q] of compiled.when.counts.entries()) {
+              values.push(counts[i]! >= 0 ? answers[counts[i]!]!.count : yield* countOf(storage, workspace.id, q, contact, trigger, now))
+            }
+            if (!compiled.when.test({ contact, event: trigger, now: ms(now), counts: values })) continue
+          }
+          const stored = { hasKey: hasKey >= 0 && answers[hasKey]!.count > 0, lastFiredAt: latest >= 0 ? answers[latest]!.times[0] : undefined }
+          if (limitsVerdict(compiled, contact.id, trigger, now, firings, stored) !== true) continue
+          const variant = variantFor(rule, contact.id)
+          if (rule.delay === null) {
+            const fired = yield* firingOf(workspace.id, compiled, contact, trigger, variant, now)
+            firings.push(fired.firing)
+            jobs.push(...fired.jobs)
+            acted.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: false, dueAt: now }, true))
+            continue
+          }
+          // Delays run from when the event happened: a cart abandoned yesterday is reminded today.
+          const due = delayEnd(trigger.occurredAt, rule.delay, timezoneOf(workspace, contact))
+          jobs.push(
+            yield* newJob(workspace.id, {
+              idempotencyKey: `${keyPrefix(workspace.id, rule.id, trigger.id)}/check`,
+              kind: "check",
+              ruleId: rule.id,
+              eventId: trigger.id,
+              contactId: contact.id,
+              variant: variant?.key ?? null,
+              action: null,
+              actionIndex: null,
+              dueAt: due
+            })
+          )
+          acted.push(new Triggered({ ruleId: rule.id, variant: variant?.key ?? null, delayed: true, dueAt: due }, true))
+        }
+      }
+      if (firings.length > 0) yield* storage.firings.insertMany(firings)
+      if (jobs.length > 0) yield* storage.jobs.insertMany(jobs)
+      return triggered as ReadonlyArray<ReadonlyArray<Triggered>>
+    })
+  return { questions, plan }
+}

@@ -79,8 +79,9 @@ export const noteRulesChanged = (storage: StorageService, id: WorkspaceId) => {
 }
 
 // The rules counter read with a workspace object in the same statement, inside the caller's
-// transaction: caches keyed by it then need no read of their own.
-const rulesVersions = new WeakMap<Workspace, { readonly counter: number; readonly bumps: number }>()
+// transaction: caches keyed by it then need no read of their own. `memo` holds what the
+// transaction compiled under that counter (see transactionMemo).
+const rulesVersions = new WeakMap<Workspace, { readonly counter: number; readonly bumps: number; readonly memo: Map<string, unknown> }>()
 
 /**
  * The rules counter read together with this workspace by {@link ensureWorkspaceForRecording}, unless
@@ -89,6 +90,17 @@ const rulesVersions = new WeakMap<Workspace, { readonly counter: number; readonl
 export const rulesVersionOf = (storage: StorageService, workspace: Workspace): number | undefined => {
   const read = rulesVersions.get(workspace)
   return read !== undefined && read.bumps === bumpsOf(storage, workspace.id) ? read.counter : undefined
+}
+
+/**
+ * What the transaction that read this workspace (with {@link ensureWorkspaceForRecording}) compiled
+ * under its rules counter, by key; `undefined` when the counter no longer vouches (see
+ * {@link rulesVersionOf}). Caches shared across transactions are filled only after commit: this
+ * keeps what one transaction compiled for its own later steps (the batches of an emitMany).
+ */
+export const transactionMemo = (storage: StorageService, workspace: Workspace): Map<string, unknown> | undefined => {
+  const read = rulesVersions.get(workspace)
+  return read !== undefined && read.bumps === bumpsOf(storage, workspace.id) ? read.memo : undefined
 }
 
 /**
@@ -102,7 +114,7 @@ export const ensureWorkspaceForRecording = (storage: StorageService) =>
     const stored = yield* storage.workspaces.getWithCounter(id, RULES_COUNTER)
     if (Option.isNone(stored)) return yield* storage.workspaces.insertIfAbsent(unstored(id, yield* DateTime.now))
     const { workspace, counter } = stored.value
-    rulesVersions.set(workspace, { counter, bumps: bumpsOf(storage, id) })
+    rulesVersions.set(workspace, { counter, bumps: bumpsOf(storage, id), memo: new Map() })
     return workspace
   })
 

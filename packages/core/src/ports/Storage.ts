@@ -31,6 +31,11 @@ import type { Template } from "../domain/Template.js"
 import type { Dimension, StatusSums } from "../domain/Weighting.js"
 import type { TimelineEntry, TimelineKind } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
+import type { ApiKeyId, StoredApiKey } from "../domain/ApiKey.js"
+import type { InboundWebhookConfig } from "../domain/InboundWebhook.js"
+import type { Delivery, StoredSubscription } from "../domain/OutboundWebhook.js"
+import type { WebhookDeliveryId, WebhookSubscriptionId } from "../domain/Ids.js"
+import type { ImportId, ImportRun, ImportStatus } from "../domain/ImportRun.js"
 
 /**
  * @since 0.1.0
@@ -111,6 +116,14 @@ export interface Reassigned {
 export interface ContactUpdateOptions {
   /** The contact's emails and phones are the stored ones: only its row needs writing. */
   readonly keepIdentities?: boolean | undefined
+  /**
+   * Only these attributes (and `version` and `updatedAt`) differ from the stored contact's: a
+   * store may write those alone (a stage move rewrites no other column and no other index).
+   * Implies `keepIdentities`.
+   *
+   * @since 0.6.0
+   */
+  readonly only?: ReadonlyArray<"stage" | "score" | "tags" | "ownerId"> | undefined
 }
 
 /**
@@ -131,6 +144,13 @@ export interface ContactRepository {
   /** The contact, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<Option.Option<Contact>, StorageError>
   /**
+   * The contacts among these ids stored in this workspace (in any order; ids not stored are left
+   * out), read in one statement per thousand or so.
+   *
+   * @since 0.6.0
+   */
+  readonly getMany: (workspaceId: WorkspaceId, ids: ReadonlyArray<ContactId>) => Effect.Effect<ReadonlyArray<Contact>, StorageError>
+  /**
    * The contacts with a phone (primary or not, since 0.4.0) exactly one of these strings (no
    * normalisation: imports store E.164), each once, in id order.
    *
@@ -146,6 +166,18 @@ export interface ContactRepository {
    * stage move, a score): a store may then leave them as stored and write the row alone.
    */
   readonly update: (contact: Contact, expectedVersion: number, options?: ContactUpdateOptions) => Effect.Effect<void, StorageError | Conflict>
+  /**
+   * {@link update} of several contacts at once, each over its expected version, where only the
+   * `only` attributes (and `version` and `updatedAt`) changed: one statement where the store can
+   * (a batch of events moves many contacts). Fails with `Conflict` for the first contact, in
+   * order, whose stored version is not the expected one, and then writes none.
+   *
+   * @since 0.6.0
+   */
+  readonly updateMany: (
+    updates: ReadonlyArray<{ readonly contact: Contact; readonly expectedVersion: number }>,
+    options: { readonly only: NonNullable<ContactUpdateOptions["only"]> }
+  ) => Effect.Effect<void, StorageError | Conflict>
   /** Removes the contact with its emails and phones; `false` when there was none. */
   readonly remove: (workspaceId: WorkspaceId, id: ContactId) => Effect.Effect<boolean, StorageError>
   /** Up to `limit` contacts in id order, after `after`. */
@@ -327,6 +359,36 @@ export interface HistoryWindow {
 }
 
 /**
+ * A question about a contact's history that {@link StorageService.history} answers together with
+ * others: how many of its orders, or of its events of `types`, fall in the window (`orderCount`,
+ * `eventCount`) or when they happened (`orderTimes`, `eventTimes`); when its latest stage change
+ * happened (`lastStageChange`, by its timeline entries); whether a rule's firings for it carry
+ * `key` (`firingKey`: the count), or when the latest fired (`lastFiring`).
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export type HistoryQuestion =
+  | (HistoryWindow & { readonly ask: "orderCount" | "orderTimes" })
+  | (HistoryWindow & { readonly ask: "eventCount" | "eventTimes"; readonly types: ReadonlyArray<string> })
+  | { readonly ask: "lastStageChange"; readonly contactId: ContactId }
+  | { readonly ask: "firingKey"; readonly contactId: ContactId; readonly ruleId: RuleId; readonly key: string }
+  | { readonly ask: "lastFiring"; readonly contactId: ContactId; readonly ruleId: RuleId }
+
+/**
+ * The answer to a {@link HistoryQuestion}: `count` for a count (and the number of `times`
+ * otherwise); `times`, earliest first, for times, and for a latest instant (none when there is
+ * none).
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface HistoryAnswer {
+  readonly count: number
+  readonly times: ReadonlyArray<DateTime.Utc>
+}
+
+/**
  * Where an event stands in a contact's history, most recent first: its `occurredAt`, then its id.
  *
  * @since 0.4.0
@@ -348,8 +410,13 @@ export interface EventRepository {
   readonly insertMany: (events: ReadonlyArray<StoredEvent>) => Effect.Effect<ReadonlyArray<EventId>, StorageError>
   /** The event, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: EventId) => Effect.Effect<Option.Option<StoredEvent>, StorageError>
-  /** Which of these ids are stored in this workspace (in any order, each once). */
-  readonly storedIds: (workspaceId: WorkspaceId, ids: ReadonlyArray<EventId>) => Effect.Effect<ReadonlyArray<EventId>, StorageError>
+  /**
+   * The events among these ids stored in this workspace (in any order; ids not stored are left
+   * out): emitMany reads the ids it is given at once (it replaces `storedIds`).
+   *
+   * @since 0.6.0
+   */
+  readonly getMany: (workspaceId: WorkspaceId, ids: ReadonlyArray<EventId>) => Effect.Effect<ReadonlyArray<StoredEvent>, StorageError>
   /** How many events of the contact, of one of `types`, are in the window. */
   readonly count: (
     workspaceId: WorkspaceId,
@@ -390,6 +457,13 @@ export interface EventRepository {
 export interface OrderRepository {
   /** Stores the order unless its id is already stored; `false` then, and nothing changes. */
   readonly insert: (order: Order) => Effect.Effect<boolean, StorageError>
+  /**
+   * Stores the orders whose ids are not stored yet (with their lines), a few statements for the
+   * lot; returns the ids of those already stored, which change nothing.
+   *
+   * @since 0.6.0
+   */
+  readonly insertMany: (orders: ReadonlyArray<Order>) => Effect.Effect<ReadonlyArray<string>, StorageError>
   /** How many orders of the contact were placed in the window. */
   readonly count: (workspaceId: WorkspaceId, query: HistoryWindow) => Effect.Effect<number, StorageError>
   /** When those orders were placed, earliest first. */
@@ -726,6 +800,197 @@ export interface CounterRepository {
 }
 
 /**
+ * API keys. Unlike every other repository, `find` looks a key up by its id in every workspace: a
+ * caller presenting a key does not know its workspace, the key says it. Key ids are random and
+ * unique across workspaces (a unique index on the id alone); the table is small and read far more
+ * than written, which is why a database distributed by workspace keeps it as a reference table.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface ApiKeyRepository {
+  /** Stores a new key; `Conflict` (`unique`, field `id`) when its id is taken, in any workspace. */
+  readonly insert: (key: StoredApiKey) => Effect.Effect<void, StorageError | Conflict>
+  /** The workspace's keys, revoked ones included, oldest first (then by id). */
+  readonly list: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<StoredApiKey>, StorageError>
+  /**
+   * Sets `revokedAt` unless the key is revoked already; returns the key as stored afterwards (the
+   * first revocation's time stays), none when the workspace has no such key.
+   */
+  readonly revoke: (workspaceId: WorkspaceId, id: ApiKeyId, at: DateTime.Utc) => Effect.Effect<Option.Option<StoredApiKey>, StorageError>
+  /** The key with this id, whatever its workspace. */
+  readonly find: (id: ApiKeyId) => Effect.Effect<Option.Option<StoredApiKey>, StorageError>
+}
+
+/**
+ * Inbound webhook sources. Like API keys, `find` looks a source up in every workspace: the URL a
+ * sender posts to names only the source. Source names are unique across workspaces.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface InboundWebhookRepository {
+  /** Stores a new source; `Conflict` (`unique`, field `source`) when its name is taken, in any workspace. */
+  readonly insert: (config: InboundWebhookConfig) => Effect.Effect<void, StorageError | Conflict>
+  /** The source, if this workspace has it. */
+  readonly get: (workspaceId: WorkspaceId, source: string) => Effect.Effect<Option.Option<InboundWebhookConfig>, StorageError>
+  /** The source with this name, whatever its workspace. */
+  readonly find: (source: string) => Effect.Effect<Option.Option<InboundWebhookConfig>, StorageError>
+  /** The workspace's sources by name. */
+  readonly list: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<InboundWebhookConfig>, StorageError>
+  /** Replaces the source if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (config: InboundWebhookConfig, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Removes the source; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, source: string) => Effect.Effect<boolean, StorageError>
+}
+
+/**
+ * The deliveries of inbound webhooks already received (replay protection), by workspace, source
+ * and the sender's delivery id.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface WebhookReceiptRepository {
+  /**
+   * Records the delivery unless it is recorded already: `false` then, and nothing changes. A
+   * concurrent insert of the same delivery waits for the first to commit or roll back.
+   */
+  readonly insert: (receipt: {
+    readonly workspaceId: WorkspaceId
+    readonly source: string
+    readonly webhookId: string
+    readonly receivedAt: DateTime.Utc
+  }) => Effect.Effect<boolean, StorageError>
+  /** Forgets the source's deliveries received before `before` (all of them without it); returns how many. */
+  readonly prune: (workspaceId: WorkspaceId, source: string, before?: DateTime.Utc) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * Outbound webhook subscriptions and their delivery log. The messages themselves are jobs in the
+ * outbox (`action.type = "webhook"`, `ruleId` = `webhook:<subscription id>`).
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface WebhookSubscriptionRepository {
+  /** Stores a new subscription; `Conflict` (`unique`, field `id`) when the id is taken. */
+  readonly insert: (subscription: StoredSubscription) => Effect.Effect<void, StorageError | Conflict>
+  /** The subscription, if stored in this workspace. */
+  readonly get: (workspaceId: WorkspaceId, id: WebhookSubscriptionId) => Effect.Effect<Option.Option<StoredSubscription>, StorageError>
+  /** Up to `limit` subscriptions in id order, after `after`. */
+  readonly list: (
+    workspaceId: WorkspaceId,
+    query: { readonly after?: string | undefined; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<StoredSubscription>, StorageError>
+  /** Every enabled subscription of the workspace, in id order (what planning reads). */
+  readonly enabled: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<StoredSubscription>, StorageError>
+  /** Replaces the subscription if its stored version is `expectedVersion`; `Conflict` otherwise. */
+  readonly update: (subscription: StoredSubscription, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /**
+   * Disables an enabled subscription whatever its version (the receiver said it is gone), with the
+   * reason, one more version and `updatedAt = at`; `false` when it was not enabled (or not stored).
+   */
+  readonly disable: (workspaceId: WorkspaceId, id: WebhookSubscriptionId, reason: string, at: DateTime.Utc) => Effect.Effect<boolean, StorageError>
+  /** Removes the subscription and its delivery log; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, id: WebhookSubscriptionId) => Effect.Effect<boolean, StorageError>
+  /** Adds an attempt to the delivery log (entries are never changed afterwards). */
+  readonly logDelivery: (delivery: Delivery) => Effect.Effect<void, StorageError>
+  /** The delivery log entry, if stored in this workspace. */
+  readonly getDelivery: (workspaceId: WorkspaceId, id: WebhookDeliveryId) => Effect.Effect<Option.Option<Delivery>, StorageError>
+  /** A subscription's delivery log, newest first (by `attemptedAt`, then id, descending), before `before`. */
+  readonly deliveries: (
+    workspaceId: WorkspaceId,
+    query: {
+      readonly subscriptionId: WebhookSubscriptionId
+      readonly before?: { readonly attemptedAt: DateTime.Utc; readonly id: WebhookDeliveryId } | undefined
+      readonly limit: number
+    }
+  ) => Effect.Effect<ReadonlyArray<Delivery>, StorageError>
+  /**
+   * Queues a webhook job of the workspace again, whatever it came to (`done`, `dead` or
+   * `skipped`): `pending`, due at `at`, attempts 0, `completedAt` cleared; none when there is no
+   * such webhook job in one of those states.
+   */
+  readonly redeliver: (workspaceId: WorkspaceId, jobId: JobId, at: DateTime.Utc) => Effect.Effect<Option.Option<Job>, StorageError>
+}
+
+/**
+ * A response the HTTP integration stored under a client's `Idempotency-Key`, so that a request sent
+ * again with the same key gets the first answer instead of acting twice. `scope` names who sent it
+ * and where (the principal and the route); `fingerprint` is a digest of the request, so that the
+ * same key with another request can be refused. `response` is `null` while the first request is
+ * still being processed (only seen outside the claiming transaction).
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface IdempotencyRecord {
+  readonly workspaceId: WorkspaceId
+  readonly scope: string
+  readonly key: string
+  readonly fingerprint: string
+  readonly response: {
+    readonly status: number
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: string
+  } | null
+  readonly createdAt: DateTime.Utc
+  readonly expiresAt: DateTime.Utc
+}
+
+/**
+ * Idempotency keys of HTTP requests (see {@link IdempotencyRecord}). The integration claims a key,
+ * does the work and stores the response in one transaction, so a crash leaves nothing behind and
+ * concurrent requests with one key run the work once.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface IdempotencyRepository {
+  /**
+   * Claims the key (a record without response) unless a record that has not expired holds it:
+   * none then, else that record. An expired record of the key is replaced. A concurrent claim of
+   * the same key waits until the first one's transaction ends, then sees its record.
+   */
+  readonly claim: (claim: Omit<IdempotencyRecord, "response">) => Effect.Effect<Option.Option<IdempotencyRecord>, StorageError>
+  /** Stores the response of a claimed key. */
+  readonly complete: (
+    workspaceId: WorkspaceId,
+    scope: string,
+    key: string,
+    response: NonNullable<IdempotencyRecord["response"]>
+  ) => Effect.Effect<void, StorageError>
+  /** Forgets the workspace's records that expired at `now`; returns how many. */
+  readonly purge: (workspaceId: WorkspaceId, now: DateTime.Utc) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * Imports as stored resources (see `ImportRun`): written by the process that runs the import
+ * (created, started, progress, finished) and read by any instance.
+ *
+ * @since 0.6.0
+ * @category models
+ */
+export interface ImportRepository {
+  /** Stores a new import. */
+  readonly insert: (run: ImportRun) => Effect.Effect<void, StorageError>
+  /** The import, if this workspace has it. */
+  readonly get: (workspaceId: WorkspaceId, id: ImportId) => Effect.Effect<Option.Option<ImportRun>, StorageError>
+  /** The workspace's imports, newest first (by `createdAt`, then id, descending), before `before`; of one status when given. */
+  readonly list: (
+    workspaceId: WorkspaceId,
+    query: {
+      readonly before?: { readonly createdAt: DateTime.Utc; readonly id: ImportId } | undefined
+      readonly status?: ImportStatus | undefined
+      readonly limit: number
+    }
+  ) => Effect.Effect<ReadonlyArray<ImportRun>, StorageError>
+  /** Replaces the import if its stored version is `expectedVersion`; `Conflict` (`version`) otherwise. */
+  readonly update: (run: ImportRun, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -748,6 +1013,20 @@ export interface StorageService {
    * an advisory lock. Services lock in one order (workspace, email, contact, company).
    */
   readonly lock: (workspaceId: WorkspaceId, key: string, mode: "shared" | "exclusive") => Effect.Effect<void, StorageError>
+  /**
+   * {@link lock} on several keys at once (in key order, so that two callers sharing keys do not
+   * deadlock), in one statement where the store needs one.
+   *
+   * @since 0.6.0
+   */
+  readonly lockMany: (workspaceId: WorkspaceId, keys: ReadonlyArray<string>, mode: "shared" | "exclusive") => Effect.Effect<void, StorageError>
+  /**
+   * Answers questions about contacts' histories, in order, in one statement where it can (an
+   * emit or a batch of them asks several at once, and each statement is a round trip).
+   *
+   * @since 0.6.0
+   */
+  readonly history: (workspaceId: WorkspaceId, questions: ReadonlyArray<HistoryQuestion>) => Effect.Effect<ReadonlyArray<HistoryAnswer>, StorageError>
   readonly workspaces: WorkspaceRepository
   readonly fieldDefinitions: FieldDefinitionRepository
   readonly contacts: ContactRepository
@@ -766,6 +1045,18 @@ export interface StorageService {
   readonly firings: FiringRepository
   readonly consents: ConsentRepository
   readonly counters: CounterRepository
+  /** @since 0.6.0 */
+  readonly apiKeys: ApiKeyRepository
+  /** @since 0.6.0 */
+  readonly inboundWebhooks: InboundWebhookRepository
+  /** @since 0.6.0 */
+  readonly webhookReceipts: WebhookReceiptRepository
+  /** @since 0.6.0 */
+  readonly webhookSubscriptions: WebhookSubscriptionRepository
+  /** @since 0.6.0 */
+  readonly httpIdempotency: IdempotencyRepository
+  /** @since 0.6.0 */
+  readonly imports: ImportRepository
 }
 
 /**

@@ -171,6 +171,46 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
       return urlFor(settings.url, makeToken(settings.secret, workspaceId, id, DateTime.toEpochMillis(yield* DateTime.now)))
     })
 
+    // What a link's token names, once its signature, form and age are checked.
+    const validToken = (token: string) =>
+      Effect.gen(function* () {
+        const settings = yield* secret
+        const lifetime = yield* lifetimeOf(settings)
+        const named = typeof token === "string" ? readToken(settings.secret, token.trim()) : undefined
+        const workspaceId = named !== undefined && Schema.is(WorkspaceId)(named.workspaceId) ? named.workspaceId : undefined
+        const contactId = named !== undefined && Schema.is(ContactId)(named.contactId) ? named.contactId : undefined
+        if (workspaceId === undefined || contactId === undefined) {
+          return yield* ValidationError.at(["token"], "is not a valid unsubscribe token (it was altered, or signed with another secret)")
+        }
+        const issuedAt = named?.issuedAt
+        if (issuedAt === undefined) {
+          return yield* ValidationError.at(
+            ["token"],
+            "was made before Rapport 0.4.0 and carries no issue time, so it is no longer accepted: unsubscribe the contact with consent.withdraw, or ask them to use the link of a recent mail"
+          )
+        }
+        const now = yield* DateTime.now
+        if (DateTime.toEpochMillis(now) - issuedAt > Duration.toMillis(lifetime)) {
+          return yield* ValidationError.at(
+            ["token"],
+            `has expired: it was issued on ${DateTime.formatIso(DateTime.unsafeMake(issuedAt))} and unsubscribe links work for ${Duration.format(lifetime)}`
+          )
+        }
+        return { workspaceId, contactId, issuedAt }
+      })
+
+    /**
+     * Checks an unsubscribe link's token without acting on it (a confirmation page shows before
+     * the click): the workspace and contact it names, or the `ValidationError` that `unsubscribe`
+     * would fail with (forged, damaged, too old).
+     *
+     * @since 0.6.0
+     */
+    const verifyUnsubscribeToken = Effect.fn("Consents.verifyUnsubscribeToken")(function* (token: string) {
+      const { workspaceId, contactId } = yield* validToken(token)
+      return { workspaceId, contactId }
+    })
+
     /**
      * Unsubscribes the contact a link's token names from all marketing mail, in the token's
      * workspace (one route serves every tenant). A forged or damaged token fails with
@@ -181,28 +221,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
      * token's issue time, so it withdraws only the consents given before the link was made.
      */
     const unsubscribe = Effect.fn("Consents.unsubscribe")(function* (token: string) {
-      const settings = yield* secret
-      const lifetime = yield* lifetimeOf(settings)
-      const named = typeof token === "string" ? readToken(settings.secret, token.trim()) : undefined
-      const workspaceId = named !== undefined && Schema.is(WorkspaceId)(named.workspaceId) ? named.workspaceId : undefined
-      const contactId = named !== undefined && Schema.is(ContactId)(named.contactId) ? named.contactId : undefined
-      if (workspaceId === undefined || contactId === undefined) {
-        return yield* ValidationError.at(["token"], "is not a valid unsubscribe token (it was altered, or signed with another secret)")
-      }
-      const issuedAt = named?.issuedAt
-      if (issuedAt === undefined) {
-        return yield* ValidationError.at(
-          ["token"],
-          "was made before Rapport 0.4.0 and carries no issue time, so it is no longer accepted: unsubscribe the contact with consent.withdraw, or ask them to use the link of a recent mail"
-        )
-      }
-      const now = yield* DateTime.now
-      if (DateTime.toEpochMillis(now) - issuedAt > Duration.toMillis(lifetime)) {
-        return yield* ValidationError.at(
-          ["token"],
-          `has expired: it was issued on ${DateTime.formatIso(DateTime.unsafeMake(issuedAt))} and unsubscribe links work for ${Duration.format(lifetime)}`
-        )
-      }
+      const { workspaceId, contactId, issuedAt } = yield* validToken(token)
       const plan: Plan = (records, at) => {
         const everything = records.find((r) => r.purpose === everyPurpose)
         // Already unsubscribed since this link was made (this link, or a newer one): a replay.
@@ -321,6 +340,8 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
       unsubscribeUrl,
       /** Unsubscribes the contact a link's token names (in the token's workspace). */
       unsubscribe,
+      /** Checks an unsubscribe link's token without acting on it. */
+      verifyUnsubscribeToken,
       /** Everything Rapport holds about a contact, as JSON: for a GDPR access request. */
       export: exportData,
       /** Removes the contact's personal data everywhere (GDPR erasure). */

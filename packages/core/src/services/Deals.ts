@@ -41,6 +41,7 @@ import { Events } from "./Events.js"
 import { insertTask } from "../internal/tasks.js"
 import { newJob } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
+import { dealNotice, planWebhooks } from "../internal/webhooks.js"
 
 const decodeDealId = decodeInput(DealId, ["dealId"])
 
@@ -448,6 +449,10 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
               updatedAt: now
             })
             yield* storage.deals.update(next, current.version)
+            // Subscribers of deal.won / deal.lost hear of it, in the same transaction (the outbox).
+            if (status !== current.status && (status === "won" || status === "lost")) {
+              if ((yield* planWebhooks(storage, workspaceId, () => [dealNotice(next, status, at)])) > 0) yield* storage.afterCommit(signal.notify)
+            }
             const verb =
               status === "won"
                 ? `won (${formatMoney(next.amount)})`

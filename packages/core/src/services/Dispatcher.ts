@@ -19,6 +19,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { allows, defaultPurpose } from "../domain/Consent.js"
@@ -27,9 +28,9 @@ import { Contact } from "../domain/Contact.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
 import { InvalidTransition, NotFound, ValidationError } from "../domain/Errors.js"
 import { applyPatch } from "../domain/FieldDefinition.js"
-import { JobId, TimelineEntryId, type WorkspaceId, WorkspaceId as WorkspaceIdSchema } from "../domain/Ids.js"
+import { JobId, TimelineEntryId, WebhookDeliveryId, type WorkspaceId, WorkspaceId as WorkspaceIdSchema } from "../domain/Ids.js"
 import { SafeString } from "../domain/Json.js"
-import { Job, type JobStatus, JobStatus as JobStatusSchema, type QueuedMail } from "../domain/Job.js"
+import { Job, type JobStatus, JobStatus as JobStatusSchema, type QueuedMail, type WebhookMessage } from "../domain/Job.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { type Action, type CompiledRule, variantFor } from "../domain/Rule.js"
@@ -41,7 +42,7 @@ import { toJson } from "../internal/json.js"
 import { moveTo, saveContact } from "../internal/lifecycle.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
 import { checkFields, compiledFields, orNotFound } from "../internal/records.js"
-import { compiledRule, contextFor, fire, limitsAllow, rulesFor, timezoneOf } from "../internal/rules.js"
+import { compiledRule, contextFor, fire, limitsAllow, rulesChanged, rulesFor, timezoneOf } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
 import { insertTask } from "../internal/tasks.js"
 import { makeToken, unsubscribeUrl } from "../internal/unsubscribe.js"
@@ -52,7 +53,11 @@ import { IdGenerator } from "../ports/IdGenerator.js"
 import { Mailer, MailerError, MailSettings, type OutgoingMail, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 import { clampInstant } from "../domain/Time.js"
-import { type DispatchSettings, dispatchSettings } from "../internal/dispatchOptions.js"
+import { backoffMillis, type DispatchSettings, dispatchSettings } from "../internal/dispatchOptions.js"
+import { signStandard } from "../domain/WebhookSignature.js"
+import { Delivery } from "../domain/OutboundWebhook.js"
+import { chainAfter } from "../internal/stageChanged.js"
+import { decide, post, WebhookSettings, webhookTimeout } from "../internal/webhookDelivery.js"
 
 /**
  * How the dispatcher works; every setting has a default.
@@ -291,7 +296,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
               if (contact.stage === action.stage) return done({ unchanged: true })
               const rule = Option.getOrNull(yield* storage.rules.get(job.workspaceId, job.ruleId))
               const cause = { kind: "manual" as const, reason: `rule "${rule?.name ?? job.ruleId}"` }
-              yield* moveTo(storage, workspace, contact, action.stage, cause, `rule:${job.ruleId}`)
+              yield* moveTo(storage, workspace, contact, action.stage, cause, `rule:${job.ruleId}`, chainAfter(Option.getOrUndefined(yield* triggerOf(job))))
               return done({ stage: action.stage })
             }
             case "addTag":
@@ -312,7 +317,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
               const compiled = yield* compiledFields(storage, workspace, "contact")
               const values = yield* checkFields(compiled, applyPatch(contact.fields, { [action.key]: action.value }), indexOf(workspace.lifecycle, contact.stage))
               const next = new Contact({ ...contact, fields: values, version: contact.version + 1, updatedAt: yield* DateTime.now })
-              yield* saveContact(storage, workspace, compiled, contact, next, true)
+              yield* saveContact(storage, workspace, compiled, contact, next, true, chainAfter(Option.getOrUndefined(yield* triggerOf(job))))
               return done({ field: action.key })
             }
             case "assignOwner": {
@@ -542,7 +547,111 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         return "done" as const
       })
 
-    const execute = (job: Job, token: string): Effect.Effect<Settled | "retried", unknown> => {
+    // --- outbound webhooks
+
+    /**
+     * Posts the message (outside any transaction), then records the attempt in the delivery log
+     * with the job's outcome, in one transaction: done on 2xx; done, with the subscription disabled,
+     * on 410; dead when the address is refused or after the last attempt; else due again after
+     * backoff with jitter, or when `Retry-After` says on a 429 or 503.
+     */
+    const runWebhook = (job: Job, token: string, action: WebhookMessage, options: DispatchSettings) =>
+      Effect.gen(function* () {
+        const found = yield* storage.webhookSubscriptions.get(job.workspaceId, action.subscriptionId)
+        if (Option.isNone(found) || !found.value.enabled) {
+          const reason = Option.isNone(found) ? "the subscription was removed" : "the subscription is disabled"
+          return yield* storage.transaction(Effect.as(finish(job, token, skipped(reason)), "skipped" as const))
+        }
+        const subscription = found.value
+        const settings = yield* WebhookSettings
+        const attemptedAt = yield* DateTime.now
+        const timestamp = Math.floor(ms(attemptedAt) / 1000)
+        // During a rotation the previous secret signs too, so a receiver not yet updated still verifies.
+        const secrets = [
+          subscription.secret,
+          ...(subscription.previousSecret !== null && subscription.previousSecretExpiresAt !== null && ms(subscription.previousSecretExpiresAt) > ms(attemptedAt)
+            ? [subscription.previousSecret]
+            : [])
+        ]
+        const bytes = Buffer.from(action.body, "utf8")
+        const attempt = yield* post({
+          url: subscription.url,
+          headers: {
+            "content-type": "application/json",
+            "user-agent": settings.userAgent ?? "Rapport-Webhooks/1",
+            "webhook-id": job.idempotencyKey,
+            "webhook-timestamp": String(timestamp),
+            "webhook-signature": secrets.map((secret) => signStandard(secret, job.idempotencyKey, timestamp, bytes)).join(" ")
+          },
+          body: action.body,
+          timeoutMillis: webhookTimeout(settings),
+          allowPrivate: settings.allowPrivateNetworks === true || subscription.allowPrivateNetwork
+        })
+        const now = yield* DateTime.now
+        const decision = decide(attempt, {
+          attempts: job.attempts,
+          maxAttempts: options.maxAttempts,
+          backoffMillis: backoffMillis(options, job.attempts),
+          random: yield* Random.next,
+          nowMillis: ms(now)
+        })
+        const deliveryId = WebhookDeliveryId.make(yield* (yield* IdGenerator).next)
+        return yield* storage.transaction(
+          Effect.gen(function* () {
+            const outcome = { deliveryId, statusCode: attempt.statusCode, durationMs: attempt.durationMs }
+            const error =
+              attempt.error ?? (decision.result === "delivered" ? null : `the receiver answered ${attempt.statusCode}${attempt.responseBody === null ? "" : `: ${attempt.responseBody.slice(0, 200)}`}`)
+            const nextAttemptAt = decision.result === "retrying" ? clampInstant(ms(now) + decision.delayMillis) : null
+            let status: "done" | "retried" | "dead"
+            switch (decision.result) {
+              case "delivered":
+                yield* finish(job, token, done(outcome))
+                status = "done"
+                break
+              case "gone":
+                yield* finish(job, token, done({ ...outcome, subscriptionDisabled: true }))
+                if (yield* storage.webhookSubscriptions.disable(job.workspaceId, subscription.id, `the receiver answered 410 Gone on ${DateTime.formatIso(now)}`, now)) {
+                  yield* rulesChanged(storage, job.workspaceId)
+                }
+                status = "done"
+                break
+              case "retrying":
+                yield* settle(job, token, { status: "pending", lastError: error, dueAt: nextAttemptAt!, leaseUntil: null, claimToken: null })
+                status = "retried"
+                break
+              case "refused":
+              case "failed":
+                yield* settle(job, token, { status: "dead", lastError: error, completedAt: now, leaseUntil: null, claimToken: null })
+                status = "dead"
+                break
+            }
+            yield* storage.webhookSubscriptions.logDelivery(
+              new Delivery(
+                {
+                  id: deliveryId,
+                  workspaceId: job.workspaceId,
+                  subscriptionId: subscription.id,
+                  jobId: job.id,
+                  messageId: job.idempotencyKey,
+                  eventType: action.eventType,
+                  attempt: job.attempts,
+                  attemptedAt,
+                  durationMs: attempt.durationMs,
+                  statusCode: attempt.statusCode,
+                  result: decision.result,
+                  error,
+                  responseBody: attempt.responseBody,
+                  nextAttemptAt
+                },
+                true
+              )
+            )
+            return status
+          })
+        )
+      })
+
+    const execute = (job: Job, token: string, options: DispatchSettings): Effect.Effect<Settled | "retried" | "dead", unknown> => {
       if (job.kind === "check" || job.action === null) return runCheck(job, token)
       const action = job.action
       switch (action.type) {
@@ -552,6 +661,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           return runCustom(job, token, action)
         case "mail":
           return runQueuedMail(job, token, action)
+        case "webhook":
+          return runWebhook(job, token, action, options)
         default:
           return runLocal(job, token, action)
       }
@@ -567,7 +678,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           : decodeInput(Schema.Array(WorkspaceIdSchema), ["workspaces"])(options.workspaces)
 
     const runOne = (job: Job, token: string, options: DispatchSettings): Effect.Effect<Outcome> =>
-      execute(job, token).pipe(
+      execute(job, token, options).pipe(
         Effect.map((status): Outcome => status),
         // A defect (a bug in a custom action, say) fails this job like any error: retried, then dead.
         Effect.catchAllDefect((defect) => Effect.fail(defect)),
@@ -583,7 +694,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
                   yield* Effect.logWarning(`Rapport job ${job.id} (rule ${job.ruleId}) dead-lettered after ${job.attempts} attempt(s): ${message}`)
                   return "dead" as const
                 }
-                const delay = Math.min(options.retryDelayMillis * 2 ** (job.attempts - 1), 3_600_000)
+                const delay = backoffMillis(options, job.attempts)
                 yield* settle(job, token, { status: "pending", lastError: message, dueAt: clampInstant(ms(now) + delay), leaseUntil: null, claimToken: null })
                 return "retried" as const
               })

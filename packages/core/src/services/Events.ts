@@ -6,20 +6,23 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as AST from "effect/SchemaAST"
 import { Contact } from "../domain/Contact.js"
 import { builtInPayloads, EmitInput, OrderPlacedPayload, StoredEvent } from "../domain/CrmEvent.js"
+import { JsonObject } from "../domain/Json.js"
 import { type Email, emailKey } from "../domain/Email.js"
 import { type Conflict, NotFound, ValidationError } from "../domain/Errors.js"
 import { type ContactId, EventId, type WorkspaceId } from "../domain/Ids.js"
 import { StageChange } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
-import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
+import { contactLock, contactLocks, emailLock, emailLocks, workspaceLock } from "../internal/locks.js"
 import { JobSignal } from "../internal/signal.js"
 import { Triggered } from "../domain/Rule.js"
-import { type CreationEvent, insertContact, record, type Recorder } from "../internal/recording.js"
-import { decodeEach, decodeInput } from "../internal/validation.js"
+import { type CreationEvent, insertContact, record, type Recorder, recordMany, rememberOrder } from "../internal/recording.js"
+import { decodeEach, decodeInput, decodePart, quickJsonObject } from "../internal/validation.js"
 import { ensureWorkspaceForRecording, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { Storage } from "../ports/Storage.js"
@@ -48,18 +51,21 @@ export class EmitResult extends Schema.Class<EmitResult>("EmitResult")({
 
 const none: ReadonlyArray<Triggered> = []
 
-const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>, at: ReadonlyArray<string | number> = []) =>
-  Effect.gen(function* () {
-    const schema = builtInPayloads[type]
-    if (schema !== undefined) yield* decodeInput(schema, [...at, "payload"])(payload)
-    if (type === "order.placed") {
-      const order = Schema.decodeUnknownSync(OrderPlacedPayload)(payload)
+// Payloads of the built-in types are decoded once, synchronously (a batch checks a thousand); an
+// order's decoded lines give the total to check, and recording reuses them (rememberOrder).
+const decodeOrderPayload = decodePart(OrderPlacedPayload)
+const payloadDecoders = new Map(Object.entries(builtInPayloads).map(([type, schema]) => [type, decodePart(schema)] as const))
+const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>, at: ReadonlyArray<string | number> = []): Either.Either<void, ValidationError> => {
+  if (type === "order.placed") {
+    return Either.flatMap(decodeOrderPayload(payload, [...at, "payload"]), (order) => {
+      rememberOrder(payload, order)
       const total = order.lines.reduce((sum, line) => sum + line.quantity * line.unitPrice.amountMinor, 0)
-      if (!Number.isSafeInteger(total)) {
-        return yield* ValidationError.at([...at, "payload", "lines"], "the order total is too large to be counted exactly")
-      }
-    }
-  })
+      return Number.isSafeInteger(total) ? Either.void : Either.left(ValidationError.at([...at, "payload", "lines"], "the order total is too large to be counted exactly"))
+    })
+  }
+  const decode = payloadDecoders.get(type)
+  return decode === undefined ? Either.void : Either.map(decode(payload, [...at, "payload"]), () => undefined)
+}
 
 /**
  * The most events `emitMany` takes in one call.
@@ -69,7 +75,14 @@ const checkPayload = (type: string, payload: Readonly<Record<string, unknown>>, 
  */
 export const maxEmitBatch = 1000
 
-const decodeEmitInputs = decodeEach(EmitInput)
+// EmitInput as emit and emitMany decode it: the same Schema (its fields and its check that a
+// contact is named), with the payload decoded on the quick path (see quickJsonObject): checking a
+// payload through the JSON Schema union was most of an event's decoding.
+const EmitInputChecked: Schema.Schema<typeof EmitInput.Type, typeof EmitInput.Encoded> = Schema.make(
+  new AST.Refinement(Schema.Struct({ ...EmitInput.from.fields, payload: Schema.optional(quickJsonObject(JsonObject)) }).ast, EmitInput.filter, EmitInput.ast.annotations)
+)
+const decodeEmitInput = decodeInput(EmitInputChecked)
+const decodeEmitInputs = decodeEach(EmitInputChecked)
 
 /** An event ready to record: its decoded input, id, time and payload. */
 interface Prepared {
@@ -153,17 +166,12 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       })
 
     /**
-     * Records one event in the caller's transaction, the workspace being locked and stored. With
-     * `checkFirst` an id already stored is a duplicate before anything is done; without it, the
-     * event's own insert finds it (DuplicateEvent: the caller rolls back and reports it), which
-     * saves a read on every event that is not one.
+     * Records one event in the caller's transaction, the workspace being locked and stored. An id
+     * already stored is found by the event's own insert (DuplicateEvent: the caller rolls back and
+     * reports it), which saves a read on every event that is not one.
      */
-    const emitIn = (workspace: Workspace, { data, id, occurredAt, payload }: Prepared, now: DateTime.Utc, checkFirst: boolean) =>
+    const emitIn = (workspace: Workspace, { data, id, occurredAt, payload }: Prepared, now: DateTime.Utc) =>
       Effect.gen(function* () {
-        if (checkFirst) {
-          const existing = yield* storage.events.get(workspace.id, id)
-          if (Option.isSome(existing)) return yield* duplicateOf(workspace.id, existing.value)
-        }
         const { contact, created, triggered } = yield* resolveContact(workspace, data, { id, occurredAt, payload })
         if (created && data.type === "contact.created") {
           const stored = yield* storage.events.get(workspace.id, id)
@@ -191,13 +199,142 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         }, true)
       })
 
+    /**
+     * Records a batch in the caller's transaction (the workspace locked and stored), with the
+     * results emitting its events one after the other would give. Events of different contacts do
+     * not affect each other, so they are recorded in rounds: the first event of every contact of
+     * the batch, then the second of each, and so on, each round one `recordMany` (a few statements
+     * for all its events). The ids already stored, and the contacts, are read once for the batch
+     * and locked together (emails, then contacts, as emit does); a contact whose email is not
+     * known yet is created where its first event stands in the batch.
+     */
+    const emitBatch = (workspace: Workspace, prepared: ReadonlyArray<Prepared>, now: DateTime.Utc) =>
+      Effect.gen(function* () {
+        const ws = workspace.id
+        // The ids stored before the batch; an id given again later in the batch is a duplicate of
+        // its first. Any other is new (or stored concurrently: recording finds it, and the batch
+        // runs again).
+        const storedBefore = new Map<string, StoredEvent>((yield* storage.events.getMany(ws, prepared.map((p) => p.id))).map((e) => [e.id, e]))
+        const firstSeen = new Set<string>()
+        const isNew = prepared.map((p) => {
+          if (storedBefore.has(p.id) || firstSeen.has(p.id)) return false
+          firstSeen.add(p.id)
+          return true
+        })
+        const emailKeys = [...new Set(prepared.flatMap((p, i) => (isNew[i] && p.data.contactId === undefined ? [emailKey(p.data.email!)] : [])))]
+        const byEmail = new Map<string, ContactId>()
+        if (emailKeys.length > 0) {
+          yield* emailLocks(storage, ws, emailKeys)
+          const wanted = new Set(emailKeys)
+          for (const holder of yield* storage.contacts.findByEmails(ws, emailKeys)) {
+            for (const e of holder.emails) if (wanted.has(emailKey(e.value))) byEmail.set(emailKey(e.value), holder.id)
+          }
+        }
+        const toLock = [...new Set([...prepared.flatMap((p, i) => (isNew[i] && p.data.contactId !== undefined ? [p.data.contactId] : [])), ...byEmail.values()])]
+        yield* contactLocks(storage, ws, toLock)
+        const owners = [...storedBefore.values()].map((e) => e.contactId)
+        // Each contact's states through the batch: [position, the contact after it], the first
+        // as read (position -1) or as created (just before the creating event's position).
+        const states = new Map<string, Array<readonly [number, Contact]>>()
+        const note = (position: number, contact: Contact) => {
+          const list = states.get(contact.id)
+          if (list === undefined) states.set(contact.id, [[position, contact]])
+          else list.push([position, contact])
+        }
+        for (const contact of yield* storage.contacts.getMany(ws, [...new Set([...toLock, ...owners])])) note(-1, contact)
+        const latest = (id: string) => states.get(id)!.at(-1)![1]
+        const before = (id: string, position: number): Contact | null => {
+          let found: Contact | null = null
+          for (const [at, contact] of states.get(id) ?? []) if (at < position) found = contact
+          return found
+        }
+
+        // In order: each new event's contact (created when its email is unknown), and each
+        // contact's queue of events.
+        const results: Array<EmitResult | undefined> = prepared.map(() => undefined)
+        const recorded = new Map<string, StoredEvent>()
+        const queues = new Map<string, Array<number>>()
+        const origin = new Map<number, { readonly created: boolean; readonly triggered: ReadonlyArray<Triggered> }>()
+        for (const [i, item] of prepared.entries()) {
+          if (!isNew[i]) continue
+          const { data } = item
+          let contactId: string | undefined = data.contactId ?? byEmail.get(emailKey(data.email!))
+          let made: { readonly created: boolean; readonly triggered: ReadonlyArray<Triggered> } = { created: false, triggered: none }
+          if (data.contactId !== undefined && !states.has(data.contactId)) return yield* NotFound.of("contact", data.contactId)
+          if (contactId === undefined || !states.has(contactId)) {
+            const creation = yield* createFor(workspace, data, data.email!, { id: item.id, occurredAt: item.occurredAt, payload: item.payload })
+            contactId = creation.contact.id
+            byEmail.set(emailKey(data.email!), creation.contact.id)
+            note(i - 0.5, creation.contact)
+            made = creation
+            if (creation.created && data.type === "contact.created") {
+              // The emitted event is the contact's creation record: nothing more to record.
+              const stored = Option.getOrThrow(yield* storage.events.get(ws, item.id))
+              recorded.set(item.id, stored)
+              results[i] = new EmitResult(
+                { event: stored, contact: creation.contact, duplicate: false, contactCreated: true, stageChange: null, progressionBlocked: null, triggered: creation.triggered },
+                true
+              )
+              continue
+            }
+          }
+          const queue = queues.get(contactId)
+          if (queue === undefined) queues.set(contactId, [i])
+          else queue.push(i)
+          origin.set(i, made)
+        }
+
+        // The rounds.
+        const lists = [...queues.values()]
+        for (let round = 0; ; round++) {
+          const positions = lists.flatMap((queue) => (round < queue.length ? [queue[round]!] : [])).sort((a, b) => a - b)
+          if (positions.length === 0) break
+          const items = positions.map((i) => {
+            const { data, id, occurredAt, payload } = prepared[i]!
+            const contact = latest(data.contactId ?? byEmail.get(emailKey(data.email!))!)
+            // Built from decoded input and stored records: constructors need not check them again.
+            return { event: new StoredEvent({ id, workspaceId: ws, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload }, true), contact }
+          })
+          const done = yield* recordMany(recorder, workspace, items)
+          for (const [k, i] of positions.entries()) {
+            const { event } = items[k]!
+            const outcome = done[k]!
+            const { created, triggered } = origin.get(i)!
+            note(i, outcome.contact)
+            recorded.set(event.id, event)
+            results[i] = new EmitResult(
+              {
+                event,
+                contact: outcome.contact,
+                duplicate: false,
+                contactCreated: created,
+                stageChange: outcome.change,
+                progressionBlocked: outcome.blocked,
+                triggered: [...triggered, ...outcome.triggered]
+              },
+              true
+            )
+          }
+        }
+
+        // Duplicates: the stored event, and its contact as it was at that point of the batch.
+        for (const [i, item] of prepared.entries()) {
+          if (isNew[i]) continue
+          const event = storedBefore.get(item.id) ?? recorded.get(item.id)!
+          results[i] = new EmitResult(
+            { event, contact: before(event.contactId, i), duplicate: true, contactCreated: false, stageChange: null, progressionBlocked: null, triggered: [] },
+            true
+          )
+        }
+        return results as ReadonlyArray<EmitResult>
+      })
+
+    const preparedOf = (data: typeof EmitInput.Type, id: EventId, now: DateTime.Utc): Prepared => ({ data, id, occurredAt: data.occurredAt ?? now, payload: data.payload ?? {} })
+
     const prepare = (data: typeof EmitInput.Type, now: DateTime.Utc) =>
-      Effect.map(data.id === undefined ? Effect.map(IdGenerator, (ids) => ids.next).pipe(Effect.flatten, Effect.map(EventId.make)) : Effect.succeed(data.id), (id) => ({
-        data,
-        id,
-        occurredAt: data.occurredAt ?? now,
-        payload: data.payload ?? {}
-      } satisfies Prepared))
+      data.id !== undefined
+        ? Effect.succeed(preparedOf(data, data.id, now))
+        : Effect.map(Effect.flatMap(IdGenerator, (ids) => ids.next), (id) => preparedOf(data, EventId.make(id), now))
 
     /**
      * Emits an event: stores it (once per id), records it on the contact's timeline, keeps
@@ -205,7 +342,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
      * All of it in one transaction.
      */
     const emit = Effect.fn("Events.emit")(function* (input: EmitInput) {
-      const data = yield* decodeInput(EmitInput)(input)
+      const data = yield* decodeEmitInput(input)
       yield* checkPayload(data.type, data.payload ?? {})
       const now = yield* DateTime.now
       const prepared = yield* prepare(data, now)
@@ -213,7 +350,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
         .transaction(
           Effect.gen(function* () {
             yield* workspaceLock(storage, "shared")
-            return yield* emitIn(yield* ensureWorkspaceForRecording(storage), prepared, now, false)
+            return yield* emitIn(yield* ensureWorkspaceForRecording(storage), prepared, now)
           })
         )
         .pipe(
@@ -246,26 +383,19 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
       if (inputs.length === 0) return []
       const { values, issues } = decodeEmitInputs(inputs)
       for (const { value, index } of values) {
-        const checked = yield* Effect.either(checkPayload(value.type, value.payload ?? {}, [index]))
-        if (checked._tag === "Left") issues.push(...checked.left.issues)
+        const checked = checkPayload(value.type, value.payload ?? {}, [index])
+        if (Either.isLeft(checked)) issues.push(...checked.left.issues)
       }
       if (issues.length > 0) return yield* ValidationError.fromIssues([...issues].sort((a, b) => Number(a.path[0]) - Number(b.path[0])), "Invalid events")
       const now = yield* DateTime.now
-      const prepared = yield* Effect.forEach(values, ({ value }) => prepare(value, now))
+      // Synchronous unless an event has no id (a batch prepares a thousand).
+      const ids = yield* IdGenerator
+      const prepared: Array<Prepared> = []
+      for (const { value } of values) prepared.push(preparedOf(value, value.id ?? EventId.make(yield* ids.next), now))
       const attempt = storage.transaction(
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
-          const workspace = yield* ensureWorkspaceForRecording(storage)
-          // The ids stored before the batch, read at once; an id recorded earlier in the batch
-          // joins them. Any other is new (or stored concurrently: the insert finds it, and the
-          // batch runs again).
-          const stored = new Set<string>(yield* storage.events.storedIds(workspace.id, prepared.map((p) => p.id)))
-          const results: Array<EmitResult> = []
-          for (const item of prepared) {
-            results.push(yield* emitIn(workspace, item, now, stored.has(item.id)))
-            stored.add(item.id)
-          }
-          return results as ReadonlyArray<EmitResult>
+          return yield* emitBatch(yield* ensureWorkspaceForRecording(storage), prepared, now)
         })
       )
       // Another emission stored one of the ids meanwhile: the batch rolled back; run it again, and

@@ -20,6 +20,7 @@ import { decodeInput } from "../internal/validation.js"
 import { readWorkspace, replaceWorkspace } from "../internal/workspace.js"
 import { refuseIfRulesUse } from "../internal/ruleRefs.js"
 import { rulesChanged } from "../internal/rules.js"
+import { JobSignal } from "../internal/signal.js"
 import { Storage } from "../ports/Storage.js"
 
 /**
@@ -69,8 +70,10 @@ const HISTORY_PAGE = 500
  * @category services
  */
 export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecycle", {
+  dependencies: [JobSignal.Default],
   effect: Effect.gen(function* () {
     const storage = yield* Storage
+    const signal = yield* JobSignal
 
 
     /** The current workspace's lifecycle definition. */
@@ -120,7 +123,8 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
     /**
      * Moves a contact by hand. Fails with `InvalidTransition` when the target stage requires
      * fields the contact lacks, or when it is earlier and the lifecycle forbids going back.
-     * Moving to the current stage changes nothing.
+     * Moving to the current stage changes nothing. Like every move, it records a
+     * `contact.stage_changed` event: rules on it run, webhook subscribers hear of it.
      */
     const move = Effect.fn("Lifecycle.move")(function* (contactId: string, to: string, options: MoveOptions) {
       const id = yield* decodeContactId(contactId)
@@ -135,7 +139,10 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
           if (opts.expectedVersion !== undefined && opts.expectedVersion !== contact.version) {
             return yield* Conflict.version("contact", id, opts.expectedVersion, contact.version)
           }
-          return (yield* moveTo(storage, workspace, contact, target, { kind: "manual", reason: opts.reason }, opts.author ?? null)).contact
+          const moved = yield* moveTo(storage, workspace, contact, target, { kind: "manual", reason: opts.reason }, opts.author ?? null)
+          // The move is a `contact.stage_changed` event: rules on it and webhooks may be due now.
+          if (moved.queued === true) yield* storage.afterCommit(signal.notify)
+          return moved.contact
         })
       )
     })

@@ -8,27 +8,28 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { ConsentRow, CountRow, FiringRow, JobRow, MaybeAtRow, RuleRow, VariantCountRow } from "./rows.js"
-import { orStorage } from "./statements.js"
+import { ConsentRow, CountRow, encoderOf, FiringRow, JobRow, MaybeAtRow, RuleRow, VariantCountRow } from "./rows.js"
+import { insertChunks, orStorage } from "./statements.js"
 import { makeTables } from "./tables.js"
 
 const iso = DateTime.formatIso
 
-// Rows per multi-row INSERT: 500 jobs of 23 columns stay under SQLite's 32,766 bound parameters.
+// Rows per multi-row INSERT on PostgreSQL (SQLite takes fewer, see insertChunks): 500 jobs of 23
+// columns stay under its 65,535 bound parameters.
 const CHUNK = 500
-const chunks = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
-  Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK))
 
 const WorkspaceIdRow = Schema.Struct({ workspace_id: Schema.String })
+const CounterRow = Schema.Struct({ value: CountRow.fields.n })
 
 const byDue = (a: { dueAt: DateTime.Utc; id: string }, b: { dueAt: DateTime.Utc; id: string }) =>
   DateTime.toEpochMillis(a.dueAt) - DateTime.toEpochMillis(b.dueAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.Utc) => Statement.Fragment) => {
   const { all, first, affected, among, optionalEq, records } = makeTables(sql)
-  const encodeJob = Schema.encode(JobRow)
-  const encodeFiring = Schema.encode(FiringRow)
-  const encodeConsent = Schema.encode(ConsentRow)
+  const insertChunk = insertChunks(sql, CHUNK)
+  const encodeJob = encoderOf(JobRow)
+  const encodeFiring = encoderOf(FiringRow)
+  const encodeConsent = encoderOf(ConsentRow)
   const count = (statement: Parameters<ReturnType<typeof first>>[0]) =>
     Effect.map(first(CountRow)(statement), Option.match({ onNone: () => 0, onSome: (r) => r.n }))
 
@@ -111,7 +112,7 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
   const jobs: Storage.JobRepository = {
     insertMany: (items) =>
       Effect.forEach(
-        chunks(items),
+        insertChunk(items),
         (chunk) =>
           orStorage(
             Effect.flatMap(Effect.forEach(chunk, (j) => encodeJob(j)), (rows) =>
@@ -187,7 +188,7 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
   const firings: Storage.FiringRepository = {
     insertMany: (items) =>
       Effect.forEach(
-        chunks(items),
+        insertChunk(items),
         (chunk) =>
           orStorage(
             Effect.flatMap(Effect.forEach(chunk, (f) => encodeFiring(f)), (rows) => Effect.asVoid(sql`INSERT INTO rapport_rule_firings ${sql.insert(rows)}`))
@@ -249,7 +250,7 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
   const counters: Storage.CounterRepository = {
     increment: (ws, key) =>
       Effect.map(
-        first(Schema.Struct({ value: CountRow.fields.n }))(
+        first(CounterRow)(
           sql`INSERT INTO rapport_counters (workspace_id, counter_key, value) VALUES (${ws}, ${key}, 1)
               ON CONFLICT (workspace_id, counter_key) DO UPDATE SET value = rapport_counters.value + 1 RETURNING value`
         ),
@@ -257,7 +258,7 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
       ),
     get: (ws, key) =>
       Effect.map(
-        first(Schema.Struct({ value: CountRow.fields.n }))(sql`SELECT value FROM rapport_counters WHERE workspace_id = ${ws} AND counter_key = ${key}`),
+        first(CounterRow)(sql`SELECT value FROM rapport_counters WHERE workspace_id = ${ws} AND counter_key = ${key}`),
         Option.match({ onNone: () => 0, onSome: (r) => r.value })
       )
   }

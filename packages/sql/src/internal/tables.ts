@@ -5,12 +5,26 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { encoderOf, isRowCodec } from "./rows.js"
 import { onUnique, orStorage, versionedUpdate } from "./statements.js"
+
+// The decoder of a list of rows, built once per row Schema: building `Schema.Array(row)` on every
+// call cost more than decoding a row (a new AST each time, so its parser was compiled again).
+const listDecoders = new WeakMap<Schema.Schema.Any, (rows: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<unknown>, ParseError>>()
+const listOf = <A, I>(schema: Schema.Schema<A, I>) => {
+  let decode = listDecoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknown(Schema.Array(schema))
+    listDecoders.set(schema, decode)
+  }
+  return decode as (rows: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<A>, ParseError>
+}
 
 export const makeTables = (sql: SqlClient.SqlClient) => {
   const all = <A, I>(schema: Schema.Schema<A, I>) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
-    orStorage(Effect.flatMap(statement, Schema.decodeUnknown(Schema.Array(schema))))
+    orStorage(Effect.flatMap(statement, listOf(schema)))
   const first = <A, I>(schema: Schema.Schema<A, I>) => (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
     Effect.map(all(schema)(statement), (rows): Option.Option<A> => Option.fromNullable(rows[0]))
   const removed = (statement: Effect.Effect<ReadonlyArray<unknown>, SqlError>) => orStorage(Effect.map(statement, (rows) => rows.length > 0))
@@ -28,7 +42,8 @@ export const makeTables = (sql: SqlClient.SqlClient) => {
     /** The Conflict an insert of a taken id fails with; a StorageError without it. */
     onTakenId?: (record: A) => Errors.Conflict
   ) => {
-    const encode = Schema.encode(row)
+    // Row codecs made by rowOf are written without re-checking the entity (see writeRow).
+    const encode = isRowCodec(row) ? encoderOf(row) : Schema.encode(row)
     const insertRow = (record: A) => Effect.flatMap(encode(record), (r) => Effect.asVoid(sql`INSERT INTO ${sql(table)} ${sql.insert(r)}`))
     return {
       insert: (record: A): Effect.Effect<void, Errors.StorageError | Errors.Conflict> =>
