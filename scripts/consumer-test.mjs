@@ -1,7 +1,7 @@
 // The consumer test: what a stranger gets from `npm install`. Packs every publishable package
 // (as `pnpm publish` would: `workspace:` and `catalog:` replaced), installs the tarballs with
 // plain npm into empty projects outside the workspace, and uses them there: an ESM app on a
-// SQLite file with its own Promise-style mailer, a CommonJS `require`, a `node --test` file with
+// SQLite file with its own Promise-style mailer, the HTTP API mounted in an Express 5 app, a CommonJS `require`, a `node --test` file with
 // createTestCrm and the arbitraries (no vitest installed), the importers without @rapport/sqlite,
 // and a project on effect 4, which must be refused with the effect version to install.
 //
@@ -15,7 +15,7 @@ import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
-const packages = ["core", "sql", "sqlite", "postgres", "importers", "testing"]
+const packages = ["core", "sql", "sqlite", "postgres", "importers", "testing", "express"]
 // The effect line the packages are built for, as a user would type it (README "Install in your app").
 const effectPeers = ["effect@^3.22.4", "@effect/sql@^0.52.1", "@effect/platform@^0.97.2", "@effect/experimental@^0.61.1"]
 const npmInstall = ["install", "--no-audit", "--no-fund", "--prefer-offline"]
@@ -117,6 +117,46 @@ await again.close()
 console.log("app.mjs: contact, rule, mail through the app's mailer, data kept in " + filename)
 `
 
+// The HTTP API in an Express 5 app, as a shop mounts it: an admin API key made in code, then used
+// over loopback to create a contact, read it back with its ETag, and be refused on a stale one.
+const httpMjs = `
+import { createCrm } from "@rapport/core"
+import { apiKeyAuth, rapportRouter } from "@rapport/express"
+import { memoryStorage } from "@rapport/sqlite"
+import express from "express"
+import assert from "node:assert/strict"
+import { once } from "node:events"
+
+const crm = await createCrm({ storage: memoryStorage() })
+const key = await crm.apiKeys.create({ name: "shop backend", role: "admin" })
+const app = express()
+app.use("/crm", rapportRouter(crm, { authenticate: apiKeyAuth(crm) }))
+const server = app.listen(0, "127.0.0.1")
+await once(server, "listening")
+const base = "http://127.0.0.1:" + server.address().port + "/crm"
+const auth = { authorization: "Bearer " + key.secret, "content-type": "application/json" }
+
+const created = await fetch(base + "/contacts", { method: "POST", headers: auth, body: JSON.stringify({ email: "ada@example.com", firstName: "Ada" }) })
+assert.equal(created.status, 201, await created.clone().text())
+const ada = await created.json()
+const read = await fetch(base + "/contacts/" + ada.id, { headers: auth })
+assert.equal(read.status, 200)
+const etag = read.headers.get("etag")
+assert.ok(etag, "no ETag on GET")
+const updated = await fetch(base + "/contacts/" + ada.id, { method: "PATCH", headers: { ...auth, "if-match": etag }, body: JSON.stringify({ lastName: "Lovelace" }) })
+assert.equal(updated.status, 200, await updated.clone().text())
+const stale = await fetch(base + "/contacts/" + ada.id, { method: "PATCH", headers: { ...auth, "if-match": etag }, body: JSON.stringify({ lastName: "Byron" }) })
+assert.equal(stale.status, 412)
+assert.equal(stale.headers.get("content-type"), "application/problem+json")
+const anonymous = await fetch(base + "/contacts")
+assert.equal(anonymous.status, 401)
+const spec = await (await fetch(base + "/openapi.json")).json()
+assert.equal(spec.openapi, "3.1.0")
+server.close()
+await crm.close()
+console.log("http.mjs: Express 5 with rapportRouter at /crm: API key, create, ETag, If-Match 412, 401, OpenAPI " + spec.openapi)
+`
+
 const appCjs = `
 const assert = require("node:assert/strict")
 const { createCrm } = require("@rapport/core")
@@ -125,12 +165,14 @@ const { createTestCrm, Arbitraries } = require("@rapport/testing")
 const importers = require("@rapport/importers")
 const postgres = require("@rapport/postgres")
 const sql = require("@rapport/sql")
+const http = require("@rapport/express")
 
 assert.equal(typeof createTestCrm, "function")
 assert.equal(typeof Arbitraries.contact, "function")
 assert.equal(typeof importers.importFile, "function")
 assert.equal(typeof postgres.postgresStorage, "function")
 assert.equal(typeof sql.SqlStorage, "object")
+assert.equal(typeof http.toNodeHandler, "function")
 // The contract suite is vitest code, on its own entry: without vitest it does not load, and
 // nothing above needed it.
 assert.throws(() => require("@rapport/testing/contract"), /vitest/)
@@ -307,14 +349,14 @@ const main = async () => {
   }
   check("manifests: no workspace:/catalog: left, peers are ranges (effect ^3.x), no @types/* at run time, optional peers where only a CLI or the contract suite needs them")
 
-  const app = project("app", { "app.mjs": appMjs, "app.cjs": appCjs, "pg.mjs": pgMjs, "rules.test.mjs": rulesTest })
+  const app = project("app", { "app.mjs": appMjs, "http.mjs": httpMjs, "app.cjs": appCjs, "pg.mjs": pgMjs, "rules.test.mjs": rulesTest })
   const importersOnly = project("importers-only", { "importers.mjs": importersMjs, "import.csv": "email,first name\nada@example.com,Ada\n" })
   const effect4 = project("effect4", { "effect4.mjs": effect4Mjs })
 
   // The app compiles better-sqlite3 (minutes); the two small projects install meanwhile.
   const appInstall = (async () => {
     const since = Date.now()
-    await runOk("npm install (app)", "npm", [...npmInstall, ...packages.map(tarball), ...effectPeers], { cwd: app })
+    await runOk("npm install (app)", "npm", [...npmInstall, ...packages.map(tarball), ...effectPeers, "express@^5"], { cwd: app })
     return seconds(since)
   })()
   const smallProjects = (async () => {
@@ -354,6 +396,8 @@ const main = async () => {
   expect(!existsSync(join(app, "node_modules", "vitest")), "vitest got installed into the app")
   process.stdout.write(await runOk("app.mjs", "node", ["app.mjs"], { cwd: app }))
   check("(a) ESM app: createCrm on a SQLite file, a Promise-style mailer ({ send: async (mail) => ({ messageId }) }), a rule's mail sent by the dispatcher with the mailer's receipt kept, data kept in the file")
+  process.stdout.write(await runOk("http.mjs", "node", ["http.mjs"], { cwd: app }))
+  check("(f) the HTTP API in an Express 5 app: rapportRouter at /crm with an API key; create, ETag and a stale If-Match (412 problem), 401 without a key, /openapi.json")
   process.stdout.write(await runOk("app.cjs", "node", ["app.cjs"], { cwd: app }))
   check("(b) CommonJS: every package loads with require; @rapport/testing/contract alone needs vitest")
   if (process.env.RAPPORT_PG_URL) {

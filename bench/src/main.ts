@@ -7,10 +7,14 @@
 // BENCH_RULES, BENCH_EVENTS and BENCH_PEER_EVENTS the rules (default 1,000), events (default
 // 100,000) and events given to json-rules-engine (default 1,000) of the rules section (5 rounds by
 // default); BENCH_EMITS the events emitted per run by the emit section on each database (default
-// 1,000 on SQLite, 500 on PostgreSQL; 3 rounds by default); BENCH_IMPORT_ROWS the rows of the CSV
+// 1,000 on SQLite, 500 on PostgreSQL; 3 rounds by default) and BENCH_BATCH_EMITS those its emitMany
+// lines send in batches of 1,000 (default 10,000 on SQLite, 5,000 on PostgreSQL); BENCH_IMPORT_ROWS the rows of the CSV
 // the import section generates and imports (default 1,000,000; 1 round by default, each side in
 // a process of its own), BENCH_IMPORT_PROFILE a folder for each side's .cpuprofile;
-// BENCH_ONLY=contacts, BENCH_ONLY=pipeline, BENCH_ONLY=rules, BENCH_ONLY=emit or BENCH_ONLY=import
+// BENCH_HTTP_REQUESTS the POST /events of each run of the HTTP section (default 2,000),
+// BENCH_HTTP_BATCHES its POST /events/batch of 100 events (default 100) and BENCH_HTTP_CONNECTIONS
+// the load generator's connections (default 1: the added latency, not queueing, is measured);
+// BENCH_ONLY=contacts, BENCH_ONLY=pipeline, BENCH_ONLY=rules, BENCH_ONLY=emit, BENCH_ONLY=import or BENCH_ONLY=http
 // runs that section alone.
 // Sections are loaded when they run: the rules and import sections need no PostgreSQL server.
 
@@ -21,15 +25,19 @@ const rules = Number(process.env["BENCH_RULES"] ?? 1_000)
 const events = Number(process.env["BENCH_EVENTS"] ?? 100_000)
 const peerEvents = Number(process.env["BENCH_PEER_EVENTS"] ?? 1_000)
 const emits = process.env["BENCH_EMITS"] === undefined ? undefined : Number(process.env["BENCH_EMITS"])
+const batchEmits = process.env["BENCH_BATCH_EMITS"] === undefined ? undefined : Number(process.env["BENCH_BATCH_EMITS"])
 const importRows = Number(process.env["BENCH_IMPORT_ROWS"] ?? 1_000_000)
 const importProfile = process.env["BENCH_IMPORT_PROFILE"]
+const httpRequests = Number(process.env["BENCH_HTTP_REQUESTS"] ?? 2_000)
+const httpBatches = Number(process.env["BENCH_HTTP_BATCHES"] ?? 100)
+const httpConnections = Number(process.env["BENCH_HTTP_CONNECTIONS"] ?? 1)
 const only = process.env["BENCH_ONLY"]
 const pgUrl = process.env["RAPPORT_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const format = (n: number) => Math.round(n).toLocaleString("en-US")
 const count = (n: number) => n.toLocaleString("en-US")
 
-const SECTIONS = ["contacts", "pipeline", "rules", "emit", "import"]
-if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be "contacts", "pipeline", "rules", "emit" or "import", got "${only}"`)
+const SECTIONS = ["contacts", "pipeline", "rules", "emit", "import", "http"]
+if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be one of ${SECTIONS.join(", ")}, got "${only}"`)
 
 console.log(`Rapport benchmarks — node ${process.version}`)
 
@@ -68,9 +76,9 @@ if (only === undefined || only === "emit") {
   const Emit = await import("./emit.js")
   console.log(
     `\nEnd-to-end emit (crm.events.emit, one event at a time: the event, its timeline entry, the order and its lines, the lifecycle move, ` +
-      `rule firings and jobs in one transaction) — ${count(Emit.CONTACTS)} contacts, ${Emit.RULES} rules; median of ${emitRounds} rounds on fresh databases after 1 warm-up`
+      `rule firings and jobs in one transaction; then crm.events.emitMany, ${count(Emit.BATCH)} events per call) — ${count(Emit.CONTACTS)} contacts, ${Emit.RULES} rules; median of ${emitRounds} rounds on fresh databases after 1 warm-up`
   )
-  await Emit.run({ pgUrl, emits, rounds: emitRounds }, (line) => console.log(line))
+  await Emit.run({ pgUrl, emits, batchEmits, rounds: emitRounds }, (line) => console.log(line))
 }
 
 if (only === undefined || only === "import") {
@@ -82,4 +90,15 @@ if (only === undefined || only === "import") {
       `target: within ${Import.TARGET_RATIO}x of the limit, peak RSS under ${Import.TARGET_RSS_MB} MB`
   )
   await Import.run({ rows: importRows, rounds: importRounds, profileDir: importProfile }, (line) => console.log(line))
+}
+
+if (only === undefined || only === "http") {
+  const httpRounds = rounds ?? 3
+  const Http = await import("./http.js")
+  const options = { requests: httpRequests, batches: httpBatches, batchSize: 100, connections: httpConnections, rounds: httpRounds }
+  console.log(
+    `\nHTTP API over loopback (@rapport/express; load generator in another process, ${options.connections} keep-alive connection${options.connections === 1 ? "" : "s"}) — ${count(options.requests)} POST /events per run, ` +
+      `then ${count(options.batches)} POST /events/batch of ${options.batchSize}; fresh SQLite file per run (synchronous FULL); median of ${httpRounds} rounds after 1 warm-up`
+  )
+  await Http.run(options, (line) => console.log(line))
 }

@@ -1,0 +1,85 @@
+/**
+ * Consent over HTTP: a contact's consent per purpose, granting and withdrawing it, and the GDPR
+ * rights: the export of everything held on a contact, and its erasure.
+ *
+ * @since 0.6.0
+ */
+import { Consent, Consents, Ids } from "@rapport/core"
+import type { ConsentChange } from "@rapport/core"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { input, json } from "../internal/http.js"
+import { apiOf, Authorized, computed, knownFailures, NotFoundResponse, route } from "../internal/routes.js"
+
+const ContactPath = Schema.Struct({ contactId: Ids.ContactId })
+
+const ConsentStatus = computed("ConsentStatus", "Per purpose: whether marketing mail may be sent, since when, from which source; and the unsubscription from everything")
+
+const decision = <const Name extends "grant" | "withdraw">(name: Name) =>
+  HttpApiEndpoint.post(name, `/contacts/:contactId/consent/${name}`)
+    .setPath(ContactPath)
+    .setPayload(Consent.ConsentChange)
+    .addSuccess(ConsentStatus)
+    .addError(NotFoundResponse)
+    .annotateContext(route(`consent.${name}`))
+
+/**
+ * The consent routes.
+ *
+ * @internal
+ */
+export const group = HttpApiGroup.make("consent")
+  .add(
+    HttpApiEndpoint.get("status", "/contacts/:contactId/consent")
+      .setPath(ContactPath)
+      .addSuccess(ConsentStatus)
+      .addError(NotFoundResponse)
+      .annotateContext(route("consent.status"))
+  )
+  .add(decision("grant"))
+  .add(decision("withdraw"))
+  .add(
+    HttpApiEndpoint.get("export", "/contacts/:contactId/personal-data")
+      .setPath(ContactPath)
+      .addSuccess(computed("PersonalData", "Everything held on the contact (GDPR access): the contact, consents, timeline, events, orders, deals, tasks, rule actions"))
+      .addError(NotFoundResponse)
+      .annotateContext(route("consent.export"))
+  )
+  .add(
+    HttpApiEndpoint.post("erase", "/contacts/:contactId/erase")
+      .setPath(ContactPath)
+      .addSuccess(computed("ErasureReport", "What the erasure removed (GDPR erasure)"))
+      .addError(NotFoundResponse)
+      .annotateContext(route("consent.erase"))
+  )
+  .middleware(Authorized)
+
+/**
+ * The consent routes' handlers.
+ *
+ * @internal
+ */
+export const handlers = HttpApiBuilder.group(apiOf(group), "consent", (routes) =>
+  routes
+    .handleRaw("status", ({ path }) => Effect.map(Effect.flatMap(Consents.Consents, (service) => service.status(path.contactId)), (status) => json(status)))
+    .handleRaw("grant", ({ path }) =>
+      Effect.gen(function* () {
+        return json(yield* (yield* Consents.Consents).grant(path.contactId, yield* input<ConsentChange | undefined>()))
+      })
+    )
+    .handleRaw("withdraw", ({ path }) =>
+      Effect.gen(function* () {
+        return json(yield* (yield* Consents.Consents).withdraw(path.contactId, yield* input<ConsentChange | undefined>()))
+      })
+    )
+    .handleRaw("export", ({ path }) =>
+      // consent.export's error channel is typed unknown: its failures are the core's all the same.
+      Effect.map(knownFailures(Effect.flatMap(Consents.Consents, (service) => service.export(path.contactId))), (data) =>
+        json(data, 200, { "cache-control": "no-store" })
+      )
+    )
+    .handleRaw("erase", ({ path }) => Effect.map(Effect.flatMap(Consents.Consents, (service) => service.erase(path.contactId)), (report) => json(report)))
+)
