@@ -27,6 +27,7 @@ import type { Authenticate, Caller } from "./Auth.js"
  */
 export interface ApiKeyVerifier {
   readonly apiKeys: {
+    /** Finds the key's workspace and role; rejects when the key is unknown, malformed or revoked. */
     readonly verify: (key: string) => Promise<{ readonly workspace: string; readonly keyId: string; readonly role: ApiKey.Role | string }>
   }
 }

@@ -52,7 +52,8 @@ export const ApiKeyId = Schema.String.pipe(
 export type ApiKeyId = typeof ApiKeyId.Type
 
 /**
- * An API key as listed: never its secret.
+ * An API key as listed: never its secret. `revokedAt` is when it was revoked (`null` while it is
+ * valid); a revoked key is refused by `verify`.
  *
  * @since 0.6.0
  * @category models
@@ -63,7 +64,6 @@ export class ApiKey extends Schema.Class<ApiKey>("ApiKey")({
   name: Schema.String,
   role: Role,
   createdAt: Instant,
-  /** When it was revoked; a revoked key is refused by `verify`. */
   revokedAt: Schema.NullOr(Instant)
 }) {}
 

@@ -85,9 +85,12 @@ export const ProgressInput = Schema.Struct({
   updated: Count,
   skipped: Count,
   rejected: Count,
-  conflicted: Schema.optionalWith(Count, { default: () => 0 }),
-  bytesRead: Schema.optionalWith(Count, { default: () => 0 }),
-  bytesTotal: Schema.optionalWith(Schema.NullOr(Count), { default: () => null })
+  /** 0 when not given. */
+  conflicted: Schema.optional(Count),
+  /** 0 when not given. */
+  bytesRead: Schema.optional(Count),
+  /** `null` (unknown) when not given. */
+  bytesTotal: Schema.optional(Schema.NullOr(Count))
 })
 
 /**

@@ -144,6 +144,15 @@ export const generateSecret = (): string => `whsec_${randomBytes(32).toString("b
 /**
  * A subscription as lists and reads show it (never with its secrets).
  *
+ * - `eventTypes`: what it receives; `"*"` for everything.
+ * - `enabled`: a disabled subscription queues nothing, and its queued messages are skipped;
+ *   `disabledReason` says why when Rapport disabled it (the receiver answered `410 Gone`).
+ * - `allowPrivateNetwork`: deliveries may reach private, loopback, link-local and unique-local
+ *   addresses. Settable from the host app's code only (never over HTTP): a tenant must not be able
+ *   to point deliveries at the host's own network.
+ * - `previousSecretExpiresAt`: until when messages are also signed with the secret before the last
+ *   rotation; `null` when they are not.
+ *
  * @since 0.6.0
  * @category models
  */
@@ -151,20 +160,11 @@ export class Subscription extends Schema.Class<Subscription>("WebhookSubscriptio
   id: WebhookSubscriptionId,
   workspaceId: WorkspaceId,
   url: Schema.String,
-  /** What it receives; `"*"` for everything. */
   eventTypes: Schema.Array(EventTypeFilter),
   description: Schema.NullOr(Schema.String),
-  /** A disabled subscription queues nothing, and its queued messages are skipped. */
   enabled: Schema.Boolean,
-  /** Why it was disabled when Rapport disabled it (the receiver answered `410 Gone`). */
   disabledReason: Schema.NullOr(Schema.String),
-  /**
-   * Deliveries may reach private, loopback, link-local and unique-local addresses. Settable from
-   * the host app's code only (never over HTTP): a tenant must not be able to point deliveries at
-   * the host's own network.
-   */
   allowPrivateNetwork: Schema.Boolean,
-  /** Until when messages are also signed with the secret before the last rotation; `null` when they are not. */
   previousSecretExpiresAt: Schema.NullOr(Instant),
   version: Schema.Int,
   createdAt: Instant,

@@ -204,7 +204,7 @@ export class Imports extends Effect.Service<Imports>()("@rapport/core/Imports", 
       const p = yield* decodeInput(ProgressInput, ["progress"])(input)
       return yield* change(
         id,
-        whileActive((run, now) => new ImportRun({ ...run, status: "running", heartbeatAt: now, progress: { ...p, imported: p.created + p.updated } }))
+        whileActive((run, now) => new ImportRun({ ...run, status: "running", heartbeatAt: now, progress: { ...p, conflicted: p.conflicted ?? 0, bytesRead: p.bytesRead ?? 0, bytesTotal: p.bytesTotal ?? null, imported: p.created + p.updated } }))
       )
     })
 
