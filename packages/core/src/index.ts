@@ -206,6 +206,7 @@ export {
   type StageCount,
   type StorageProvider,
   type TimelineEntryJson,
+  toJson,
   toRapportError,
   type WorkspaceJson
 } from "./client/index.js"

@@ -20,6 +20,7 @@ export {
   toRapportError
 } from "./errors.js"
 export type * from "./json.js"
+export { toJson } from "../internal/json.js"
 export {
   consoleMailer,
   type CreateCrmOptions,

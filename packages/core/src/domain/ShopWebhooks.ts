@@ -122,6 +122,36 @@ const ignored: Mapped = Either.right([])
 
 const instantOf = (u: unknown): string | undefined => text(u)
 
+/** The `order.placed` event of a shop's order, its id derived from the signed payload's order id. */
+const orderPlaced = (
+  context: MappingContext,
+  platform: "shopify" | "woocommerce",
+  order: {
+    readonly id: string | undefined
+    readonly email: string | undefined
+    readonly occurredAt: string | undefined
+    readonly lines: NonNullable<EmitInput["payload"]>[string]
+    readonly orderNumber: string | undefined
+    readonly total: number | undefined
+    readonly currency: string | undefined
+    readonly contact: ReturnType<typeof contactHints>
+  }
+): EmitInput => ({
+  id: `${context.source}:order:${order.id}`,
+  type: "order.placed",
+  email: order.email,
+  ...(order.occurredAt === undefined ? {} : { occurredAt: order.occurredAt }),
+  payload: {
+    orderId: `${context.source}:${order.id}`,
+    lines: order.lines,
+    platform,
+    platformOrderId: order.id ?? null,
+    orderNumber: order.orderNumber ?? null,
+    ...(order.total === undefined || order.currency === undefined ? {} : { total: { amountMinor: order.total, currency: order.currency } })
+  },
+  contact: order.contact
+})
+
 /** Shopify `orders/create` → `order.placed`. */
 const shopifyOrder = (payload: Json, context: MappingContext): Mapped => {
   const r = reader()
@@ -145,25 +175,20 @@ const shopifyOrder = (payload: Json, context: MappingContext): Mapped => {
   const billing = isObject(payload["billing_address"]) ? payload["billing_address"] : {}
   const occurredAt = instantOf(payload["processed_at"]) ?? instantOf(payload["created_at"])
   return done(r, [
-    {
-      id: `${context.source}:order:${id}`,
-      type: "order.placed",
+    orderPlaced(context, "shopify", {
+      id,
       email,
-      ...(occurredAt === undefined ? {} : { occurredAt }),
-      payload: {
-        orderId: `${context.source}:${id}`,
-        lines,
-        platform: "shopify",
-        platformOrderId: id ?? null,
-        orderNumber: text(payload["name"]) ?? null,
-        ...(total === undefined || cur === undefined ? {} : { total: { amountMinor: total, currency: cur } })
-      },
+      occurredAt,
+      lines,
+      orderNumber: text(payload["name"]),
+      total,
+      currency: cur,
       contact: contactHints("shopify", {
         firstName: customer["first_name"] ?? billing["first_name"],
         lastName: customer["last_name"] ?? billing["last_name"],
         phone: customer["phone"] ?? billing["phone"]
       })
-    }
+    })
   ])
 }
 
@@ -271,21 +296,16 @@ const wooOrder = (payload: Json, context: MappingContext): Mapped => {
   const created = text(payload["date_created_gmt"])
   const occurredAt = created === undefined ? undefined : /(?:Z|[+-]\d{2}:?\d{2})$/i.test(created) ? created : `${created}Z`
   return done(r, [
-    {
-      id: `${context.source}:order:${id}`,
-      type: "order.placed",
+    orderPlaced(context, "woocommerce", {
+      id,
       email,
-      ...(occurredAt === undefined ? {} : { occurredAt }),
-      payload: {
-        orderId: `${context.source}:${id}`,
-        lines,
-        platform: "woocommerce",
-        platformOrderId: id ?? null,
-        orderNumber: text(payload["number"]) ?? null,
-        ...(total === undefined || cur === undefined ? {} : { total: { amountMinor: total, currency: cur } })
-      },
+      occurredAt,
+      lines,
+      orderNumber: text(payload["number"]),
+      total,
+      currency: cur,
       contact: contactHints("woocommerce", { firstName: billing["first_name"], lastName: billing["last_name"], phone: billing["phone"] })
-    }
+    })
   ])
 }
 

@@ -10,6 +10,14 @@ import * as Option from "effect/Option"
 // Instants as ISO text, each formatted once: the same instant (a batch's `now`) is in many results.
 const isoText = new WeakMap<DateTime.DateTime, string>()
 
+/**
+ * A service result as the Promise client returns it: instants as ISO-8601 UTC strings, an
+ * `Option` as its value or `null`, everything else as it is. Integrations that answer for the
+ * services themselves (the HTTP API) use it to answer the same JSON as the client.
+ *
+ * @since 0.6.0
+ * @category conversions
+ */
 export const toJson = (value: unknown): unknown => {
   // Most values are primitives: they are answered before any other check (bulk results walk
   // every payload).

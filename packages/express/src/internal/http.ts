@@ -3,7 +3,7 @@
 // and Idempotency-Key for creating POSTs. Routes decode nothing themselves: the core's services
 // validate their input with their own Schemas, the same for HTTP and the Promise client.
 import { createHash } from "node:crypto"
-import { Errors, Storage, Workspaces } from "@rapport/core"
+import { Errors, Storage, toJson, Workspaces } from "@rapport/core"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as DateTime from "effect/DateTime"
@@ -12,7 +12,6 @@ import * as Option from "effect/Option"
 import { problem, type Problem } from "../Problem.js"
 import { BodyConsumed, BodyTooLarge, findCause } from "./body.js"
 import { basePath, currentCaller, HttpSettings } from "./context.js"
-import { toJson } from "./json.js"
 import { NodeServerRequest } from "./request.js"
 
 type Request = HttpServerRequest.HttpServerRequest
