@@ -113,4 +113,59 @@ describe("contact.stage_changed", () => {
     })
     expect((await crm.contacts.get(ada.id)).stage).toBe("suspect")
   })
+  it("a merge that moves the kept contact on records contact.stage_changed, and rules react to it", async () => {
+    const crm = await start()
+    await crm.rules.create({
+      id: "welcome-customer",
+      name: "Welcome a new customer",
+      on: "contact.stage_changed",
+      when: { path: "event.payload.to", op: "eq", value: "customer" },
+      actions: [{ type: "addTag", tag: "new-customer" }]
+    })
+    const kept = await crm.contacts.create({ email: "ada@example.com" })
+    const duplicate = await crm.contacts.create({ email: "ada.lovelace@example.com", stage: "customer" })
+    const merged = await crm.contacts.merge(kept.id, duplicate.id)
+    expect(merged.contact.stage).toBe("customer")
+    await crm.dispatcher.runDue()
+    expect((await crm.contacts.get(kept.id)).tags).toEqual(["new-customer"])
+    const [job] = (await crm.dispatcher.jobs({ ruleId: "welcome-customer" })).items
+    expect(await crm.events.get(job!.eventId)).toMatchObject({
+      type: "contact.stage_changed",
+      contactId: kept.id,
+      payload: { from: "suspect", to: "customer", chain: 0, cause: { kind: "manual", reason: `merged with ada.lovelace@example.com (${duplicate.id})` } }
+    })
+    // A merge that moves nothing records no stage change.
+    const other = await crm.contacts.create({ email: "grace@example.com" })
+    const same = await crm.contacts.create({ email: "grace.hopper@example.com" })
+    await crm.contacts.merge(other.id, same.id)
+    await crm.dispatcher.runDue()
+    expect((await crm.dispatcher.jobs({ ruleId: "welcome-customer" })).items).toHaveLength(1)
+  })
+  it("a started dispatcher hears at once of a move made by filling a required field or by a merge", async () => {
+    const crm = await start()
+    await crm.fields.define({ key: "siret", type: "text", required: { fromStage: "customer" } })
+    await crm.rules.create({ id: "count-moves", name: "Count moves", on: "contact.stage_changed", actions: [{ type: "adjustScore", by: 1 }] })
+    const ada = await crm.contacts.create({ email: "ada@example.com" })
+    const ordered = await crm.events.emit({ type: "order.placed", contactId: ada.id, payload: { orderId: "o-1", lines: [line("shoe")] } })
+    expect(ordered.progressionBlocked).toMatchObject({ stage: "customer", missingFields: ["siret"] })
+    // A long poll: only a wake-up after the write can run the rule in time.
+    const running = crm.dispatcher.start({ pollInterval: "1 hour" })
+    const scoreReaches = async (id: string, score: number) => {
+      const deadline = Date.now() + 5_000
+      while ((await crm.contacts.get(id)).score < score && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+      return (await crm.contacts.get(id)).score
+    }
+    try {
+      const current = await crm.contacts.get(ada.id)
+      const updated = await crm.contacts.update(ada.id, { expectedVersion: current.version, fields: { siret: "73282932000074" } })
+      expect(updated.stage).toBe("customer")
+      expect(await scoreReaches(ada.id, 1)).toBe(1)
+      const grace = await crm.contacts.create({ email: "grace@example.com" })
+      const duplicate = await crm.contacts.create({ email: "grace.hopper@example.com", stage: "prospect" })
+      await crm.contacts.merge(grace.id, duplicate.id)
+      expect(await scoreReaches(grace.id, 1)).toBe(1)
+    } finally {
+      await running.stop()
+    }
+  })
 })

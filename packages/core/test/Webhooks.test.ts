@@ -321,6 +321,28 @@ describe("webhooks — delivery", () => {
     )
   )
 
+  it.effect("the delivery log forgets attempts older than deliveryLogRetention (30 days by default) as new ones are logged", () =>
+    Effect.gen(function* () {
+      const logged = (settings: Webhooks.WebhookSettingsService) =>
+        withCrm(
+          Effect.gen(function* () {
+            const to = yield* receiver()
+            const subscription = yield* subscribe(to, ["contact.created"])
+            yield* newContact("ada@example.com")
+            yield* runDue(to)
+            yield* TestClock.setTime(START + 2 * 86_400_000)
+            yield* newContact("bob@example.com")
+            yield* runDue(to)
+            expect(to.requests).toHaveLength(2)
+            return (yield* deliveries(subscription.id)).map((d) => DateTime.formatIso(d.attemptedAt))
+          }),
+          settings
+        )
+      expect(yield* logged({})).toEqual(["2025-01-06T09:00:00.000Z", "2025-01-08T09:00:00.000Z"])
+      expect(yield* logged({ deliveryLogRetention: "1 day" })).toEqual(["2025-01-08T09:00:00.000Z"])
+    })
+  )
+
   it.effect("a receiver that does not answer within the timeout is a failed attempt, retried", () =>
     withCrm(
       Effect.gen(function* () {

@@ -179,6 +179,15 @@ describe("the other routes", () => {
     expect(jobs.body.items.length).toBeGreaterThan(0)
     const retried = await ok("POST", `/jobs/${jobs.body.items[0].id}/retry`)
     expect(retried.body.status).toBe("pending")
+    // Running the due jobs over HTTP (an app without a dispatcher of its own): the retried job runs.
+    const pending = (await client().dispatcher.jobs({ status: "pending" })).items.length
+    expect(pending).toBeGreaterThan(0)
+    const ran = await ok("POST", "/jobs/run-due", { batchSize: 5 })
+    expect(ran.body).toMatchObject({ claimed: pending, dead: 0, lost: 0 })
+    expect((await client().dispatcher.jobs({ status: "pending" })).items).toEqual([])
+    const allWorkspaces = await api.request("POST", "/jobs/run-due", { as, json: { workspaces: "all" } })
+    expect([allWorkspaces.status, allWorkspaces.body.errors?.map((e: { pointer: string }) => e.pointer)]).toEqual([400, ["/workspaces"]])
+    expect((await api.request("POST", "/jobs/run-due", { as, json: { batchSize: 0 } })).status).toBe(400)
 
     const contactId = emitted.body.contact.id
     expect((await ok("POST", `/contacts/${contactId}/consent/grant`, { source: "signup-form" })).body.purposes.marketing.granted).toBe(true)

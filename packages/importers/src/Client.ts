@@ -1,6 +1,7 @@
 /**
  * The importers for the Promise client: `importFile(crm, file, options)` runs an import with the
- * client's services, in its workspace, and resolves with the report; `exportFile` and
+ * client's services, in its workspace, recorded as a stored import (`crm.imports.list()` shows
+ * it, with its progress while it runs), and resolves with the report; `exportFile` and
  * `exportStream` write the contacts of a selection as CSV or XLSX.
  *
  * @example
@@ -22,7 +23,10 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { type ExportOptions, prepare } from "./CrmExport.js"
 import { ExportError, toFile } from "./Export.js"
-import { type ImportOptions, type ImportReport, importContacts } from "./Import.js"
+import { basename } from "node:path"
+import { fileURLToPath } from "node:url"
+import type { ImportOptions, ImportReport } from "./Import.js"
+import { importRecorded } from "./Recorded.js"
 import { ImportError } from "./Records.js"
 import type { Input } from "./Source.js"
 
@@ -74,7 +78,8 @@ const promised = <A, E extends ImportError | ExportError | Errors.ValidationErro
   Effect.catchAll(effect, (failure) => Effect.die(toPromiseError(failure)))
 
 /**
- * Imports contacts from a file (a path, bytes, or a stream) into the client's workspace. Rejects
+ * Imports contacts from a file (a path, bytes, or a stream) into the client's workspace, as a
+ * stored import named after the file (`crm.imports.get(id)` follows it while it runs). Rejects
  * with a {@link RapportImportError} (`code` `IMPORT_UNREADABLE`, `IMPORT_EMPTY`, `IMPORT_UNSUPPORTED`) when
  * the file cannot be read at all, a `RapportValidationError` for a wrong mapping or option;
  * rows that cannot be imported are in the report.
@@ -82,7 +87,14 @@ const promised = <A, E extends ImportError | ExportError | Errors.ValidationErro
  * @since 0.3.0
  * @category constructors
  */
-export const importFile = (crm: CrmClient, input: Input, options: ImportOptions = {}): Promise<ImportReport> => crm.run(promised(importContacts(input, options)))
+export const importFile = (crm: CrmClient, input: Input, options: ImportOptions = {}): Promise<ImportReport> =>
+  crm.run(promised(Effect.map(importRecorded(input, options, { fileName: fileNameOf(input) }), ({ report }) => report)))
+
+// The name an import of a path is listed under: the file's own name.
+const fileNameOf = (input: Input): string | null => {
+  const path = typeof input === "string" ? input : input instanceof URL && input.protocol === "file:" ? fileURLToPath(input) : undefined
+  return path === undefined ? null : basename(path)
+}
 
 /**
  * Writes the contacts of a selection (ids, a segment, or everyone) to a CSV or XLSX file, in the

@@ -21,6 +21,9 @@ export * as Headers from "./Headers.js"
 export * as Import from "./Import.js"
 /** @since 0.3.0 */
 export * as Mapping from "./Mapping.js"
+/** @since 0.7.0 */
+export * as Recorded from "./Recorded.js"
+
 /** @since 0.3.0 */
 export * as Records from "./Records.js"
 /** @since 0.3.0 */
@@ -126,3 +129,24 @@ export {
    */
   ImportError
 } from "./Records.js"
+export {
+  /**
+   * Imports a file as a stored import (listed, its progress readable while it runs) and waits for its end (the Effect API).
+   *
+   * @since 0.7.0
+   * @category constructors
+   */
+  importRecorded,
+  /**
+   * Runs an import created with the core's `imports.create` to its end, recording it as it goes (the Effect API).
+   *
+   * @since 0.7.0
+   * @category constructors
+   */
+  runRecorded,
+  /**
+   * @since 0.7.0
+   * @category models
+   */
+  type RecordedImport
+} from "./Recorded.js"

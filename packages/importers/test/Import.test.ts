@@ -7,6 +7,9 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import iconv from "iconv-lite"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const fixture = (path: string) => fileURLToPath(new URL(`./fixtures/${path}`, import.meta.url))
@@ -252,6 +255,33 @@ describe("the Promise client", () => {
       await expect(importFile(crm, bytes(""))).rejects.toMatchObject({ code: "IMPORT_EMPTY" })
     } finally {
       await crm.close()
+    }
+  })
+
+  it("importFile records each import as a stored import: its file's name, options, progress and report, or why it failed; wrong options store nothing", async () => {
+    const crm = await createCrm({ storage: memoryStorage() })
+    const directory = await mkdtemp(join(tmpdir(), "rapport-import-test-"))
+    try {
+      const path = join(directory, "salon-2025.csv")
+      await writeFile(path, "Email,Name\nada@example.com,Ada\ngrace@example.com,Grace\nnot an address,X\n")
+      const heard: Array<number> = []
+      const report = await importFile(crm, path, { source: { channel: "trade-show" }, onProgress: (p) => heard.push(p.rowsRead) })
+      expect(heard.at(-1)).toBe(3)
+      await expect(importFile(crm, bytes(""))).rejects.toMatchObject({ code: "IMPORT_EMPTY" })
+      await expect(importFile(crm, bytes("Email\na@example.com\n"), { policy: "sometimes" as never })).rejects.toMatchObject({ code: "VALIDATION_FAILED" })
+      const { items } = await crm.imports.list()
+      expect(items.map((run) => [run.fileName, run.status, run.error?.code ?? null])).toEqual([
+        [null, "failed", "IMPORT_EMPTY"],
+        ["salon-2025.csv", "done", null]
+      ])
+      const done = items[1]!
+      expect(done.options).toEqual({ source: { channel: "trade-show" } })
+      expect(done.progress).toMatchObject({ rowsRead: 3, created: 2, rejected: 1 })
+      expect(done.report).toMatchObject({ created: report.created, rejected: report.rejected })
+      expect(await crm.imports.get(done.id)).toEqual(done)
+    } finally {
+      await crm.close()
+      await rm(directory, { recursive: true, force: true })
     }
   })
 })

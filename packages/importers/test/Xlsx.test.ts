@@ -218,8 +218,11 @@ describe("Xlsx.open", () => {
         const file = yield* Effect.promise(twoSheets)
         const byName = yield* failure(file, { sheet: "Prospects" })
         expect(byName).toBeInstanceOf(ImportError)
-        expect(byName.reason).toBe("unsupported")
-        expect(byName.message).toBe('There is no sheet "Prospects": the workbook has 3 sheets: "Notes", "Leads", "Archive"')
+        // Reason and message together, so that a wrong reason shows which error it was.
+        expect([byName.reason, byName.message]).toEqual([
+          "unsupported",
+          'There is no sheet "Prospects": the workbook has 3 sheets: "Notes", "Leads", "Archive"'
+        ])
         const byPosition = yield* failure(file, { sheet: 4 })
         expect(byPosition.message).toContain("There is no sheet number 4")
       }))

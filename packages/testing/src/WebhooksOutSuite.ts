@@ -129,6 +129,12 @@ export const webhooksOutSuite = (test: Test): void => {
         const page2 = yield* s.webhookSubscriptions.deliveries(ws, { subscriptionId: sub.id, limit: 2, before: { attemptedAt: second.attemptedAt, id: second.id } })
         expect(page2.map((d) => d.id)).toEqual([first.id])
         expect(yield* s.webhookSubscriptions.deliveries(Fixtures.freshWorkspaceId(), { subscriptionId: sub.id, limit: 10 })).toEqual([])
+        // Pruning forgets the subscription's entries attempted before the date, not those at it, nor another subscription's or workspace's.
+        expect(yield* s.webhookSubscriptions.pruneDeliveries(Fixtures.freshWorkspaceId(), sub.id, at("2025-07-01T00:00:00.000Z"))).toBe(0)
+        expect(yield* s.webhookSubscriptions.pruneDeliveries(ws, sub.id, second.attemptedAt)).toBe(1)
+        expect((yield* s.webhookSubscriptions.deliveries(ws, { subscriptionId: sub.id, limit: 10 })).map((d) => d.id)).toEqual([third.id, second.id])
+        expect((yield* s.webhookSubscriptions.deliveries(ws, { subscriptionId: sibling.id, limit: 10 })).map((d) => d.id)).toEqual([elsewhere.id])
+        yield* s.webhookSubscriptions.logDelivery(first)
         expect(yield* s.webhookSubscriptions.remove(ws, sub.id)).toBe(true)
         expect(yield* s.webhookSubscriptions.remove(ws, sub.id)).toBe(false)
         expect(Option.isNone(yield* s.webhookSubscriptions.getDelivery(ws, first.id))).toBe(true)

@@ -339,7 +339,8 @@ export const progressQuestions = (workspace: Workspace, items: ReadonlyArray<{ r
  * Stores a contact's next version over `current` (Conflict when it changed meanwhile) and moves
  * its unique-value claims; when its fields changed, automatic progression may move it on (filling
  * a stage's required fields can). Contacts.update and the rules' setField action both write so
- * (`chain`: see {@link applyMove}).
+ * (`chain`: see {@link applyMove}). Returns the progression: the caller wakes the dispatcher when
+ * the move queued work due now.
  */
 export const saveContact = (
   storage: StorageService,
@@ -349,9 +350,9 @@ export const saveContact = (
   next: Contact,
   fieldsChanged: boolean,
   chain = 0
-) =>
+): Effect.Effect<Progression, StorageError | Conflict> =>
   Effect.gen(function* () {
     yield* storage.contacts.update(next, current.version)
     yield* claimUniqueValues(storage, workspace.id, "contact", compiled, current.id, current.fields, next.fields)
-    return fieldsChanged ? (yield* progress(storage, workspace, next, undefined, chain)).contact : next
+    return fieldsChanged ? yield* progress(storage, workspace, next, undefined, chain) : { contact: next, change: null, blocked: null }
   })

@@ -40,6 +40,11 @@ export interface WebhookSettingsService {
   readonly timeout?: Duration.DurationInput | undefined
   /** The `User-Agent` of deliveries (default `Rapport-Webhooks/1`). */
   readonly userAgent?: string | undefined
+  /**
+   * How long a subscription's delivery log keeps an attempt (default 30 days): older entries are
+   * forgotten as new ones are logged, so the log does not grow without end.
+   */
+  readonly deliveryLogRetention?: Duration.DurationInput | undefined
 }
 
 /**
@@ -65,6 +70,17 @@ export const webhookTimeout = (settings: WebhookSettingsService): number => {
   const decoded = Duration.decodeUnknown(settings.timeout)
   const millis = Option.isSome(decoded) && Duration.isFinite(decoded.value) ? Duration.toMillis(decoded.value) : Number.NaN
   return millis > 0 ? Math.min(millis, MAX_TIMEOUT_MILLIS) : DEFAULT_TIMEOUT_MILLIS
+}
+
+/** The default {@link WebhookSettingsService.deliveryLogRetention}: 30 days. */
+export const DEFAULT_DELIVERY_LOG_RETENTION_MILLIS = 30 * 86_400_000
+
+/** How long the delivery log keeps an attempt, in milliseconds (the default when unreadable or not positive). */
+export const deliveryLogRetention = (settings: WebhookSettingsService): number => {
+  if (settings.deliveryLogRetention === undefined) return DEFAULT_DELIVERY_LOG_RETENTION_MILLIS
+  const decoded = Duration.decodeUnknown(settings.deliveryLogRetention)
+  const millis = Option.isSome(decoded) && Duration.isFinite(decoded.value) ? Duration.toMillis(decoded.value) : Number.NaN
+  return millis > 0 ? millis : DEFAULT_DELIVERY_LOG_RETENTION_MILLIS
 }
 
 /** The longest wait a `Retry-After` obtains. */

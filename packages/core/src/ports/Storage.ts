@@ -896,6 +896,8 @@ export interface WebhookSubscriptionRepository {
   readonly remove: (workspaceId: WorkspaceId, id: WebhookSubscriptionId) => Effect.Effect<boolean, StorageError>
   /** Adds an attempt to the delivery log (entries are never changed afterwards). */
   readonly logDelivery: (delivery: Delivery) => Effect.Effect<void, StorageError>
+  /** Forgets the subscription's delivery log entries attempted before `before`; returns how many. */
+  readonly pruneDeliveries: (workspaceId: WorkspaceId, subscriptionId: WebhookSubscriptionId, before: DateTime.Utc) => Effect.Effect<number, StorageError>
   /** The delivery log entry, if stored in this workspace. */
   readonly getDelivery: (workspaceId: WorkspaceId, id: WebhookDeliveryId) => Effect.Effect<Option.Option<Delivery>, StorageError>
   /** A subscription's delivery log, newest first (by `attemptedAt`, then id, descending), before `before`. */

@@ -15,9 +15,10 @@ import { applyPatch } from "../domain/FieldDefinition.js"
 import { ContactId, TimelineEntryId } from "../domain/Ids.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
-import { MergePayload, TimelineEntry } from "../domain/TimelineEntry.js"
+import { MergePayload, StageChange, TimelineEntry } from "../domain/TimelineEntry.js"
 import { toJson } from "../internal/json.js"
 import { progress, saveContact } from "../internal/lifecycle.js"
+import { recordStageChange } from "../internal/stageChanged.js"
 import { contactLock, emailLock, workspaceLock } from "../internal/locks.js"
 import { mergeContacts } from "../internal/merge.js"
 import { checkCompany, checkEmailsFree, identitiesOf, insertContact, insertContacts, type Recorder } from "../internal/recording.js"
@@ -201,7 +202,10 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
             version: current.version + 1,
             updatedAt: yield* DateTime.now
           })
-          return yield* saveContact(storage, workspace, compiled, current, next, data.fields !== undefined)
+          const saved = yield* saveContact(storage, workspace, compiled, current, next, data.fields !== undefined)
+          // Filling a stage's required fields can move the contact: rules on the move may be due now.
+          if (saved.queued === true) yield* storage.afterCommit(recorder.signal.notify)
+          return saved.contact
         })
       )
     })
@@ -335,28 +339,35 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
             const [previous] = yield* storage.timeline.list(workspace.id, { contactId: keptId, kinds: ["stageChange"], limit: 1 })
             const label = (key: string) => workspace.lifecycle.stages.find((s) => s.key === key)?.label ?? key
             const reason = `merged with ${merged.displayName} (${merged.id})`
-            yield* storage.timeline.append(
-              new TimelineEntry(
-                {
-                  id: TimelineEntryId.make(yield* ids.next),
-                  workspaceId: workspace.id,
-                  contactId: keptId,
-                  kind: "stageChange",
-                  occurredAt: previous === undefined ? now : DateTime.max(now, previous.occurredAt),
-                  recordedAt: now,
-                  author: mergeAuthor,
-                  channel: null,
-                  direction: null,
-                  summary: `Moved from ${label(outcome.stage.from)} to ${label(outcome.stage.to)} (${reason})`,
-                  reaction: null,
-                  payload: { from: outcome.stage.from, to: outcome.stage.to, cause: { kind: "manual", reason } },
-                  eventId: null
-                },
-                true
-              )
+            const cause = { kind: "manual", reason } as const
+            const moveEntry = new TimelineEntry(
+              {
+                id: TimelineEntryId.make(yield* ids.next),
+                workspaceId: workspace.id,
+                contactId: keptId,
+                kind: "stageChange",
+                occurredAt: previous === undefined ? now : DateTime.max(now, previous.occurredAt),
+                recordedAt: now,
+                author: mergeAuthor,
+                channel: null,
+                direction: null,
+                summary: `Moved from ${label(outcome.stage.from)} to ${label(outcome.stage.to)} (${reason})`,
+                reaction: null,
+                payload: { from: outcome.stage.from, to: outcome.stage.to, cause },
+                eventId: null
+              },
+              true
             )
+            yield* storage.timeline.append(moveEntry)
+            // Like every other move, a merge's is a `contact.stage_changed` event rules and webhooks hear of.
+            const change = new StageChange(
+              { contactId: keptId, from: outcome.stage.from, to: outcome.stage.to, at: moveEntry.occurredAt, author: mergeAuthor, cause },
+              true
+            )
+            if (yield* recordStageChange(storage, workspace, next, change, moveEntry.id, 0)) yield* storage.afterCommit(recorder.signal.notify)
           }
           const progressed = yield* progress(storage, workspace, next, undefined)
+          if (progressed.queued === true) yield* storage.afterCommit(recorder.signal.notify)
           return new MergeResult(
             { contact: progressed.contact, moved, fieldsTaken: outcome.fieldsTaken, fieldsKept: Object.keys(outcome.fieldsNotTaken), entry },
             true

@@ -57,7 +57,7 @@ import { backoffMillis, type DispatchSettings, dispatchSettings } from "../inter
 import { signStandard } from "../domain/WebhookSignature.js"
 import { Delivery } from "../domain/OutboundWebhook.js"
 import { chainAfter } from "../internal/stageChanged.js"
-import { decide, post, WebhookSettings, webhookTimeout } from "../internal/webhookDelivery.js"
+import { decide, deliveryLogRetention, post, WebhookSettings, webhookTimeout } from "../internal/webhookDelivery.js"
 
 /**
  * How the dispatcher works; every setting has a default.
@@ -646,6 +646,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
                 true
               )
             )
+            yield* storage.webhookSubscriptions.pruneDeliveries(job.workspaceId, subscription.id, clampInstant(ms(now) - deliveryLogRetention(settings)))
             return status
           })
         )

@@ -12,20 +12,17 @@
  */
 import { ImportRun, Imports, type Json } from "@rapport/core"
 import type { ImportListOptions } from "@rapport/core"
-import { type ImportOptions, type ImportReport, importContacts, validateOptions } from "@rapport/importers"
-import type { Import } from "@rapport/importers"
+import { type ImportOptions, Recorded, runRecorded, validateOptions } from "@rapport/importers"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Multipart from "@effect/platform/Multipart"
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -137,76 +134,16 @@ const parseOptions = (text: string): Either.Either<ImportOptions, Problem> => {
   return Either.left(problem(400, "VALIDATION_FAILED", checked.left.message, { errors }))
 }
 
-// What the importer returns or was given, as the JSON stored with the import (undefined dropped).
-const toJsonObject = (value: unknown): { readonly [key: string]: Json.JsonInput } => JSON.parse(JSON.stringify(value)) as { readonly [key: string]: Json.JsonInput }
-
-const failureOf = (error: { readonly code: string; readonly message: string }) => ({ code: error.code, message: error.message })
-
 const removeDirectory = (directory: string) => Effect.promise(() => rm(directory, { recursive: true, force: true }))
 
 /**
- * Runs an accepted import to its end, in the background: marks it running, beats while it runs,
- * writes its progress after each batch (the latest only, when writes fall behind), then its report;
- * or why it failed. Never fails itself; the temporary directory is removed at the end, whatever
+ * Runs an accepted import to its end, in the background, recorded as it goes (see the importers'
+ * `runRecorded`). Never fails itself; the temporary directory is removed at the end, whatever
  * happened.
  */
 const runImport = (id: ImportRun.ImportId, path: string, options: ImportOptions, directory: string) =>
-  Effect.gen(function* () {
-    const imports = yield* Imports.Imports
-    const { heartbeatInterval } = yield* Imports.ImportSettings
-    yield* imports.start(id)
-    const report: ImportReport = yield* Effect.scoped(
-      Effect.gen(function* () {
-        yield* Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(heartbeatInterval), Effect.ignoreLogged(imports.heartbeat(id)))))
-        const latest = yield* Queue.sliding<Import.Progress>(1)
-        yield* Effect.forkScoped(
-          Effect.forever(
-            Effect.flatMap(Queue.take(latest), (p) =>
-              Effect.ignoreLogged(
-                imports.progress(id, {
-                  rowsRead: p.rowsRead,
-                  created: p.created,
-                  updated: p.updated,
-                  skipped: p.skipped,
-                  rejected: p.rejected,
-                  conflicted: p.conflicted,
-                  bytesRead: p.bytesRead,
-                  bytesTotal: p.bytesTotal ?? null
-                })
-              )
-            )
-          )
-        )
-        return yield* importContacts(path, { ...options, onProgress: (p) => void Queue.unsafeOffer(latest, p) })
-      })
-    ).pipe(Effect.ensuring(removeDirectory(directory))) // read: the file is not needed any more
-    if (report.stopped !== null) {
-      const message = `The database failed at line ${report.stopped.line}: ${report.stopped.message}. Rows before it are imported; send the file again with startAtLine: ${report.stopped.line} to go on.`
-      yield* imports.fail(id, { code: "IMPORT_STOPPED", message }, toJsonObject(report))
-    } else {
-      yield* imports.finish(id, toJsonObject(report))
-    }
-  }).pipe(
-    Effect.catchAll((error) => Effect.flatMap(Imports.Imports, (imports) => imports.fail(id, failureOf(error)))),
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? Effect.failCause(cause)
-        : Effect.zipRight(
-            Effect.logError("Rapport HTTP: an import failed unexpectedly", cause),
-            Effect.flatMap(Imports.Imports, (imports) => imports.fail(id, { code: "INTERNAL_ERROR", message: "The import failed unexpectedly; the error was logged" }))
-          )
-    ),
-    // The server is closing (the handler's close()): say so now rather than wait for the heartbeat to age.
-    Effect.onInterrupt(() =>
-      Effect.ignoreLogged(
-        Effect.flatMap(Imports.Imports, (imports) =>
-          imports.fail(id, { code: "IMPORT_INTERRUPTED", message: "The server stopped while the file was being imported. Rows imported until then stay imported; import the file again to finish." })
-        )
-      )
-    ),
-    Effect.ignoreLogged,
-    Effect.ensuring(removeDirectory(directory))
-  )
+  // Removed once read, before the end is recorded: a poll that sees the import done finds no file left.
+  runRecorded(id, path, options, removeDirectory(directory)).pipe(Effect.ignoreLogged, Effect.ensuring(removeDirectory(directory)))
 
 /**
  * The imports routes' handlers. Imports running in the background belong to the handler: its
@@ -251,7 +188,7 @@ export const handlers: GroupHandlers<"imports"> = HttpApiBuilder.group(apiOf(gro
                 const parsed = parseOptions(value)
                 if (Either.isLeft(parsed)) return parsed.left
                 options = parsed.right
-                optionsJson = toJsonObject(parsed.right)
+                optionsJson = Recorded.storedOptions(parsed.right)
                 return undefined
               }
             })

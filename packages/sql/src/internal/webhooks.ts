@@ -153,6 +153,13 @@ export const makeWebhookSubscriptions = (
       ),
     logDelivery: (delivery) =>
       orStorage(Effect.flatMap(encodeDelivery(delivery), (row) => Effect.asVoid(sql`INSERT INTO rapport_webhook_deliveries ${sql.insert(row)}`))),
+    pruneDeliveries: (ws, id, before) =>
+      Effect.map(
+        orStorage(
+          sql`DELETE FROM rapport_webhook_deliveries WHERE workspace_id = ${ws} AND subscription_id = ${id} AND attempted_at < ${instant(before)} RETURNING id`
+        ),
+        (rows) => rows.length
+      ),
     getDelivery: (ws, id) => first(DeliveryRow)(sql`SELECT * FROM rapport_webhook_deliveries WHERE workspace_id = ${ws} AND id = ${id}`),
     deliveries: (ws, q) =>
       all(DeliveryRow)(
