@@ -15,7 +15,7 @@ import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..")
-const packages = ["core", "sql", "sqlite", "postgres", "importers", "testing", "express"]
+const packages = ["core", "sql", "sqlite", "postgres", "importers", "testing", "express", "mailer-smtp"]
 // The effect line the packages are built for, as a user would type it (README "Install in your app").
 const effectPeers = ["effect@^3.22.4", "@effect/sql@^0.52.1", "@effect/platform@^0.97.2", "@effect/experimental@^0.61.1"]
 const npmInstall = ["install", "--no-audit", "--no-fund", "--prefer-offline"]
@@ -166,6 +166,7 @@ const importers = require("@rapport/importers")
 const postgres = require("@rapport/postgres")
 const sql = require("@rapport/sql")
 const http = require("@rapport/express")
+const smtp = require("@rapport/mailer-smtp")
 
 assert.equal(typeof createTestCrm, "function")
 assert.equal(typeof Arbitraries.contact, "function")
@@ -173,6 +174,8 @@ assert.equal(typeof importers.importFile, "function")
 assert.equal(typeof postgres.postgresStorage, "function")
 assert.equal(typeof sql.SqlStorage, "object")
 assert.equal(typeof http.toNodeHandler, "function")
+assert.equal(typeof smtp.smtpMailer, "function")
+assert.equal(typeof smtp.SmtpMailer.layer, "function")
 // The contract suite is vitest code, on its own entry: without vitest it does not load, and
 // nothing above needed it.
 assert.throws(() => require("@rapport/testing/contract"), /vitest/)

@@ -15,7 +15,10 @@
 // BENCH_HTTP_BATCHES its POST /events/batch of 100 events (default 100) and BENCH_HTTP_CONNECTIONS
 // the load generator's connections (default 1: the added latency, not queueing, is measured);
 // BENCH_ONLY=contacts, BENCH_ONLY=pipeline, BENCH_ONLY=rules, BENCH_ONLY=emit, BENCH_ONLY=import or BENCH_ONLY=http
-// runs that section alone.
+// runs that section alone (BENCH_ONLY=mail: BENCH_MAILS rule mails per run, default 2,000, sent
+// over SMTP to a loopback server through the dispatcher and by nodemailer alone; 3 rounds by default;
+// BENCH_ONLY=templates: BENCH_TEMPLATE_MAILS order receipts rendered per round, default 5,000,
+// through Rapport and by LiquidJS alone; 5 rounds by default).
 // Sections are loaded when they run: the rules and import sections need no PostgreSQL server.
 
 const contacts = Number(process.env["BENCH_CONTACTS"] ?? 20_000)
@@ -31,12 +34,14 @@ const importProfile = process.env["BENCH_IMPORT_PROFILE"]
 const httpRequests = Number(process.env["BENCH_HTTP_REQUESTS"] ?? 2_000)
 const httpBatches = Number(process.env["BENCH_HTTP_BATCHES"] ?? 100)
 const httpConnections = Number(process.env["BENCH_HTTP_CONNECTIONS"] ?? 1)
+const mails = Number(process.env["BENCH_MAILS"] ?? 2_000)
+const templateMails = Number(process.env["BENCH_TEMPLATE_MAILS"] ?? 5_000)
 const only = process.env["BENCH_ONLY"]
 const pgUrl = process.env["RAPPORT_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
 const format = (n: number) => Math.round(n).toLocaleString("en-US")
 const count = (n: number) => n.toLocaleString("en-US")
 
-const SECTIONS = ["contacts", "pipeline", "rules", "emit", "import", "http"]
+const SECTIONS = ["contacts", "pipeline", "rules", "emit", "import", "http", "mail", "templates"]
 if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be one of ${SECTIONS.join(", ")}, got "${only}"`)
 
 console.log(`Rapport benchmarks — node ${process.version}`)
@@ -101,4 +106,25 @@ if (only === undefined || only === "http") {
       `then ${count(options.batches)} POST /events/batch of ${options.batchSize}; fresh SQLite file per run (synchronous FULL); median of ${httpRounds} rounds after 1 warm-up`
   )
   await Http.run(options, (line) => console.log(line))
+}
+
+if (only === undefined || only === "mail") {
+  const mailRounds = rounds ?? 3
+  const Mail = await import("./mail.js")
+  const options = { mails, rounds: mailRounds, maxConnections: 5, maxMessages: 100, concurrency: 10 }
+  console.log(
+    `\nMail over SMTP to a loopback smtp-server (@rapport/mailer-smtp through crm.dispatcher.runDue, concurrency ${options.concurrency}; nodemailer alone with the same rendered mails) — ` +
+      `${count(options.mails)} rule mails per run, pool of ${options.maxConnections} connections × ${options.maxMessages} messages on both sides; median of ${mailRounds} rounds after 1 warm-up`
+  )
+  await Mail.run(options, (line) => console.log(line))
+}
+
+if (only === undefined || only === "templates") {
+  const templateRounds = rounds ?? 5
+  const Templates = await import("./templates.js")
+  console.log(
+    `\nTemplate rendering per mail (an order receipt in Liquid: subject, HTML and text, a loop over 1 to 5 lines, money and date in 4 locales and timezones) — ` +
+      `${count(templateMails)} mails per round through Rapport and by LiquidJS alone on the same data; median of ${templateRounds} rounds after 1 warm-up`
+  )
+  await Templates.run({ mails: templateMails, rounds: templateRounds }, (line) => console.log(line))
 }

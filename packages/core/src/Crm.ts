@@ -33,6 +33,7 @@ import { Companies } from "./services/Companies.js"
 import { Consents } from "./services/Consents.js"
 import { Dispatcher } from "./services/Dispatcher.js"
 import { Rules } from "./services/Rules.js"
+import { Setup } from "./services/Setup.js"
 import { Contacts } from "./services/Contacts.js"
 import { Deals } from "./services/Deals.js"
 import { Events } from "./services/Events.js"
@@ -80,7 +81,7 @@ export const services = {
   rules: Rules,
   /** Runs the jobs rules queue (mails, delayed checks, custom actions). */
   dispatcher: Dispatcher,
-  /** Marketing consent, unsubscribe links, GDPR access and erasure. */
+  /** Marketing consent with its proof, double opt-in, unsubscribe links, bounces and complaints, GDPR access and erasure. */
   consent: Consents,
   /** API keys for server-to-server calls: created with a role, shown once, stored hashed, revoked, verified. */
   apiKeys: ApiKeys,
@@ -89,7 +90,9 @@ export const services = {
   /** Webhooks out: subscriptions, their delivery log and redelivery. */
   webhooks: Webhooks,
   /** Imports as stored resources: their status, progress and report, readable from any instance. */
-  imports: Imports
+  imports: Imports,
+  /** Set-up as code: fields, lifecycle, pipelines, templates and rules as the app declares them, applied in one transaction. */
+  setup: Setup
 } as const
 
 type ServiceTags = (typeof services)[keyof typeof services]

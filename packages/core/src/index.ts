@@ -37,6 +37,8 @@ export * as Job from "./domain/Job.js"
 export * as Json from "./domain/Json.js"
 /** @since 0.1.0 */
 export * as LifecycleDefinition from "./domain/LifecycleDefinition.js"
+/** @since 0.7.0 */
+export * as MailWebhooks from "./domain/MailWebhooks.js"
 /** @since 0.1.0 */
 export * as Money from "./domain/Money.js"
 /** @since 0.1.0 */
@@ -53,10 +55,14 @@ export * as Rule from "./domain/Rule.js"
 export * as Schedule from "./domain/Schedule.js"
 /** @since 0.6.0 */
 export * as ShopWebhooks from "./domain/ShopWebhooks.js"
+/** @since 0.7.0 */
+export * as Setup from "./domain/Setup.js"
 /** @since 0.2.0 */
 export * as Task from "./domain/Task.js"
 /** @since 0.2.0 */
 export * as Template from "./domain/Template.js"
+/** @since 0.7.0 */
+export * as TemplateVariables from "./domain/TemplateVariables.js"
 /** @since 0.1.0 */
 export * as Time from "./domain/Time.js"
 /** @since 0.1.0 */
@@ -105,6 +111,8 @@ export * as Lifecycle from "./services/Lifecycle.js"
 export * as Pipelines from "./services/Pipelines.js"
 /** @since 0.3.0 */
 export * as Rules from "./services/Rules.js"
+/** @since 0.7.0 */
+export * as SetupService from "./services/Setup.js"
 /** @since 0.2.0 */
 export * as Tasks from "./services/Tasks.js"
 /** @since 0.2.0 */
@@ -129,7 +137,7 @@ export type { EmitInput } from "./domain/CrmEvent.js"
 export type { DealCreate, DealListOptions, DealTransition, DealUpdate } from "./domain/Deal.js"
 export type { PipelineCreate, PipelineUpdate, SalesSettingsChanges } from "./domain/Pipeline.js"
 export type { TaskCreate, TaskListOptions, TaskUpdate } from "./domain/Task.js"
-export type { TemplateCreate, TemplateUpdate } from "./domain/Template.js"
+export type { TemplateCreate, TemplateUpdate, TemplateVariantInput } from "./domain/Template.js"
 export type { ErrorCode } from "./domain/Errors.js"
 export type { ApiKeyCreate, Role } from "./domain/ApiKey.js"
 export type { InboundWebhookCreate, InboundWebhookUpdate, ReceiveOptions, WebhookDelivery, WebhookMapper } from "./domain/InboundWebhook.js"
@@ -137,14 +145,16 @@ export type { VerifyInput as WebhookVerifyInput } from "./services/InboundWebhoo
 export type { FieldDefinitionChanges, FieldDefinitionInput, FieldEntity, FieldType } from "./domain/FieldDefinition.js"
 export type { TimelineListOptions, TimelineLog } from "./domain/TimelineEntry.js"
 export type { RuleCreate, RuleUpdate } from "./domain/Rule.js"
-export type { ConsentChange, ConsentStatus } from "./domain/Consent.js"
+export type { ConsentChange, ConsentStatus, MailFeedback, ProofInput as ConsentProofInput } from "./domain/Consent.js"
+export type { ConfirmationResult, ConsentRequest, ConsentRequestResult, MailFeedbackResult } from "./services/Consents.js"
 export type { Condition as ConditionJson } from "./domain/Condition.js"
 export type { ErasureReport } from "./services/Consents.js"
 export type { DispatchOptions, DispatchReport, JobListOptions, StartOptions } from "./services/Dispatcher.js"
 export type { RuleListOptions, RuleStats, SimulateInput } from "./services/Rules.js"
-export type { TemplateReview } from "./services/Templates.js"
+export type { TemplatePreview, TemplatePreviewInput, TemplateReview } from "./services/Templates.js"
 export type { WorkspaceChanges } from "./domain/Workspace.js"
-export type { RemoveContactOptions } from "./services/Contacts.js"
+export type { ContactUpsert, RemoveContactOptions } from "./services/Contacts.js"
+export type { SetupDeclaration, SetupRule, SetupTemplate } from "./domain/Setup.js"
 export type { RemoveFieldOptions } from "./services/Fields.js"
 export type { FloorCheckOptions, FollowUpInput, ForecastOptions, SendQuoteOptions, StaleOptions, WeightedPipelineOptions } from "./services/Deals.js"
 export type { TaskTransition } from "./services/Tasks.js"
@@ -177,6 +187,7 @@ export {
   type DealJson,
   type ClientJson,
   type DispatcherClient,
+  type SetupClient,
   type ServiceClient,
   type ServicesClient,
   type FollowUpResultJson,

@@ -139,8 +139,12 @@ describe("the Promise client's pipeline", () => {
       expect(typeof deal.createdAt).toBe("string")
       const pipe = await crm.deals.weightedPipeline({ groupBy: "stage" })
       expect(pipe.groups.map((g) => [g.key.stage, g.totals[0]!.weighted.amountMinor])).toEqual([["proposalReview", 150_000]])
+      // Regression: without a floor, floorCheck failed with ValidationError at "floor".
+      expect(await crm.deals.floorCheck()).toEqual({ floor: null, weighted: null, weightedExact: null, below: false, shortfall: null, pipelineId: null })
+      const pipelineId = deal.pipelineId
+      expect(await crm.deals.floorCheck({ pipelineId })).toEqual({ floor: null, weighted: null, weightedExact: null, below: false, shortfall: null, pipelineId })
       await crm.pipelines.configure({ floor: eur(200_000) })
-      expect(await crm.deals.floorCheck()).toMatchObject({ below: true, shortfall: eur(50_000), pipelineId: null })
+      expect(await crm.deals.floorCheck()).toMatchObject({ floor: eur(200_000), below: true, shortfall: eur(50_000), pipelineId: null })
       const result = await crm.deals.followUp(deal.id, { channel: "call", reaction: "positive", note: "Wants a discount" })
       expect([result.entry.summary, result.entry.reaction, result.mail, typeof result.entry.occurredAt]).toEqual(["Wants a discount", "positive", null, "string"])
       await expect(crm.deals.create({ title: "x", amount: eur(-5), contactId: buyer.id })).rejects.toBeInstanceOf(RapportValidationError)

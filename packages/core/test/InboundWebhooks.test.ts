@@ -302,7 +302,7 @@ describe("inboundWebhooks sources", () => {
         const paths = (e: unknown) => (e as { issues: ReadonlyArray<{ path: ReadonlyArray<unknown>; message: string }> }).issues.map((i) => [i.path.join("."), i.message])
         expect(paths(yield* failure(crm.inboundWebhooks.create({ source: "Shop Name", provider: "magento" as never, secrets: [] })))).toEqual([
           ["source", "must be 1-64 lower-case letters, digits, - or _, starting with a letter or digit (it is part of a URL)"],
-          ["provider", 'must be one of "standard", "shopify", "woocommerce"'],
+          ["provider", 'must be one of "standard", "shopify", "woocommerce", "brevo", "mailjet"'],
           ["secrets", "give at least one secret"]
         ])
         expect(paths(yield* failure(crm.inboundWebhooks.create({ source: "erp", provider: "standard", secrets: [STANDARD_SECRET, "plain text"] })))).toEqual([

@@ -273,7 +273,7 @@ describe("templates for rules", () => {
           'text: contains "cliquez ici", which spam filters watch for'
         ])
         const unknown = yield* crm.templates.check({ name: "X", subject: "{{ contact.nickname }}", text: "{{ event.payload.cartId }}" })
-        expect(unknown.issues.map((i) => i.message)).toEqual(["unknown placeholder {{contact.nickname}} on line 1"])
+        expect(unknown.issues.map((i) => i.message)).toEqual(["unknown variable contact.nickname on line 1"])
       })
     ))
 })
@@ -296,7 +296,8 @@ describe("GDPR", () => {
         const exported = yield* crm.consent.export(ada.id)
         const sizes = Object.fromEntries(Object.entries(exported).map(([k, v]) => [k, Array.isArray(v) ? v.length : typeof v]))
         // Events: contact.created, consent.granted, order.placed, and the contact.stage_changed the order caused.
-        expect(sizes).toEqual({ exportedAt: "string", contact: "object", consents: 1, timeline: 7, events: 4, orders: 1, deals: 2, tasks: 1, ruleActions: 2, ruleFirings: 1 })
+        // Addresses: bounces and complaints recorded for its addresses (none here).
+        expect(sizes).toEqual({ exportedAt: "string", contact: "object", consents: 1, addresses: 0, timeline: 7, events: 4, orders: 1, deals: 2, tasks: 1, ruleActions: 2, ruleFirings: 1 })
         expect(JSON.parse(JSON.stringify(exported))).toEqual(exported)
 
         const report = yield* crm.consent.erase(ada.id)

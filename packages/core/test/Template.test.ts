@@ -3,6 +3,7 @@ import * as DateTime from "effect/DateTime"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
+import { readFileSync } from "node:fs"
 import * as Ids from "../src/domain/Ids.js"
 import * as Template from "../src/domain/Template.js"
 
@@ -11,208 +12,46 @@ const fc = FastCheck
 const compile = (content: Partial<Template.Content>) =>
   Either.getOrThrow(Template.compile({ subject: "", html: null, text: null, ...content }))
 
-const issuesOf = <A, E>(result: Either.Either<A, E>): E => {
-  if (Either.isRight(result)) throw new Error("expected a Left")
-  return result.left
-}
-
 const identifier = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/)
-const pathArb = fc.array(identifier, { minLength: 1, maxLength: 4 })
 const quoted = (s: string) => `"${s.replace(/[\\"]/g, "\\$&")}"`
 const anyText = fc.oneof(fc.string(), fc.fullUnicodeString(), fc.string({ unit: "binary" }))
 
-describe("Template.parse", () => {
-  it("reads literals and placeholders, with or without spaces, with the line of each", () => {
-    expect(Template.parse("Hi {{contact.firstName}},\nabout {{ deal.amount | \"your order\" }}.")).toEqual(
-      Either.right([
-        { _tag: "Literal", text: "Hi " },
-        { _tag: "Placeholder", path: ["contact", "firstName"], fallback: undefined, line: 1 },
-        { _tag: "Literal", text: ",\nabout " },
-        { _tag: "Placeholder", path: ["deal", "amount"], fallback: "your order", line: 2 },
-        { _tag: "Literal", text: "." }
-      ])
-    )
-  })
+const KEYWORDS = new Set(["nil", "null", "true", "false", "empty", "blank", "and", "or", "not", "contains", "in"])
+const safeIdentifier = identifier.filter((s) => !KEYWORDS.has(s) && !s.startsWith("rapport_"))
+const safePath = fc.array(safeIdentifier, { minLength: 1, maxLength: 4 })
 
-  it("unescapes \\\" and \\\\ in a fallback, which may itself contain braces", () => {
-    expect(Template.parse('{{ contact.nick | "say \\"hi\\" \\\\ {{ }}" }}')).toEqual(
-      Either.right([{ _tag: "Placeholder", path: ["contact", "nick"], fallback: 'say "hi" \\ {{ }}', line: 1 }])
-    )
-  })
+// The old engine's outputs, captured by running it on these templates and contexts before the
+// LiquidJS engine replaced it (see the fixture's note).
+const legacy = JSON.parse(readFileSync(new URL("./fixtures/templates/legacy.json", import.meta.url), "utf8")) as {
+  readonly contexts: Readonly<Record<string, Template.RenderContext>>
+  readonly templates: ReadonlyArray<{ readonly name: string; readonly content: Template.Content; readonly renders: Readonly<Record<string, Template.Content>> }>
+}
 
-  it("reports an unclosed {{ with its line", () => {
-    expect(Template.parse("Hello\n\nDear {{ contact.firstName ,")).toEqual(
-      Either.left([{ message: 'unclosed "{{" on line 3', line: 3 }])
-    )
-  })
-
-  it("reports what is not a placeholder, and says how to write one", () => {
-    expect(Template.parse("{{ contact. }}")).toEqual(
-      Either.left([
-        {
-          message: '"{{ contact. }}" on line 1 is not a placeholder: write {{ contact.firstName }} or {{ contact.firstName | "there" }}',
-          line: 1
-        }
-      ])
-    )
-  })
-
-  it("reports every error, recovering after an unclosed {{", () => {
-    const messages = issuesOf(Template.parse("{{ a } and {{ b }}\n{{ 1x }} {{ c | 'single' }}\n{{ d")).map((i) => i.message)
-    expect(messages).toEqual([
-      'unclosed "{{" on line 1',
-      expect.stringMatching(/^"\{\{ 1x \}\}" on line 2 is not a placeholder/),
-      expect.stringMatching(/^"\{\{ c \| 'single' \}\}" on line 2 is not a placeholder/),
-      'unclosed "{{" on line 3'
-    ])
-  })
-
-  it.prop("never throws, whatever the source", [anyText], ([source]) => {
-    expect(Either.isEither(Template.parse(source))).toBe(true)
-  })
-
-  it.prop("a source without {{ is one literal, kept as it is", [anyText.filter((s) => !s.includes("{{"))], ([source]) => {
-    expect(Template.parse(source)).toEqual(Either.right(source === "" ? [] : [{ _tag: "Literal", text: source }]))
-  })
-})
-
-describe("Template.placeholders", () => {
-  it("lists distinct paths in order of first use and skips syntax errors", () => {
-    expect(Template.placeholders("{{ deal.amount }} {{ contact.firstName }} {{ x. }} {{deal.amount}}")).toEqual([
-      "deal.amount",
-      "contact.firstName"
-    ])
-  })
-
-  it.prop(
-    "returns exactly the paths a template was built from",
-    [
-      fc.array(
-        fc.record({
-          before: fc.string().filter((s) => !s.includes("{")),
-          path: pathArb,
-          spaces: fc.constantFrom("", " ", "  ", "\t", "\n"),
-          fallback: fc.option(fc.string(), { nil: undefined })
-        }),
-        { maxLength: 8 }
-      )
-    ],
-    ([pieces]) => {
-      const source = pieces
-        .map(({ before, fallback, path, spaces }) => {
-          const tail = fallback === undefined ? "" : `${spaces}|${spaces}${quoted(fallback)}`
-          return `${before}{{${spaces}${path.join(".")}${tail}${spaces}}}`
-        })
-        .join("")
-      expect(Template.placeholders(source)).toEqual([...new Set(pieces.map((p) => p.path.join(".")))])
-      expect(Either.isRight(Template.parse(source))).toBe(true)
+describe("Template: templates of earlier versions", () => {
+  it("render exactly as the placeholder engine of 0.7 rendered them (captured fixture)", () => {
+    expect(legacy.templates.length).toBeGreaterThanOrEqual(8)
+    let compared = 0
+    for (const template of legacy.templates) {
+      const compiled = Either.getOrThrow(Template.compile(template.content))
+      for (const [context, expected] of Object.entries(template.renders)) {
+        expect([template.name, context, compiled.render(legacy.contexts[context]!)]).toEqual([template.name, context, expected])
+        compared++
+      }
     }
-  )
-})
-
-describe("Template.check", () => {
-  const known = new Set(["contact.firstName", "contact.fields.siret", "deal.amount"])
-  const isKnown = (path: ReadonlyArray<string>) => known.has(path.join("."))
-
-  it("names each unknown placeholder with where it is and its line", () => {
-    const content = {
-      subject: "Hello {{ contact.firstName }}",
-      html: "<p>Hi</p>\n<p>{{ contact.fristName }}</p>",
-      text: "{{ deal.amount }} {{ deal.nope | \"?\" }}"
-    }
-    expect(Template.check(content, isKnown)).toEqual([
-      { path: ["html"], message: "unknown placeholder {{contact.fristName}} on line 2" },
-      { path: ["text"], message: "unknown placeholder {{deal.nope}} on line 1" }
-    ])
+    expect(compared).toBe(legacy.templates.length * Object.keys(legacy.contexts).length)
   })
 
-  it("reports syntax errors with their part, and skips absent bodies", () => {
-    expect(Template.check({ subject: "Re: {{ deal.", html: null, text: "ok" }, isKnown)).toEqual([
-      { path: ["subject"], message: 'unclosed "{{" on line 1' }
-    ])
+  it("read `{{ path | \"fallback\" }}` with its old meaning: the fallback replaces missing, null, NaN, objects and lists, not \"\" or false", () => {
+    const text = '[{{ a | "x" }}][{{ b | "x" }}][{{ c | "x" }}][{{ d | "x" }}][{{ e | "x" }}][{{ f | "x" }}][{{ g | "x" }}][{{ h | "say \\"hi\\"" }}]'
+    expect(compile({ text }).render({ b: null, c: "", d: false, e: [1], f: { a: 1 }, g: 0 }).text).toBe('[x][x][][false][x][x][0][say "hi"]')
   })
 
-  it("finds nothing in a valid template", () => {
-    expect(Template.check({ subject: "{{contact.fields.siret}}", html: "<b>{{ deal.amount }}</b>", text: null }, isKnown)).toEqual([])
+  it("a stored template of the first engine whose text holds {% still renders it as text; saving a new one refuses it", () => {
+    const content = { subject: "20{% off", html: '<p>Remise {% de 20 %} pour {{ contact.firstName | "vous" }}</p>', text: "50{%} {{ contact.firstName }}" }
+    expect(compile(content).render({ contact: { firstName: "<Zoé>" } })).toEqual({ subject: "20{% off", html: "<p>Remise {% de 20 %} pour &lt;Zoé&gt;</p>", text: "50{%} <Zoé>" })
+    expect(Template.check(content, () => true).map((i) => i.path[0])).toEqual(["subject", "html", "text"])
+    expect(Either.isLeft(Template.compile({ subject: "", html: null, text: "{% if x %}{{ x | nope }}" }))).toBe(true)
   })
-})
-
-describe("Template.compile", () => {
-  const context = {
-    contact: { firstName: "Ada", age: 36, vip: true, nick: null, tags: ["a"], fields: { siret: "123 456 789 00012" } },
-    deal: { amount: 1250.5, ratio: Number.NaN, stage: { key: "won" } }
-  }
-
-  it("refuses a template with a syntax error instead of rendering it", () => {
-    expect(Template.compile({ subject: "Hi", html: null, text: "{{ contact. }}" })).toEqual(
-      Either.left([{ path: ["text"], message: expect.stringContaining('"{{ contact. }}" on line 1 is not a placeholder') }])
-    )
-  })
-
-  it("renders strings, numbers and booleans; nested custom fields too", () => {
-    const text = "{{ contact.firstName }} {{ contact.age }} {{ contact.vip }} {{ deal.amount }} {{ contact.fields.siret }}"
-    expect(compile({ text }).render(context).text).toBe("Ada 36 true 1250.5 123 456 789 00012")
-  })
-
-  it("renders the fallback (or nothing) for null, missing, NaN, objects and arrays", () => {
-    const text = '[{{ contact.nick | "there" }}][{{ contact.nope }}][{{ deal.ratio | "n/a" }}][{{ deal.stage }}][{{ contact.tags | "-" }}][{{ nobody.at.all }}]'
-    expect(compile({ text }).render(context).text).toBe("[there][][n/a][][-][]")
-  })
-
-  it("never reaches prototypes, array lengths or getters", () => {
-    const withGetter = { get secret() { return "leaked" } }
-    const text = "[{{ contact.constructor.name }}][{{ contact.tags.length }}][{{ contact.firstName.length }}][{{ g.secret }}][{{ toString }}]"
-    expect(compile({ text }).render({ ...context, g: withGetter }).text).toBe("[][][][][]")
-  })
-
-  it("keeps French accents and emoji as they are", () => {
-    const rendered = compile({ subject: "Bonjour {{ contact.firstName }} 🎉", html: "<p>Élodie, {{ contact.firstName }}</p>", text: "Ça va, {{ contact.firstName }} ? 👋🏽" })
-      .render({ contact: { firstName: "Zoé 👩🏽‍💻 Œuvre" } })
-    expect(rendered).toEqual({
-      subject: "Bonjour Zoé 👩🏽‍💻 Œuvre 🎉",
-      html: "<p>Élodie, Zoé 👩🏽‍💻 Œuvre</p>",
-      text: "Ça va, Zoé 👩🏽‍💻 Œuvre ? 👋🏽"
-    })
-  })
-
-  it("escapes values and fallbacks in html, not the template's own html, and nothing in text", () => {
-    const rendered = compile({
-      html: '<a href="/x?a=1&b=2">{{ contact.firstName }}</a>{{ contact.nick | "<i>you</i>" }}',
-      text: "{{ contact.firstName }} & {{ contact.nick | \"<i>you</i>\" }}"
-    }).render({ contact: { firstName: `<script>alert("x")</script> & 'co'` } })
-    expect(rendered.html).toBe(
-      '<a href="/x?a=1&b=2">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;</a>&lt;i&gt;you&lt;/i&gt;'
-    )
-    expect(rendered.text).toBe(`<script>alert("x")</script> & 'co' & <i>you</i>`)
-  })
-
-  it("puts the subject on one line, whatever the values hold", () => {
-    const rendered = compile({ subject: " Hello\r\n {{ contact.firstName }}\t! " }).render({
-      contact: { firstName: "Ada\r\nBcc: all@example.com\u2028\u0000x" }
-    })
-    expect(rendered.subject).toBe("Hello Ada Bcc: all@example.com x !")
-  })
-
-  it("keeps absent bodies absent", () => {
-    expect(compile({ subject: "s" }).render(context)).toEqual({ subject: "s", html: null, text: null })
-  })
-
-  it.prop("html output is the template with the escaped value, and adds no tag", [anyText], ([value]) => {
-    const html = compile({ html: "<p>{{ contact.firstName }}</p>" }).render({ contact: { firstName: value } }).html ?? ""
-    expect(html).toBe(`<p>${Template.escapeHtml(value)}</p>`)
-    expect(html.split("<").length - 1).toBe(2)
-  })
-
-  it.prop(
-    "the subject never holds a line break or control character",
-    [anyText, anyText, anyText],
-    ([first, fallback, literal]) => {
-      const subject = `${literal.replace(/[{}]/g, "")} {{ contact.firstName }}\n{{ deal.name | ${quoted(fallback)} }}`
-      const rendered = compile({ subject }).render({ contact: { firstName: first } }).subject
-      expect(rendered).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/)
-      expect(rendered).toBe(rendered.trim())
-    }
-  )
 
   it.prop(
     "the fallback is used exactly when the value is missing or null",
@@ -231,6 +70,196 @@ describe("Template.compile", () => {
       expect(text).toBe(slot.kind === "value" ? String(slot.value) : fallback)
     }
   )
+
+  it.prop(
+    "variables lists exactly the paths an old template was built from",
+    [
+      fc.array(
+        fc.record({
+          before: fc.string().filter((s) => !s.includes("{")),
+          path: safePath,
+          spaces: fc.constantFrom("", " ", "  ", "\t", "\n"),
+          fallback: fc.option(fc.string(), { nil: undefined })
+        }),
+        { maxLength: 8 }
+      )
+    ],
+    ([pieces]) => {
+      const source = pieces
+        .map(({ before, fallback, path, spaces }) => {
+          const tail = fallback === undefined ? "" : `${spaces}|${spaces}${quoted(fallback)}`
+          return `${before}{{${spaces}${path.join(".")}${tail}${spaces}}}`
+        })
+        .join("")
+      expect(Template.placeholders(source)).toEqual([...new Set(pieces.map((p) => p.path.join(".")))])
+      expect(Template.check({ subject: "", html: null, text: source }, () => true)).toEqual([])
+    }
+  )
+})
+
+const order = {
+  id: "o-1",
+  currency: "EUR",
+  total: { amountMinor: 11400, currency: "EUR" },
+  lines: [
+    { sku: "S", name: "Red <shoes>", quantity: 1, unitPrice: { amountMinor: 8900, currency: "EUR" }, total: { amountMinor: 8900, currency: "EUR" } },
+    { sku: "K", name: "Socks", quantity: 2, unitPrice: { amountMinor: 1250, currency: "EUR" }, total: { amountMinor: 2500, currency: "EUR" } }
+  ]
+}
+
+describe("Template: Liquid", () => {
+  it("loops over order lines, with conditions and forloop", () => {
+    const text = "{% for line in order.lines %}{{ forloop.index }}. {{ line.quantity }} × {{ line.name }}{% if line.quantity > 1 %} (×{{ line.quantity }}){% endif %}\n{% endfor %}{% unless order.lines.size > 5 %}short{% endunless %}"
+    expect(compile({ text }).render({ order }).text).toBe("1. 1 × Red <shoes>\n2. 2 × Socks (×2)\nshort")
+    const html = "<ul>{% for line in order.lines %}<li>{{ line.name }}</li>{% endfor %}</ul>"
+    expect(compile({ html }).render({ order }).html).toBe("<ul><li>Red &lt;shoes&gt;</li><li>Socks</li></ul>")
+  })
+
+  it("money: exact Money in the recipient's locale; minor units with a currency argument; nothing for anything else", () => {
+    const text = "{{ order.total | money }}|{{ 123456789012345 | money: 'EUR' }}|{{ 150 | money: 'JPY' }}|{{ 1234 | money: 'KWD' }}|{{ 'x' | money }}|{{ order | money }}"
+    expect(compile({ text }).render({ order, contact: { locale: "fr-FR" } }).text).toBe("114,00\u00a0€|1\u202f234\u202f567\u202f890\u202f123,45\u00a0€|150\u00a0JPY|1,234\u00a0KWD||")
+    expect(compile({ text }).render({ order, contact: { locale: "en-US" } }).text).toBe("€114.00|€1,234,567,890,123.45|¥150|KWD\u00a01.234||")
+    expect(compile({ text: "{{ order.total | money }}" }).render({ order }).text).toBe("€114.00")
+  })
+
+  it("date: in the contact's timezone, else the workspace's, and locale; a date-only value stays that day", () => {
+    const text = "{{ at | date }}|{{ at | date: 'short' }}|{{ at | date: 'datetime' }}|{{ day | date }}|{{ 'nope' | date }}"
+    const values = { at: "2026-12-07T23:30:00.000Z", day: "2026-12-31" }
+    expect(compile({ text }).render({ ...values, contact: { locale: "fr-FR", timezone: "Europe/Paris" } }).text).toBe(
+      "8 décembre 2026|08/12/2026|8 décembre 2026 à 00:30|31 décembre 2026|"
+    )
+    expect(compile({ text }).render({ ...values, contact: { locale: "en-US" }, workspace: { timezone: "America/New_York" } }).text).toBe(
+      "December 7, 2026|12/7/26|December 7, 2026 at 6:30 PM|December 31, 2026|"
+    )
+  })
+
+  it("refuses unknown filters, the raw filter, file tags and reserved names, with the line", () => {
+    const issues = Template.check({ subject: "Hi\n{{ contact.firstName | shout }}", html: "<p>\n\n{{ contact.firstName | raw }}</p>", text: "{% include 'footer' %}" }, () => true)
+    expect(issues).toEqual([
+      { path: ["subject"], message: 'unknown filter "shout" (docs/templates.md lists the filters) on line 2' },
+      { path: ["html"], message: 'the "raw" filter is not available: values are always escaped on line 3' },
+      { path: ["text"], message: "the tag {% include %} on line 1 is not available: templates cannot read other files" }
+    ])
+    for (const text of ["{% render 'x' %}", "{% layout 'x' %}", "{% echo contact.email %}", "{% liquid echo x %}", "{{ rapport_url_0 }}", "{% assign rapport_x = 1 %}"]) {
+      expect([text, Template.check({ subject: "", html: null, text }, () => true).length]).toEqual([text, 1])
+    }
+    expect(Template.check({ subject: "{% if x %}", html: null, text: "{{ x" }, () => true).map((i) => i.message)).toEqual([
+      "tag {% if x %} not closed on line 1",
+      'output "{{ x" not closed on line 1'
+    ])
+  })
+
+  it("names each unknown variable with its part and line, loop variables resolved to their list", () => {
+    const known = new Set(["contact.firstName", "order.lines", "order.lines.*.name"])
+    const content = { subject: "Hello {{ contact.firstName }}", html: "<p>Hi</p>\n<p>{{ contact.fristName }}</p>", text: "{% for l in order.lines %}{{ l.name }} {{ l.nmae }}{% endfor %}{% assign x = 1 %}{{ x }}" }
+    expect(Template.check(content, (path) => known.has(path.join(".")))).toEqual([
+      { path: ["html"], message: "unknown variable contact.fristName on line 2" },
+      { path: ["text"], message: "unknown variable order.lines.*.nmae on line 1" }
+    ])
+  })
+
+  it("a loop that runs too long or a range too large fails the render (renderEither), it never hangs", () => {
+    const slow = compile({ text: "{% for a in (1..100000) %}{% for b in (1..100000) %}x{% endfor %}{% endfor %}" })
+    const started = Date.now()
+    const result = slow.renderEither({})
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(Either.isLeft(result) && result.left[0]!.message).toMatch(/took more than 1000 ms|too much memory|more than 2000000 characters/)
+    expect(slow.render({}).text).toBe("")
+    const huge = compile({ text: "{% for a in (1..1000000000) %}x{% endfor %}" }).renderEither({})
+    expect(Either.isLeft(huge) && huge.left[0]!.message).toMatch(/too much memory/)
+  })
+
+  it("reads no file: a Liquid instance with no file system", () => {
+    expect(Template.check({ subject: "", html: null, text: "{% include '/etc/passwd' %}" }, () => true)).toHaveLength(1)
+    expect(Either.isLeft(Template.compile({ subject: "", html: null, text: "{{ contact.firstName }}{% include '/etc/passwd' %}{{ x | upcase }}" }))).toBe(true)
+    // A stored template of the first engine held it as text: it still prints as text, nothing is read.
+    expect(compile({ text: "{% include '/etc/passwd' %}" }).render({}).text).toBe("{% include '/etc/passwd' %}")
+    expect(Template.tags).not.toContain("include")
+    expect(Template.filters).toContain("money")
+    expect(Template.filters).not.toContain("raw")
+  })
+
+  it("a variant per locale: exact locale, else its language, else another region of it, else the template", () => {
+    const compiled = Either.getOrThrow(
+      Template.compile({ subject: "Hello", html: null, text: "Hi {{ contact.firstName }}" }, [
+        { locale: "fr", content: { subject: "Bonjour", html: null, text: "Salut {{ contact.firstName }}" } },
+        { locale: "en-GB", content: { subject: "Hello mate", html: null, text: "Cheers" } }
+      ])
+    )
+    const at = (locale: string | undefined) => ({ ...compiled.render({ contact: { firstName: "Zoé", locale } }), locale: compiled.localeFor({ contact: { locale } }) })
+    expect(at("fr-CA")).toEqual({ subject: "Bonjour", html: null, text: "Salut Zoé", locale: "fr" })
+    expect(at("fr")).toMatchObject({ subject: "Bonjour", locale: "fr" })
+    expect(at("en-GB")).toMatchObject({ subject: "Hello mate", locale: "en-GB" })
+    expect(at("en-US")).toMatchObject({ subject: "Hello mate", locale: "en-GB" })
+    expect(at("de")).toEqual({ subject: "Hello", html: null, text: "Hi Zoé", locale: null })
+    expect(at(undefined)).toMatchObject({ subject: "Hello", locale: null })
+    expect(Template.compile({ subject: "x", html: null, text: "y" }, [{ locale: "fr", content: { subject: "{{ x | nope }}", html: null, text: "z" } }])).toEqual(
+      Either.left([{ path: ["locales", "fr", "subject"], message: 'unknown filter "nope" (docs/templates.md lists the filters) on line 1' }])
+    )
+  })
+})
+
+// Values a shop's customers control: markup, quotes, line breaks, Liquid delimiters.
+const hostile = fc.oneof(
+  anyText,
+  fc.constantFrom(
+    `<script>alert("x")</script>`,
+    `"><img src=x onerror=alert(1)>`,
+    `' onmouseover='alert(1)`,
+    "x onmouseover=alert(1)",
+    "\r\nBcc: all@example.com",
+    "{{ contact.email }}",
+    "{% for i in (1..9) %}x{% endfor %}",
+    "{{",
+    "{%",
+    "javascript:alert(1)",
+    "</title><script>",
+    "-->",
+    "\u2028\u0085\u0000"
+  ),
+  fc.array(fc.constantFrom("<", ">", '"', "'", "&", "=", " ", "`", "\r", "\n", "{{", "}}", "{%", "%}", "a", "é", "/", ":"), { maxLength: 12 }).map((a) => a.join(""))
+)
+
+// A body that prints every value in text, in quoted and unquoted attributes, inside a tag, in
+// URL attributes and in loops over order lines.
+const body =
+  '<p title="{{ contact.firstName }}" class={{ contact.lastName }} {{ event.payload.note }}>{{ contact.firstName }} {{ contact.lastName | upcase }}</p>' +
+  '<a href="{{ contact.fields.website }}">site</a><img src={{ event.payload.note }}>' +
+  "{% for line in order.lines %}<li data-sku='{{ line.sku }}'>{{ line.name }} {{ line.total | money }}</li>{% endfor %}" +
+  '<a href="https://shop.example/o/{{ order.id }}">order</a>'
+
+const escapeUnquoted = (s: string) =>
+  Template.escapeHtml(s).replace(/[ \t\n\f\r=`]/g, (c) => ({ " ": "&#32;", "\t": "&#9;", "\n": "&#10;", "\f": "&#12;", "\r": "&#13;", "=": "&#61;", "`": "&#96;" })[c]!)
+const url = (v: string, escape: (s: string) => string) => (Template.isSafeUrl(v) ? escape(v) : Template.blockedUrl)
+
+describe("Template: no value injects HTML, a header or Liquid (property)", () => {
+  const compiled = compile({ subject: "Order {{ order.id }} for {{ contact.firstName }} {{ event.payload.note }}", html: body, text: "{{ contact.firstName }}|{{ event.payload.note }}" })
+  const contextOf = (v: ReadonlyArray<string>) => ({
+    contact: { firstName: v[0], lastName: v[1], fields: { website: v[2] } },
+    event: { payload: { note: v[3] } },
+    order: { id: v[4], lines: [{ sku: v[5], name: v[6], total: { amountMinor: 100, currency: "EUR" } }] }
+  })
+
+  it.prop("the HTML body is the template with each value escaped for where it prints", [fc.array(hostile, { minLength: 7, maxLength: 7 })], ([v]) => {
+    const e = Template.escapeHtml
+    const expected =
+      `<p title="${e(v[0]!)}" class=${escapeUnquoted(v[1]!)} ${escapeUnquoted(v[3]!)}>${e(v[0]!)} ${e(v[1]!.toUpperCase())}</p>` +
+      `<a href="${url(v[2]!, e)}">site</a><img src=${url(v[3]!, escapeUnquoted)}>` +
+      `<li data-sku='${e(v[5]!)}'>${e(v[6]!)} €1.00</li>` +
+      `<a href="https://shop.example/o/${e(v[4]!)}">order</a>`
+    expect(compiled.render(contextOf(v)).html).toBe(expected)
+  })
+
+  it.prop("the subject is one line, with every value as text", [fc.array(hostile, { minLength: 7, maxLength: 7 })], ([values]) => {
+    const subject = compiled.render(contextOf(values)).subject
+    expect(subject).not.toMatch(/[\r\n\u0000-\u001f\u007f-\u009f\u2028\u2029]/)
+    expect(subject).toBe(subject.trim())
+  })
+
+  it.prop("values are printed, never read as Liquid", [hostile, hostile], ([a, b]) => {
+    const text = compiled.render(contextOf([a, "x", "x", b, "x", "x", "x"])).text
+    expect(text).toBe(`${a}|${b}`)
+  })
 })
 
 describe("Template.compile: URL placeholders", () => {

@@ -24,6 +24,7 @@ import * as Lifecycle from "./api/Lifecycle.js"
 import * as Pipelines from "./api/Pipelines.js"
 import * as Rules from "./api/Rules.js"
 import * as Settings from "./api/Settings.js"
+import * as Setup from "./api/Setup.js"
 import * as Tasks from "./api/Tasks.js"
 import * as Templates from "./api/Templates.js"
 import * as Timeline from "./api/Timeline.js"
@@ -33,6 +34,7 @@ import * as WebhooksOut from "./api/WebhooksOut.js"
 import * as Imports from "./api/Imports.js"
 import * as Exports from "./api/Exports.js"
 import * as Unsubscribe from "./api/Unsubscribe.js"
+import * as ConsentConfirm from "./api/ConsentConfirm.js"
 import { apiId, problemResponse } from "./internal/routes.js"
 
 // Every error response is a problem document: the platform's own decode error (400) is answered as
@@ -83,6 +85,7 @@ export const Api = HttpApi.make(apiId)
   .add(Pipelines.group)
   .add(Rules.group)
   .add(Settings.group)
+  .add(Setup.group)
   .add(Tasks.group)
   .add(Templates.group)
   .add(Timeline.group)
@@ -93,6 +96,7 @@ export const Api = HttpApi.make(apiId)
   .add(Imports.group)
   .add(Exports.group)
   .add(Unsubscribe.group)
+  .add(ConsentConfirm.group)
   .addError(problemResponse(400, "The request is not valid: every failing input is in `errors`, as a JSON pointer (VALIDATION_FAILED, MALFORMED_JSON…)"))
   .addError(problemResponse(413, "The body is larger than the limit (PAYLOAD_TOO_LARGE)"))
   .addError(problemResponse(415, "The body is not application/json (UNSUPPORTED_MEDIA_TYPE)"))
@@ -123,6 +127,7 @@ export const handlers = Layer.mergeAll(
   Pipelines.handlers,
   Rules.handlers,
   Settings.handlers,
+  Setup.handlers,
   Tasks.handlers,
   Templates.handlers,
   Timeline.handlers,
@@ -132,7 +137,8 @@ export const handlers = Layer.mergeAll(
   WebhooksOut.handlers,
   Imports.handlers,
   Exports.handlers,
-  Unsubscribe.handlers
+  Unsubscribe.handlers,
+  ConsentConfirm.handlers
 )
 
 /**

@@ -79,9 +79,10 @@ export type RoleName = ApiKey.Role
  * every role but none may read everything, `admin` may do everything, `read-only` changes nothing.
  *
  * - `sales`: contacts, companies, deals and pipelines, tasks, the timeline, events, lifecycle
- *   moves, consent decisions;
+ *   moves, consent decisions, double opt-in requests and unsubscribe links;
  * - `marketing`: contacts, companies, tasks, the timeline, events, lifecycle moves, consent
- *   decisions, templates and rules.
+ *   decisions, double opt-in requests and unsubscribe links, clearing an address's bounces,
+ *   templates and rules.
  *
  * What only `admin` may change: custom fields, the lifecycle's definition, the workspace's
  * settings, the dispatcher's jobs, GDPR erasure, and any route added later that no preset names.
@@ -101,7 +102,9 @@ export const roleWrites: Readonly<Record<RoleName, ReadonlyArray<string>>> = {
     "events.*",
     "lifecycle.move",
     "consent.grant",
-    "consent.withdraw"
+    "consent.withdraw",
+    "consent.request",
+    "consent.unsubscribeUrl"
   ],
   marketing: [
     "contacts.*",
@@ -112,6 +115,9 @@ export const roleWrites: Readonly<Record<RoleName, ReadonlyArray<string>>> = {
     "lifecycle.move",
     "consent.grant",
     "consent.withdraw",
+    "consent.request",
+    "consent.unsubscribeUrl",
+    "consent.clearBounce",
     "templates.*",
     "rules.*"
   ],

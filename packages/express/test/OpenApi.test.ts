@@ -37,6 +37,17 @@ describe("OpenAPI", () => {
     expect(spec.paths["/contacts"].post.parameters.map((p: { name: string }) => p.name)).toContain("Idempotency-Key")
   })
 
+  it("reports answer with their own schemas: the weighted pipeline's groups and totals, the forecast's months", async () => {
+    const spec = (await api.request("GET", "/openapi.json")).body
+    const success = (path: string) => {
+      const ref: string = spec.paths[path].post.responses["200"].content["application/json"].schema.$ref
+      return spec.components.schemas[ref.replace("#/components/schemas/", "")]
+    }
+    expect(Object.keys(success("/deals/reports/weighted").properties)).toEqual(["groupBy", "groups", "totals"])
+    expect(Object.keys(success("/deals/reports/forecast").properties)).toEqual(["months", "overdue", "later", "undated"])
+    expect(Object.keys(spec.components.schemas["Total"].properties)).toEqual(["currency", "count", "amount", "weighted", "weightedExact"])
+  })
+
   it("GET /docs is a reference page whose script is inline (no CDN)", async () => {
     const answer = await api.request("GET", "/docs")
     expect(answer.status).toBe(200)

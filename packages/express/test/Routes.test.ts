@@ -128,6 +128,7 @@ describe("the other routes", () => {
     expect((await ok("GET", "/deals/stale")).body).toEqual(await client().deals.stale())
     expect((await ok("POST", "/deals/reports/weighted", { groupBy: "stage" })).body).toEqual(await client().deals.weightedPipeline({ groupBy: "stage" }))
     expect((await ok("POST", "/deals/reports/forecast", { months: 3 })).body).toEqual(await client().deals.forecast({ months: 3 }))
+    expect((await ok("POST", "/deals/reports/floor-check")).body).toMatchObject({ floor: null, below: false, shortfall: null })
     await ok("PATCH", "/sales-settings", { floor: { amountMinor: 500_000, currency: "EUR" } })
     expect((await ok("POST", "/deals/reports/floor-check")).body).toEqual(await client().deals.floorCheck())
     expect((await api.request("DELETE", `/deals/${c.body.id}`, { as })).status).toBe(204)
@@ -193,6 +194,14 @@ describe("the other routes", () => {
     expect((await ok("POST", `/contacts/${contactId}/consent/grant`, { source: "signup-form" })).body.purposes.marketing.granted).toBe(true)
     expect((await ok("POST", `/contacts/${contactId}/consent/withdraw`)).body.purposes.marketing.granted).toBe(false)
     expect((await ok("GET", `/contacts/${contactId}/consent`)).body).toEqual(await client().consent.status(contactId))
+    // An unsubscribe link made over HTTP works like the one in a marketing mail.
+    const link = await ok("POST", `/contacts/${contactId}/consent/unsubscribe-url`)
+    const token = new URL(link.body.url).searchParams.get("token") ?? decodeURIComponent(link.body.url.split("/").at(-1))
+    expect((await client().consent.unsubscribe(token)).contactId).toBe(contactId)
+    expect((await api.request("POST", `/contacts/${contactId}/consent/unsubscribe-url`, { as: "reader-a" })).status).toBe(403)
+    // No body is a 400 naming the email, not a crash.
+    const noEmail = await api.request("POST", "/consent/clear-bounce", { as })
+    expect([noEmail.status, noEmail.body.errors?.map((e: { pointer: string }) => e.pointer)]).toEqual([400, ["/email"]])
 
     const logged = await ok("POST", "/timeline", { contactId, kind: "note", summary: "Asked for sizes" })
     expect([logged.status, logged.body.summary]).toEqual([201, "Asked for sizes"])

@@ -44,6 +44,7 @@ const seed = async (workspace: string) => {
   const deal = await crm.deals.create({ title: "Deal", amount: { amountMinor: 1000, currency: "EUR" }, contactId: contact.id })
   const task = await crm.tasks.create({ title: "Task", dueAt: "2025-02-01T09:00:00Z", channel: "call", contactId: contact.id })
   const template = await crm.templates.create({ name: "T", subject: "Hi", text: "Hello" })
+  await crm.templates.setLocale(template.id, "fr", { subject: "Salut", text: "Bonjour" })
   const rule = await crm.rules.create({ id: `rule-${workspace}`, name: "R", on: "page.viewed", actions: [{ type: "sendEmail", template: template.id }] })
   const field = await crm.fields.define({ key: "code", type: "text" })
   const event = await crm.events.emit({ id: `event-${workspace}`, type: "page.viewed", contactId: contact.id, payload: { url: "/x" } })
@@ -64,6 +65,7 @@ const seed = async (workspace: string) => {
     dealId: deal.id,
     taskId: task.id,
     templateId: template.id,
+    locale: "fr",
     ruleId: rule.id,
     jobId: job.id,
     eventId: event.event.id,
@@ -83,6 +85,7 @@ const seed = async (workspace: string) => {
       deals: await crm.deals.list({ limit: 500 }),
       tasks: await crm.tasks.list({ limit: 500 }),
       templates: await crm.templates.list(),
+      templateLocales: await crm.templates.locales(template.id),
       rules: await crm.rules.list(),
       fields: await crm.fields.list(),
       jobs: await crm.dispatcher.jobs({ limit: 500 }),
@@ -115,6 +118,10 @@ const bodyFor = (operation: Operation, ids: Record<string, string>, other: strin
       return { title: "X", dueAt: "2025-02-01T09:00:00Z", channel: "call", contactId: ids.contactId }
     case "timeline.log":
       return { contactId: ids.contactId, kind: "note", summary: "walk" }
+    case "templates.preview":
+      return { contactId: ids.contactId }
+    case "templates.setLocale":
+      return { subject: "walk", text: "walk" }
     case "events.emit":
       return { type: "page.viewed", contactId: ids.contactId, payload: { url: "/walk" } }
     case "events.emitMany":

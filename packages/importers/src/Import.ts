@@ -560,7 +560,21 @@ export const importContacts = (
         const stageIndex = LifecycleDefinition.indexOf(workspace.lifecycle, stage ?? LifecycleDefinition.initialStage(workspace.lifecycle))
         const fieldValues = Either.isRight(decoded) ? (decoded.right.fields ?? {}) : (c.fields ?? {})
         if (!(Either.isLeft(decoded) && problems.some((p) => p.startsWith("fields")))) {
-          const checked = FieldDefinition.validate(compiled, fieldValues, Math.max(stageIndex, 0))
+          // Conditional requirements read the contact as the row describes it.
+          const subject = Either.isRight(decoded)
+            ? {
+                email: decoded.right.email ?? decoded.right.emails?.[0]?.value ?? null,
+                firstName: decoded.right.firstName ?? null,
+                lastName: decoded.right.lastName ?? null,
+                phone: decoded.right.phone ?? decoded.right.phones?.[0]?.value ?? null,
+                tags: decoded.right.tags ?? [],
+                ownerId: decoded.right.ownerId ?? null,
+                score: decoded.right.score ?? 0,
+                timezone: decoded.right.timezone ?? null,
+                ...(decoded.right.source === undefined ? {} : { source: decoded.right.source })
+              }
+            : undefined
+          const checked = FieldDefinition.validate(compiled, fieldValues, Math.max(stageIndex, 0), subject)
           if (Either.isLeft(checked)) problems.push(...readable(checked.left))
         }
         return problems.length === 0 ? Either.right(raw as Contact.ContactCreate) : Either.left(problems)
@@ -684,7 +698,13 @@ export const importContacts = (
             const current = (yield* storage.consents.list(workspace.id, id)).find((r) => r.purpose === Consent.defaultPurpose)
             if (current !== undefined && current.at.epochMillis >= at.epochMillis) return
           }
-          yield* storage.consents.put(new Consent.ConsentRecord({ workspaceId: workspace.id, contactId: id, purpose: Consent.defaultPurpose, granted: consent.granted, source: consent.source, at }))
+          // A granted consent keeps its proof: given by import, when the file says.
+          const proof = consent.granted
+            ? new Consent.ConsentProof({ at, method: "import", ip: null, userAgent: null, evidence: null, requestedAt: null })
+            : null
+          yield* storage.consents.put(
+            new Consent.ConsentRecord({ workspaceId: workspace.id, contactId: id, purpose: Consent.defaultPurpose, granted: consent.granted, source: consent.source, at, proof })
+          )
           report.consents++
         })
 

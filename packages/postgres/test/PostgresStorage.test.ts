@@ -45,7 +45,11 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { migration_id: 8, name: "http_idempotency" },
       { migration_id: 9, name: "api_keys_webhook_receipts" },
       { migration_id: 10, name: "webhooks_out" },
-      { migration_id: 11, name: "imports" }
+      { migration_id: 11, name: "imports" },
+      { migration_id: 12, name: "template_locales" },
+      { migration_id: 13, name: "setup_keys" },
+      { migration_id: 14, name: "consent_proof" },
+      { migration_id: 15, name: "pressure" }
     ])
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })

@@ -495,6 +495,54 @@ const imports = (t: Types, _pg: boolean): ReadonlyArray<string> => [
   `CREATE INDEX rapport_imports_recent ON rapport_imports (workspace_id, created_at, id)`
 ]
 
+// Stable keys the app gives templates and rules (set-up as code finds them again by key). NULL for
+// records made at run time: a unique index allows any number of NULLs on both dialects.
+const setupKeys = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `ALTER TABLE rapport_templates ADD COLUMN setup_key ${t.key}`,
+  `CREATE UNIQUE INDEX rapport_templates_setup_key ON rapport_templates (workspace_id, setup_key)`,
+  `ALTER TABLE rapport_rules ADD COLUMN setup_key ${t.key}`,
+  `CREATE UNIQUE INDEX rapport_rules_setup_key ON rapport_rules (workspace_id, setup_key)`
+]
+
+// Consent proof and double opt-in (a pending consent has requested_at), and the deliverability of
+// addresses per workspace: hard bounces, soft bounce counts, spam complaints (issue 15).
+const consentProof = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `ALTER TABLE rapport_consents ADD COLUMN proof ${t.json}`,
+  `ALTER TABLE rapport_consents ADD COLUMN requested_at ${t.instant}`,
+  `CREATE TABLE rapport_address_health (
+    workspace_id ${t.key} NOT NULL,
+    email ${t.key} NOT NULL,
+    hard_bounced_at ${t.instant},
+    hard_bounce_reason TEXT,
+    soft_bounces INTEGER NOT NULL,
+    last_soft_bounce_at ${t.instant},
+    complained_at ${t.instant},
+    PRIMARY KEY (workspace_id, email)
+  )`
+]
+
+// A template's per-locale variants (issue 15): one row per template and locale, read whole with
+// the template when a mail is rendered. Keyed by workspace first, like every table.
+const templateLocales = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_template_locales (
+    workspace_id ${t.key} NOT NULL,
+    template_id ${t.key} NOT NULL,
+    locale ${t.key} NOT NULL,
+    subject TEXT NOT NULL,
+    html TEXT,
+    text TEXT,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, template_id, locale)
+  )`
+]
+
+// The purpose a job took its place under, which a pressure cap counts across channels (marketing
+// mails and rules' tasks, issue 15); counted per contact and purpose in a window of reserved_at.
+const pressure = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `ALTER TABLE rapport_jobs ADD COLUMN purpose ${t.key}`,
+  `CREATE INDEX rapport_jobs_pressure ON rapport_jobs (workspace_id, contact_id, purpose, reserved_at)`
+]
+
 const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
@@ -519,7 +567,11 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0008_http_idempotency": statements(httpIdempotency),
   "0009_api_keys_webhook_receipts": statements(apiKeysWebhookReceipts),
   "0010_webhooks_out": statements(webhooksOut),
-  "0011_imports": statements(imports)
+  "0011_imports": statements(imports),
+  "0012_template_locales": statements(templateLocales),
+  "0013_setup_keys": statements(setupKeys),
+  "0014_consent_proof": statements(consentProof),
+  "0015_pressure": statements(pressure)
 }
 
 /**

@@ -21,6 +21,8 @@ import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { isUnavailable, storageError, violatesPrimaryKey } from "./internal/errors.js"
 import { makeOutbox } from "./internal/outbox.js"
+import { makeAddressHealth } from "./internal/addressHealth.js"
+import { makeTemplateLocales } from "./internal/templateLocales.js"
 import { makeAccess } from "./internal/access.js"
 import { makeWebhookSubscriptions } from "./internal/webhooks.js"
 import { makeIdempotency } from "./internal/idempotency.js"
@@ -984,6 +986,8 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     orders,
     ...makeSales(sql, instant),
     ...makeOutbox(sql, instant),
+    addressHealth: makeAddressHealth(sql),
+    templateLocales: makeTemplateLocales(sql),
     ...makeIdempotency(sql, instant),
     ...makeAccess(sql, instant),
     webhookSubscriptions: makeWebhookSubscriptions(sql, instant),

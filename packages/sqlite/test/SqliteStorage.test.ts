@@ -110,7 +110,11 @@ describe("SqliteStorage", () => {
       { migration_id: 8, name: "http_idempotency" },
       { migration_id: 9, name: "api_keys_webhook_receipts" },
       { migration_id: 10, name: "webhooks_out" },
-      { migration_id: 11, name: "imports" }
+      { migration_id: 11, name: "imports" },
+      { migration_id: 12, name: "template_locales" },
+      { migration_id: 13, name: "setup_keys" },
+      { migration_id: 14, name: "consent_proof" },
+      { migration_id: 15, name: "pressure" }
     ])
       expect(yield* sql`SELECT name FROM pragma_index_info('rapport_contacts_phone') ORDER BY seqno`).toEqual([{ name: "workspace_id" }, { name: "phone" }])
       for (const index of ["rapport_contact_identities_email", "rapport_contact_identities_phone"]) {

@@ -25,10 +25,13 @@ import {
   type CompanyJson,
   type CompanyUpdate,
   type ConsentChange,
+  type ConsentRequest,
+  type MailFeedback,
   type ContactCreate,
   type ContactJson,
   type ContactMergeOptions,
   type ContactUpdate,
+  type ContactUpsert,
   createCrm,
   type CrmClient,
   type DealCreate,
@@ -58,6 +61,7 @@ import {
   type RuleUpdate,
   type SalesSettingsChanges,
   type SendQuoteOptions,
+  type SetupDeclaration,
   Storage,
   type TaskCreate,
   type TaskJson,
@@ -66,6 +70,7 @@ import {
   type TemplateCreate,
   type TemplateJson,
   type TemplateUpdate,
+  type TemplateVariantInput,
   type TimelineLog,
   type WorkspaceChanges
 } from "@rapport/core"
@@ -877,6 +882,33 @@ const writes: ReadonlyArray<Write> = [
     async (crm, r) => [[r, await crm.tasks.get(r.id)]]
   ),
   write(
+    "contacts.upsert",
+    async (s) => (await s.typedFields(), [{ ...newContact(), fields: typedValues() }]),
+    (crm, a) => crm.contacts.upsert(arg<ContactUpsert>(a, 0)),
+    async (crm, r) => [[r.contact, await crm.contacts.get(r.contact.id)]]
+  ),
+  write(
+    "setup.apply",
+    async () => [
+      {
+        fields: [{ key: "tier", type: "select", options: ["gold", "silver"], label: "Tier" }],
+        pipelines: [{ name: "Hostile" }],
+        templates: [{ key: "hello", name: "Hello", subject: "Hi {{ contact.firstName }}", text: "Hello" }],
+        rules: [{ key: "tagger", name: "Tagger", on: "demo.requested", actions: [{ type: "addTag", tag: "demo" }, { type: "sendEmail", templateKey: "hello" }] }]
+      }
+    ],
+    (crm, a) => crm.setup.apply(arg<SetupDeclaration>(a, 0)),
+    async (crm, r) => {
+      const templates = (await crm.templates.list()).filter((t) => t.key !== null)
+      const rules = (await crm.rules.list()).filter((x) => x.key !== null)
+      const made = (kind: string) => r.plan.filter((p) => p.kind === kind && p.action !== "delete").map((p) => p.key).sort()
+      return [
+        [made("template"), templates.map((t) => t.key).sort()],
+        [made("rule"), rules.map((x) => x.key).sort()]
+      ]
+    }
+  ),
+  write(
     "templates.create",
     async () => [{ name: "Welcome", purpose: "marketing", subject: "Welcome, {{ contact.firstName }}", html: '<p>Hello {{ contact.firstName }}, <a href="https://example.com">see</a></p><a href="{{ unsubscribeUrl }}">Unsubscribe</a>', text: "Hello {{ contact.firstName }}\n\nUnsubscribe: {{ unsubscribeUrl }}" }],
     (crm, a) => crm.templates.create(arg<TemplateCreate>(a, 0)),
@@ -896,6 +928,22 @@ const writes: ReadonlyArray<Write> = [
     async (s) => [(await s.template()).id],
     (crm, a) => crm.templates.remove(arg<string>(a, 0)),
     async (crm, _r, s) => gone(codeOf(crm.templates.get((await s.template()).id)))
+  ),
+  write(
+    "templates.setLocale",
+    async (s) => [(await s.template()).id, "fr-CA", { subject: "Bonjour {{ contact.firstName }}", html: '<p>Salut {{ contact.firstName }}, <a href="https://example.com">voir</a></p>', text: "Salut {{ contact.firstName }}" }],
+    (crm, a) => crm.templates.setLocale(arg<string>(a, 0), arg<string>(a, 1), arg<TemplateVariantInput>(a, 2)),
+    async (crm, r) => [[r, (await crm.templates.locales(r.templateId)).find((v) => v.locale === r.locale) ?? null]]
+  ),
+  write(
+    "templates.removeLocale",
+    async (s) => {
+      const template = await s.template()
+      await s.crm.templates.setLocale(template.id, "fr", { subject: "Bonjour", text: "Salut" })
+      return [template.id, "fr"]
+    },
+    (crm, a) => crm.templates.removeLocale(arg<string>(a, 0), arg<string>(a, 1)),
+    async (crm, _r, s) => [[[], (await crm.templates.locales((await s.template()).id)).filter((v) => v.locale === "fr")]]
   ),
   write(
     "rules.create",
@@ -991,6 +1039,29 @@ const writes: ReadonlyArray<Write> = [
     )
   ),
   write(
+    "consent.grant with proof",
+    async (s) => [(await s.contact()).id, { purpose: "newsletter", source: "fair", proof: { at, method: "form", ip: "192.0.2.1", userAgent: "Mozilla/5.0", evidence: "Paper form « Salon »" } }],
+    (crm, a) => crm.consent.grant(arg<string>(a, 0), arg<ConsentChange>(a, 1)),
+    async (crm, r, s) => [[r, await crm.consent.status((await s.contact()).id)]]
+  ),
+  write(
+    "consent.request",
+    async (s) => [(await s.contact()).id, { purpose: "marketing", source: "footer", evidence: "Footer box" }],
+    (crm, a) => crm.consent.request(arg<string>(a, 0), arg<ConsentRequest>(a, 1)),
+    async (crm, r, s) => [[r.status, await crm.consent.status((await s.contact()).id)]]
+  ),
+  write(
+    "consent.recordMailFeedback",
+    async () => [[{ id: "feedback-1", type: "bounced", kind: "soft", email: "ada@example.com", reason: "452 mailbox full", provider: "test", messageId: "<m-1@example.com>" }]],
+    (crm, a) => crm.consent.recordMailFeedback(arg<ReadonlyArray<MailFeedback>>(a, 0)),
+    async (crm, r, s) => [
+      [
+        r.filter((x) => x.eventId !== null && !x.duplicate).map((x) => x.email),
+        (await crm.consent.status((await s.contact()).id)).addresses.map((x) => x.email)
+      ]
+    ]
+  ),
+  write(
     "consent.unsubscribe",
     async (s) => [await s.token()],
     (crm, a) => crm.consent.unsubscribe(arg<string>(a, 0)),
@@ -1075,7 +1146,11 @@ export const hostileInputSuite = <E>(layer: Layer.Layer<Storage.Storage | SqlCli
       crm = await createCrm({
         storage: { layer: Layer.succeed(Storage.Storage, Context.get(context, Storage.Storage)) },
         mailer: { layer: Mailers.capturingLayer },
-        mail: { from: "crm@example.com", unsubscribe: { url: "https://example.com/unsubscribe/{token}", secret: "hostile-suite-secret" } }
+        mail: {
+          from: "crm@example.com",
+          unsubscribe: { url: "https://example.com/unsubscribe/{token}", secret: "hostile-suite-secret" },
+          confirmation: { url: "https://example.com/consent/confirm/{token}" }
+        }
       })
     }, timeout)
 

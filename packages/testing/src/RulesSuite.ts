@@ -458,6 +458,47 @@ export const rulesSuite = (test: Test) => {
         expect(yield* s.jobs.reservedSince(Fixtures.freshWorkspaceId(), { contactId: ada, categories: ["marketing"], since: at("2025-05-01T00:00:00.000Z") })).toBe(0)
       }))
 
+    test("placesSince counts the contact's places under one purpose after the instant, across action types, and names the one that frees the window", () =>
+      Effect.gen(function* () {
+        const s = yield* store
+        const ws = Fixtures.freshWorkspaceId()
+        const [ada, bob] = [contactId(1), contactId(2)]
+        const place = (contact: Ids.ContactId, purpose: string | null, reservedAt: string | null, action: Job.Job["action"], status: Job.Job["status"] = "done") =>
+          Fixtures.job(ws, { contactId: contact, purpose, reservedAt: reservedAt === null ? null : at(reservedAt), status, action })
+        const mail = { type: "sendEmail" as const, template: templateId }
+        const call = { type: "createTask" as const, title: "Call", channel: "call" as const, purpose: "marketing" }
+        yield* s.jobs.insertMany([
+          yield* place(ada, "marketing", "2025-06-01T09:00:00.000Z", mail),
+          yield* place(ada, "marketing", "2025-06-03T09:00:00.000Z", call),
+          yield* place(ada, "marketing", "2025-06-05T09:00:00.000Z", mail, "running"),
+          yield* place(ada, "newsletter", "2025-06-05T10:00:00.000Z", mail),
+          yield* place(ada, "marketing", null, call, "pending"),
+          yield* place(ada, null, "2025-06-05T11:00:00.000Z", mail),
+          yield* place(bob, "marketing", "2025-06-05T09:00:00.000Z", mail)
+        ])
+        const places = (contact: Ids.ContactId, instant: string, max: number, purpose = "marketing") =>
+          Effect.map(s.jobs.placesSince(ws, { contactId: contact, purpose, since: at(instant), max }), (r) => ({
+            count: r.count,
+            releasedBy: Option.map(r.releasedBy, DateTime.formatIso)
+          }))
+        // Below max: no release instant.
+        expect(yield* places(ada, "2025-05-01T00:00:00.000Z", 4)).toEqual({ count: 3, releasedBy: Option.none() })
+        // At max, the oldest place frees the window; one over, the second oldest.
+        expect(yield* places(ada, "2025-05-01T00:00:00.000Z", 3)).toEqual({ count: 3, releasedBy: Option.some("2025-06-01T09:00:00.000Z") })
+        expect(yield* places(ada, "2025-05-01T00:00:00.000Z", 2)).toEqual({ count: 3, releasedBy: Option.some("2025-06-03T09:00:00.000Z") })
+        expect(yield* places(ada, "2025-05-01T00:00:00.000Z", 1)).toEqual({ count: 3, releasedBy: Option.some("2025-06-05T09:00:00.000Z") })
+        // The window is strict: a place at the instant itself is out.
+        expect(yield* places(ada, "2025-06-03T09:00:00.000Z", 1)).toEqual({ count: 1, releasedBy: Option.some("2025-06-05T09:00:00.000Z") })
+        expect(yield* places(ada, "2025-06-06T00:00:00.000Z", 1)).toEqual({ count: 0, releasedBy: Option.none() })
+        expect(yield* places(ada, "2025-05-01T00:00:00.000Z", 1, "newsletter")).toEqual({ count: 1, releasedBy: Option.some("2025-06-05T10:00:00.000Z") })
+        expect(yield* places(bob, "2025-05-01T00:00:00.000Z", 5)).toEqual({ count: 1, releasedBy: Option.none() })
+        // The purpose round-trips on the job.
+        const stored = yield* s.jobs.list(ws, { contactId: ada, statuses: ["running"], limit: 10 })
+        expect(stored.map((j) => j.purpose)).toEqual(["marketing"])
+        const elsewhere = yield* s.jobs.placesSince(Fixtures.freshWorkspaceId(), { contactId: ada, purpose: "marketing", since: at("2025-05-01T00:00:00.000Z"), max: 1 })
+        expect(elsewhere.count).toBe(0)
+      }))
+
     test("countByVariant counts a rule's jobs of the given statuses and action types per variant", () =>
       Effect.gen(function* () {
         const s = yield* store

@@ -28,10 +28,13 @@ import { accessSuite } from "./AccessSuite.js"
 import { webhooksOutSuite } from "./WebhooksOutSuite.js"
 import { historySuite } from "./HistorySuite.js"
 import { importsSuite } from "./ImportsSuite.js"
+import { consentSuite } from "./ConsentSuite.js"
 import { identitiesSuite } from "./IdentitiesSuite.js"
 import { mergeSuite } from "./MergeSuite.js"
 import { rulesSuite } from "./RulesSuite.js"
 import { salesSuite } from "./SalesSuite.js"
+import { setupKeysSuite } from "./SetupKeysSuite.js"
+import { templateLocalesSuite } from "./TemplateLocalesSuite.js"
 
 /**
  * @since 0.1.0
@@ -1062,6 +1065,12 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
     historySuite(test)
 
     importsSuite(test)
+
+    consentSuite(test)
+
+    setupKeysSuite(test)
+
+    templateLocalesSuite(test)
 
     describe("services on this storage", () => {
       test("contacts.update with a stale version fails with Conflict and changes nothing", () =>

@@ -23,6 +23,7 @@ import {
   type DispatchReport,
   IdGenerator,
   Mailer,
+  type MailerProvider,
   type Webhooks
 } from "@rapport/core"
 import { memoryStorage } from "@rapport/sqlite"
@@ -40,7 +41,10 @@ export interface TestCrmOptions {
   readonly start?: string | Date | undefined
   /** The workspace of the client (default `default`). */
   readonly workspace?: string | undefined
-  /** Mail settings (default: a test unsubscribe URL and secret, so marketing mail can be sent). */
+  /**
+   * Mail settings (default: a test unsubscribe URL and secret, so marketing mail can be sent, and a
+   * test confirmation URL, so double opt-in can be requested).
+   */
   readonly mail?: Mailer.MailSettingsService | undefined
   /** Custom actions your rules call. */
   readonly actions?: Readonly<Record<string, CustomActionHandler>> | undefined
@@ -53,6 +57,13 @@ export interface TestCrmOptions {
    * @since 0.6.0
    */
   readonly webhooks?: Webhooks.WebhookSettingsService | undefined
+  /**
+   * A real mailer to hand mails to (an SMTP layer to a test server, say): the test CRM still
+   * records every hand-over in `mails`, and the mailer's receipt and failures reach the jobs.
+   *
+   * @since 0.7.0
+   */
+  readonly mailer?: MailerProvider | undefined
 }
 
 /**
@@ -159,23 +170,33 @@ const add = (a: DispatchReport, b: DispatchReport): DispatchReport => ({
 export const createTestCrm = async (options: TestCrmOptions = {}): Promise<TestCrm> => {
   const time = virtualClock(toMillis(options.start ?? DEFAULT_START))
   const attempts: Array<SentMail> = []
-  const mailer = {
-    layer: Layer.succeed(
-      Mailer.Mailer,
-      Mailer.Mailer.of({
-        send: (mail) =>
-          Effect.sync(() => {
-            attempts.push({ ...mail, sentAt: new Date(time.now()).toISOString() })
-            return { messageId: `test-${mail.idempotencyKey}` }
-          })
-      })
-    )
-  }
+  const record = (mail: Mailer.OutgoingMail) => Effect.sync(() => void attempts.push({ ...mail, sentAt: new Date(time.now()).toISOString() }))
+  const given = options.mailer
+  const mailer =
+    given === undefined
+      ? {
+          layer: Layer.succeed(
+            Mailer.Mailer,
+            Mailer.Mailer.of({ send: (mail) => Effect.as(record(mail), { messageId: `test-${mail.idempotencyKey}` }) })
+          )
+        }
+      : "layer" in given
+        ? {
+            layer: Layer.effect(
+              Mailer.Mailer,
+              Effect.map(Mailer.Mailer, (inner) => Mailer.Mailer.of({ send: (mail) => Effect.zipRight(record(mail), inner.send(mail)) }))
+            ).pipe(Layer.provide(given.layer))
+          }
+        : { send: async (mail: Mailer.OutgoingMail) => (attempts.push({ ...mail, sentAt: new Date(time.now()).toISOString() }), given.send(mail)) }
   const crm = await createCrm({
     storage: memoryStorage(),
     mailer,
     clock: time.clock,
-    mail: options.mail ?? { from: "test@rapport.example", unsubscribe: { url: "https://test.example/unsubscribe?token={token}", secret: "rapport-test-secret" } },
+    mail: options.mail ?? {
+      from: "test@rapport.example",
+      unsubscribe: { url: "https://test.example/unsubscribe?token={token}", secret: "rapport-test-secret" },
+      confirmation: { url: "https://test.example/consent/confirm?token={token}" }
+    },
     ids: options.ids ?? IdGenerator.makeSequential(),
     ...(options.actions === undefined ? {} : { actions: options.actions }),
     ...(options.webhooks === undefined ? {} : { webhooks: options.webhooks }),

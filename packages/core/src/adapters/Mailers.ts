@@ -53,7 +53,35 @@ export const capturingLayer: Layer.Layer<Mailer | CapturingMailer> = Layer.effec
 )
 
 /**
- * A Mailer that prints each mail's recipient and subject (and its text body) to the console.
+ * The whole mail as a developer reads it in a terminal: the envelope and headers (From, Reply-To,
+ * To, Subject, the idempotency key and every extra header such as `List-Unsubscribe`), the text
+ * part, the HTML part, and each attachment's name, type and size.
+ *
+ * @since 0.7.0
+ * @category utils
+ */
+export const renderForConsole = (mail: OutgoingMail): string => {
+  const rule = "─".repeat(72)
+  const lines = [
+    rule,
+    ...(mail.from === undefined ? [] : [`From:        ${mail.from}`]),
+    ...(mail.replyTo === undefined ? [] : [`Reply-To:    ${mail.replyTo}`]),
+    `To:          ${mail.to}`,
+    `Subject:     ${mail.subject}`,
+    `Idempotency: ${mail.idempotencyKey}`,
+    ...Object.entries(mail.headers ?? {}).map(([name, value]) => `${`${name}:`.padEnd(12)} ${value}`),
+    ...(mail.attachments ?? []).map((a) => `Attachment:  ${a.filename} (${a.contentType}, ${a.content.byteLength} bytes)`)
+  ]
+  if (mail.text !== undefined) lines.push("", "── text ──", mail.text)
+  if (mail.html !== undefined) lines.push("", "── html ──", mail.html)
+  if (mail.text === undefined && mail.html === undefined) lines.push("", "(no body)")
+  lines.push(rule)
+  return lines.join("\n")
+}
+
+/**
+ * A Mailer for development that prints each whole mail to the console ({@link renderForConsole}):
+ * headers, the text part and the HTML part, and the attachments' names and sizes.
  *
  * @since 0.1.0
  * @category layers
@@ -61,10 +89,6 @@ export const capturingLayer: Layer.Layer<Mailer | CapturingMailer> = Layer.effec
 export const consoleLayer: Layer.Layer<Mailer> = Layer.succeed(
   Mailer,
   Mailer.of({
-    send: (mail) =>
-      Effect.as(
-        Console.log(`[mail] to ${mail.to}: ${mail.subject}${mail.text === undefined ? "" : `\n${mail.text}`}`),
-        { messageId: `console-${mail.idempotencyKey}` }
-      )
+    send: (mail) => Effect.as(Console.log(renderForConsole(mail)), { messageId: `console-${mail.idempotencyKey}` })
   })
 )

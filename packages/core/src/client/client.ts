@@ -92,6 +92,18 @@ export interface DispatcherClient extends Omit<ServiceClient<Crm.Namespaces["dis
 }
 
 /**
+ * The `setup` namespace: callable itself (`crm.setup(declaration)` applies it), with the
+ * service's `apply` and `plan` (a dry run) as methods.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export interface SetupClient extends ServiceClient<Crm.Namespaces["setup"]> {
+  /** Makes the workspace what the declaration says, in one transaction; returns the plan (`dryRun: true` stores nothing). */
+  (declaration: Parameters<Crm.Namespaces["setup"]["apply"]>[0]): ReturnType<ServiceClient<Crm.Namespaces["setup"]>["apply"]>
+}
+
+/**
  * The Promise client: one namespace per Effect service (the names of {@link Crm.services}), one
  * method per service member, derived from the services' types ({@link ServiceClient}); results
  * are plain JSON ({@link ClientJson}); failures are {@link RapportError}s.
@@ -99,7 +111,9 @@ export interface DispatcherClient extends Omit<ServiceClient<Crm.Namespaces["dis
  * @since 0.1.0
  * @category models
  */
-export interface CrmClient extends Omit<ServicesClient, "dispatcher"> {
+export interface CrmClient extends Omit<ServicesClient, "dispatcher" | "setup"> {
+  /** Set-up as code: `crm.setup(declaration)`; see {@link SetupClient}. */
+  readonly setup: SetupClient
   /** The workspace this client works in. */
   readonly workspaceId: string
   /** Runs the jobs rules queue (mails, delayed checks, custom actions). */
@@ -181,10 +195,13 @@ const makeClient = (
     }
   }
 
+  const setup: SetupClient = Object.assign((declaration: Parameters<SetupClient>[0]) => services.setup.apply(declaration), services.setup)
+
   return {
     ...services,
     workspaceId,
     dispatcher,
+    setup,
     workspace: (id) => makeClient(runtime, namespaces, lifetime, parseWorkspaceId(id)),
     run,
     close: async () => {

@@ -1,5 +1,5 @@
 // The Promise client's public names, re-exported by the package's index.
-export { type ClientMethod, createCrm, type CrmClient, type DispatcherClient, type RunningDispatcher, type ServiceClient, type ServicesClient } from "./client.js"
+export { type ClientMethod, createCrm, type CrmClient, type DispatcherClient, type RunningDispatcher, type ServiceClient, type ServicesClient, type SetupClient } from "./client.js"
 export {
   assertEffectVersion,
   checkEffectVersion,

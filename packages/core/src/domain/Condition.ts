@@ -299,7 +299,16 @@ const decodeShape = (u: unknown, _options: unknown, ast: SchemaAST.AST): Either.
 export const Condition: Schema.Schema<Condition> = Schema.declare([], { decode: () => decodeShape, encode: () => decodeShape }, {
   identifier: "Condition",
   // What JSON Schema (the HTTP API's OpenAPI document) shows: the grammar is checked by decodeShape.
-  jsonSchema: { type: "object", description: "A condition: { all: [...] }, { any: [...] }, { not: ... } or a comparison { path, op, value }" }
+  jsonSchema: { type: "object", description: "A condition: { all: [...] }, { any: [...] }, { not: ... } or a comparison { path, op, value }" },
+  // Generated values (property tests of what holds a condition): a few valid conditions.
+  arbitrary: () => (fc) =>
+    fc.constantFrom<Condition>(
+      { all: [] },
+      { any: [] },
+      { not: { path: "contact.email", op: "exists" } },
+      { path: "contact.score", op: "gte", value: 10 },
+      { any: [{ path: "contact.tags", op: "contains", value: "vip" }, { path: "contact.stage", op: "eq", value: "customer" }] }
+    )
 })
 
 // ---------------------------------------------------------------------------------------------

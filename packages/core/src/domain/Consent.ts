@@ -6,9 +6,10 @@
  * @since 0.3.0
  */
 import * as Schema from "effect/Schema"
-import { ContactId, WorkspaceId } from "./Ids.js"
+import { EmailFromString } from "./Email.js"
+import { ContactId, EventId, WorkspaceId } from "./Ids.js"
 import { SafeString } from "./Json.js"
-import { Instant } from "./Time.js"
+import { Instant, InstantInput } from "./Time.js"
 import { showValue } from "../internal/show.js"
 
 /**
@@ -42,8 +43,72 @@ export const defaultPurpose = "marketing"
 export const everyPurpose = "*"
 
 /**
+ * How consent was given: `double-opt-in` (the contact clicked the confirmation link of
+ * `consent.request`), `form` (a sign-up form, a checkbox), `import` (a file stated it), `api` (the
+ * host app recorded it), or `other`.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const ProofMethod = Schema.Literal("double-opt-in", "form", "import", "api", "other")
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export type ProofMethod = typeof ProofMethod.Type
+
+/**
+ * The proof of a consent, as stored with it (GDPR art. 7(1): the controller must be able to
+ * demonstrate consent): when it was given, how, from which IP address and user agent, the wording
+ * the person agreed to, and for a double opt-in when the confirmation was requested.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export class ConsentProof extends Schema.Class<ConsentProof>("ConsentProof")({
+  /** When the person gave consent (for a double opt-in: when they confirmed). */
+  at: Instant,
+  method: ProofMethod,
+  ip: Schema.NullOr(Schema.String),
+  userAgent: Schema.NullOr(Schema.String),
+  /** The wording or form the person agreed to (`"Newsletter box, checkout page v3"`). */
+  evidence: Schema.NullOr(Schema.String),
+  /** Double opt-in: when the confirmation mail was requested. */
+  requestedAt: Schema.NullOr(Instant)
+}) {}
+
+/**
+ * What a caller passes as proof of a consent: `consent.grant(id, { proof })`, `consent.confirm(token,
+ * proof)`. Every field is optional; `at` defaults to now (it cannot be in the future) and `method`
+ * to `api` (`double-opt-in` for a confirmation). An IP address is IPv4 or IPv6 text, as the host
+ * read it (behind a proxy, the client's address from the proxy's header the host trusts).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const ProofInput = Schema.Struct({
+  at: Schema.optional(InstantInput),
+  method: Schema.optional(ProofMethod),
+  ip: Schema.optional(
+    Schema.String.pipe(
+      Schema.pattern(/^[0-9A-Fa-f.:]{2,45}$/, { message: (issue) => `must be an IPv4 or IPv6 address (got ${showValue(issue.actual)})` })
+    )
+  ),
+  userAgent: Schema.optional(SafeString.pipe(Schema.maxLength(500))),
+  evidence: Schema.optional(SafeString.pipe(Schema.maxLength(2000)))
+})
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export type ProofInput = typeof ProofInput.Encoded
+
+/**
  * One stored consent decision: granted or withdrawn, when, and where it came from (a sign-up
- * form, an unsubscribe link, a call).
+ * form, an unsubscribe link, a call), with its proof when one was recorded. A consent waiting for
+ * its double opt-in confirmation is not granted and has `requestedAt`.
  *
  * @since 0.3.0
  * @category models
@@ -59,8 +124,74 @@ export class ConsentRecord extends Schema.Class<ConsentRecord>("ConsentRecord")(
    * When the decision took effect. An unsubscription through a link issued before a later opt-in
    * is dated at the link's issue time, so that it withdraws only the consents given before it.
    */
-  at: Instant
+  at: Instant,
+  /**
+   * The proof recorded with a grant (none for older records and withdrawals).
+   *
+   * @since 0.7.0
+   */
+  proof: Schema.optionalWith(Schema.NullOr(ConsentProof), { default: () => null }),
+  /**
+   * Pending double opt-in: when the confirmation mail was requested (the consent is not granted
+   * until the contact confirms).
+   *
+   * @since 0.7.0
+   */
+  requestedAt: Schema.optionalWith(Schema.NullOr(Instant), { default: () => null })
 }) {}
+
+/**
+ * What Rapport knows of a mail address's deliverability in a workspace: its last hard bounce
+ * (marketing mail no longer goes to it), its soft bounces, and the last spam complaint.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export class AddressHealth extends Schema.Class<AddressHealth>("AddressHealth")({
+  workspaceId: WorkspaceId,
+  /** The address, in its key form (lower case). */
+  email: Schema.String,
+  hardBouncedAt: Schema.NullOr(Instant),
+  hardBounceReason: Schema.NullOr(Schema.String),
+  softBounces: Schema.Int,
+  lastSoftBounceAt: Schema.NullOr(Instant),
+  complainedAt: Schema.NullOr(Instant)
+}) {}
+
+/**
+ * A bounce, a spam complaint or an unsubscription reported by the mail provider, as `consent.recordMailFeedback`
+ * accepts it (the Brevo and Mailjet webhook mappers produce these). The contact is found by the
+ * job whose `idempotencyKey` the provider echoes back (Mailjet's `CustomID`, Brevo's
+ * `X-Mailin-custom`), else by the address. `id` makes the report idempotent (derived from the
+ * provider's event id by the mappers).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const MailFeedback = Schema.Struct({
+  id: Schema.optional(EventId),
+  /**
+   * `bounced`, `complained` (marked as spam), or `unsubscribed` (through the provider's own
+   * unsubscribe link: every marketing purpose is withdrawn, as with Rapport's links).
+   */
+  type: Schema.Literal("bounced", "complained", "unsubscribed"),
+  email: EmailFromString,
+  /** Bounces: `hard` (the address does not exist or refuses mail for good) or `soft` (a full mailbox, a server down). Default `hard`. */
+  kind: Schema.optional(Schema.Literal("hard", "soft")),
+  reason: Schema.optional(SafeString.pipe(Schema.maxLength(1000))),
+  provider: Schema.optional(SafeString.pipe(Schema.maxLength(40))),
+  /** The provider's message id (or the Message-ID header). */
+  messageId: Schema.optional(SafeString.pipe(Schema.maxLength(300))),
+  /** The idempotency key Rapport sent the mail with, when the provider echoes it back. */
+  idempotencyKey: Schema.optional(SafeString.pipe(Schema.maxLength(400))),
+  occurredAt: Schema.optional(InstantInput)
+})
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export type MailFeedback = typeof MailFeedback.Encoded
 
 /**
  * Whether marketing mail for a purpose may go to a contact with these records: consent granted
@@ -84,10 +215,47 @@ export const allows = (records: ReadonlyArray<ConsentRecord>, purpose: string): 
  */
 export interface ConsentStatus {
   readonly contactId: string
-  /** Per purpose: whether marketing mail of that purpose may be sent now. */
-  readonly purposes: Readonly<Record<string, { readonly granted: boolean; readonly at: string; readonly source: string | null }>>
+  /**
+   * Per purpose: whether marketing mail of that purpose may be sent now, since when, from which
+   * source, the proof recorded with it, and whether a double opt-in confirmation is pending.
+   */
+  readonly purposes: Readonly<
+    Record<
+      string,
+      {
+        readonly granted: boolean
+        readonly at: string
+        readonly source: string | null
+        /** @since 0.7.0 */
+        readonly pending: boolean
+        /** @since 0.7.0 */
+        readonly proof: {
+          readonly at: string
+          readonly method: ProofMethod
+          readonly ip: string | null
+          readonly userAgent: string | null
+          readonly evidence: string | null
+          readonly requestedAt: string | null
+        } | null
+      }
+    >
+  >
   /** When the contact last unsubscribed from everything, if they did and did not opt in since. */
   readonly unsubscribedAt: string | null
+  /**
+   * The contact's addresses that bounced or complained: a hard-bounced address receives no
+   * marketing mail (transactional mail still goes).
+   *
+   * @since 0.7.0
+   */
+  readonly addresses: ReadonlyArray<{
+    readonly email: string
+    readonly hardBouncedAt: string | null
+    readonly hardBounceReason: string | null
+    readonly softBounces: number
+    readonly lastSoftBounceAt: string | null
+    readonly complainedAt: string | null
+  }>
 }
 
 /**
@@ -99,7 +267,14 @@ export interface ConsentStatus {
 export const ConsentChange = Schema.Struct({
   purpose: Schema.optional(Purpose),
   /** Where the decision came from: `signup-form`, `unsubscribe-link`, `phone`… */
-  source: Schema.optional(SafeString.pipe(Schema.minLength(1), Schema.maxLength(200)))
+  source: Schema.optional(SafeString.pipe(Schema.minLength(1), Schema.maxLength(200))),
+  /**
+   * `consent.grant` only: the proof of the consent (time, method, IP address, user agent,
+   * wording), stored with it.
+   *
+   * @since 0.7.0
+   */
+  proof: Schema.optional(ProofInput)
 })
 
 /**

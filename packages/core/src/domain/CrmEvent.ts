@@ -87,6 +87,13 @@ const RecordedByRapport = Payload.pipe(
   Schema.filter(() => "contact.stage_changed is recorded by Rapport whenever a contact's stage changes: move the contact with lifecycle.move instead")
 )
 
+// Bounces and complaints change what may be sent to an address: they are recorded with that change
+// by consent.recordMailFeedback (or a provider's webhook), never emitted alone.
+const RecordedWithFeedback = (type: string) =>
+  Payload.pipe(
+    Schema.filter(() => `${type} is recorded by consent.recordMailFeedback (or a Brevo or Mailjet webhook source), which also flags the address or withdraws consent: call it instead`)
+  )
+
 /**
  * Payload Schemas of the built-in event types; other types accept any JSON object.
  * `contact.stage_changed` cannot be emitted: Rapport records it with every stage change.
@@ -97,6 +104,8 @@ const RecordedByRapport = Payload.pipe(
 export const builtInPayloads: Readonly<Record<string, Schema.Schema<any, any>>> = {
   "contact.created": Payload,
   "contact.stage_changed": RecordedByRapport,
+  "mail.bounced": RecordedWithFeedback("mail.bounced"),
+  "mail.complained": RecordedWithFeedback("mail.complained"),
   "quote.sent": QuoteSentPayload,
   "order.placed": OrderPlacedPayload,
   "email.opened": Payload,
@@ -182,6 +191,12 @@ export const summarize = (type: string, payload: Readonly<Record<string, unknown
       return `Consent withdrawn for ${String(payload["purpose"])} mail`
     case "consent.unsubscribed":
       return "Unsubscribed from all marketing mail"
+    case "consent.requested":
+      return `Consent requested for ${String(payload["purpose"])} mail (confirmation sent)`
+    case "mail.bounced":
+      return `${payload["kind"] === "soft" ? "Soft" : "Hard"} bounce of ${String(payload["email"])}${typeof payload["reason"] === "string" ? `: ${payload["reason"].slice(0, 200)}` : ""}`
+    case "mail.complained":
+      return `Spam complaint from ${String(payload["email"])}: marketing mail stopped`
     default:
       return type
   }

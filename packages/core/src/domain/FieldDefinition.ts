@@ -8,6 +8,7 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Condition from "./Condition.js"
 import type { ValidationIssue } from "./Errors.js"
 import * as Email from "./Email.js"
 import { WorkspaceId } from "./Ids.js"
@@ -110,16 +111,36 @@ export const FieldOption = Schema.Struct({
 export interface FieldOption extends Schema.Schema.Type<typeof FieldOption> {}
 
 /**
- * When a value must be present: `never`, `always`, or from a lifecycle stage on (contacts only):
- * `{ fromStage: "customer" }` makes the field required for customers and every later stage.
+ * A requirement from a lifecycle stage on (contacts only): `{ fromStage: "customer" }` makes the
+ * field required for customers and every later stage. With `when` (since 0.7.0), only for
+ * contacts the condition holds for, in the rules' condition language on `contact.*` and
+ * `contact.fields.*` (`{ path: "contact.fields.kind", op: "eq", value: "b2b" }`: a B2C buyer
+ * is not asked for a SIRET). The condition is read on the contact as it would be saved; it may
+ * not use `event.*`, counts of events or time windows (`olderThan`, `within`), so whether a
+ * record is valid never depends on other records or on the time.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const StageRequirement = Schema.Struct({
+  fromStage: StageKey,
+  when: Schema.optional(Condition.Condition)
+})
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export type StageRequirement = typeof StageRequirement.Type
+
+/**
+ * When a value must be present: `never`, `always`, or from a lifecycle stage on (contacts only),
+ * optionally only when a condition holds ({@link StageRequirement}).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const Requirement = Schema.Union(
-  Schema.Literal("never", "always"),
-  Schema.Struct({ fromStage: StageKey })
-)
+export const Requirement = Schema.Union(Schema.Literal("never", "always"), StageRequirement)
 
 /**
  * @since 0.1.0
@@ -213,15 +234,51 @@ export type FieldDefinitionChanges = typeof FieldDefinitionChanges.Encoded
 const UNIQUE_UNSUPPORTED: ReadonlySet<FieldType> = new Set(["boolean", "money", "multiSelect", "longText"])
 
 /**
+ * The problems of a requirement's `when` condition: paths that name nothing among the contact's
+ * attributes and `fields` (custom fields of contacts), values that cannot match, and what a
+ * requirement may not read (`event.*`, counts of events, time windows).
+ *
+ * @since 0.7.0
+ * @category utils
+ */
+export const conditionIssues = (
+  condition: Condition.Condition,
+  fields: ReadonlyArray<FieldDefinition>,
+  lifecycle: LifecycleDefinition,
+  path: ReadonlyArray<string | number> = ["required", "when"]
+): ReadonlyArray<ValidationIssue> => {
+  const issues: Array<ValidationIssue> = []
+  const visit = (node: Condition.Condition, at: ReadonlyArray<string | number>): void => {
+    if ("all" in node) return node.all.forEach((c, i) => visit(c, [...at, "all", i]))
+    if ("any" in node) return node.any.forEach((c, i) => visit(c, [...at, "any", i]))
+    if ("not" in node) return visit(node.not, [...at, "not"])
+    if ("count" in node) {
+      issues.push({ path: [...at, "count"], message: "a requirement cannot count events: whether a record is valid must depend on the record alone" })
+      return
+    }
+    if ("olderThan" in node || "within" in node) {
+      issues.push({ path: [...at, "olderThan" in node ? "olderThan" : "within"], message: "a requirement cannot use a time window: whether a record is valid must not change with the time" })
+    }
+  }
+  visit(condition, path)
+  if (issues.length > 0) return issues
+  const registry = { fields: fields.filter((d) => d.entity === "contact"), stages: lifecycle.stages.map((s) => s.key), event: false }
+  return Condition.check(condition, registry, path)
+}
+
+/**
  * Checks a definition's own consistency (options only for select types, distinct option values,
- * which types may be unique, stage requirements only on contacts and on stages that exist).
+ * which types may be unique, stage requirements only on contacts and on stages that exist, and a
+ * requirement's `when` against the contact fields `fields` defines, the definition itself
+ * included).
  *
  * @since 0.1.0
  * @category utils
  */
 export const checkDefinition = (
   def: Pick<FieldDefinition, "entity" | "type" | "options" | "required" | "unique">,
-  lifecycle: LifecycleDefinition
+  lifecycle: LifecycleDefinition,
+  fields: ReadonlyArray<FieldDefinition> = []
 ): ReadonlyArray<ValidationIssue> => {
   const issues: Array<ValidationIssue> = []
   const isSelect = def.type === "select" || def.type === "multiSelect"
@@ -242,11 +299,14 @@ export const checkDefinition = (
   if (typeof def.required === "object") {
     if (def.entity !== "contact") {
       issues.push({ path: ["required"], message: `only contact fields can be required from a lifecycle stage on` })
-    } else if (indexOf(lifecycle, def.required.fromStage) < 0) {
-      issues.push({
-        path: ["required", "fromStage"],
-        message: `unknown stage "${def.required.fromStage}"; stages are ${lifecycle.stages.map((s) => s.key).join(", ")}`
-      })
+    } else {
+      if (indexOf(lifecycle, def.required.fromStage) < 0) {
+        issues.push({
+          path: ["required", "fromStage"],
+          message: `unknown stage "${def.required.fromStage}"; stages are ${lifecycle.stages.map((s) => s.key).join(", ")}`
+        })
+      }
+      if (def.required.when !== undefined) issues.push(...conditionIssues(def.required.when, fields, lifecycle))
     }
   }
   return issues
@@ -363,8 +423,46 @@ export const valueSchema = (def: Pick<FieldDefinition, "type" | "options">): Sch
 }
 
 /**
+ * The contact a conditional requirement is read on: any of a contact's attributes (those not
+ * given read as a new contact's: no email, no tags, score 0…); its `fields` are the values being
+ * validated.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export type RequirementSubject = Partial<Omit<Condition.ContactView, "fields">>
+
+const EPOCH = DateTime.unsafeMake(0)
+
+const viewOf = (subject: RequirementSubject | undefined, fields: FieldValues, stage: string): Condition.ContactView => ({
+  id: "",
+  email: null,
+  firstName: null,
+  lastName: null,
+  phone: null,
+  companyId: null,
+  tags: [],
+  ownerId: null,
+  score: 0,
+  timezone: null,
+  firstSeenAt: EPOCH,
+  createdAt: EPOCH,
+  updatedAt: EPOCH,
+  source: { channel: "", campaign: null },
+  ...subject,
+  stage,
+  fields
+})
+
+/** A requirement's condition as a predicate over the contact, for a set of contact fields. */
+const requirementTest = (condition: Condition.Condition, fields: ReadonlyArray<FieldDefinition>, lifecycle: LifecycleDefinition): Condition.Predicate =>
+  Condition.compile(condition, { fields: fields.filter((d) => d.entity === "contact"), stages: lifecycle.stages.map((s) => s.key), event: false }).test
+
+/**
  * Whether a field must have a value for a record at the given stage position (`undefined` for
- * records without a lifecycle stage).
+ * records without a lifecycle stage). A requirement with `when` counts as required here from its
+ * stage on (there is no contact to read it on): {@link CompiledFields} `requiredAt` and
+ * {@link validate} read it on the contact.
  *
  * @since 0.1.0
  * @category utils
@@ -381,7 +479,9 @@ export const isRequiredAt = (
 }
 
 const describeRequirement = (def: Pick<FieldDefinition, "required">): string =>
-  typeof def.required === "object" ? `is required from stage "${def.required.fromStage}" on` : "is required"
+  typeof def.required === "object"
+    ? `is required from stage "${def.required.fromStage}" on${def.required.when === undefined ? "" : " when its condition holds"}`
+    : "is required"
 
 /**
  * The custom-field values of one record: plain JSON keyed by field key.
@@ -406,10 +506,20 @@ export const FieldValues: Schema.Schema<FieldValues> = Schema.Record({ key: Sche
 export interface CompiledFields {
   readonly entity: FieldEntity
   readonly definitions: ReadonlyArray<FieldDefinition>
-  /** The Schema of a `fields` object for a record at a stage position. */
+  /**
+   * The Schema of a `fields` object for a record at a stage position. Conditional requirements
+   * count as required here (no contact to read them on): use {@link validate} with the contact.
+   */
   readonly schemaAt: (stageIndex: number | undefined) => Schema.Schema<FieldValues, FieldValues>
-  /** Keys that must be present at a stage position. */
-  readonly requiredAt: (stageIndex: number | undefined) => ReadonlyArray<FieldKey>
+  /**
+   * Keys that must be present at a stage position; for a contact, conditional requirements are
+   * read on `subject` with `values` as its fields (without a subject they count as required).
+   */
+  readonly requiredAt: (stageIndex: number | undefined, subject?: RequirementSubject, values?: FieldValues) => ReadonlyArray<FieldKey>
+  /** The Schema of a `fields` object when exactly `required` keys must be present. */
+  readonly schemaRequiring: (required: ReadonlyArray<FieldKey>) => Schema.Schema<FieldValues, FieldValues>
+  /** Whether some definition is required only when a condition holds. */
+  readonly conditional: boolean
 }
 
 /**
@@ -426,28 +536,57 @@ export const compile = (
 ): CompiledFields => {
   const own = definitions.filter((d) => d.entity === entity)
   const values = new Map(own.map((d) => [d.key, valueSchema(d)]))
-  const cache = new Map<number, Schema.Schema<FieldValues, FieldValues>>()
-  const schemaAt = (stageIndex: number | undefined) => {
-    const cacheKey = stageIndex ?? -1
+  // Each conditional requirement's condition, compiled once (paths read the contact's fields).
+  const contactFields = definitions.filter((d) => d.entity === "contact")
+  const tests = new Map(
+    own.flatMap((d) => (typeof d.required === "object" && d.required.when !== undefined ? [[d.key, requirementTest(d.required.when, contactFields, lifecycle)] as const] : []))
+  )
+  // One Schema per set of required keys (a few per stage): built on first use.
+  const cache = new Map<string, Schema.Schema<FieldValues, FieldValues>>()
+  const schemaRequiring = (required: ReadonlyArray<FieldKey>) => {
+    const cacheKey = required.join(",")
     const cached = cache.get(cacheKey)
     if (cached !== undefined) return cached
+    const wanted = new Set<string>(required)
     const fields: Record<string, Schema.Schema.All | Schema.PropertySignature.All> = {}
     for (const def of own) {
       const value = values.get(def.key)!
-      fields[def.key] = isRequiredAt(def, lifecycle, stageIndex)
+      fields[def.key] = wanted.has(def.key)
         ? Schema.propertySignature(value).annotations({ missingMessage: () => describeRequirement(def) })
         : Schema.optionalWith(value, { exact: true })
     }
     // The keys are only known at run time: the struct's static type cannot say more than this.
     const schema = Schema.Struct(fields) as unknown as Schema.Schema<FieldValues, FieldValues>
+    if (cache.size >= 256) cache.clear()
     cache.set(cacheKey, schema)
+    return schema
+  }
+  const requiredAt = (stageIndex: number | undefined, subject?: RequirementSubject, recordValues?: FieldValues): ReadonlyArray<FieldKey> =>
+    own
+      .filter((d) => {
+        if (!isRequiredAt(d, lifecycle, stageIndex)) return false
+        const test = tests.get(d.key)
+        if (test === undefined || subject === undefined) return true
+        const stage = lifecycle.stages[stageIndex ?? -1]?.key ?? ""
+        return test({ contact: viewOf(subject, recordValues ?? {}, stage), event: undefined, now: 0, counts: [] })
+      })
+      .map((d) => d.key)
+  // Without a contact (or without conditions), one Schema per stage position, found by number.
+  const byStage = new Map<number, Schema.Schema<FieldValues, FieldValues>>()
+  const schemaAt = (stageIndex: number | undefined) => {
+    const cached = byStage.get(stageIndex ?? -1)
+    if (cached !== undefined) return cached
+    const schema = schemaRequiring(requiredAt(stageIndex))
+    byStage.set(stageIndex ?? -1, schema)
     return schema
   }
   return {
     entity,
     definitions: own,
     schemaAt,
-    requiredAt: (stageIndex) => own.filter((d) => isRequiredAt(d, lifecycle, stageIndex)).map((d) => d.key)
+    requiredAt,
+    schemaRequiring,
+    conditional: tests.size > 0
   }
 }
 
@@ -464,7 +603,9 @@ const issuesOf = (error: ParseResult.ParseError, known: ReadonlyArray<string>): 
 /**
  * Validates a `fields` object for a record at a stage position: unknown keys, wrong types and
  * missing required values are all reported, each under `fields.<key>`. Returns the normalised
- * values (trimmed text, normalised emails, UTC instants).
+ * values (trimmed text, normalised emails, UTC instants). A contact's conditional requirements
+ * are read on `subject` (the contact as it will be saved) with `values` as its fields; without a
+ * subject they count as required.
  *
  * @since 0.1.0
  * @category utils
@@ -472,11 +613,20 @@ const issuesOf = (error: ParseResult.ParseError, known: ReadonlyArray<string>): 
 export const validate = (
   compiled: CompiledFields,
   values: FieldValues,
-  stageIndex: number | undefined
-): Either.Either<FieldValues, ReadonlyArray<ValidationIssue>> =>
-  Schema.decodeUnknownEither(compiled.schemaAt(stageIndex), { errors: "all", onExcessProperty: "error" })(values).pipe(
+  stageIndex: number | undefined,
+  subject?: RequirementSubject
+): Either.Either<FieldValues, ReadonlyArray<ValidationIssue>> => {
+  const options = { errors: "all", onExcessProperty: "error" } as const
+  // Conditions read the values as they will be stored (trimmed, normalised) when they decode.
+  const read =
+    compiled.conditional && subject !== undefined
+      ? Either.getOrElse(Schema.decodeUnknownEither(compiled.schemaRequiring([]), options)(values), () => values)
+      : values
+  const schema = compiled.conditional && subject !== undefined ? compiled.schemaRequiring(compiled.requiredAt(stageIndex, subject, read)) : compiled.schemaAt(stageIndex)
+  return Schema.decodeUnknownEither(schema, options)(values).pipe(
     Either.mapLeft((error) => issuesOf(error, compiled.definitions.map((d) => d.key)))
   )
+}
 
 /**
  * The key under which a unique field's value is compared: text-like values case-insensitively

@@ -238,3 +238,26 @@ export const WebhookDeliveryId = generatedId("WebhookDeliveryId")
  * @category models
  */
 export type WebhookDeliveryId = typeof WebhookDeliveryId.Type
+
+/**
+ * A stable key the app gives a template or rule so that `crm.setup` (set-up as code) finds it
+ * again on every start: 1 to 100 letters, digits or `. _ : -`, starting with a letter or digit
+ * (`order-confirmation`, `cart.reminder`). Unique per workspace and kind; optional on records made
+ * at run time.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const SetupKey = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, {
+    message: () => "must be 1-100 letters, digits or . _ : - starting with a letter or digit"
+  }),
+  Schema.brand("SetupKey"),
+  Schema.annotations({ identifier: "SetupKey" })
+)
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export type SetupKey = typeof SetupKey.Type

@@ -15,7 +15,7 @@ import type { EmitInput } from "./CrmEvent.js"
 import { ContactId, EventId, WorkspaceId } from "./Ids.js"
 import { EventType } from "./LifecycleDefinition.js"
 import { Instant } from "./Time.js"
-import { DEFAULT_TOLERANCE_SECONDS, standardSecretKey, WebhookProvider } from "./WebhookSignature.js"
+import { DEFAULT_TOLERANCE_SECONDS, isTokenProvider, MIN_TOKEN_LENGTH, standardSecretKey, WebhookProvider } from "./WebhookSignature.js"
 
 export {
   /**
@@ -135,8 +135,20 @@ const Tolerance = Schema.Int.pipe(
   Schema.between(1, 86_400, { message: () => "must be a whole number of seconds from 1 to 86400 (one day)" })
 )
 
-/** Standard Webhooks secrets must decode; the others are any non-empty text. */
+/**
+ * Standard Webhooks secrets must decode; a mail provider's (sent as is, the only proof) must be
+ * long; the others are any non-empty text.
+ */
 const secretsFit = (provider: WebhookProvider, secrets: ReadonlyArray<string> | undefined) => {
+  if (secrets !== undefined && isTokenProvider(provider)) {
+    const weak = secrets.findIndex((s) => s.length < MIN_TOKEN_LENGTH || !/^[A-Za-z0-9._~-]+$/.test(s))
+    return (
+      weak < 0 || {
+        path: ["secrets", weak],
+        message: `must be at least ${MIN_TOKEN_LENGTH} letters, digits, ".", "_", "~" or "-" (it travels in the webhook URL as a password or token, and is the only proof)`
+      }
+    )
+  }
   if (provider !== "standard" || secrets === undefined) return true
   const index = secrets.findIndex((s) => standardSecretKey(s) === undefined)
   return index < 0 || { path: ["secrets", index], message: "must be a Standard Webhooks secret: whsec_ followed by base64 of at least 16 bytes" }
@@ -250,6 +262,13 @@ export interface WebhookDelivery {
   readonly source: string
   readonly headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
   readonly body: Uint8Array
+  /**
+   * The `token` of the URL's query, for the mail providers (`brevo`, `mailjet`) whose deliveries
+   * carry the source's secret there instead of Basic authentication.
+   *
+   * @since 0.7.0
+   */
+  readonly token?: string | undefined
 }
 
 /**

@@ -63,7 +63,9 @@ export const QueuedMail = Schema.Struct({
   /** The timeline entry the mail belongs to (the follow-up's), if any. */
   entryId: Schema.NullOr(Schema.String),
   /** Who the mail is from on the timeline. */
-  author: Schema.NullOr(Schema.String)
+  author: Schema.NullOr(Schema.String),
+  /** Files sent with the mail, their bytes in base64 (absent on mails queued before 0.7.0). */
+  attachments: Schema.optional(Schema.Array(Schema.Struct({ filename: Schema.String, contentType: Schema.String, content: Schema.String })))
 })
 
 /**
@@ -146,8 +148,14 @@ export class Job extends Schema.Class<Job>("Job")({
   lastError: Schema.NullOr(Schema.String),
   /** What running the job did (the mail's message id, the task created…) or why it was skipped. */
   outcome: Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })),
-  /** When a marketing mail took its place under the frequency cap. */
+  /** When a marketing mail (or a rule's task with a purpose) took its place under the caps. */
   reservedAt: Schema.NullOr(Instant),
+  /**
+   * The purpose the job took its place under (`reservedAt`), which the pressure cap of that
+   * purpose counts: a marketing mail's consent purpose, a rule task's `purpose`. `null` otherwise
+   * (and on jobs reserved before 0.7.0).
+   */
+  purpose: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
   createdAt: Instant,
   updatedAt: Instant,
   completedAt: Schema.NullOr(Instant)

@@ -23,7 +23,7 @@ import { standardSecretKey } from "./WebhookSignature.js"
  *   by a rule), also the event rules can react to;
  * - `deal.won`, `deal.lost`: a deal was marked won or lost (or moved to its pipeline's won or lost stage);
  * - `order.placed`: an `order.placed` event was recorded;
- * - `consent.withdrawn`: a contact withdrew consent, or unsubscribed through a link;
+ * - `consent.withdrawn`: a contact withdrew consent, unsubscribed through a link, or complained of spam;
  * - `import.finished`: an import (`@rapport/importers`) finished writing.
  *
  * @since 0.6.0

@@ -19,7 +19,7 @@ import * as Condition from "./Condition.js"
 import { Tag } from "./Contact.js"
 import type { ValidationIssue } from "./Errors.js"
 import { type FieldDefinition, valueSchema } from "./FieldDefinition.js"
-import { RuleId, TemplateId, WorkspaceId } from "./Ids.js"
+import { RuleId, SetupKey, TemplateId, WorkspaceId } from "./Ids.js"
 import { JsonObject, JsonValue, SafeString, Text } from "./Json.js"
 import { EventType, StageKey } from "./LifecycleDefinition.js"
 import { Purpose } from "./Consent.js"
@@ -83,6 +83,8 @@ export const SetField = Schema.Struct({ type: Schema.Literal("setField"), key: S
 /**
  * Creates a follow-up task for the contact, due after `due` (at once when not given). The title
  * and note may use placeholders (`{{ contact.firstName }}`, `{{ event.payload.quoteRef }}`).
+ * With a `purpose` (since 0.7.0), the task counts towards that purpose's pressure cap, and one
+ * the cap holds back waits until the window frees.
  *
  * @since 0.3.0
  * @category schemas
@@ -93,7 +95,8 @@ export const CreateTask = Schema.Struct({
   due: Schema.optional(Delay),
   channel: Schema.optional(Channel),
   ownerId: Schema.optional(Owner),
-  note: Schema.optional(Text(2000))
+  note: Schema.optional(Text(2000)),
+  purpose: Schema.optional(Purpose)
 })
 
 /**
@@ -212,6 +215,8 @@ export type Limits = typeof Limits.Type
 export class Rule extends Schema.Class<Rule>("Rule")({
   id: RuleId,
   workspaceId: WorkspaceId,
+  /** The app's stable key for it (see `crm.setup`), unique in the workspace; `null` when it has none. */
+  key: Schema.optionalWith(Schema.NullOr(SetupKey), { default: () => null }),
   name: Schema.String,
   /** The event type the rule reacts to. */
   on: EventType,
@@ -250,6 +255,8 @@ const RuleFields = {
  */
 export const RuleCreate = Schema.Struct({
   id: Schema.optional(RuleId),
+  /** A stable key chosen by the app (see `crm.setup`), unique in the workspace. */
+  key: Schema.optional(SetupKey),
   name: RuleFields.name,
   on: RuleFields.on,
   when: Schema.optional(RuleFields.when),
@@ -277,6 +284,8 @@ export type RuleCreate = typeof RuleCreate.Encoded
  */
 export const RuleUpdate = Schema.Struct({
   expectedVersion: Schema.Int,
+  /** Gives the rule a stable key (`null` removes it). */
+  key: Schema.optional(Schema.NullOr(SetupKey)),
   name: Schema.optional(RuleFields.name),
   on: Schema.optional(RuleFields.on),
   when: Schema.optional(Schema.NullOr(RuleFields.when)),

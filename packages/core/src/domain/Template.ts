@@ -1,19 +1,21 @@
 /**
- * Email templates: a subject and an HTML and/or plain-text body with placeholders such as
- * `{{ contact.firstName }}` or `{{ contact.firstName | "there" }}`. Templates are checked when
- * saved (`check`), compiled once (`compile`) and rendered for each recipient without ever failing:
- * values are HTML-escaped in the HTML body (and, in an attribute holding a URL, kept only as an
- * http, https, mailto or relative URL), and the subject is kept on one line so that no value can
- * inject a mail header.
+ * Email templates, written in Liquid (the language Shopify merchants write): a subject and an HTML
+ * and/or plain-text body with variables (`{{ contact.firstName }}`), conditions, loops over order
+ * lines and the `money` and `date` filters, in the recipient's locale and timezone. Templates are
+ * checked when saved (`check`), compiled once (`compile`) and rendered for each recipient: values are
+ * HTML-escaped in the HTML body (and, in an attribute holding a URL, kept only as an http, https,
+ * mailto or relative URL), and the subject is kept on one line so that no value can inject a mail
+ * header. Placeholders of earlier versions (`{{ contact.firstName | "there" }}`) keep working.
  *
  * @since 0.2.0
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { ValidationIssue } from "./Errors.js"
-import { TemplateId, WorkspaceId } from "./Ids.js"
+import { SetupKey, TemplateId, WorkspaceId } from "./Ids.js"
 import { SafeString, Text } from "./Json.js"
 import { Instant } from "./Time.js"
+import * as Liquid from "../internal/liquid.js"
 
 /**
  * What a template is for: `transactional` mails (a receipt, a follow-up the contact asked for) or
@@ -39,6 +41,8 @@ export type TemplatePurpose = typeof TemplatePurpose.Type
 export class Template extends Schema.Class<Template>("Template")({
   id: TemplateId,
   workspaceId: WorkspaceId,
+  /** The app's stable key for it (see `crm.setup`), unique in the workspace; `null` when it has none. */
+  key: Schema.optionalWith(Schema.NullOr(SetupKey), { default: () => null }),
   name: Schema.String,
   purpose: TemplatePurpose,
   subject: Schema.String,
@@ -67,6 +71,8 @@ const NO_BODY = 'a template needs a body: at least one of "html" or "text" must 
  * @category schemas
  */
 export const TemplateCreate = Schema.Struct({
+  /** A stable key chosen by the app (see `crm.setup`), unique in the workspace. */
+  key: Schema.optional(SetupKey),
   name: Text(200),
   purpose: Schema.optional(TemplatePurpose),
   subject: Text(998),
@@ -89,6 +95,8 @@ export type TemplateCreate = typeof TemplateCreate.Encoded
  */
 export const TemplateUpdate = Schema.Struct({
   expectedVersion: Schema.Int,
+  /** Gives the template a stable key (`null` removes it). */
+  key: Schema.optional(Schema.NullOr(SetupKey)),
   name: Schema.optional(Text(200)),
   purpose: Schema.optional(TemplatePurpose),
   subject: Schema.optional(Text(998)),
@@ -107,126 +115,60 @@ export const TemplateUpdate = Schema.Struct({
 export type TemplateUpdate = typeof TemplateUpdate.Encoded
 
 /**
- * A syntax error in a template, with its 1-based line.
+ * A locale a template variant is written for: a language (`fr`, `en`) or a language and region
+ * (`fr-CA`, `en-GB`), as BCP 47 writes them.
  *
- * @since 0.2.0
- * @category models
+ * @since 0.7.0
+ * @category schemas
  */
-export interface TemplateIssue {
-  readonly message: string
-  readonly line: number
-}
-
-/**
- * Text copied to the output as it is.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Literal {
-  readonly _tag: "Literal"
-  readonly text: string
-}
-
-/**
- * A `{{ path }}` or `{{ path | "fallback" }}`, on its 1-based line.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Placeholder {
-  readonly _tag: "Placeholder"
-  readonly path: ReadonlyArray<string>
-  readonly fallback: string | undefined
-  readonly line: number
-}
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type Part = Literal | Placeholder
-
-/**
- * A parsed template: its parts in order.
- *
- * @since 0.2.0
- * @category models
- */
-export type Parsed = ReadonlyArray<Part>
-
-const SEGMENT = "[A-Za-z_][A-Za-z0-9_]*"
-// Sticky, so it only matches a placeholder that starts exactly at the "{{" being looked at.
-const PLACEHOLDER = new RegExp(`\\{\\{\\s*(${SEGMENT}(?:\\.${SEGMENT})*)\\s*(?:\\|\\s*"((?:[^"\\\\]|\\\\["\\\\])*)"\\s*)?\\}\\}`, "y")
-const HINT = 'write {{ contact.firstName }} or {{ contact.firstName | "there" }}'
-
-const shown = (raw: string): string => {
-  const oneLine = raw.replace(/\s+/g, " ")
-  return oneLine.length > 60 ? `${oneLine.slice(0, 57)}…` : oneLine
-}
-
-// Reads every part and every syntax error, recovering after each error so that all are reported.
-const scan = (source: string): { readonly parts: Array<Part>; readonly issues: Array<TemplateIssue> } => {
-  const parts: Array<Part> = []
-  const issues: Array<TemplateIssue> = []
-  let line = 1
-  let counted = 0
-  const lineOf = (offset: number): number => {
-    for (; counted < offset; counted++) if (source.charCodeAt(counted) === 10) line++
-    return line
-  }
-  let cursor = 0
-  let open = source.indexOf("{{")
-  while (open !== -1) {
-    const at = lineOf(open)
-    PLACEHOLDER.lastIndex = open
-    const match = PLACEHOLDER.exec(source)
-    if (match !== null) {
-      if (open > cursor) parts.push({ _tag: "Literal", text: source.slice(cursor, open) })
-      const fallback = match[2]?.replace(/\\(["\\])/g, "$1")
-      parts.push({ _tag: "Placeholder", path: (match[1] ?? "").split("."), fallback, line: at })
-      cursor = PLACEHOLDER.lastIndex
-    } else {
-      const close = source.indexOf("}}", open + 2)
-      const next = source.indexOf("{{", open + 2)
-      if (close === -1 || (next !== -1 && next < close)) {
-        issues.push({ message: `unclosed "{{" on line ${at}`, line: at })
-        if (next === -1) break
-        cursor = next
-      } else {
-        issues.push({ message: `"${shown(source.slice(open, close + 2))}" on line ${at} is not a placeholder: ${HINT}`, line: at })
-        cursor = close + 2
-      }
+export const TemplateLocale = Schema.String.pipe(
+  Schema.filter((tag) => {
+    if (!/^[a-z]{2,3}(-[A-Z][a-z]{3})?(-(?:[A-Z]{2}|\d{3}))?$/.test(tag)) return `must be a locale such as "fr", "en" or "fr-CA" (got ${JSON.stringify(tag).slice(0, 40)})`
+    try {
+      Intl.getCanonicalLocales(tag)
+      return true
+    } catch {
+      return `must be a locale such as "fr", "en" or "fr-CA" (got ${JSON.stringify(tag).slice(0, 40)})`
     }
-    open = source.indexOf("{{", cursor)
-  }
-  if (cursor < source.length) parts.push({ _tag: "Literal", text: source.slice(cursor) })
-  return { parts, issues }
-}
+  }),
+  Schema.annotations({ identifier: "TemplateLocale" })
+)
 
 /**
- * Parses a template source, or lists every syntax error in it.
+ * A template's subject and bodies for one locale: a contact whose locale is `fr-FR` receives the
+ * `fr-FR` variant, else the `fr` one, else the template itself.
  *
- * @since 0.2.0
- * @category constructors
+ * @since 0.7.0
+ * @category models
  */
-export const parse = (source: string): Either.Either<Parsed, ReadonlyArray<TemplateIssue>> => {
-  const { issues, parts } = scan(source)
-  return issues.length === 0 ? Either.right(parts) : Either.left(issues)
-}
+export class TemplateVariant extends Schema.Class<TemplateVariant>("TemplateVariant")({
+  workspaceId: WorkspaceId,
+  templateId: TemplateId,
+  locale: TemplateLocale,
+  subject: Schema.String,
+  html: Schema.NullOr(Schema.String),
+  text: Schema.NullOr(Schema.String),
+  updatedAt: Instant
+}) {}
 
 /**
- * The distinct placeholder paths a source uses (`"contact.firstName"`), in order of first use.
- * Syntax errors are skipped.
+ * What `templates.setLocale` accepts: the variant's subject and at least one body.
  *
- * @since 0.2.0
- * @category utils
+ * @since 0.7.0
+ * @category schemas
  */
-export const placeholders = (source: string): ReadonlyArray<string> => {
-  const paths = new Set<string>()
-  for (const part of scan(source).parts) if (part._tag === "Placeholder") paths.add(part.path.join("."))
-  return [...paths]
-}
+export const TemplateVariantInput = Schema.Struct({
+  expectedVersion: Schema.optional(Schema.Int),
+  subject: Text(998),
+  html: Schema.optional(Body),
+  text: Schema.optional(Body)
+}).pipe(Schema.filter((input) => hasBody(input.html) || hasBody(input.text) || NO_BODY))
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export type TemplateVariantInput = typeof TemplateVariantInput.Encoded
 
 /**
  * The three parts of a mail a template fills in; a {@link Template} is one.
@@ -242,30 +184,72 @@ export interface Content {
 
 const FIELDS = ["subject", "html", "text"] as const
 
+const kindOf = (field: (typeof FIELDS)[number]): Liquid.Kind => (field === "html" ? "html" : "text")
+
 /**
- * Every syntax error and every placeholder `isKnown` refuses, at path `["subject"]`, `["html"]` or
- * `["text"]`. Empty when the template can be saved.
+ * A variable a template reads: the part it is in, its path (`["order", "lines", "*", "name"]` for
+ * `{{ line.name }}` inside `{% for line in order.lines %}`) and its line.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export interface VariableUse {
+  readonly field: "subject" | "html" | "text"
+  readonly path: ReadonlyArray<string>
+  readonly line: number
+}
+
+const readAll = (content: Content) =>
+  FIELDS.flatMap((field) => {
+    const source = content[field]
+    if (source === null) return []
+    return [{ field, result: Liquid.parse(source, kindOf(field)) }]
+  })
+
+/**
+ * Every variable a template reads (see {@link VariableUse}); parts with a syntax error are skipped.
+ *
+ * @since 0.7.0
+ * @category utils
+ */
+export const variables = (content: Content): ReadonlyArray<VariableUse> =>
+  readAll(content).flatMap(({ field, result }) => ("issue" in result ? [] : Liquid.variables(result.parsed).map((use) => ({ field, ...use }))))
+
+/**
+ * The distinct variables a source reads (`"contact.firstName"`, `"order.lines.*.name"`), in order
+ * of first use. A source with a syntax error reads none.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const placeholders = (source: string): ReadonlyArray<string> => {
+  const result = Liquid.parse(source, "text")
+  if ("issue" in result) return []
+  return [...new Set(Liquid.variables(result.parsed).map((use) => use.path.join(".")))]
+}
+
+/**
+ * Every syntax error (the first of each part: Liquid stops at it) and every variable `isKnown`
+ * refuses, at path `["subject"]`, `["html"]` or `["text"]`. Empty when the template can be saved.
  *
  * @since 0.2.0
  * @category utils
  */
 export const check = (content: Content, isKnown: (path: ReadonlyArray<string>) => boolean): ReadonlyArray<ValidationIssue> =>
-  FIELDS.flatMap((field) => {
-    const source = content[field]
-    if (source === null) return []
-    const { issues, parts } = scan(source)
-    const messages = new Set(issues.map((issue) => issue.message))
-    for (const part of parts) {
-      if (part._tag === "Placeholder" && !isKnown(part.path)) {
-        messages.add(`unknown placeholder {{${part.path.join(".")}}} on line ${part.line}`)
-      }
+  readAll(content).flatMap(({ field, result }) => {
+    if ("issue" in result) return [{ path: [field], message: result.issue.message }]
+    const messages = new Set<string>()
+    for (const use of Liquid.variables(result.parsed)) {
+      if (!isKnown(use.path)) messages.add(`unknown variable ${use.path.join(".")} on line ${use.line}`)
     }
     return [...messages].map((message) => ({ path: [field], message }))
   })
 
 /**
- * The values placeholders read, as a plain nested object:
- * `{ contact: { firstName: "Ada", fields: { siret: "…" } }, deal: { amount: 1200 } }`.
+ * The values a template reads, as a plain nested object:
+ * `{ contact: { firstName: "Ada", locale: "fr-FR", fields: { siret: "…" } }, order: { lines: [...] } }`.
+ * The recipient's locale is `contact.locale` (English when absent), their timezone
+ * `contact.timezone`, else `workspace.timezone`, else UTC.
  *
  * @since 0.2.0
  * @category models
@@ -275,17 +259,163 @@ export interface RenderContext {
 }
 
 /**
- * A template whose syntax is known to be valid; `render` never fails.
+ * A template whose syntax is known to be valid.
  *
  * @since 0.2.0
  * @category models
  */
 export interface Compiled {
-  /** Renders the template with these values; never fails. */
+  /**
+   * Renders the template (the variant for the recipient's locale, if any) with these values; never
+   * fails. A part that runs past its limits (time, memory, output size) renders empty: use
+   * `renderEither` to know.
+   */
   readonly render: (context: RenderContext) => Content
+  /**
+   * Renders like `render`, or says which part ran past its limits.
+   *
+   * @since 0.7.0
+   */
+  readonly renderEither: (context: RenderContext) => Either.Either<Content, ReadonlyArray<ValidationIssue>>
+  /** The variant's locale a render with this context uses, `null` for the template's own text. */
+  readonly localeFor: (context: RenderContext) => string | null
 }
 
-const ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
+// A line break in a subject would start a new mail header; other controls (C0, DEL, C1) and the
+// Unicode line separators are treated alike, as some mail software also breaks lines on them.
+const oneLine = (s: string): string => s.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim()
+
+const record = (value: unknown): Readonly<Record<string, unknown>> | undefined =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Readonly<Record<string, unknown>>) : undefined
+
+const canonicalLocale = (value: unknown): string | undefined => {
+  if (typeof value !== "string" || value.length === 0 || value.length > 35) return undefined
+  try {
+    return Intl.getCanonicalLocales(value.replace(/_/g, "-"))[0]
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The recipient's locale a context gives (`contact.locale`), canonical, or `undefined`.
+ *
+ * @since 0.7.0
+ * @category utils
+ */
+export const localeOf = (context: RenderContext): string | undefined => canonicalLocale(record(context["contact"])?.["locale"])
+
+const timezoneOf = (context: RenderContext): string => {
+  const zone = record(context["contact"])?.["timezone"] ?? record(context["workspace"])?.["timezone"]
+  return typeof zone === "string" && zone !== "" ? zone : "UTC"
+}
+
+/**
+ * The variant for a locale among those available: the exact locale (`fr-CA`), else its language
+ * (`fr`), else another region of that language; `undefined` when none fits.
+ *
+ * @since 0.7.0
+ * @category utils
+ */
+export const chooseLocale = (available: ReadonlyArray<string>, wanted: string | undefined): string | undefined => {
+  if (wanted === undefined) return undefined
+  const lower = wanted.toLowerCase()
+  const language = lower.split("-")[0]!
+  return (
+    available.find((l) => l.toLowerCase() === lower) ??
+    available.find((l) => l.toLowerCase() === language) ??
+    available.find((l) => l.toLowerCase().split("-")[0] === language)
+  )
+}
+
+interface Part {
+  readonly subject: Liquid.Parsed
+  readonly html: Liquid.Parsed | null
+  readonly text: Liquid.Parsed | null
+}
+
+const parsePart = (content: Content, at: ReadonlyArray<string | number>): Either.Either<Part, ReadonlyArray<ValidationIssue>> => {
+  const issues: Array<ValidationIssue> = []
+  const parsed: Partial<Record<(typeof FIELDS)[number], Liquid.Parsed | null>> = {}
+  for (const field of FIELDS) {
+    const source = content[field]
+    if (source === null) {
+      parsed[field] = null
+      continue
+    }
+    const result = Liquid.parse(source, kindOf(field), true)
+    if ("issue" in result) issues.push({ path: [...at, field], message: result.issue.message })
+    else parsed[field] = result.parsed
+  }
+  return issues.length > 0 ? Either.left(issues) : Either.right({ subject: parsed.subject!, html: parsed.html ?? null, text: parsed.text ?? null })
+}
+
+// Renders every part; one that runs past its limits renders empty and is named in `issues`.
+const renderPart = (part: Part, context: RenderContext): { readonly content: Content; readonly issues: ReadonlyArray<ValidationIssue> } => {
+  const scope = { values: context, locale: localeOf(context) ?? "en", timezone: timezoneOf(context) }
+  const issues: Array<ValidationIssue> = []
+  const one = (field: (typeof FIELDS)[number], parsed: Liquid.Parsed | null): string | null => {
+    if (parsed === null) return null
+    const result = Liquid.render(parsed, scope)
+    if ("issue" in result) {
+      issues.push({ path: [field], message: result.issue.message })
+      return ""
+    }
+    return result.text
+  }
+  const subject = one("subject", part.subject)
+  return { content: { subject: oneLine(subject ?? ""), html: one("html", part.html), text: one("text", part.text) }, issues }
+}
+
+/**
+ * Parses a template's subject and bodies once (and its locale variants, at path
+ * `["locales", <locale>, <part>]`), or lists the syntax errors. Templates are written in Liquid
+ * (see docs/templates.md); the placeholders of earlier versions (`{{ contact.firstName | "there" }}`)
+ * still read as before.
+ *
+ * A template saved by the first engine whose text holds a `{%` (plain text then) still compiles,
+ * that `{%` read as text; saving a template checks it strictly ({@link check}).
+ *
+ * A render prints strings, finite numbers and booleans as text, and nothing for a missing, `null`,
+ * object or list value. Values are HTML-escaped in `html` (the template's own HTML is kept), left as
+ * they are in `text`, and the rendered subject is put on one line. In `html` the escaping fits where
+ * the value prints: in an unquoted attribute value or inside a tag, spaces, `=` and backticks are
+ * escaped too, so no value adds an attribute. In an attribute that holds a URL (`href`, `src`,
+ * `srcset`, `action`, `formaction`…) whose scheme a value writes, the whole value must be an `http`,
+ * `https` or `mailto` URL or a relative one (see {@link isSafeUrl}), else the attribute becomes
+ * {@link blockedUrl}. No template reads a file, and a render stops past a second.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const compile = (
+  content: Content,
+  variants: ReadonlyArray<{ readonly locale: string; readonly content: Content }> = []
+): Either.Either<Compiled, ReadonlyArray<ValidationIssue>> => {
+  const main = parsePart(content, [])
+  const issues: Array<ValidationIssue> = Either.isLeft(main) ? [...main.left] : []
+  const parts = new Map<string, Part>()
+  for (const variant of variants) {
+    const part = parsePart(variant.content, ["locales", variant.locale])
+    if (Either.isLeft(part)) issues.push(...part.left)
+    else parts.set(variant.locale, part.right)
+  }
+  if (Either.isLeft(main) || issues.length > 0) return Either.left(issues)
+  const locales = [...parts.keys()]
+  const localeFor = (context: RenderContext): string | null => (locales.length === 0 ? null : (chooseLocale(locales, localeOf(context)) ?? null))
+  const renderAll = (context: RenderContext) => {
+    const locale = localeFor(context)
+    return renderPart(locale === null ? main.right : parts.get(locale)!, context)
+  }
+  return Either.right({
+    localeFor,
+    render: (context) => renderAll(context).content,
+    renderEither: (context) => {
+      const { content, issues } = renderAll(context)
+      return issues.length > 0 ? Either.left(issues) : Either.right(content)
+    }
+  })
+}
 
 /**
  * Escapes `& < > " '` so that a value is text in HTML, in content and in quoted attributes alike.
@@ -293,74 +423,16 @@ const ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", 
  * @since 0.2.0
  * @category utils
  */
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c)
-
-// Own data properties of plain objects only: a path must not reach `constructor`, a prototype,
-// an array's `length` or a getter.
-const lookup = (context: RenderContext, path: ReadonlyArray<string>): string | undefined => {
-  let value: unknown = context
-  for (const key of path) {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
-    value = Object.getOwnPropertyDescriptor(value, key)?.value
-  }
-  return typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))
-    ? String(value)
-    : undefined
-}
-
-const fill = (parts: Parsed, context: RenderContext, escape: (s: string) => string): string =>
-  parts
-    .map((part) => (part._tag === "Literal" ? part.text : escape(lookup(context, part.path) ?? part.fallback ?? "")))
-    .join("")
-
-// --- HTML contexts: where in the HTML each placeholder of the `html` body stands.
-
-/** Attributes whose value is a URL, or (`srcset`, `ping`, `archive`) a list of URLs. */
-const URL_ATTRIBUTES = new Set([
-  "href", "src", "srcset", "action", "formaction", "cite", "background", "poster", "longdesc", "usemap",
-  "codebase", "data", "icon", "manifest", "xlink:href", "lowsrc", "dynsrc", "ping", "archive", "classid", "profile"
-])
-const URL_LISTS = new Set(["srcset", "ping", "archive"])
-// An attribute whose name a placeholder writes may be any attribute: its value is checked as a URL.
-const DYNAMIC_NAME = "*"
-/** Elements whose content is not HTML: the parser looks only for their end tag. */
-const RAW_TEXT = new Set(["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext"])
-
-const SAFE_SCHEMES = new Set(["http", "https", "mailto"])
+export const escapeHtml: (s: string) => string = Liquid.escapeHtml
 
 /**
- * What a URL attribute holds when a placeholder would have given it another scheme than `http`,
+ * What a URL attribute holds when a value would have given it another scheme than `http`,
  * `https` or `mailto`: a URL that goes nowhere.
  *
  * @since 0.4.0
  * @category constructors
  */
-export const blockedUrl = "about:invalid#unsafe-url"
-
-// Named character references that can change how a URL's scheme is read (every ASCII letter has
-// none), and the ones a template commonly writes. Others stay as written, which reads them as
-// characters no scheme may contain: the URL is then refused or relative, never unsafe.
-const NAMED: Readonly<Record<string, string>> = {
-  amp: "&", AMP: "&", lt: "<", LT: "<", gt: ">", GT: ">", quot: '"', QUOT: '"', apos: "'",
-  colon: ":", sol: "/", quest: "?", num: "#", Tab: "\t", NewLine: "\n", nbsp: "\u00a0", period: ".", plus: "+", hyphen: "\u2010"
-}
-
-const codePoint = (n: number): string =>
-  n === 0 || n > 0x10ffff || (n >= 0xd800 && n <= 0xdfff) ? "\ufffd" : String.fromCodePoint(n)
-
-/** The text an HTML attribute value holds once the browser has read its character references. */
-const decodeEntities = (s: string): string =>
-  s.replace(/&(?:#[xX]([0-9a-fA-F]{1,8});?|#([0-9]{1,10});?|([A-Za-z][A-Za-z0-9]*);)/g, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) =>
-    hex !== undefined ? codePoint(parseInt(hex, 16)) : dec !== undefined ? codePoint(parseInt(dec, 10)) : (NAMED[name ?? ""] ?? whole)
-  )
-
-// As a browser reads a URL: leading and trailing C0 controls and spaces are dropped, tabs and line
-// breaks anywhere are ignored. The scheme is what comes before a ":" that precedes any "/?#".
-const schemeOf = (url: string): string | undefined => {
-  const read = url.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "").replace(/[\t\n\r]/g, "")
-  const match = /^([^:/?#]*):/.exec(read)
-  return match === null ? undefined : match[1]!.toLowerCase()
-}
+export const blockedUrl: string = Liquid.blockedUrl
 
 /**
  * Whether a URL may stand in a link built from data: `http`, `https`, `mailto`, or no scheme (a
@@ -371,266 +443,25 @@ const schemeOf = (url: string): string | undefined => {
  * @since 0.4.0
  * @category utils
  */
-export const isSafeUrl = (url: string): boolean => {
-  const scheme = schemeOf(url)
-  return scheme === undefined || SAFE_SCHEMES.has(scheme)
-}
-
-// Once the template's own text in a URL attribute reaches one of these, the scheme is written by
-// the template's author (`https://…`, `tel:`, `/path`, `#anchor`): values after it cannot change it.
-const settlesScheme = (authored: string): boolean => /[:/?#]/.test(authored.replace(/[\u0000-\u0020\u007f-\u009f]/g, ""))
-
-// Besides escapeHtml's five: what ends or splits an unquoted attribute value, or an attribute name.
-const UNQUOTED: Readonly<Record<string, string>> = { " ": "&#32;", "\t": "&#9;", "\n": "&#10;", "\f": "&#12;", "\r": "&#13;", "=": "&#61;", "`": "&#96;" }
-const escapeUnquoted = (s: string): string => escapeHtml(s).replace(/[ \t\n\f\r=`]/g, (c) => UNQUOTED[c] ?? c)
-
-/** A piece of the rendered HTML body. */
-type Segment =
-  | Literal
-  | { readonly _tag: "Value"; readonly placeholder: Placeholder; readonly escape: (s: string) => string }
-  | { readonly _tag: "Url"; readonly parts: ReadonlyArray<Part>; readonly list: boolean; readonly escape: (s: string) => string }
+export const isSafeUrl: (url: string) => boolean = Liquid.isSafeUrl
 
 /**
- * Reads the HTML body as a browser would, far enough to know each placeholder's context: text (or a
- * comment, or the content of `<script>`, `<style>`…), inside a tag, or an attribute's value, quoted
- * or not. A URL attribute's value that a placeholder helps write becomes one `Url` segment, checked
- * whole when rendered (`{{ a }}{{ b }}` could spell `javascript:` only together).
+ * The filters a template may use: Liquid's own (`upcase`, `default`, `join`, `times`…, but not
+ * `raw`) and Rapport's `money` and `date`.
+ *
+ * @since 0.7.0
+ * @category utils
  */
-const htmlSegments = (parts: Parsed): ReadonlyArray<Segment> => {
-  type State = "text" | "tagName" | "tag" | "attrName" | "afterName" | "beforeValue" | "value" | "comment" | "raw"
-  const out: Array<Segment> = []
-  let pending = ""
-  let state = "text" as State
-  // Read through a call: the helpers below change the state, which TypeScript's narrowing ignores.
-  const now = (): State => state
-  let tagName = ""
-  let closing = false
-  let attrName = ""
-  let quote = ""
-  let rawEnd = ""
-  let url: { parts: Array<Part>; list: boolean } | undefined
-  const flush = () => {
-    if (pending !== "") out.push({ _tag: "Literal", text: pending })
-    pending = ""
-  }
-  const put = (text: string) => {
-    if (url === undefined) {
-      pending += text
-      return
-    }
-    const last = url.parts[url.parts.length - 1]
-    if (last?._tag === "Literal") url.parts[url.parts.length - 1] = { _tag: "Literal", text: last.text + text }
-    else url.parts.push({ _tag: "Literal", text })
-  }
-  const endTag = () => {
-    if (!closing && RAW_TEXT.has(tagName)) {
-      state = "raw"
-      rawEnd = `</${tagName}`
-    } else {
-      state = "text"
-    }
-  }
-  const startValue = (q: string) => {
-    state = "value"
-    quote = q
-    if (URL_ATTRIBUTES.has(attrName) || attrName.includes(DYNAMIC_NAME)) {
-      flush()
-      url = { parts: [], list: URL_LISTS.has(attrName) || attrName.includes(DYNAMIC_NAME) }
-    }
-  }
-  const endValue = () => {
-    if (url === undefined) return
-    const escape = quote === "" ? escapeUnquoted : escapeHtml
-    const first = url.parts.findIndex((p) => p._tag === "Placeholder")
-    const authored = url.parts.slice(0, first === -1 ? url.parts.length : first).map((p) => (p._tag === "Literal" ? p.text : "")).join("")
-    if (first === -1) out.push(...url.parts.filter((p): p is Literal => p._tag === "Literal"))
-    else if (!url.list && settlesScheme(decodeEntities(authored))) {
-      for (const part of url.parts) out.push(part._tag === "Literal" ? part : { _tag: "Value", placeholder: part, escape })
-    } else out.push({ _tag: "Url", parts: url.parts, list: url.list, escape })
-    url = undefined
-  }
-  const isSpace = (c: string) => c === " " || c === "\t" || c === "\n" || c === "\f" || c === "\r"
-  for (const part of parts) {
-    if (part._tag === "Placeholder") {
-      // A placeholder right after `=` starts an unquoted value.
-      if (now() === "beforeValue") startValue("")
-      switch (now()) {
-        case "value":
-          if (url !== undefined) url.parts.push(part)
-          else {
-            flush()
-            out.push({ _tag: "Value", placeholder: part, escape: quote === "" ? escapeUnquoted : escapeHtml })
-          }
-          break
-        case "text":
-        case "comment":
-        case "raw":
-          flush()
-          out.push({ _tag: "Value", placeholder: part, escape: escapeHtml })
-          break
-        default:
-          // Inside a tag, outside a value: a name written by data. Nothing it holds may end the tag
-          // or add an attribute, and the value of an attribute it names is checked as a URL.
-          flush()
-          out.push({ _tag: "Value", placeholder: part, escape: escapeUnquoted })
-          if (state === "tagName") tagName += DYNAMIC_NAME
-          else if (state === "attrName") attrName += DYNAMIC_NAME
-          else {
-            state = "attrName"
-            attrName = DYNAMIC_NAME
-          }
-      }
-      continue
-    }
-    const text = part.text
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i]!
-      switch (now()) {
-        case "text":
-          if (text.startsWith("<!--", i)) {
-            put("<!--")
-            i += 3
-            state = "comment"
-            continue
-          }
-          if (c === "<" && /^\/?[A-Za-z]/.test(text.slice(i + 1, i + 3))) {
-            state = "tagName"
-            tagName = ""
-            closing = false
-          }
-          put(c)
-          continue
-        case "comment":
-          if (text.startsWith("-->", i)) {
-            put("-->")
-            i += 2
-            state = "text"
-            continue
-          }
-          put(c)
-          continue
-        case "raw":
-          if (text.slice(i, i + rawEnd.length).toLowerCase() === rawEnd) {
-            put(text.slice(i, i + rawEnd.length))
-            i += rawEnd.length - 1
-            closing = true
-            state = "tag"
-            continue
-          }
-          put(c)
-          continue
-        case "tagName":
-          put(c)
-          if (isSpace(c)) state = "tag"
-          else if (c === ">") endTag()
-          else if (c === "/") {
-            if (tagName === "") closing = true
-            else state = "tag"
-          } else tagName += c.toLowerCase()
-          continue
-        case "tag":
-        case "afterName":
-          put(c)
-          if (c === ">") endTag()
-          else if (c === "=" && now() === "afterName") state = "beforeValue"
-          else if (c === "/") state = "tag"
-          else if (!isSpace(c)) {
-            state = "attrName"
-            attrName = c.toLowerCase()
-          }
-          continue
-        case "attrName":
-          put(c)
-          if (isSpace(c)) state = "afterName"
-          else if (c === "=") state = "beforeValue"
-          else if (c === ">") endTag()
-          else if (c === "/") state = "tag"
-          else attrName += c.toLowerCase()
-          continue
-        case "beforeValue":
-          if (isSpace(c)) put(c)
-          else if (c === ">") {
-            put(c)
-            endTag()
-          } else if (c === '"' || c === "'") {
-            put(c)
-            startValue(c)
-          } else {
-            startValue("")
-            put(c)
-          }
-          continue
-        case "value":
-          if (quote !== "" ? c === quote : isSpace(c) || c === ">") {
-            endValue()
-            put(c)
-            if (c === ">") endTag()
-            else state = "tag"
-          } else put(c)
-          continue
-      }
-    }
-  }
-  if (now() === "value") endValue()
-  flush()
-  return out
-}
-
-const renderHtml = (segments: ReadonlyArray<Segment>, context: RenderContext): string => {
-  const valueOf = (p: Placeholder) => lookup(context, p.path) ?? p.fallback ?? ""
-  let html = ""
-  for (const segment of segments) {
-    if (segment._tag === "Literal") html += segment.text
-    else if (segment._tag === "Value") html += segment.escape(valueOf(segment.placeholder))
-    else {
-      const values = segment.parts.map((p) => (p._tag === "Literal" ? p.text : valueOf(p)))
-      const url = segment.parts.map((p, i) => (p._tag === "Literal" ? decodeEntities(p.text) : values[i])).join("")
-      const safe = segment.list ? url.split(/[\s,]+/).every(isSafeUrl) : isSafeUrl(url)
-      html += safe ? segment.parts.map((p, i) => (p._tag === "Literal" ? p.text : segment.escape(values[i]!))).join("") : blockedUrl
-    }
-  }
-  return html
-}
-
-// A line break in a subject would start a new mail header; other controls (C0, DEL, C1) and the
-// Unicode line separators are treated alike, as some mail software also breaks lines on them.
-const oneLine = (s: string): string => s.replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ").trim()
-
-const identity = (s: string): string => s
+export const filters: ReadonlyArray<string> = Liquid.filterNames
 
 /**
- * Parses a template's subject and bodies once, or lists every syntax error (at path `["subject"]`,
- * `["html"]` or `["text"]`). The result renders for any context without failing: a missing,
- * `null`, object or array value renders the placeholder's fallback (or nothing); strings, finite
- * numbers and booleans render as text. Values are HTML-escaped in `html` (the template's own HTML
- * is kept), left as they are in `text`, and the rendered subject is put on one line.
+ * The tags a template may use (`if`, `unless`, `case`, `for`, `assign`, `capture`, `comment`,
+ * `raw`…); none reads a file.
  *
- * In `html`, the escaping fits where the placeholder stands: in an unquoted attribute value or
- * inside a tag, spaces, `=` and backticks are escaped too, so no value adds an attribute. In an
- * attribute that holds a URL (`href`, `src`, `srcset`, `action`, `formaction`, `cite`,
- * `background`, `poster`…) whose scheme a placeholder writes (`href="{{ contact.fields.website }}"`),
- * the value must be an `http`, `https` or `mailto` URL or a relative one (see {@link isSafeUrl}):
- * anything else (`javascript:`, `data:`, `vbscript:`, however disguised) makes the whole attribute
- * {@link blockedUrl}. After a scheme the template writes (`href="https://shop.example/{{ path }}"`,
- * `href="tel:{{ contact.phone }}"`), values are only escaped.
- *
- * @since 0.2.0
- * @category constructors
+ * @since 0.7.0
+ * @category utils
  */
-export const compile = (content: Content): Either.Either<Compiled, ReadonlyArray<ValidationIssue>> => {
-  const issues = check(content, () => true)
-  if (issues.length > 0) return Either.left(issues)
-  const subject = scan(content.subject).parts
-  const html = content.html === null ? null : htmlSegments(scan(content.html).parts)
-  const text = content.text === null ? null : scan(content.text).parts
-  return Either.right({
-    render: (context) => ({
-      subject: oneLine(fill(subject, context, identity)),
-      html: html === null ? null : renderHtml(html, context),
-      text: text === null ? null : fill(text, context, identity)
-    })
-  })
-}
+export const tags: ReadonlyArray<string> = Liquid.tagNames
 
 // Words and signs spam filters weigh (French and English); finding one is a warning, not an error.
 const SPAM_TRIGGERS: ReadonlyArray<string> = [
@@ -683,7 +514,7 @@ export const spamWarnings = (content: Content): ReadonlyArray<ValidationIssue> =
       path: [field],
       message: `contains "${t.word}", which spam filters watch for`
     }))
-    const letters = source.replace(/\{\{[^}]*\}\}/g, "").replace(/[^\p{L}]/gu, "")
+    const letters = source.replace(/\{\{[^}]*\}\}|\{%[^%]*%\}/g, "").replace(/[^\p{L}]/gu, "")
     if (field === "subject" && letters.length >= 8 && letters === letters.toUpperCase()) {
       warnings.push({ path: [field], message: "is in capital letters, which spam filters watch for" })
     }

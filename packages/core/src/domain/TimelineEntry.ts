@@ -21,13 +21,14 @@ export const LoggableKind = Schema.Literal("email", "call", "letter", "meeting",
 
 /**
  * Every kind of entry: the loggable ones, plus those Rapport records itself (`stageChange`,
- * `order`, `deal` for a deal's creation, moves, win and loss, `event` for other events, and since
- * 0.3.0 `merge` for a duplicate contact merged into this one, see {@link MergePayload}).
+ * `order`, `deal` for a deal's creation, moves, win and loss, `event` for other events, since
+ * 0.3.0 `merge` for a duplicate contact merged into this one, see {@link MergePayload}, and since
+ * 0.7.0 `ruleChange` for a rule's tag, score, field or owner change, see {@link RuleChangePayload}).
  *
  * @since 0.1.0
  * @category schemas
  */
-export const TimelineKind = Schema.Literal(...LoggableKind.literals, "stageChange", "order", "deal", "event", "merge")
+export const TimelineKind = Schema.Literal(...LoggableKind.literals, "stageChange", "order", "deal", "event", "merge", "ruleChange")
 
 /**
  * @since 0.1.0
@@ -208,3 +209,28 @@ export const MergePayload = Schema.Struct({
  * @category models
  */
 export type MergePayload = typeof MergePayload.Type
+
+/**
+ * The payload of a `ruleChange` entry: the rule that acted (its id and its name when it ran),
+ * the action's type, and what changed (`tag`; `from`/`to` for a score or an owner; `key` and
+ * `from`/`to` for a custom field). Its author is `rule:<ruleId>`.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const RuleChangePayload = Schema.Struct({
+  ruleId: Schema.String,
+  ruleName: Schema.NullOr(Schema.String),
+  action: Schema.Literal("addTag", "removeTag", "adjustScore", "setField", "assignOwner"),
+  jobId: Schema.String,
+  tag: Schema.optional(Schema.String),
+  key: Schema.optional(Schema.String),
+  from: Schema.optional(Schema.Unknown),
+  to: Schema.optional(Schema.Unknown)
+})
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export type RuleChangePayload = typeof RuleChangePayload.Type

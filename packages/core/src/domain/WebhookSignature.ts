@@ -9,19 +9,39 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { createHmac, timingSafeEqual } from "node:crypto"
+import { createHash, createHmac, timingSafeEqual } from "node:crypto"
 
 /**
  * Who signs the webhooks of an inbound source, and how: `standard` (Standard Webhooks, e.g.
- * Svix-based senders or another Rapport), `shopify`, `woocommerce`.
+ * Svix-based senders or another Rapport), `shopify`, `woocommerce`; and the mail providers
+ * `brevo` and `mailjet` (bounces and complaints), which sign nothing by default: their deliveries
+ * carry the source's secret as the password of Basic authentication (`https://rapport:<secret>@…`
+ * in the webhook URL) or as `?token=<secret>` in the URL, compared in constant time.
  *
  * @since 0.6.0
  * @category schemas
  */
-export const WebhookProvider = Schema.Literal("standard", "shopify", "woocommerce").annotations({
+export const WebhookProvider = Schema.Literal("standard", "shopify", "woocommerce", "brevo", "mailjet").annotations({
   identifier: "WebhookProvider",
-  message: () => ({ message: 'must be one of "standard", "shopify", "woocommerce"', override: true })
+  message: () => ({ message: 'must be one of "standard", "shopify", "woocommerce", "brevo", "mailjet"', override: true })
 })
+
+/**
+ * Whether a provider's deliveries prove themselves with a shared secret sent as is (Basic
+ * authentication or a URL token) rather than a signature over the body.
+ *
+ * @since 0.7.0
+ * @category utils
+ */
+export const isTokenProvider = (provider: WebhookProvider): provider is "brevo" | "mailjet" => provider === "brevo" || provider === "mailjet"
+
+/**
+ * The shortest secret a token provider's source accepts: the secret is the only proof.
+ *
+ * @since 0.7.0
+ * @category constructors
+ */
+export const MIN_TOKEN_LENGTH = 24
 
 /**
  * @since 0.6.0
@@ -228,8 +248,53 @@ export const verifyShopify = (options: { readonly secrets: ReadonlyArray<string>
 export const verifyWooCommerce = (options: { readonly secrets: ReadonlyArray<string>; readonly headers: HeadersInput; readonly body: Uint8Array }) =>
   verifyHmac(options, "x-wc-webhook-signature", "x-wc-webhook-delivery-id")
 
+/** Constant-time equality whatever the lengths: the digests are compared, never the texts. */
+const sameSecret = (a: string, b: string): boolean =>
+  timingSafeEqual(createHash("sha256").update(a, "utf8").digest(), createHash("sha256").update(b, "utf8").digest())
+
 /**
- * Verifies a delivery as its provider signs it.
+ * Verifies a delivery of a provider that signs nothing (Brevo, Mailjet): the password of its Basic
+ * authentication, else the `token` from the URL, must be one of the secrets (compared in constant
+ * time, every secret tried). Such senders give no delivery id: the body's SHA-256 stands for it,
+ * so the same body delivered again is recognised.
+ *
+ * @since 0.7.0
+ * @category utils
+ */
+export const verifyToken = (options: {
+  readonly secrets: ReadonlyArray<string>
+  readonly headers: HeadersInput
+  readonly body: Uint8Array
+  readonly token?: string | undefined
+}): Either.Either<Verified, Rejection> => {
+  const headers = normalizeHeaders(options.headers)
+  const authorization = headers["authorization"]?.trim()
+  let given: string | undefined
+  let where = "authorization"
+  if (authorization !== undefined && /^basic\s+/i.test(authorization)) {
+    const decoded = Buffer.from(authorization.replace(/^basic\s+/i, ""), "base64").toString("utf8")
+    const colon = decoded.indexOf(":")
+    given = colon < 0 ? decoded : decoded.slice(colon + 1)
+  } else if (options.token !== undefined && options.token !== "") {
+    given = options.token
+    where = "token"
+  }
+  if (given === undefined) {
+    return Either.left({
+      reason: "missingHeader",
+      header: "authorization",
+      message: "The delivery carries no secret: put the source's secret in the webhook URL, as the password of Basic authentication (https://rapport:<secret>@host/…) or as ?token=<secret>"
+    })
+  }
+  let valid = false
+  for (const secret of options.secrets) valid = sameSecret(given, secret) || valid
+  if (!valid) return Either.left({ reason: "signature", header: where, message: `The ${where === "token" ? "token in the URL" : "Basic authentication password"} is not a secret of this source` })
+  return Either.right({ webhookId: `sha256:${createHash("sha256").update(options.body).digest("hex")}`, timestamp: undefined })
+}
+
+/**
+ * Verifies a delivery as its provider signs it (`token`: the `?token=` of the URL, for the
+ * providers that sign nothing).
  *
  * @since 0.6.0
  * @category utils
@@ -242,9 +307,13 @@ export const verify = (
     readonly body: Uint8Array
     readonly nowSeconds: number
     readonly toleranceSeconds?: number | undefined
+    readonly token?: string | undefined
   }
 ): Either.Either<Verified, Rejection> => {
   switch (provider) {
+    case "brevo":
+    case "mailjet":
+      return verifyToken(options)
     case "standard":
       return verifyStandard(options)
     case "shopify":

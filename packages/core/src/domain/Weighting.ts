@@ -18,8 +18,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { DealStatus } from "./Deal.js"
 import { ValidationError } from "./Errors.js"
-import { Currency, minorDigits } from "./Money.js"
-import type { Money } from "./Money.js"
+import { Currency, minorDigits, Money } from "./Money.js"
 
 /**
  * What totals can be grouped by: `pipeline`, `stage` (within its pipeline), `owner`, and the
@@ -271,16 +270,26 @@ export interface Rates extends Schema.Schema.Type<typeof Rates> {}
  * once (half up) to a minor unit; `weightedExact` the exact weighted sum in minor units, as a
  * decimal string (`"1234.5"`).
  *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const Total = Schema.Struct({
+  currency: Currency,
+  count: Schema.Int,
+  amount: Money,
+  weighted: Money.annotations({ description: "The weighted amount, rounded to the currency's minor unit" }),
+  weightedExact: Schema.String.annotations({ description: 'The weighted amount exactly, in minor units, as a decimal string ("1234.5")' })
+}).annotations({ identifier: "Total" })
+
+/**
+ * A total in one currency. `amount` is the unweighted sum; `weighted` the weighted sum rounded
+ * once (half up) to a minor unit; `weightedExact` the exact weighted sum in minor units, as a
+ * decimal string (`"1234.5"`).
+ *
  * @since 0.2.0
  * @category models
  */
-export interface Total {
-  readonly currency: Currency
-  readonly count: number
-  readonly amount: Money
-  readonly weighted: Money
-  readonly weightedExact: string
-}
+export interface Total extends Schema.Schema.Type<typeof Total> {}
 
 interface Exact {
   readonly count: number
@@ -345,15 +354,31 @@ const totalsOf = (rows: Iterable<SumRow>, rates: Rates | undefined): Either.Eith
 /**
  * Which group a total belongs to: only the dimensions grouped by are present.
  *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const GroupKey = Schema.Struct({
+  pipelineId: Schema.optionalWith(Schema.String, { exact: true }),
+  stage: Schema.optionalWith(Schema.String, { exact: true }),
+  ownerId: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
+  month: Schema.optionalWith(Schema.NullOr(Schema.String).annotations({ description: "YYYY-MM of the expected close; null when undated" }), { exact: true })
+}).annotations({ identifier: "GroupKey" })
+
+/**
+ * Which group a total belongs to: only the dimensions grouped by are present.
+ *
  * @since 0.2.0
  * @category models
  */
-export interface GroupKey {
-  readonly pipelineId?: string
-  readonly stage?: string
-  readonly ownerId?: string | null
-  readonly month?: string | null
-}
+export interface GroupKey extends Schema.Schema.Type<typeof GroupKey> {}
+
+/**
+ * A group's totals, one per currency (one in all when rates are given).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const GroupTotals = Schema.Struct({ key: GroupKey, totals: Schema.Array(Total) }).annotations({ identifier: "GroupTotals" })
 
 /**
  * A group's totals, one per currency (one in all when rates are given).
@@ -361,10 +386,19 @@ export interface GroupKey {
  * @since 0.2.0
  * @category models
  */
-export interface GroupTotals {
-  readonly key: GroupKey
-  readonly totals: ReadonlyArray<Total>
-}
+export interface GroupTotals extends Schema.Schema.Type<typeof GroupTotals> {}
+
+/**
+ * The weighted pipeline: totals per group and overall.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const WeightedPipeline = Schema.Struct({
+  groupBy: Schema.Array(Dimension),
+  groups: Schema.Array(GroupTotals),
+  totals: Schema.Array(Total)
+}).annotations({ identifier: "WeightedPipeline" })
 
 /**
  * The weighted pipeline: totals per group and overall.
@@ -372,11 +406,7 @@ export interface GroupTotals {
  * @since 0.2.0
  * @category models
  */
-export interface WeightedPipeline {
-  readonly groupBy: ReadonlyArray<Dimension>
-  readonly groups: ReadonlyArray<GroupTotals>
-  readonly totals: ReadonlyArray<Total>
-}
+export interface WeightedPipeline extends Schema.Schema.Type<typeof WeightedPipeline> {}
 
 const keyOf = (row: SumRow, by: ReadonlySet<Dimension>): GroupKey => ({
   ...(by.has("pipeline") || by.has("stage") ? { pipelineId: row.pipelineId ?? "" } : {}),
@@ -437,15 +467,24 @@ export const addMonths = (month: string, count: number): string => {
  * A forecast: weighted totals per expected-close month from the current month on, with what is
  * overdue (expected before the current month), later (after the horizon) and undated.
  *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const Forecast = Schema.Struct({
+  months: Schema.Array(Schema.Struct({ month: Schema.String.annotations({ description: "YYYY-MM" }), totals: Schema.Array(Total) })),
+  overdue: Schema.Array(Total),
+  later: Schema.Array(Total),
+  undated: Schema.Array(Total)
+}).annotations({ identifier: "Forecast" })
+
+/**
+ * A forecast: weighted totals per expected-close month from the current month on, with what is
+ * overdue (expected before the current month), later (after the horizon) and undated.
+ *
  * @since 0.2.0
  * @category models
  */
-export interface Forecast {
-  readonly months: ReadonlyArray<{ readonly month: string; readonly totals: ReadonlyArray<Total> }>
-  readonly overdue: ReadonlyArray<Total>
-  readonly later: ReadonlyArray<Total>
-  readonly undated: ReadonlyArray<Total>
-}
+export interface Forecast extends Schema.Schema.Type<typeof Forecast> {}
 
 /**
  * Builds a forecast of `months` months starting at `firstMonth` from sums grouped by month.

@@ -11,6 +11,7 @@ import { SalesSettings } from "./Pipeline.js"
 import { Instant, Timezone } from "./Time.js"
 import { Text } from "./Json.js"
 import { DurationString } from "./Schedule.js"
+import { Purpose } from "./Consent.js"
 import { showValue } from "../internal/show.js"
 
 /**
@@ -26,6 +27,34 @@ export const FrequencyCap = Schema.Struct({
 })
 
 /**
+ * At most `max` contacts of one purpose per contact per `per` (e.g. 2 per "7 days"), across
+ * channels: the marketing mails sent for that purpose and the tasks (calls, letters, meetings…)
+ * rules create for it.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const PressureCap = Schema.Struct({
+  max: Schema.Int.pipe(Schema.between(1, 1000)),
+  per: DurationString
+})
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export interface PressureCap extends Schema.Schema.Type<typeof PressureCap> {}
+
+/**
+ * The pressure caps of a workspace, by purpose: `{ marketing: { max: 2, per: "7 days" } }`. A
+ * purpose without an entry has no cap.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const Pressure = Schema.Record({ key: Purpose, value: PressureCap })
+
+/**
  * How rules may mail the workspace's contacts.
  *
  * @since 0.3.0
@@ -33,7 +62,9 @@ export const FrequencyCap = Schema.Struct({
  */
 export const MessagingSettings = Schema.Struct({
   /** The cap on marketing mail per contact; none when `null`. */
-  frequencyCap: Schema.NullOr(FrequencyCap)
+  frequencyCap: Schema.NullOr(FrequencyCap),
+  /** The pressure caps across channels, by purpose (since 0.7.0; none when empty). */
+  pressure: Schema.optionalWith(Pressure, { default: () => ({}) })
 })
 
 /**
@@ -48,7 +79,7 @@ export interface MessagingSettings extends Schema.Schema.Type<typeof MessagingSe
  * @since 0.3.0
  * @category constructors
  */
-export const defaultMessagingSettings: MessagingSettings = { frequencyCap: null }
+export const defaultMessagingSettings: MessagingSettings = { frequencyCap: null, pressure: {} }
 
 /**
  * A country, as an ISO 3166-1 alpha-2 code (`FR`, `BE`, `US`): where national phone numbers of
@@ -95,6 +126,8 @@ export const WorkspaceChanges = Schema.Struct({
   timezone: Schema.optional(Timezone),
   /** The cap on marketing mail per contact (`null` removes it). */
   frequencyCap: Schema.optional(Schema.NullOr(FrequencyCap)),
+  /** The pressure caps by purpose, replacing the current ones (`null` or `{}` removes them). */
+  pressure: Schema.optional(Schema.NullOr(Pressure)),
   /** The default country (`null` for none). */
   country: Schema.optional(Schema.NullOr(CountryCode))
 })

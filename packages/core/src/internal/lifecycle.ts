@@ -43,7 +43,7 @@ export const SYSTEM_AUTHOR = "system:lifecycle"
 const labelOf = (workspace: Workspace, key: string) => workspace.lifecycle.stages.find((s) => s.key === key)?.label ?? key
 
 const missingIn = (compiled: CompiledFields, workspace: Workspace, contact: Contact, stage: string) =>
-  compiled.requiredAt(indexOf(workspace.lifecycle, stage)).filter((key) => !Object.hasOwn(contact.fields, key))
+  compiled.requiredAt(indexOf(workspace.lifecycle, stage), contact, contact.fields).filter((key) => !Object.hasOwn(contact.fields, key))
 
 /** The fields a contact must fill before entering a stage. */
 export const missingFieldsFor = (storage: StorageService, workspace: Workspace, contact: Contact, stage: string) =>

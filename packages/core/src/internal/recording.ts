@@ -242,7 +242,21 @@ export const insertContacts = (
       if (stageIndex < 0) {
         issues.push({ path: [...item.path, "stage"], message: `unknown stage "${stage}"; stages are ${lifecycle.stages.map((s) => s.key).join(", ")}` })
       }
-      const checked = validate(compiled, applyPatch({}, item.data.fields ?? {}), Math.max(stageIndex, 0))
+      const data = item.data
+      // Conditional requirements read the contact as it will be created.
+      const subject = {
+        email: data.email ?? data.emails?.[0]?.value ?? null,
+        firstName: data.firstName ?? null,
+        lastName: data.lastName ?? null,
+        phone: data.phone ?? data.phones?.[0]?.value ?? null,
+        companyId: data.companyId ?? null,
+        source: data.source ?? unknownSource,
+        tags: data.tags ?? [],
+        ownerId: data.ownerId ?? null,
+        score: data.score ?? 0,
+        timezone: data.timezone ?? null
+      }
+      const checked = validate(compiled, applyPatch({}, data.fields ?? {}), Math.max(stageIndex, 0), subject)
       const values: FieldValues = Either.getOrElse(checked, () => ({}))
       if (Either.isLeft(checked)) issues.push(...checked.left.map((i) => ({ path: [...item.path, ...i.path], message: i.message })))
       const identities = identitiesOf(item.data, undefined, item.path)

@@ -8,6 +8,7 @@ import {
   type CompiledFields,
   type FieldEntity,
   type FieldValues,
+  type RequirementSubject,
   uniqueValueKey,
   validate
 } from "../domain/FieldDefinition.js"
@@ -58,8 +59,12 @@ export const getContact = (storage: StorageService, workspaceId: WorkspaceId, id
 /** An update's value when given, the current one otherwise (`null` is a value: it clears). */
 export const keep = <A>(value: A | undefined, current: A): A => (value === undefined ? current : value)
 
-export const checkFields = (compiled: CompiledFields, values: FieldValues, stageIndex: number | undefined) =>
-  Either.match(validate(compiled, values, stageIndex), {
+/**
+ * Validates a record's fields at a stage position; a contact's conditional requirements are read
+ * on `subject` (the contact as it will be saved).
+ */
+export const checkFields = (compiled: CompiledFields, values: FieldValues, stageIndex: number | undefined, subject?: RequirementSubject) =>
+  Either.match(validate(compiled, values, stageIndex, subject), {
     onLeft: (issues) => Effect.fail(ValidationError.fromIssues(issues, `Invalid ${compiled.entity} fields`)),
     onRight: Effect.succeed
   })

@@ -42,3 +42,52 @@ export const readToken = (secret: string, token: string): TokenContent | undefin
 /** The unsubscribe URL for a token: `{token}` in the configured URL is replaced, else appended. */
 export const unsubscribeUrl = (url: string, token: string): string =>
   url.includes("{token}") ? url.replace("{token}", encodeURIComponent(token)) : `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token)}`
+
+// An address as `mailto:` may carry it in List-Unsubscribe: a dot-atom local part and a host name.
+const MAILTO_ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/
+
+/** Whether `mailto` can be put in a List-Unsubscribe header as it is. */
+export const isMailtoAddress = (mailto: string): boolean => MAILTO_ADDRESS.test(mailto)
+
+/**
+ * The one List-Unsubscribe value of a marketing mail (RFC 2369, RFC 8058): the HTTPS link, and
+ * when an unsubscribe address is configured a `mailto:` whose subject carries the same token.
+ */
+export const listUnsubscribe = (url: string, token: string, mailto: string | undefined): string =>
+  mailto === undefined ? `<${url}>` : `<${url}>, <mailto:${mailto}?subject=${encodeURIComponent(`unsubscribe ${token}`)}>`
+
+// Double opt-in confirmation tokens are signed the same way. Their payload starts with "confirm"
+// and has five items, so that neither kind of token is ever read as the other, even under one secret.
+
+/** What a confirmation token names. */
+export interface ConfirmationContent {
+  readonly workspaceId: string
+  readonly contactId: string
+  readonly purpose: string
+  readonly issuedAt: number
+}
+
+/** A token confirming the contact's consent for a purpose, requested at `issuedAt` (epoch milliseconds). */
+export const makeConfirmationToken = (secret: string, content: ConfirmationContent): string => {
+  const payload = encode(JSON.stringify(["confirm", content.workspaceId, content.contactId, content.purpose, content.issuedAt]))
+  return `${payload}.${sign(secret, payload)}`
+}
+
+/** What a confirmation token names, if its signature holds and its form is a confirmation's. */
+export const readConfirmationToken = (secret: string, token: string): ConfirmationContent | undefined => {
+  const [payload, signature, ...rest] = token.split(".")
+  if (payload === undefined || signature === undefined || rest.length > 0) return undefined
+  const expected = Buffer.from(sign(secret, payload))
+  const given = Buffer.from(signature)
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
+    if (!Array.isArray(parsed) || parsed.length !== 5 || parsed[0] !== "confirm") return undefined
+    const [, workspaceId, contactId, purpose, issuedAt] = parsed as Array<unknown>
+    return typeof workspaceId === "string" && typeof contactId === "string" && typeof purpose === "string" && Number.isSafeInteger(issuedAt) && (issuedAt as number) >= 0
+      ? { workspaceId, contactId, purpose, issuedAt: issuedAt as number }
+      : undefined
+  } catch {
+    return undefined
+  }
+}

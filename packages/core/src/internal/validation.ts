@@ -76,7 +76,8 @@ export const tooDeep = (input: unknown, limit = MAX_INPUT_DEPTH): ReadonlyArray<
   const stack: Array<{ readonly value: unknown; readonly depth: number; readonly place: Place | undefined }> = [{ value: input, depth: 0, place: undefined }]
   while (stack.length > 0) {
     const { value, depth, place } = stack.pop()!
-    if (typeof value !== "object" || value === null) continue
+    // Bytes (an attachment's Uint8Array) are one value, not an object of millions of keys.
+    if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) continue
     if (depth >= limit) return pathOf(place)
     if (Array.isArray(value)) value.forEach((item, i) => stack.push({ value: item, depth: depth + 1, place: { parent: place, key: i } }))
     else for (const key of Object.keys(value)) stack.push({ value: (value as Record<string, unknown>)[key], depth: depth + 1, place: { parent: place, key } })

@@ -116,8 +116,10 @@ export const webhookTypeOf = (eventType: string): WebhookEventType | undefined =
     case "order.placed":
     case "consent.withdrawn":
       return eventType
-    // Unsubscribing through a link withdraws consent too (for every purpose).
+    // Unsubscribing through a link withdraws consent too (for every purpose), and so does a spam
+    // complaint.
     case "consent.unsubscribed":
+    case "mail.complained":
       return "consent.withdrawn"
     default:
       return undefined

@@ -25,9 +25,36 @@ export interface OutgoingMail {
   readonly html?: string | undefined
   readonly text?: string | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
+  /** Files sent with the mail (a quote's PDF with its follow-up), at most {@link maxAttachmentBytes} in all. */
+  readonly attachments?: ReadonlyArray<MailAttachment> | undefined
   /** Stable for one logical mail: retries of the same mail carry the same key. */
   readonly idempotencyKey: string
 }
+
+/**
+ * A file sent with a mail: its name as the recipient sees it (one line), its media type
+ * (`application/pdf`) and its bytes.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export interface MailAttachment {
+  readonly filename: string
+  readonly contentType: string
+  readonly content: Uint8Array
+}
+
+/**
+ * The most bytes a mail's attachments may hold together: 10 MB (10,485,760 bytes), under what
+ * most receiving servers accept once the files are encoded in base64.
+ *
+ * @since 0.7.0
+ * @category constructors
+ */
+export const maxAttachmentBytes = 10 * 1024 * 1024
+
+// A media type: type/subtype, RFC 6838 characters, optional parameters such as `; name=value`.
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}(?:\s*;\s*[A-Za-z0-9!#$&^_.+-]+=(?:[A-Za-z0-9!#$&^_.+-]+|"[^"\\\u0000-\u001f\u007f]*"))*$/
 
 // What may end a header line or start a new one: C0 controls (CR, LF, tab…), DEL, C1 controls
 // (NEL among them) and the Unicode line and paragraph separators, which some mail software also
@@ -74,6 +101,19 @@ export const safeMail = (mail: OutgoingMail): Either.Either<OutgoingMail, Valida
     } else {
       headers[name] = headerValue(value)
     }
+  }
+  let bytes = 0
+  for (const [i, attachment] of (mail.attachments ?? []).entries()) {
+    if (attachment.filename.trim() === "" || HAS_HEADER_BREAK.test(attachment.filename) || attachment.filename.length > 255) {
+      issues.push({ path: ["attachments", i, "filename"], message: "must be one line of 1 to 255 characters: a file name with a line break or another control character could add mail headers" })
+    }
+    if (!MEDIA_TYPE.test(attachment.contentType)) {
+      issues.push({ path: ["attachments", i, "contentType"], message: "must be a media type such as application/pdf (type/subtype, one line)" })
+    }
+    bytes += attachment.content.byteLength
+  }
+  if (bytes > maxAttachmentBytes) {
+    issues.push({ path: ["attachments"], message: `hold ${bytes} bytes in all; at most ${maxAttachmentBytes} (10 MB) may be sent with one mail` })
   }
   if (issues.length > 0) return Either.left(ValidationError.fromIssues(issues, "Unsafe mail headers"))
   return Either.right({ ...mail, subject: headerValue(mail.subject), ...(mail.headers === undefined ? {} : { headers }) })
@@ -139,6 +179,14 @@ export interface UnsubscribeSettings {
    * one year). Keep it at 30 days or more: laws such as CAN-SPAM require links to work that long.
    */
   readonly lifetime?: Duration.DurationInput | undefined
+  /**
+   * An address that unsubscribes by mail (`unsubscribe@shop.example`): marketing mail's one
+   * `List-Unsubscribe` header then names it beside the link, as `mailto:` with the subject
+   * `unsubscribe <token>`; pass that token to `consent.unsubscribe(token)` when such a mail arrives.
+   *
+   * @since 0.7.0
+   */
+  readonly mailto?: string | undefined
 }
 
 /**
@@ -148,6 +196,42 @@ export interface UnsubscribeSettings {
  * @category constructors
  */
 export const defaultUnsubscribeLifetime: Duration.DurationInput = "365 days"
+
+/**
+ * Double opt-in: where confirmation links point, how their tokens are signed, how long they work,
+ * and the mail that carries them.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export interface ConfirmationSettings {
+  /**
+   * The confirmation route (the HTTP API serves `/consent/confirm`); `{token}` in it is replaced
+   * by the token (else `?token=` is appended).
+   */
+  readonly url: string
+  /**
+   * Signs tokens (HMAC-SHA256); the unsubscribe secret when not set. Confirmation and unsubscribe
+   * tokens are told apart by their content, so one secret may serve both.
+   */
+  readonly secret?: string | undefined
+  /** How long a link works after the request (default {@link defaultConfirmationLifetime}, 7 days). */
+  readonly lifetime?: Duration.DurationInput | undefined
+  /**
+   * The id of the (transactional) template the confirmation mail is rendered from; it receives
+   * `contact`, `workspace`, `purpose` and `confirmationUrl`. Without one, a plain mail in English
+   * and French is sent.
+   */
+  readonly template?: string | undefined
+}
+
+/**
+ * How long a confirmation link works when `confirmation.lifetime` is not set: 7 days.
+ *
+ * @since 0.7.0
+ * @category constructors
+ */
+export const defaultConfirmationLifetime: Duration.DurationInput = "7 days"
 
 /**
  * How Rapport addresses mail and makes unsubscribe links. `unsubscribe.url` contains `{token}`,
@@ -164,6 +248,13 @@ export interface MailSettingsService {
   readonly from?: string | undefined
   readonly replyTo?: string | undefined
   readonly unsubscribe?: UnsubscribeSettings | undefined
+  /**
+   * Double opt-in confirmation links (`consent.request`, `consent.confirm`); without them a
+   * consent cannot be requested.
+   *
+   * @since 0.7.0
+   */
+  readonly confirmation?: ConfirmationSettings | undefined
 }
 
 /**

@@ -18,16 +18,16 @@ import type { Company } from "../domain/Company.js"
 import type { Contact } from "../domain/Contact.js"
 import type { Deal, DealFilter } from "../domain/Deal.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
-import type { ConsentRecord } from "../domain/Consent.js"
+import type { AddressHealth, ConsentRecord } from "../domain/Consent.js"
 import { type Conflict, StorageError } from "../domain/Errors.js"
 import type { FieldDefinition, FieldEntity, FieldValues } from "../domain/FieldDefinition.js"
-import type { CompanyId, ContactId, DealId, EventId, JobId, PipelineId, RuleId, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
+import type { CompanyId, ContactId, DealId, EventId, JobId, PipelineId, RuleId, SetupKey, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
 import type { Firing, Job, JobStatus, MailCategory } from "../domain/Job.js"
 import type { Order } from "../domain/Order.js"
 import type { Pipeline } from "../domain/Pipeline.js"
 import type { Rule } from "../domain/Rule.js"
 import type { Task } from "../domain/Task.js"
-import type { Template } from "../domain/Template.js"
+import type { Template, TemplateVariant } from "../domain/Template.js"
 import type { Dimension, StatusSums } from "../domain/Weighting.js"
 import type { TimelineEntry, TimelineKind } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
@@ -615,8 +615,32 @@ export interface TemplateRepository {
   readonly update: (template: Template, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
   /** The workspace's templates by name, then id. */
   readonly list: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<Template>, StorageError>
+  /**
+   * The template with this stable key, if any. Keys are unique per workspace: `insert` and
+   * `update` fail with `Conflict` (`unique`, field `key`) when another template holds it.
+   *
+   * @since 0.7.0
+   */
+  readonly getByKey: (workspaceId: WorkspaceId, key: SetupKey) => Effect.Effect<Option.Option<Template>, StorageError>
   /** Removes the template; `false` when there was none. */
   readonly remove: (workspaceId: WorkspaceId, id: TemplateId) => Effect.Effect<boolean, StorageError>
+}
+
+/**
+ * A template's per-locale variants (`fr`, `en-GB`…), one per template and locale.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export interface TemplateLocaleRepository {
+  /** The template's variants by locale. */
+  readonly list: (workspaceId: WorkspaceId, templateId: TemplateId) => Effect.Effect<ReadonlyArray<TemplateVariant>, StorageError>
+  /** Stores the variant, replacing the one of the same template and locale. */
+  readonly put: (variant: TemplateVariant) => Effect.Effect<void, StorageError>
+  /** Removes one variant; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, templateId: TemplateId, locale: string) => Effect.Effect<boolean, StorageError>
+  /** Removes every variant of the template (the template is being deleted). */
+  readonly removeAll: (workspaceId: WorkspaceId, templateId: TemplateId) => Effect.Effect<void, StorageError>
 }
 
 /**
@@ -628,6 +652,13 @@ export interface RuleRepository {
   readonly list: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<Rule>, StorageError>
   /** The rule, if stored in this workspace. */
   readonly get: (workspaceId: WorkspaceId, id: RuleId) => Effect.Effect<Option.Option<Rule>, StorageError>
+  /**
+   * The rule with this stable key, if any. Keys are unique per workspace: `insert` and `update`
+   * fail with `Conflict` (`unique`, field `key`) when another rule holds it.
+   *
+   * @since 0.7.0
+   */
+  readonly getByKey: (workspaceId: WorkspaceId, key: SetupKey) => Effect.Effect<Option.Option<Rule>, StorageError>
   /** Stores a new rule; `Conflict` (`unique`, field `id`) when the id is taken. */
   readonly insert: (rule: Rule) => Effect.Effect<void, StorageError | Conflict>
   /** Replaces the rule if its stored version is `expectedVersion`; `Conflict` otherwise. */
@@ -718,6 +749,17 @@ export interface JobRepository {
     query: { readonly contactId: ContactId; readonly categories: ReadonlyArray<typeof MailCategory.Type>; readonly since: DateTime.Utc }
   ) => Effect.Effect<number, StorageError>
   /**
+   * The places the contact's jobs took under `purpose` after `since` (`purpose` equal and
+   * `reservedAt > since`, whatever their status): how many (`count`), and, when there are at
+   * least `max`, the `reservedAt` of the one whose leaving the window brings the count below
+   * `max` (the (count − max + 1)-th oldest; `none` below `max`). What a purpose's cap and window
+   * are is the caller's (since 0.7.0).
+   */
+  readonly placesSince: (
+    workspaceId: WorkspaceId,
+    query: { readonly contactId: ContactId; readonly purpose: string; readonly since: DateTime.Utc; readonly max: number }
+  ) => Effect.Effect<{ readonly count: number; readonly releasedBy: Option.Option<DateTime.Utc> }, StorageError>
+  /**
    * How many of a rule's jobs in one of `statuses`, whose action is of one of `actionTypes`, there
    * are per variant (variants without any left out). Replaces `sentByVariant` (0.5.0): what counts
    * as sent is the caller's.
@@ -784,6 +826,39 @@ export interface ConsentRepository {
   readonly put: (record: ConsentRecord) => Effect.Effect<void, StorageError>
   /** Deletes a contact's records (the contact is being erased). */
   readonly removeForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<number, StorageError>
+}
+
+/**
+ * What a provider reported about an address: a hard or soft bounce, a spam complaint, or `clear`
+ * (the address works again: the hard bounce is forgotten and the soft bounces reset).
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export type AddressReport =
+  | { readonly kind: "hard"; readonly at: DateTime.Utc; readonly reason: string | null }
+  | { readonly kind: "soft"; readonly at: DateTime.Utc }
+  | { readonly kind: "complaint"; readonly at: DateTime.Utc }
+  | { readonly kind: "clear" }
+
+/**
+ * Deliverability of mail addresses per workspace, by address key (lower case): hard bounces, soft
+ * bounce counts and spam complaints.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export interface AddressHealthRepository {
+  /** The states of these addresses that have one (in no particular order). */
+  readonly list: (workspaceId: WorkspaceId, emails: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<AddressHealth>, StorageError>
+  /**
+   * Records a report and returns the address's state after it: a hard bounce sets the date and
+   * reason, a soft one adds one to the count, a complaint sets its date, `clear` forgets the hard
+   * bounce and the soft count.
+   */
+  readonly report: (workspaceId: WorkspaceId, email: string, report: AddressReport) => Effect.Effect<AddressHealth, StorageError>
+  /** Forgets these addresses (their contact is being erased); returns how many were stored. */
+  readonly remove: (workspaceId: WorkspaceId, emails: ReadonlyArray<string>) => Effect.Effect<number, StorageError>
 }
 
 /**
@@ -1042,10 +1117,14 @@ export interface StorageService {
   readonly deals: DealRepository
   readonly tasks: TaskRepository
   readonly templates: TemplateRepository
+  /** @since 0.7.0 */
+  readonly templateLocales: TemplateLocaleRepository
   readonly rules: RuleRepository
   readonly jobs: JobRepository
   readonly firings: FiringRepository
   readonly consents: ConsentRepository
+  /** @since 0.7.0 */
+  readonly addressHealth: AddressHealthRepository
   readonly counters: CounterRepository
   /** @since 0.6.0 */
   readonly apiKeys: ApiKeyRepository

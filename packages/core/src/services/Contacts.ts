@@ -7,6 +7,7 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Contact, ContactCreate, ContactListOptions, ContactMergeOptions, ContactUpdate, maxIdentities } from "../domain/Contact.js"
 import { EmailFromString, emailKey } from "../domain/Email.js"
@@ -73,6 +74,58 @@ export class MergeResult extends Schema.Class<MergeResult>("MergeResult")({
  * @category constructors
  */
 export const mergeAuthor = "system:merge"
+
+/**
+ * What `contacts.upsert` takes: what `contacts.create` takes, with a required `email` that finds
+ * the contact (compared like every email: case-insensitively, normalised).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const ContactUpsert = Schema.Struct({ ...ContactCreate.from.fields, email: EmailFromString })
+
+/**
+ * The attributes of an upsert, the email optional: what `PUT /contacts/by-email?email=…` takes as
+ * its body (the email is the query's).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const ContactUpsertAttributes = Schema.Struct({ ...ContactCreate.from.fields }).annotations({ identifier: "ContactUpsertAttributes" })
+
+/**
+ * @since 0.7.0
+ * @category models
+ */
+export type ContactUpsert = typeof ContactUpsert.Encoded
+
+/**
+ * What `contacts.upsert` returns: the contact as stored, and whether it was created.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export class UpsertResult extends Schema.Class<UpsertResult>("UpsertResult")({
+  contact: Contact,
+  /** `true` when no contact had the email and this one was created. */
+  created: Schema.Boolean
+}) {}
+
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null)
+
+/** Whether an upsert's values are already the contact's (then nothing is written). */
+const holdsAlready = (current: Contact, data: typeof ContactUpsert.Type): boolean =>
+  data.emails === undefined &&
+  data.phones === undefined &&
+  (data.firstName === undefined || data.firstName === current.firstName) &&
+  (data.lastName === undefined || data.lastName === current.lastName) &&
+  (data.phone === undefined || data.phone === current.phone) &&
+  (data.companyId === undefined || data.companyId === current.companyId) &&
+  (data.tags === undefined || sameJson(data.tags, current.tags)) &&
+  (data.ownerId === undefined || data.ownerId === current.ownerId) &&
+  (data.score === undefined || data.score === current.score) &&
+  (data.timezone === undefined || data.timezone === current.timezone) &&
+  Object.entries(data.fields ?? {}).every(([key, value]) => sameJson(value, current.fields[key]))
 
 /**
  * The most contacts `createMany` takes in one call.
@@ -175,7 +228,21 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
           }
           const compiled = yield* compiledFields(storage, workspace, "contact")
           const merged = data.fields === undefined ? current.fields : applyPatch(current.fields, data.fields)
-          const values = yield* checkFields(compiled, merged, indexOf(workspace.lifecycle, current.stage))
+          // Conditional requirements read the contact as it will be saved.
+          const subject = {
+            ...current,
+            email: data.email === undefined ? current.email : data.email,
+            firstName: keep(data.firstName, current.firstName),
+            lastName: keep(data.lastName, current.lastName),
+            phone: data.phone === undefined ? current.phone : data.phone,
+            companyId: keep(data.companyId, current.companyId),
+            source: keep(data.source, current.source),
+            tags: keep(data.tags, current.tags),
+            ownerId: keep(data.ownerId, current.ownerId),
+            score: keep(data.score, current.score),
+            timezone: keep(data.timezone, current.timezone)
+          }
+          const values = yield* checkFields(compiled, merged, indexOf(workspace.lifecycle, current.stage), subject)
           if (data.companyId !== undefined && data.companyId !== current.companyId) yield* checkCompany(storage, workspace.id, data.companyId)
           const identities = identitiesOf(data, current, [])
           if (identities.issues.length > 0) return yield* ValidationError.fromIssues(identities.issues)
@@ -208,6 +275,36 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
           return saved.contact
         })
       )
+    })
+
+    /**
+     * Creates the contact with this email, or updates the one that has it: one contact per email
+     * however many callers upsert it at once. An update changes only what is given (`fields` are
+     * merged into the contact's); `source`, `firstSeenAt` and `stage` are used only when creating
+     * (stages move through `lifecycle.move` and progression). Values the contact already holds
+     * write nothing (its version stays).
+     */
+    const upsert = Effect.fn("Contacts.upsert")(function* (input: ContactUpsert) {
+      const data = yield* decodeInput(ContactUpsert)(input)
+      return yield* storage
+        .transaction(
+          Effect.gen(function* () {
+            yield* workspaceLock(storage, "shared")
+            const workspace = yield* ensureWorkspace(storage)
+            // The emails an update would lock, in the same order, before looking the email up.
+            const given = [data.email, ...(data.emails ?? []).map((e) => e.value)]
+            for (const key of [...new Set(given.map(emailKey))].sort()) yield* emailLock(storage, workspace.id, key)
+            const found = yield* storage.contacts.findByEmail(workspace.id, emailKey(data.email))
+            if (Option.isNone(found)) {
+              return new UpsertResult({ contact: (yield* insertContact(recorder, workspace, data)).contact, created: true })
+            }
+            const current = found.value
+            if (holdsAlready(current, data)) return new UpsertResult({ contact: current, created: false })
+            const { email: _email, source: _source, firstSeenAt: _firstSeenAt, stage: _stage, ...changes } = input
+            return new UpsertResult({ contact: yield* update(current.id, { ...changes, expectedVersion: current.version }), created: false })
+          })
+        )
+        .pipe(Effect.catchTag("DuplicateEvent", (e) => Effect.dieMessage(`contact.created record ${e.eventId} already stored`)))
     })
 
     /**
@@ -293,7 +390,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
           }
           const stage = outcome.contact.stage
           const compiled = yield* compiledFields(storage, workspace, "contact")
-          const values = yield* Effect.mapError(checkFields(compiled, outcome.contact.fields, indexOf(workspace.lifecycle, stage)), (error) =>
+          const values = yield* Effect.mapError(checkFields(compiled, outcome.contact.fields, indexOf(workspace.lifecycle, stage), outcome.contact), (error) =>
             ValidationError.fromIssues(error.issues, `Cannot merge contact ${mergedId} into ${keptId}: the merged fields do not fit stage "${stage}"`)
           )
           const now = yield* DateTime.now
@@ -400,6 +497,8 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
     })
 
     return {
+      /** Creates the contact with this email, or updates the one that has it. */
+      upsert,
       /**
        * Creates a contact. It may have several labelled emails and phones (`emails`, `phones`, since
        * 0.4.0; `email` and `phone` are the primary ones, first of their lists); no email, primary or

@@ -10,6 +10,7 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Deal, DealCreate, DealFilter, DealListOptions, DealTransition, DealUpdate, openProbability, QuoteRef } from "../domain/Deal.js"
@@ -18,11 +19,12 @@ import { applyPatch } from "../domain/FieldDefinition.js"
 import { type ContactId, DealId, EventId, PipelineId, RuleId, TemplateId, TimelineEntryId, type WorkspaceId } from "../domain/Ids.js"
 import { StageKey } from "../domain/LifecycleDefinition.js"
 import { Text } from "../domain/Json.js"
-import { format as formatMoney } from "../domain/Money.js"
+import { format as formatMoney, Money } from "../domain/Money.js"
 import * as Page from "../domain/Page.js"
 import { outcomeStage, type Pipeline, type PipelineStage } from "../domain/Pipeline.js"
 import { Channel, type Task, TaskCreate } from "../domain/Task.js"
 import { compile, type RenderContext } from "../domain/Template.js"
+import { contactLocale as localeOfContact } from "../domain/TemplateVariables.js"
 import { clampInstant, InstantInput, localDateOf } from "../domain/Time.js"
 import { Reaction, type TimelineEntry } from "../domain/TimelineEntry.js"
 import * as Weighting from "../domain/Weighting.js"
@@ -35,7 +37,7 @@ import { showValue } from "../internal/show.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace, readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { headerValue, safeMail } from "../ports/Mailer.js"
+import { headerValue, type MailAttachment, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 import { Events } from "./Events.js"
 import { insertTask } from "../internal/tasks.js"
@@ -158,8 +160,25 @@ const Locale = Text(35).pipe(
 )
 
 /**
+ * A file sent with a follow-up's mail (a quote's PDF): its name (one line), its media type, and its
+ * bytes, as a `Uint8Array` or as a base64 string (how JSON, and so the HTTP API, carries them).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const FollowUpAttachment = Schema.Struct({
+  filename: Text(255).pipe(Schema.filter((name) => !/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(name) || "must be one line (no line break or other control character)")),
+  contentType: Text(255),
+  content: Schema.Union(
+    Schema.Uint8ArrayFromSelf,
+    Schema.String.pipe(Schema.filter((text) => /^[A-Za-z0-9+/\s]*={0,2}\s*$/.test(text) || "must be the file's bytes in base64"))
+  ).annotations({ jsonSchema: { type: "string", contentEncoding: "base64", description: "the file's bytes in base64" } })
+})
+
+/**
  * What `deals.followUp` accepts. With `templateId` (channel `email`), the rendered mail is sent to
- * the deal's contact; `next` schedules the next follow-up as a task.
+ * the deal's contact, with `attachments` when given (at most 10 MB in all); `next` schedules the
+ * next follow-up as a task.
  *
  * @since 0.2.0
  * @category schemas
@@ -173,6 +192,8 @@ export const FollowUpInput = Schema.Struct({
    */
   idempotencyKey: Schema.optional(Text(200).pipe(Schema.minLength(1))),
   templateId: Schema.optional(TemplateId),
+  /** Files sent with the mail (a quote's PDF); needs `templateId`. */
+  attachments: Schema.optional(Schema.Array(FollowUpAttachment).pipe(Schema.maxItems(20))),
   note: Schema.optional(Text(2000)),
   reaction: Schema.optional(Reaction),
   at: Schema.optional(InstantInput),
@@ -225,14 +246,27 @@ export interface StaleDeal {
 }
 
 /**
- * The result of a floor check, with the pipeline it was for (`null`: the whole workspace).
+ * The result of a floor check, with the pipeline it was for (`null`: the whole workspace). When
+ * no floor is set, `floor`, `weighted`, `weightedExact` and `shortfall` are `null` and `below` is
+ * `false`: there is nothing to fall below (`weightedPipeline` gives the totals).
  *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const FloorCheckResult = Schema.Struct({
+  floor: Schema.NullOr(Money),
+  weighted: Schema.NullOr(Money),
+  weightedExact: Schema.NullOr(Schema.String),
+  below: Schema.Boolean,
+  shortfall: Schema.NullOr(Money),
+  pipelineId: Schema.NullOr(PipelineId)
+}).annotations({ identifier: "FloorCheckResult" })
+
+/**
  * @since 0.2.0
  * @category models
  */
-export interface FloorCheckResult extends Weighting.FloorCheck {
-  readonly pipelineId: string | null
-}
+export interface FloorCheckResult extends Schema.Schema.Type<typeof FloorCheckResult> {}
 
 const StalePosition = Schema.Tuple(Schema.DateTimeUtc, DealId)
 const DAY_MS = 86_400_000
@@ -560,10 +594,12 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
         const contact = yield* getContact(storage, deal.workspaceId, deal.contactId!)
         const company = deal.companyId ?? contact.companyId
         const companyRecord = company === null ? Option.none() : yield* storage.companies.get(deal.workspaceId, company)
+        // The contact's locale (the call's, else its own) and timezone, for `money`, `date` and the locale's variant.
+        const contactLocale = locale ?? localeOfContact(contact.fields, workspace.country)
         return {
           contact,
           context: {
-            contact: { ...contact, fields: contact.fields },
+            contact: { ...contact, fields: contact.fields, locale: contactLocale, timezone: contact.timezone ?? workspace.timezone },
             company: Option.getOrNull(companyRecord),
             deal: {
               ...deal,
@@ -572,7 +608,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
               currency: deal.amount.currency,
               stageLabel: pipeline.stages.find((s) => s.key === deal.stage)?.label ?? deal.stage
             },
-            workspace: { name: workspace.name }
+            workspace: { name: workspace.name, timezone: workspace.timezone }
           }
         }
       })
@@ -594,6 +630,15 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       }
       if (data.idempotencyKey !== undefined && data.templateId === undefined) {
         return yield* ValidationError.at(["idempotencyKey"], "names the follow-up's mail: give it with templateId")
+      }
+      if (data.attachments !== undefined && data.attachments.length > 0 && data.templateId === undefined) {
+        return yield* ValidationError.at(["attachments"], "are sent with the follow-up's mail: give them with templateId")
+      }
+      const attachments: Array<MailAttachment> = []
+      for (const [i, a] of (data.attachments ?? []).entries()) {
+        const content = typeof a.content === "string" ? Encoding.decodeBase64(a.content.replace(/\s+/g, "")) : Either.right(a.content)
+        if (Either.isLeft(content)) return yield* ValidationError.at(["attachments", i, "content"], "must be the file's bytes in base64")
+        attachments.push({ filename: a.filename, contentType: a.contentType, content: content.right })
       }
       const entryId = TimelineEntryId.make(yield* (yield* IdGenerator).next)
       return yield* changing(id, undefined, (current, pipeline, now) =>
@@ -628,7 +673,8 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
             if (contact.email === null) {
               return yield* ValidationError.at(["templateId"], `the deal's contact has no email address to send "${template.name}" to`)
             }
-            const compiled = yield* fromEither(Either.mapLeft(compile(template), (issues) => ValidationError.fromIssues(issues, "Invalid template")))
+            const variants = (yield* storage.templateLocales.list(workspaceId, template.id)).map((v) => ({ locale: v.locale, content: v }))
+            const compiled = yield* fromEither(Either.mapLeft(compile(template, variants), (issues) => ValidationError.fromIssues(issues, "Invalid template")))
             // Placeholders read plain values: instants as ISO strings, like the Promise client's JSON.
             const rendered = compiled.render(toJson(context) as RenderContext)
             // A reference stored before references had to be one line is put on one line here too.
@@ -641,6 +687,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
               ...(rendered.html === null ? {} : { html: rendered.html }),
               ...(rendered.text === null ? {} : { text: rendered.text }),
               headers: quoteRef === null ? {} : { "X-Rapport-Quote-Ref": quoteRef },
+              ...(attachments.length === 0 ? {} : { attachments }),
               idempotencyKey: jobKey
             })
             const job = yield* newJob(workspaceId, {
@@ -658,7 +705,10 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
                 text: outgoing.text ?? null,
                 headers: outgoing.headers ?? {},
                 entryId,
-                author: data.author ?? null
+                author: data.author ?? null,
+                ...(attachments.length === 0
+                  ? {}
+                  : { attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Encoding.encodeBase64(a.content) })) })
               },
               actionIndex: 0,
               category: "transactional",
@@ -739,7 +789,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
 
     /**
      * Whether the weighted total (of a pipeline, or of the workspace) is below its floor, and by
-     * how much. Fails with `ValidationError` (path `floor`) when no floor is set.
+     * how much. Without a floor, answers `floor: null` (and `below: false`).
      */
     const floorCheck = Effect.fn("Deals.floorCheck")(function* (options: FloorCheckOptions = {}) {
       const query = yield* decodeInput(FloorCheckOptions)(options)
@@ -747,12 +797,14 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
       const pipeline = query.pipelineId === undefined ? undefined : yield* getPipeline(storage, workspace.id, query.pipelineId)
       const floor = pipeline === undefined ? workspace.sales.floor : pipeline.floor
       if (floor === null) {
-        return yield* ValidationError.at(
-          ["floor"],
-          pipeline === undefined
-            ? "the workspace has no floor: set one with pipelines.configure({ floor })"
-            : `pipeline "${pipeline.name}" has no floor: set one with pipelines.update(id, { floor })`
-        )
+        return {
+          floor: null,
+          weighted: null,
+          weightedExact: null,
+          below: false,
+          shortfall: null,
+          pipelineId: pipeline?.id ?? null
+        } satisfies FloorCheckResult
       }
       const filter = { ...query.filter, ...(pipeline === undefined ? {} : { pipelineId: pipeline.id }) }
       const rows = yield* sums(workspace.id, [], filter, workspace.sales.coldProbability)

@@ -18,11 +18,14 @@ import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { allows, defaultPurpose } from "../domain/Consent.js"
+import { emailKey } from "../domain/Email.js"
 import { compile as compileCondition, type Condition, type Context as ConditionContext, explain } from "../domain/Condition.js"
 import { Contact } from "../domain/Contact.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
@@ -35,22 +38,23 @@ import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { type Action, type CompiledRule, variantFor } from "../domain/Rule.js"
 import { dueAt as delayEnd, durationMillis } from "../domain/Schedule.js"
-import { compile as compileTemplate, type Compiled, placeholders, type RenderContext, type Template } from "../domain/Template.js"
-import { TimelineEntry } from "../domain/TimelineEntry.js"
+import { compile as compileTemplate } from "../domain/Template.js"
+import { type RuleChangePayload, TimelineEntry } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { toJson } from "../internal/json.js"
+import { makeCompiledTemplates, renderContext as mailContext } from "../internal/templateMail.js"
 import { moveTo, saveContact } from "../internal/lifecycle.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
 import { checkFields, compiledFields, orNotFound } from "../internal/records.js"
 import { compiledRule, contextFor, fire, limitsAllow, rulesChanged, rulesFor, timezoneOf } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
 import { insertTask } from "../internal/tasks.js"
-import { makeToken, unsubscribeUrl } from "../internal/unsubscribe.js"
+import { isMailtoAddress, listUnsubscribe, makeToken, unsubscribeUrl } from "../internal/unsubscribe.js"
 import { decodeInput } from "../internal/validation.js"
 import { CurrentWorkspace, readWorkspace, withWorkspace } from "../internal/workspace.js"
 import { ActionFailure, CustomActions } from "../ports/CustomActions.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { Mailer, MailerError, MailSettings, type OutgoingMail, safeMail } from "../ports/Mailer.js"
+import { type MailAttachment, Mailer, MailerError, MailSettings, type OutgoingMail, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 import { clampInstant } from "../domain/Time.js"
 import { backoffMillis, type DispatchSettings, dispatchSettings } from "../internal/dispatchOptions.js"
@@ -153,6 +157,14 @@ type Settled = "done" | "skipped"
 interface Result {
   readonly status: Settled
   readonly outcome: Readonly<Record<string, unknown>>
+  /** The place the job took under a pressure cap, written with its completion. */
+  readonly reserved?: { readonly reservedAt: DateTime.Utc; readonly purpose: string } | undefined
+}
+/** Held back by a pressure cap: the job waits, pending, until `until` (the attempt does not count). */
+interface Deferred {
+  readonly status: "deferred"
+  readonly until: DateTime.Utc
+  readonly reason: string
 }
 const done = (outcome: Readonly<Record<string, unknown>> = {}): Result => ({ status: "done", outcome })
 const skipped = (reason: string): Result => ({ status: "skipped", outcome: { reason } })
@@ -196,7 +208,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
 
     const finish = (job: Job, token: string, result: Result) =>
       Effect.flatMap(DateTime.now, (now) =>
-        settle(job, token, { status: result.status, outcome: result.outcome, completedAt: now, leaseUntil: null, claimToken: null })
+        settle(job, token, { status: result.status, outcome: result.outcome, completedAt: now, leaseUntil: null, claimToken: null, ...result.reserved })
       )
 
     /**
@@ -215,8 +227,11 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         return "skipped" as const
       })
 
-    /** Runs `body` in a transaction holding the contact, and completes the job with its result. */
-    const locked = <E, R>(job: Job, token: string, body: (workspace: Workspace, contact: Contact) => Effect.Effect<Result, E, R>) =>
+    /**
+     * Runs `body` in a transaction holding the contact, and completes the job with its result (or,
+     * deferred by a pressure cap, queues it again for when the window frees).
+     */
+    const locked = <E, R>(job: Job, token: string, body: (workspace: Workspace, contact: Contact) => Effect.Effect<Result | Deferred, E, R>) =>
       storage.transaction(
         Effect.gen(function* () {
           yield* workspaceLock(storage, "shared")
@@ -225,10 +240,34 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           const contact = yield* storage.contacts.get(job.workspaceId, job.contactId)
           if (Option.isNone(contact)) return yield* contactGone(job, token)
           const result = yield* body(workspace, contact.value)
+          if (result.status === "deferred") {
+            const outcome = { deferred: result.reason, until: DateTime.formatIso(result.until) }
+            yield* settle(job, token, { status: "pending", attempts: Math.max(0, job.attempts - 1), dueAt: result.until, outcome, leaseUntil: null, claimToken: null })
+            return "retried" as const
+          }
           yield* finish(job, token, result)
           return result.status
         })
       )
+
+    /**
+     * Where the contact stands under the pressure cap of `purpose`: `undefined` when there is no cap
+     * or it has room; otherwise when the window frees and why it is full.
+     */
+    const pressureOn = (workspace: Workspace, contactId: Contact["id"], purpose: string, now: DateTime.Utc) =>
+      Effect.gen(function* () {
+        // Own keys only: a purpose named like an Object method ("constructor") has no cap unless set.
+        const cap = Object.hasOwn(workspace.messaging.pressure, purpose) ? workspace.messaging.pressure[purpose] : undefined
+        if (cap === undefined) return undefined
+        const window = durationMillis(cap.per)
+        const places = yield* storage.jobs.placesSince(workspace.id, { contactId, purpose, since: clampInstant(ms(now) - window), max: cap.max })
+        if (places.count < cap.max) return undefined
+        const release = Option.getOrElse(places.releasedBy, () => now)
+        return {
+          until: clampInstant(Math.max(ms(now) + 1, ms(release) + window)),
+          reason: `pressure cap: ${places.count} ${purpose} contact${places.count === 1 ? "" : "s"} (mails, calls, tasks) in the last ${cap.per} (at most ${cap.max})`
+        }
+      })
 
     const replaceContact = (contact: Contact, changes: Partial<ConstructorParameters<typeof Contact>[0]>) =>
       Effect.gen(function* () {
@@ -240,16 +279,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
     const triggerOf = (job: Job) => storage.events.get(job.workspaceId, job.eventId)
 
     const renderContext = (workspace: Workspace, contact: Contact, trigger: StoredEvent | undefined, extra: Readonly<Record<string, unknown>> = {}) =>
-      Effect.gen(function* () {
-        const company = contact.companyId === null ? Option.none() : yield* storage.companies.get(workspace.id, contact.companyId)
-        return toJson({
-          contact,
-          company: Option.getOrNull(company),
-          event: trigger === undefined ? null : { id: trigger.id, type: trigger.type, occurredAt: trigger.occurredAt, payload: trigger.payload },
-          workspace: { name: workspace.name },
-          ...extra
-        }) as RenderContext
-      })
+      mailContext(storage, workspace, contact, trigger, extra)
 
     // --- checks: a delayed firing, due
 
@@ -288,6 +318,36 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
 
     // --- actions that only write to the database
 
+    // A rule's tag, score, field or owner change on the contact's timeline, written with the change
+    // (and the job's completion): one entry per change, naming the rule.
+    const ruleChanged = (job: Job, contact: Contact, summary: (rule: string) => string, payload: Omit<RuleChangePayload, "ruleId" | "ruleName" | "jobId">) =>
+      Effect.gen(function* () {
+        const rule = Option.getOrNull(yield* storage.rules.get(job.workspaceId, job.ruleId))
+        const now = yield* DateTime.now
+        const id = yield* Effect.flatMap(IdGenerator, (ids) => ids.next)
+        const entryPayload: RuleChangePayload = { ruleId: job.ruleId, ruleName: rule?.name ?? null, jobId: job.id, ...payload }
+        yield* storage.timeline.append(
+          new TimelineEntry(
+            {
+              id: TimelineEntryId.make(id),
+              workspaceId: job.workspaceId,
+              contactId: contact.id,
+              kind: "ruleChange",
+              occurredAt: now,
+              recordedAt: now,
+              author: `rule:${job.ruleId}`,
+              channel: null,
+              direction: null,
+              summary: summary(`Rule "${rule?.name ?? job.ruleId}"`),
+              reaction: null,
+              payload: toJson(entryPayload) as TimelineEntry["payload"],
+              eventId: null
+            },
+            true
+          )
+        )
+      })
+
     const runLocal = (job: Job, token: string, action: Exclude<Action, { type: "sendEmail" | "custom" }>) =>
       locked(job, token, (workspace, contact) =>
         Effect.gen(function* () {
@@ -302,22 +362,35 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
             case "addTag":
               if (contact.tags.includes(action.tag)) return done({ unchanged: true })
               yield* replaceContact(contact, { tags: [...contact.tags, action.tag] })
+              yield* ruleChanged(job, contact, (rule) => `${rule} added tag ${action.tag}`, { action: "addTag", tag: action.tag })
               return done({ tag: action.tag })
             case "removeTag":
               if (!contact.tags.includes(action.tag)) return done({ unchanged: true })
               yield* replaceContact(contact, { tags: contact.tags.filter((t) => t !== action.tag) })
+              yield* ruleChanged(job, contact, (rule) => `${rule} removed tag ${action.tag}`, { action: "removeTag", tag: action.tag })
               return done({ tag: action.tag })
             case "adjustScore": {
               // Saturates: a score is a safe integer, which a sum past 2^53 - 1 would no longer be.
               const score = Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, contact.score + action.by))
+              if (score === contact.score) return done({ unchanged: true, score })
               const next = yield* replaceContact(contact, { score })
+              yield* ruleChanged(job, contact, (rule) => `${rule} changed the score from ${contact.score} to ${next.score}`, {
+                action: "adjustScore",
+                from: contact.score,
+                to: next.score
+              })
               return done({ score: next.score })
             }
             case "setField": {
               const compiled = yield* compiledFields(storage, workspace, "contact")
-              const values = yield* checkFields(compiled, applyPatch(contact.fields, { [action.key]: action.value }), indexOf(workspace.lifecycle, contact.stage))
+              const values = yield* checkFields(compiled, applyPatch(contact.fields, { [action.key]: action.value }), indexOf(workspace.lifecycle, contact.stage), contact)
               const next = new Contact({ ...contact, fields: values, version: contact.version + 1, updatedAt: yield* DateTime.now })
               yield* saveContact(storage, workspace, compiled, contact, next, true, chainAfter(Option.getOrUndefined(yield* triggerOf(job))))
+              const from = toJson(contact.fields[action.key] ?? null)
+              const to = toJson(values[action.key] ?? null)
+              if (JSON.stringify(from) !== JSON.stringify(to)) {
+                yield* ruleChanged(job, contact, (rule) => `${rule} ${to === null ? "cleared" : "set"} field ${action.key}`, { action: "setField", key: action.key, from, to })
+              }
               return done({ field: action.key })
             }
             case "assignOwner": {
@@ -342,11 +415,19 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
                 owner ??= action.otherwise
               }
               if (owner === undefined) return done({ unchanged: true, reason: "no owner matched" })
+              if (owner === contact.ownerId) return done({ unchanged: true, ownerId: owner })
               yield* replaceContact(contact, { ownerId: owner })
+              const assigned = owner
+              yield* ruleChanged(job, contact, (rule) => `${rule} assigned the contact to ${assigned}`, { action: "assignOwner", from: contact.ownerId, to: assigned })
               return done({ ownerId: owner })
             }
             case "createTask": {
               const now = yield* DateTime.now
+              // A task for a purpose takes a place under its pressure cap, or waits for one.
+              if (action.purpose !== undefined) {
+                const full = yield* pressureOn(workspace, contact.id, action.purpose, now)
+                if (full !== undefined) return { status: "deferred" as const, until: full.until, reason: full.reason }
+              }
               const trigger = Option.getOrUndefined(yield* triggerOf(job))
               const context = yield* renderContext(workspace, contact, trigger)
               const rendered = compileTemplate({ subject: action.title, html: null, text: action.note ?? null })
@@ -359,7 +440,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
                 contactId: contact.id,
                 note: text
               })
-              return done({ taskId: task.id, dueAt: DateTime.formatIso(task.dueAt) })
+              const result = done({ taskId: task.id, dueAt: DateTime.formatIso(task.dueAt) })
+              return action.purpose === undefined ? result : { ...result, reserved: { reservedAt: now, purpose: action.purpose } }
             }
           }
         })
@@ -367,20 +449,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
 
     // --- mail
 
-    // Templates are parsed once per version, and only the values they use are read.
-    const compiledTemplates = new Map<string, { readonly compiled: Compiled; readonly usesEvent: boolean }>()
-    const compiledTemplate = (template: Template) =>
-      Effect.gen(function* () {
-        const key = `${template.workspaceId}\u0000${template.id}\u0000${template.version}`
-        const cached = compiledTemplates.get(key)
-        if (cached !== undefined) return cached
-        const compiled = compileTemplate(template)
-        if (compiled._tag === "Left") return yield* ValidationError.fromIssues(compiled.left, `Template "${template.name}" is invalid`)
-        const entry = { compiled: compiled.right, usesEvent: [template.subject, template.html ?? "", template.text ?? ""].some((source) => placeholders(source).some((p) => p.startsWith("event."))) }
-        if (compiledTemplates.size >= 1_000) compiledTemplates.clear()
-        compiledTemplates.set(key, entry)
-        return entry
-      })
+    // Templates (with their locale variants) are parsed once per version, and only the values they use are read.
+    const compiledTemplate = makeCompiledTemplates(storage)
 
     // A sent mail on the contact's timeline, written with the job's completion.
     const mailSent = (job: Job, author: string | null, subject: string, now: DateTime.Utc, payload: TimelineEntry["payload"]) =>
@@ -429,10 +499,16 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           const now = yield* DateTime.now
           let reservedAt = job.reservedAt
           let unsubscribe: string | undefined
+          let unsubscribeHeader: string | undefined
           if (marketing) {
             const purpose = action.purpose ?? defaultPurpose
             if (!allows(yield* storage.consents.list(job.workspaceId, contact.id), purpose)) {
               return yield* stop(`no consent for ${purpose} mail (never given, withdrawn, or unsubscribed)`)
+            }
+            // A hard-bounced address receives no marketing mail (transactional mail still goes).
+            const bounced = (yield* storage.addressHealth.list(job.workspaceId, [emailKey(contact.email)])).find((a) => a.hardBouncedAt !== null)
+            if (bounced !== undefined) {
+              return yield* stop(`the address ${bounced.email} hard-bounced on ${DateTime.formatIso(bounced.hardBouncedAt!)}${bounced.hardBounceReason === null ? "" : ` (${bounced.hardBounceReason})`}`)
             }
             if (settings.unsubscribe === undefined) {
               return yield* ValidationError.at(["template"], "marketing mail needs unsubscribe links: configure the unsubscribe URL and secret in the mail settings")
@@ -444,13 +520,25 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
                 const sent = yield* storage.jobs.reservedSince(job.workspaceId, { contactId: contact.id, categories: ["marketing"], since })
                 if (sent >= cap.max) return yield* stop(`frequency cap: ${sent} marketing mail${sent === 1 ? "" : "s"} in the last ${cap.per} (at most ${cap.max})`)
               }
+              // The pressure cap of the purpose, across mails and rules' tasks: a mail beyond it is skipped.
+              const full = yield* pressureOn(workspace, contact.id, purpose, now)
+              if (full !== undefined) return yield* stop(full.reason)
               reservedAt = now
-              yield* settle(job, token, { category: "marketing", reservedAt })
+              yield* settle(job, token, { category: "marketing", reservedAt, purpose })
             }
-            unsubscribe = unsubscribeUrl(settings.unsubscribe.url, makeToken(settings.unsubscribe.secret, job.workspaceId, contact.id, ms(now)))
+            const mailto = settings.unsubscribe.mailto
+            if (mailto !== undefined && !isMailtoAddress(mailto)) {
+              return yield* ValidationError.at(["unsubscribe", "mailto"], "must be a plain address such as unsubscribe@shop.example (no name, angle brackets or spaces)")
+            }
+            const unsubscribeToken = makeToken(settings.unsubscribe.secret, job.workspaceId, contact.id, ms(now))
+            unsubscribe = unsubscribeUrl(settings.unsubscribe.url, unsubscribeToken)
+            unsubscribeHeader = listUnsubscribe(unsubscribe, unsubscribeToken, mailto)
           }
           const trigger = usesEvent ? Option.getOrUndefined(yield* triggerOf(job)) : undefined
-          const rendered = compiled.render(yield* renderContext(workspace, contact, trigger, unsubscribe === undefined ? {} : { unsubscribeUrl: unsubscribe }))
+          const rendered = yield* Either.mapLeft(
+            compiled.renderEither(yield* renderContext(workspace, contact, trigger, unsubscribe === undefined ? {} : { unsubscribeUrl: unsubscribe })),
+            (issues) => ValidationError.fromIssues(issues, `Template "${template.name}" could not be rendered`)
+          )
           const mail: OutgoingMail = {
             to: contact.email,
             ...(settings.from === undefined ? {} : { from: settings.from }),
@@ -460,7 +548,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
             ...(rendered.text === null ? {} : { text: rendered.text }),
             headers: {
               "X-Rapport-Rule": job.ruleId,
-              ...(unsubscribe === undefined ? {} : { "List-Unsubscribe": `<${unsubscribe}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" })
+              ...(unsubscribeHeader === undefined ? {} : { "List-Unsubscribe": unsubscribeHeader, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" })
             },
             idempotencyKey: job.idempotencyKey
           }
@@ -478,7 +566,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           Effect.gen(function* () {
             const now = yield* DateTime.now
             const outcome = { to: mail.to, subject: mail.subject, messageId: receipt.messageId, templateId: template.id, category: template.purpose }
-            yield* finish(new Job({ ...job, category: template.purpose, reservedAt: prepared.reservedAt }, true), token, done(outcome))
+            yield* finish(new Job({ ...job, category: template.purpose, reservedAt: prepared.reservedAt, purpose: marketing ? (action.purpose ?? defaultPurpose) : job.purpose }, true), token, done(outcome))
             yield* mailSent(job, `rule:${job.ruleId}`, mail.subject, now, {
               ruleId: job.ruleId,
               variant: job.variant,
@@ -495,6 +583,15 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
 
     // --- mails queued already rendered (a deal's follow-up)
 
+    // A queued mail's files, stored in base64.
+    const attachmentsOf = (stored: NonNullable<QueuedMail["attachments"]>) =>
+      Effect.forEach(stored, (a, i) =>
+        Either.match(Encoding.decodeBase64(a.content), {
+          onLeft: () => Effect.fail(ValidationError.at(["attachments", i, "content"], "is not base64: the queued mail was altered in storage")),
+          onRight: (content): Effect.Effect<MailAttachment, ValidationError> => Effect.succeed({ filename: a.filename, contentType: a.contentType, content })
+        })
+      )
+
     const runQueuedMail = (job: Job, token: string, action: QueuedMail) =>
       Effect.gen(function* () {
         const mailer = yield* Effect.serviceOption(Mailer)
@@ -506,6 +603,9 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           ...(action.html === null ? {} : { html: action.html }),
           ...(action.text === null ? {} : { text: action.text }),
           headers: action.headers,
+          ...(action.attachments === undefined || action.attachments.length === 0
+            ? {}
+            : { attachments: yield* attachmentsOf(action.attachments) }),
           idempotencyKey: job.idempotencyKey
         })
         const receipt = yield* mailer.value.send(mail)

@@ -7,10 +7,12 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
 import {
   checkDefinition,
+  compile as compileFields,
   FieldDefinition,
   FieldDefinitionChanges,
   FieldDefinitionInput,
@@ -20,7 +22,9 @@ import {
   uniqueValueKey,
   valueSchema
 } from "../domain/FieldDefinition.js"
+import { ContactId } from "../domain/Ids.js"
 import { indexOf, type LifecycleDefinition } from "../domain/LifecycleDefinition.js"
+import { referencesOf } from "../domain/Rule.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { workspaceLock } from "../internal/locks.js"
 import { keep } from "../internal/records.js"
@@ -36,6 +40,31 @@ const EXAMPLES = 3
 const decodeEntity = decodeInput(FieldEntity, ["entity"])
 const decodeKey = decodeInput(FieldKey, ["key"])
 const decodeRemoveOptions = decodeInput(Schema.Struct({ purgeValues: Schema.optional(Schema.Boolean) }), ["options"])
+
+// Encoded, with object keys sorted: a stored condition may come back with its keys reordered (JSONB).
+const canonical = (def: FieldDefinition) =>
+  JSON.stringify(Schema.encodeSync(FieldDefinition)(def), (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v
+  )
+
+/**
+ * Whether a definition input says exactly what is stored: every attribute given is the stored
+ * one, and every attribute left out has its default (the position, left out, is not compared).
+ */
+const sameDefinition = (stored: FieldDefinition, data: typeof FieldDefinitionInput.Type): boolean =>
+  canonical(stored) ===
+  canonical(
+    new FieldDefinition({
+      ...stored,
+      label: data.label ?? data.key,
+      type: data.type,
+      options: data.options ?? [],
+      required: data.required ?? "never",
+      unique: data.unique ?? false,
+      description: data.description ?? null,
+      position: data.position ?? stored.position
+    })
+  )
 
 /**
  * Options of `fields.remove`.
@@ -77,6 +106,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
     /**
      * Counts the stored records the definition would not accept (a value of the wrong type, a
      * required value missing, a value shared with another record when unique), with examples.
+     * A conditional requirement is read on each contact that lacks the value from its stage on.
      */
     const violations = (workspace: Workspace, def: FieldDefinition) =>
       Effect.gen(function* () {
@@ -84,12 +114,23 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
         const holders = new Map<string, string>()
         const examples: Array<string> = []
         let affected = 0
-        yield* forEachRecord(workspace, def.entity, (record) => {
+        const conditional = typeof def.required === "object" && def.required.when !== undefined
+        const compiled = conditional
+          ? compileFields(def.entity, [...(yield* storage.fieldDefinitions.list(workspace.id, def.entity)).filter((d) => d.key !== def.key), def], workspace.lifecycle)
+          : undefined
+        yield* forEachRecord(workspace, def.entity, (record) => Effect.gen(function* () {
           const value = Object.hasOwn(record.fields, def.key) ? record.fields[def.key] : undefined
           const stageIndex = record.stage === null ? undefined : indexOf(workspace.lifecycle, record.stage)
           let reason: string | undefined
           if (value === undefined) {
-            if (isRequiredAt(def, workspace.lifecycle, stageIndex)) reason = "has no value"
+            if (isRequiredAt(def, workspace.lifecycle, stageIndex)) {
+              if (compiled === undefined) reason = "has no value"
+              else {
+                const contact = yield* storage.contacts.get(workspace.id, ContactId.make(record.id))
+                const subject = Option.getOrUndefined(contact)
+                if (compiled.requiredAt(stageIndex, subject, subject?.fields ?? record.fields).includes(def.key)) reason = "has no value and the condition holds"
+              }
+            }
           } else if (Either.isLeft(decode(value))) {
             reason = `holds ${JSON.stringify(value)}`
           } else if (def.unique) {
@@ -102,8 +143,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
             affected++
             if (examples.length < EXAMPLES) examples.push(`${record.id} ${reason}`)
           }
-          return Effect.void
-        })
+        }))
         return { affected, examples }
       })
 
@@ -133,8 +173,28 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
             )
       )
 
-    const checkConsistency = (def: FieldDefinition, lifecycle: LifecycleDefinition) => {
-      const issues = checkDefinition(def, lifecycle)
+    /** Refuses to remove a contact field that another field's conditional requirement reads. */
+    const refuseIfRequirementsUse = (workspace: Workspace, key: string) =>
+      Effect.gen(function* () {
+        const users = (yield* storage.fieldDefinitions.list(workspace.id, "contact")).filter(
+          (d) =>
+            d.key !== key &&
+            typeof d.required === "object" &&
+            d.required.when !== undefined &&
+            referencesOf({ when: d.required.when, unless: null, actions: [], variants: null }).fields.has(key)
+        )
+        if (users.length === 0) return
+        const named = users.map((d) => `"${d.key}"`).join(", ")
+        return yield* Conflict.inUse(
+          "fieldDefinition",
+          `contact.${key}`,
+          users.length,
+          `The requirement of field${users.length === 1 ? "" : "s"} ${named} reads it (required: { when }); change ${users.length === 1 ? "that field" : "those fields"} first`
+        )
+      })
+
+    const checkConsistency = (def: FieldDefinition, lifecycle: LifecycleDefinition, fields: ReadonlyArray<FieldDefinition>) => {
+      const issues = checkDefinition(def, lifecycle, [...fields.filter((d) => d.key !== def.key), def])
       return issues.length === 0 ? Effect.void : Effect.fail(ValidationError.fromIssues(issues, `Invalid definition of field "${def.key}"`))
     }
 
@@ -155,7 +215,10 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
           yield* workspaceLock(storage, "exclusive")
           const workspace = yield* ensureWorkspace(storage)
           const existing = yield* storage.fieldDefinitions.list(workspace.id, entity)
-          if (existing.some((d) => d.key === data.key)) {
+          const same = existing.find((d) => d.key === data.key)
+          if (same !== undefined) {
+            // Defining the same field again (an app's start-up code run twice) changes nothing.
+            if (sameDefinition(same, data)) return same
             return yield* Conflict.unique("fieldDefinition", "key", `${entity}.${data.key}`)
           }
           const now = yield* DateTime.now
@@ -174,7 +237,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
             createdAt: now,
             updatedAt: now
           })
-          yield* checkConsistency(def, workspace.lifecycle)
+          yield* checkConsistency(def, workspace.lifecycle, entity === "contact" ? existing : yield* storage.fieldDefinitions.list(workspace.id, "contact"))
           yield* refuseIfViolated(workspace, def, "define")
           yield* storage.fieldDefinitions.insert(def)
           yield* rulesChanged(storage, workspace.id)
@@ -211,7 +274,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
             version: current.version + 1,
             updatedAt: yield* DateTime.now
           })
-          yield* checkConsistency(next, workspace.lifecycle)
+          yield* checkConsistency(next, workspace.lifecycle, yield* storage.fieldDefinitions.list(workspace.id, "contact"))
           const valuesMayBreak =
             next.type !== current.type ||
             JSON.stringify(next.options) !== JSON.stringify(current.options) ||
@@ -254,7 +317,10 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
               })
             }
           }
-          if (def.entity === "contact") yield* refuseIfRulesUse(storage, workspace.id, "fields", [def.key], "fieldDefinition", `contact.${def.key}`)
+          if (def.entity === "contact") {
+            yield* refuseIfRulesUse(storage, workspace.id, "fields", [def.key], "fieldDefinition", `contact.${def.key}`)
+            yield* refuseIfRequirementsUse(workspace, def.key)
+          }
           yield* storage.uniqueValues.releaseField(workspace.id, def.entity, def.key)
           yield* storage.fieldDefinitions.remove(workspace.id, def.entity, def.key)
           yield* rulesChanged(storage, workspace.id)

@@ -29,6 +29,9 @@ import {
   WebhookSource
 } from "../domain/InboundWebhook.js"
 import * as ShopWebhooks from "../domain/ShopWebhooks.js"
+import * as MailWebhooks from "../domain/MailWebhooks.js"
+import { ContactId, EventId } from "../domain/Ids.js"
+import { Consents } from "./Consents.js"
 import * as WebhookSignature from "../domain/WebhookSignature.js"
 import { workspaceLock } from "../internal/locks.js"
 import { decodeInput } from "../internal/validation.js"
@@ -80,6 +83,13 @@ export interface VerifyInput {
   readonly body: Uint8Array
   /** Standard Webhooks: how far the timestamp may be from now (default 300 seconds). */
   readonly toleranceSeconds?: number | undefined
+  /**
+   * Brevo and Mailjet: the `token` of the URL's query, when the secret is not sent as the
+   * password of Basic authentication.
+   *
+   * @since 0.7.0
+   */
+  readonly token?: string | undefined
 }
 
 const VerifyFields = Schema.Struct({
@@ -87,11 +97,13 @@ const VerifyFields = Schema.Struct({
   secrets: Schema.Array(Schema.String),
   headers: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Array(Schema.String), Schema.Undefined) }),
   body: Schema.Uint8ArrayFromSelf,
-  toleranceSeconds: Schema.optional(Schema.Int.pipe(Schema.positive()))
+  toleranceSeconds: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  token: Schema.optional(Schema.String)
 })
 
 const DeliveryFields = Schema.Struct({
   source: Schema.String,
+  token: Schema.optional(Schema.String),
   headers: Schema.Record({ key: Schema.String, value: Schema.Union(Schema.String, Schema.Array(Schema.String), Schema.Undefined) }),
   body: Schema.Uint8ArrayFromSelf.annotations({ message: () => ({ message: "must be the raw request body as bytes (a Uint8Array or Buffer), exactly as received", override: true }) })
 })
@@ -104,10 +116,11 @@ const rejected = (rejection: WebhookSignature.Rejection, source: string | undefi
  * @category services
  */
 export class InboundWebhooks extends Effect.Service<InboundWebhooks>()("@rapport/core/InboundWebhooks", {
-  dependencies: [Events.Default],
+  dependencies: [Events.Default, Consents.Default],
   effect: Effect.gen(function* () {
     const storage = yield* Storage
     const events = yield* Events
+    const consents = yield* Consents
 
     const getConfig = (source: string) =>
       Effect.gen(function* () {
@@ -213,7 +226,8 @@ export class InboundWebhooks extends Effect.Service<InboundWebhooks>()("@rapport
         headers: data.headers,
         body: data.body,
         nowSeconds: Math.floor(DateTime.toEpochMillis(now) / 1000),
-        toleranceSeconds: data.toleranceSeconds
+        toleranceSeconds: data.toleranceSeconds,
+        token: data.token
       })
       return yield* Either.match(result, {
         onLeft: (rejection) => Effect.fail(rejected(rejection, undefined)),
@@ -256,7 +270,8 @@ export class InboundWebhooks extends Effect.Service<InboundWebhooks>()("@rapport
         headers,
         body: input.body,
         nowSeconds: Math.floor(DateTime.toEpochMillis(now) / 1000),
-        toleranceSeconds: config.toleranceSeconds
+        toleranceSeconds: config.toleranceSeconds,
+        token: input.token
       })
       if (Either.isLeft(verified)) return yield* rejected(verified.left, config.source)
       const webhookId = verified.right.webhookId
@@ -269,6 +284,29 @@ export class InboundWebhooks extends Effect.Service<InboundWebhooks>()("@rapport
       })
 
       const mapper = options?.mappers?.[config.source]
+      // A mail provider's bounces, complaints and unsubscriptions: recorded with what they change.
+      if (mapper === undefined && WebhookSignature.isTokenProvider(config.provider)) {
+        const feedback = yield* Either.match(config.provider === "brevo" ? MailWebhooks.brevo(payload) : MailWebhooks.mailjet(payload), {
+          onLeft: (issues) => Effect.fail(mappingError(issues)),
+          onRight: Effect.succeed
+        })
+        if (feedback.length === 0) return receiptOf(config.source, webhookId, { ignored: true })
+        return yield* storage
+          .transaction(
+            Effect.gen(function* () {
+              yield* workspaceLock(storage, "shared")
+              const fresh = yield* storage.webhookReceipts.insert({ workspaceId: config.workspaceId, source: config.source, webhookId, receivedAt: now })
+              if (!fresh) return receiptOf(config.source, webhookId, { duplicate: true })
+              yield* storage.webhookReceipts.prune(config.workspaceId, config.source, DateTime.subtract(now, { days: RECEIPT_RETENTION_DAYS }))
+              const results = yield* consents.recordMailFeedback(feedback)
+              const events = results.flatMap((r) =>
+                r.eventId === null ? [] : [{ id: EventId.make(r.eventId), type: r.type === "unsubscribed" ? "consent.unsubscribed" : `mail.${r.type}`, contactId: r.contactId === null ? null : ContactId.make(r.contactId), duplicate: r.duplicate }]
+              )
+              return receiptOf(config.source, webhookId, { events, ignored: events.length === 0 })
+            })
+          )
+          .pipe(withWorkspace(config.workspaceId))
+      }
       const mapped: ReadonlyArray<unknown> = mapper !== undefined
         ? yield* Effect.sync(() => {
             const result = mapper(payload, headers)

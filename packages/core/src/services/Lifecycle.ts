@@ -12,6 +12,7 @@ import { Conflict } from "../domain/Errors.js"
 import { ContactId, type TimelineEntryId } from "../domain/Ids.js"
 import { Text } from "../domain/Json.js"
 import { indexOf, LifecycleDefinition, PresetName, presets, StageKey } from "../domain/LifecycleDefinition.js"
+import { referencesOf } from "../domain/Rule.js"
 import { StageChange, StageChangePayload } from "../domain/TimelineEntry.js"
 import { moveTo } from "../internal/lifecycle.js"
 import { contactLock, workspaceLock } from "../internal/locks.js"
@@ -111,6 +112,22 @@ export class Lifecycle extends Effect.Service<Lifecycle>()("@rapport/core/Lifecy
               id: `contact.${orphan.key}`,
               field: orphan.key,
               message: `Field "${orphan.key}" is required from stage "${orphan.required.fromStage}", which the new lifecycle drops; change the field first`
+            })
+          }
+          // A conditional requirement that compares the stage with one the new lifecycle drops.
+          const reading = defs.find(
+            (d) =>
+              typeof d.required === "object" &&
+              d.required.when !== undefined &&
+              [...referencesOf({ when: d.required.when, unless: null, actions: [], variants: null }).stages].some((stage) => dropped.has(stage))
+          )
+          if (reading !== undefined) {
+            return yield* new Conflict({
+              reason: "inUse",
+              entity: "fieldDefinition",
+              id: `contact.${reading.key}`,
+              field: reading.key,
+              message: `The requirement of field "${reading.key}" reads a stage the new lifecycle drops (required: { when }); change the field first`
             })
           }
           yield* refuseIfRulesUse(storage, workspace.id, "stages", [...dropped], "workspace", workspace.id)

@@ -16,7 +16,7 @@ import { EmitInput, StoredEvent } from "../domain/CrmEvent.js"
 import { emailKey } from "../domain/Email.js"
 import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
 import { identitiesOf } from "../internal/recording.js"
-import { ContactId, EventId, RuleId, type WorkspaceId } from "../domain/Ids.js"
+import { ContactId, EventId, RuleId, type SetupKey, type WorkspaceId } from "../domain/Ids.js"
 import { SafeString } from "../domain/Json.js"
 import type { VariantStats } from "../domain/Job.js"
 import { initialStage } from "../domain/LifecycleDefinition.js"
@@ -166,6 +166,12 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
 
     const getRule = (workspaceId: WorkspaceId, id: RuleId) => orNotFound(storage.rules.get(workspaceId, id), "rule", id)
 
+    /** Fails with `Conflict` (`unique`, field `key`) when another rule holds the key. */
+    const keyFree = (workspaceId: WorkspaceId, key: SetupKey, self: RuleId) =>
+      Effect.flatMap(storage.rules.getByKey(workspaceId, key), (held) =>
+        Option.isSome(held) && held.value.id !== self ? Effect.fail(Conflict.unique("rule", "key", held.value.id)) : Effect.void
+      )
+
     /** Saves a new rule (enabled unless `enabled: false`); without `id`, one is generated. */
     const create = Effect.fn("Rules.create")(function* (input: RuleCreate) {
       const data = yield* decodeInput(RuleCreate)(input)
@@ -180,6 +186,7 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
             new Rule({
               id: data.id ?? RuleId.make(yield* (yield* IdGenerator).next),
               workspaceId: workspace.id,
+              key: data.key ?? null,
               name: data.name,
               on: data.on,
               when: data.when ?? null,
@@ -195,6 +202,7 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
               updatedAt: now
             })
           )
+          if (rule.key !== null) yield* keyFree(workspace.id, rule.key, rule.id)
           yield* storage.rules.insert(rule)
           yield* rulesChanged(storage, workspace.id)
           return rule
@@ -232,6 +240,7 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
               updatedAt: yield* DateTime.now
             })
           )
+          if (next.key !== null && next.key !== current.key) yield* keyFree(workspace.id, next.key, next.id)
           yield* storage.rules.update(next, current.version)
           yield* rulesChanged(storage, workspace.id)
           return next

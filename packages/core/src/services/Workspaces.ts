@@ -51,7 +51,7 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
      */
     const get = readWorkspace(storage).pipe(Effect.withSpan("Workspaces.get"))
 
-    /** Changes the name, timezone, marketing frequency cap or default country of the current workspace. */
+    /** Changes the name, timezone, marketing frequency cap, pressure caps or default country of the current workspace. */
     const update = Effect.fn("Workspaces.update")(function* (input: WorkspaceChanges) {
       const changes = yield* decodeInput(WorkspaceChanges)(input)
       return yield* storage.transaction(
@@ -63,7 +63,11 @@ export class Workspaces extends Effect.Service<Workspaces>()("@rapport/core/Work
             {
               name: changes.name ?? workspace.name,
               timezone: changes.timezone ?? workspace.timezone,
-              messaging: changes.frequencyCap === undefined ? workspace.messaging : { ...workspace.messaging, frequencyCap: changes.frequencyCap },
+              messaging: {
+                ...workspace.messaging,
+                ...(changes.frequencyCap === undefined ? {} : { frequencyCap: changes.frequencyCap }),
+                ...(changes.pressure === undefined ? {} : { pressure: changes.pressure ?? {} })
+              },
               country: changes.country === undefined ? workspace.country : changes.country
             },
             changes.expectedVersion

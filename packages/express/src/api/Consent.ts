@@ -1,11 +1,13 @@
 /**
- * Consent over HTTP: a contact's consent per purpose, granting and withdrawing it, and the GDPR
- * rights: the export of everything held on a contact, and its erasure.
+ * Consent over HTTP: a contact's consent per purpose, granting it (with its proof) and withdrawing
+ * it, requesting a double opt-in confirmation, the bounces and complaints a mail provider reports
+ * (for providers without a built-in webhook mapper), and the GDPR rights: the export of everything
+ * held on a contact, and its erasure. The confirmation link's route is public (ConsentConfirm.ts).
  *
  * @since 0.6.0
  */
 import { Consent, Consents, Ids } from "@rapport/core"
-import type { ConsentChange } from "@rapport/core"
+import type { ConsentChange, ConsentRequest, MailFeedback } from "@rapport/core"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
@@ -42,6 +44,33 @@ export const group = HttpApiGroup.make("consent")
   .add(decision("grant"))
   .add(decision("withdraw"))
   .add(
+    HttpApiEndpoint.post("request", "/contacts/:contactId/consent/request")
+      .setPath(ContactPath)
+      .setPayload(Consents.ConsentRequest)
+      .addSuccess(computed("ConsentRequestResult", "The consent after the request (pending) and the confirmation mail queued, or mail: null when consent was already granted"))
+      .addError(NotFoundResponse)
+      .annotateContext(route("consent.request"))
+  )
+  .add(
+    HttpApiEndpoint.post("recordMailFeedback", "/consent/mail-feedback")
+      .setPayload(Schema.Union(Consent.MailFeedback, Schema.Array(Consent.MailFeedback)))
+      .addSuccess(computed("MailFeedbackResults", "Per report: the contact and the event recorded, a duplicate, or why it was ignored"))
+      .annotateContext(route("consent.recordMailFeedback"))
+  )
+  .add(
+    HttpApiEndpoint.post("clearBounce", "/consent/clear-bounce")
+      .setPayload(Schema.Struct({ email: Schema.String }))
+      .addSuccess(computed("AddressHealth", "The address's bounces and complaint after clearing its bounces"))
+      .annotateContext(route("consent.clearBounce"))
+  )
+  .add(
+    HttpApiEndpoint.post("unsubscribeUrl", "/contacts/:contactId/consent/unsubscribe-url")
+      .setPath(ContactPath)
+      .addSuccess(Schema.Struct({ url: Schema.String }).annotations({ identifier: "UnsubscribeUrl", description: "A signed link that unsubscribes the contact from all marketing mail (as the one in marketing mails)" }))
+      .addError(NotFoundResponse)
+      .annotateContext(route("consent.unsubscribeUrl"))
+  )
+  .add(
     HttpApiEndpoint.get("export", "/contacts/:contactId/personal-data")
       .setPath(ContactPath)
       .addSuccess(computed("PersonalData", "Everything held on the contact (GDPR access): the contact, consents, timeline, events, orders, deals, tasks, rule actions"))
@@ -74,6 +103,27 @@ export const handlers = HttpApiBuilder.group(apiOf(group), "consent", (routes) =
       Effect.gen(function* () {
         return json(yield* (yield* Consents.Consents).withdraw(path.contactId, yield* input<ConsentChange | undefined>()))
       })
+    )
+    .handleRaw("request", ({ path }) =>
+      Effect.gen(function* () {
+        return json(yield* (yield* Consents.Consents).request(path.contactId, yield* input<ConsentRequest | undefined>()))
+      })
+    )
+    .handleRaw("recordMailFeedback", () =>
+      Effect.gen(function* () {
+        return json(yield* (yield* Consents.Consents).recordMailFeedback(yield* input<MailFeedback | ReadonlyArray<MailFeedback>>()))
+      })
+    )
+    .handleRaw("clearBounce", () =>
+      Effect.gen(function* () {
+        // A missing body or email is the core's ValidationError on `email`, not a crash here.
+        const body = yield* input<{ readonly email?: unknown } | undefined>()
+        const email = typeof body === "object" && body !== null ? body.email : undefined
+        return json(yield* (yield* Consents.Consents).clearBounce(email as string))
+      })
+    )
+    .handleRaw("unsubscribeUrl", ({ path }) =>
+      Effect.map(Effect.flatMap(Consents.Consents, (service) => service.unsubscribeUrl(path.contactId)), (url) => json({ url }))
     )
     .handleRaw("export", ({ path }) =>
       // consent.export's error channel is typed unknown: its failures are the core's all the same.

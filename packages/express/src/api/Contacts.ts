@@ -5,7 +5,7 @@
  * @since 0.6.0
  */
 import { Contact, Contacts, Errors, Ids, Timeline, TimelineEntry } from "@rapport/core"
-import type { ContactCreate, ContactMergeOptions, ContactUpdate, RemoveContactOptions } from "@rapport/core"
+import type { ContactCreate, ContactMergeOptions, ContactUpdate, ContactUpsert, RemoveContactOptions } from "@rapport/core"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
@@ -69,6 +69,16 @@ export const group = HttpApiGroup.make("contacts")
       .addSuccess(Contact.Contact)
       .addError(NotFoundResponse)
       .annotateContext(route("contacts.findByEmail"))
+  )
+  .add(
+    HttpApiEndpoint.put("upsert", "/contacts/by-email")
+      .setUrlParams(Schema.Struct({ email: Schema.String }))
+      .setPayload(Contacts.ContactUpsertAttributes)
+      .addSuccess(Contact.Contact)
+      .addSuccess(Contact.Contact, { status: 201 })
+      .addError(ConflictResponse)
+      .addError(UnprocessableResponse)
+      .annotateContext(route("contacts.upsert"))
   )
   .add(
     HttpApiEndpoint.get("countByStage", "/contacts/stages")
@@ -152,6 +162,16 @@ export const handlers: GroupHandlers<"contacts"> = HttpApiBuilder.group(apiOf(gr
         const found = yield* (yield* Contacts.Contacts).findByEmail(urlParams.email)
         if (found._tag === "Some") return json(found.value)
         return yield* new Errors.NotFound({ entity: "contact", id: urlParams.email, message: `No contact with email ${JSON.stringify(urlParams.email)} in this workspace` })
+      })
+    )
+    .handleRaw("upsert", ({ urlParams }) =>
+      Effect.gen(function* () {
+        const body = (yield* input<Partial<ContactUpsert> | undefined>()) ?? {}
+        if (body.email !== undefined && body.email !== urlParams.email) {
+          return yield* Errors.ValidationError.at(["email"], "must be left out, or be the email of the query")
+        }
+        const result = yield* (yield* Contacts.Contacts).upsert({ ...body, email: urlParams.email })
+        return result.created ? yield* created(result.contact, `/contacts/${result.contact.id}`) : json(result.contact)
       })
     )
     .handleRaw("countByStage", () => Effect.map(Effect.flatMap(Contacts.Contacts, (service) => service.countByStage()), (counts) => json(counts)))

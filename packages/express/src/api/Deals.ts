@@ -5,7 +5,7 @@
  *
  * @since 0.6.0
  */
-import { Deal, Deals, Errors, Events, Ids, LifecycleDefinition, Task, TimelineEntry } from "@rapport/core"
+import { Deal, Deals, Errors, Events, Ids, LifecycleDefinition, Task, TimelineEntry, Weighting } from "@rapport/core"
 import type { DealCreate, DealTransition, DealUpdate, FloorCheckOptions, FollowUpInput, ForecastOptions, SendQuoteOptions, WeightedPipelineOptions } from "@rapport/core"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
@@ -18,7 +18,6 @@ import { created, idempotent, input, json, noContent, page, versionedInput } fro
 import {
   apiOf,
   Authorized,
-  computed,
   ConflictResponse,
   NotFoundResponse,
   pageOf,
@@ -106,19 +105,19 @@ export const group = HttpApiGroup.make("deals")
   .add(
     HttpApiEndpoint.post("weightedPipeline", "/deals/reports/weighted")
       .setPayload(Deals.WeightedPipelineOptions)
-      .addSuccess(computed("WeightedPipeline", "Totals per group: amount, weighted amount, count, per currency (see Weighting.WeightedPipeline)"))
+      .addSuccess(Weighting.WeightedPipeline)
       .annotateContext(route("deals.weightedPipeline", { readOnly: true }))
   )
   .add(
     HttpApiEndpoint.post("forecast", "/deals/reports/forecast")
       .setPayload(Deals.ForecastOptions)
-      .addSuccess(computed("Forecast", "Weighted amounts per expected-close month (see Weighting.Forecast)"))
+      .addSuccess(Weighting.Forecast)
       .annotateContext(route("deals.forecast", { readOnly: true }))
   )
   .add(
     HttpApiEndpoint.post("floorCheck", "/deals/reports/floor-check")
       .setPayload(Deals.FloorCheckOptions)
-      .addSuccess(computed("FloorCheck", "The weighted pipeline against the floor figure (see Weighting.FloorCheck)"))
+      .addSuccess(Deals.FloorCheckResult)
       .addError(NotFoundResponse)
       .annotateContext(route("deals.floorCheck", { readOnly: true }))
   )

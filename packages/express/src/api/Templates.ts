@@ -1,11 +1,11 @@
 /**
- * Email templates over HTTP: create, read, change, delete, list, and check a template's content
- * without saving it.
+ * Email templates over HTTP: create, read, change, delete, list, check a template's content
+ * without saving it, preview it for a contact and an event, and set its per-locale variants.
  *
  * @since 0.6.0
  */
 import { Ids, Template, Templates } from "@rapport/core"
-import type { TemplateCreate, TemplateUpdate } from "@rapport/core"
+import type { TemplateCreate, TemplatePreviewInput, TemplateUpdate, TemplateVariantInput } from "@rapport/core"
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
 import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
@@ -16,6 +16,7 @@ import { created, idempotent, input, json, noContent, versionedInput } from "../
 import { apiOf, Authorized, computed, ConflictResponse, NotFoundResponse, PreconditionResponse, route, UnprocessableResponse } from "../internal/routes.js"
 
 const TemplatePath = Schema.Struct({ templateId: Ids.TemplateId })
+const LocalePath = Schema.Struct({ templateId: Ids.TemplateId, locale: Schema.String })
 
 /**
  * The templates routes.
@@ -35,8 +36,42 @@ export const group = HttpApiGroup.make("templates")
   .add(
     HttpApiEndpoint.post("check", "/templates/check")
       .setPayload(Template.TemplateCreate)
+      .setUrlParams(Schema.Struct({ eventType: Schema.optional(Schema.String).annotations({ description: "Check the variables for this event type only" }) }))
       .addSuccess(computed("TemplateReview", "{ valid, issues, warnings }: what saving this template would refuse, and what looks wrong"))
       .annotateContext(route("templates.check", { readOnly: true }))
+  )
+  .add(
+    HttpApiEndpoint.post("preview", "/templates/:templateId/preview")
+      .setPath(TemplatePath)
+      .setPayload(Templates.TemplatePreviewInput)
+      .addSuccess(computed("TemplatePreview", "{ subject, html, text, locale, event }: the template rendered for the contact and the event (a sample of its type, or the one given), as it would be sent"))
+      .addError(NotFoundResponse)
+      .addError(UnprocessableResponse)
+      .annotateContext(route("templates.preview", { readOnly: true }))
+  )
+  .add(
+    HttpApiEndpoint.get("locales", "/templates/:templateId/locales")
+      .setPath(TemplatePath)
+      .addSuccess(Schema.Array(Template.TemplateVariant))
+      .addError(NotFoundResponse)
+      .annotateContext(route("templates.locales"))
+  )
+  .add(
+    HttpApiEndpoint.put("setLocale", "/templates/:templateId/locales/:locale")
+      .setPath(LocalePath)
+      .setPayload(Template.TemplateVariantInput)
+      .addSuccess(Template.TemplateVariant)
+      .addError(NotFoundResponse)
+      .addError(ConflictResponse)
+      .addError(UnprocessableResponse)
+      .annotateContext(route("templates.setLocale"))
+  )
+  .add(
+    HttpApiEndpoint.del("removeLocale", "/templates/:templateId/locales/:locale")
+      .setPath(LocalePath)
+      .addSuccess(HttpApiSchema.NoContent)
+      .addError(NotFoundResponse)
+      .annotateContext(route("templates.removeLocale"))
   )
   .add(
     HttpApiEndpoint.get("get", "/templates/:templateId")
@@ -81,9 +116,26 @@ export const handlers = HttpApiBuilder.group(apiOf(group), "templates", (routes)
       )
     )
     .handleRaw("list", () => Effect.map(Effect.flatMap(Templates.Templates, (service) => service.list()), (templates) => json(templates)))
-    .handleRaw("check", () =>
+    .handleRaw("check", ({ urlParams }) =>
       Effect.gen(function* () {
-        return json(yield* (yield* Templates.Templates).check(yield* input<TemplateCreate>()))
+        return json(yield* (yield* Templates.Templates).check(yield* input<TemplateCreate>(), urlParams.eventType === undefined ? {} : { eventType: urlParams.eventType }))
+      })
+    )
+    .handleRaw("preview", ({ path }) =>
+      Effect.gen(function* () {
+        return json(yield* (yield* Templates.Templates).preview(path.templateId, yield* input<TemplatePreviewInput>()))
+      })
+    )
+    .handleRaw("locales", ({ path }) => Effect.map(Effect.flatMap(Templates.Templates, (service) => service.locales(path.templateId)), (variants) => json(variants)))
+    .handleRaw("setLocale", ({ path }) =>
+      Effect.gen(function* () {
+        return json(yield* (yield* Templates.Templates).setLocale(path.templateId, path.locale, yield* input<TemplateVariantInput>()))
+      })
+    )
+    .handleRaw("removeLocale", ({ path }) =>
+      Effect.gen(function* () {
+        yield* (yield* Templates.Templates).removeLocale(path.templateId, path.locale)
+        return yield* noContent
       })
     )
     .handleRaw("get", ({ path }) => Effect.map(Effect.flatMap(Templates.Templates, (service) => service.get(path.templateId)), (template) => json(template)))

@@ -66,10 +66,15 @@ export const group = HttpApiGroup.make("unsubscribe")
       .annotateContext(route("unsubscribe.page"))
   )
 
-type Language = "en" | "fr"
+/** @internal */
+export type Language = "en" | "fr"
 
-/** The first of French and English the client prefers (RFC 9110 weights), English otherwise. */
-const languageOf = (header: string | undefined): Language => {
+/**
+ * The first of French and English the client prefers (RFC 9110 weights), English otherwise.
+ *
+ * @internal
+ */
+export const languageOf = (header: string | undefined): Language => {
   const ranked = (header ?? "")
     .split(",")
     .map((item, index) => {
@@ -112,10 +117,16 @@ const texts = {
   }
 } as const
 
-const escape = (text: string) =>
+/** @internal */
+export const escape = (text: string) =>
   text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;").replaceAll("'", "&#39;")
 
-const page = (language: Language, status: number, title: string, heading: string, body: string) =>
+/**
+ * A plain, accessible page that leaks no token (no referrer, no framing, no script).
+ *
+ * @internal
+ */
+export const page = (language: Language, status: number, title: string, heading: string, body: string) =>
   HttpServerResponse.text(
     `<!doctype html>
 <html lang="${language}">
@@ -199,7 +210,8 @@ const oneClickValue = Effect.gen(function* () {
   return new URLSearchParams(text).get("List-Unsubscribe") ?? undefined
 })
 
-const wantsHtml = (accept: string | undefined) => accept !== undefined && /\btext\/html\b/i.test(accept)
+/** @internal */
+export const wantsHtml = (accept: string | undefined) => accept !== undefined && /\btext\/html\b/i.test(accept)
 
 /**
  * The unsubscribe routes' handlers.

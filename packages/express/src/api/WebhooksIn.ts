@@ -6,6 +6,11 @@
  * delivery received before (so that the sender stops retrying it), and a problem document for a
  * refused one (nothing recorded, so the sender may retry).
  *
+ * Mail providers' sources (`brevo`, `mailjet`) record bounces, complaints and unsubscriptions.
+ * Those providers sign nothing by default: the delivery carries the source's secret as the password
+ * of Basic authentication (`https://rapport:<secret>@host/webhooks/in/<source>`), or as
+ * `?token=<secret>`; the core compares it in constant time.
+ *
  * @since 0.6.0
  */
 import { InboundWebhook, InboundWebhooks } from "@rapport/core"
@@ -43,9 +48,16 @@ export class WebhookMappers extends Context.Reference<WebhookMappers>()("@rappor
 export const group = HttpApiGroup.make("webhooksIn").add(
   HttpApiEndpoint.post("receive", "/webhooks/in/:source")
     .setPath(Schema.Struct({ source: Schema.String }))
+    .setUrlParams(
+      Schema.Struct({
+        token: Schema.optional(Schema.String).annotations({
+          description: "Brevo and Mailjet sources: the source's secret, when the provider cannot send it as the password of Basic authentication"
+        })
+      })
+    )
     .setPayload(HttpApiSchema.Uint8Array({ contentType: "application/json" }).annotations({ description: "The delivery exactly as the sender signed it" }))
     .addSuccess(InboundWebhook.WebhookReceipt)
-    .addError(problemResponse(401, "The signature does not match any secret of the source, or its timestamp is too old or in the future (WEBHOOK_REJECTED)"))
+    .addError(problemResponse(401, "The signature (or, for Brevo and Mailjet, the Basic authentication password or token) does not match any secret of the source, or its timestamp is too old or in the future (WEBHOOK_REJECTED)"))
     .addError(problemResponse(404, "No inbound webhook source has this name (WEBHOOK_REJECTED)"))
     .annotateContext(route("webhooksIn.receive"))
 )
@@ -86,12 +98,12 @@ const rawBody = Effect.gen(function* () {
  * @internal
  */
 export const handlers: GroupHandlers<"webhooksIn"> = HttpApiBuilder.group(apiOf(group), "webhooksIn", (routes) =>
-  routes.handleRaw("receive", ({ path }) =>
+  routes.handleRaw("receive", ({ path, urlParams }) =>
     Effect.gen(function* () {
       const request = yield* HttpServerRequest.HttpServerRequest
       const body = yield* rawBody
       const mappers = yield* WebhookMappers
-      const receipt = yield* (yield* InboundWebhooks.InboundWebhooks).receive({ source: path.source, headers: request.headers, body }, { mappers })
+      const receipt = yield* (yield* InboundWebhooks.InboundWebhooks).receive({ source: path.source, headers: request.headers, body, ...(urlParams.token === undefined ? {} : { token: urlParams.token }) }, { mappers })
       return json(receipt)
     })
   )

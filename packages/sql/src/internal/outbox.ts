@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ConsentRow, CountRow, encoderOf, FiringRow, JobRow, MaybeAtRow, RuleRow, VariantCountRow } from "./rows.js"
-import { insertChunks, orStorage } from "./statements.js"
+import { insertChunks, onKeyTaken, orStorage } from "./statements.js"
 import { makeTables } from "./tables.js"
 
 const iso = DateTime.formatIso
@@ -35,9 +35,13 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
 
   // --- rules
 
+  const ruleRecords = records("rapport_rules", "rule", RuleRow)
   const rules: Storage.RuleRepository = {
-    ...records("rapport_rules", "rule", RuleRow, (rule) => Errors.Conflict.unique("rule", "id", rule.id)),
-    list: (ws) => all(RuleRow)(sql`SELECT * FROM rapport_rules WHERE workspace_id = ${ws} ORDER BY id`)
+    ...ruleRecords,
+    insert: (rule) => onKeyTaken(ruleRecords.insert(rule), "rule", rule.key, () => Errors.Conflict.unique("rule", "id", rule.id)),
+    update: (rule, expectedVersion) => onKeyTaken(ruleRecords.update(rule, expectedVersion), "rule", rule.key),
+    list: (ws) => all(RuleRow)(sql`SELECT * FROM rapport_rules WHERE workspace_id = ${ws} ORDER BY id`),
+    getByKey: (ws, key) => first(RuleRow)(sql`SELECT * FROM rapport_rules WHERE workspace_id = ${ws} AND setup_key = ${key}`)
   }
 
   // --- jobs
@@ -170,6 +174,17 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
             sql`SELECT COUNT(*) AS n FROM rapport_jobs WHERE workspace_id = ${ws} AND contact_id = ${q.contactId}
                 AND ${sql.in("category", q.categories)} AND reserved_at > ${instant(q.since)}`
           ),
+    placesSince: (ws, q) => {
+      const where = sql`workspace_id = ${ws} AND contact_id = ${q.contactId} AND purpose = ${q.purpose} AND reserved_at > ${instant(q.since)}`
+      return Effect.flatMap(count(sql`SELECT COUNT(*) AS n FROM rapport_jobs WHERE ${where}`), (n) =>
+        n < q.max
+          ? Effect.succeed({ count: n, releasedBy: Option.none<DateTime.Utc>() })
+          : Effect.map(
+              first(MaybeAtRow)(sql`SELECT reserved_at AS at FROM rapport_jobs WHERE ${where} ORDER BY reserved_at, id LIMIT 1 OFFSET ${n - q.max}`),
+              (row) => ({ count: n, releasedBy: Option.flatMap(row, (r) => Option.fromNullable(r.at)) })
+            )
+      )
+    },
     countByVariant: (ws, q) =>
       q.statuses.length === 0 || q.actionTypes.length === 0
         ? Effect.succeed([])
@@ -237,7 +252,8 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
         Effect.flatMap(encodeConsent(record), (row) =>
           Effect.asVoid(
             sql`INSERT INTO rapport_consents ${sql.insert(row)}
-                ON CONFLICT (workspace_id, contact_id, purpose) DO UPDATE SET granted = excluded.granted, source = excluded.source, at = excluded.at`
+                ON CONFLICT (workspace_id, contact_id, purpose) DO UPDATE
+                SET granted = excluded.granted, source = excluded.source, at = excluded.at, proof = excluded.proof, requested_at = excluded.requested_at`
           )
         )
       ),

@@ -663,6 +663,7 @@ export const TemplateRow = rowOf(
   {
     workspace_id: Schema.String,
     id: Schema.String,
+    setup_key: Text,
     name: Schema.String,
     purpose: Schema.String,
     subject: Schema.String,
@@ -676,6 +677,7 @@ export const TemplateRow = rowOf(
   (r) => ({
     id: r.id,
     workspaceId: r.workspace_id,
+    key: r.setup_key,
     name: r.name,
     purpose: r.purpose,
     subject: r.subject,
@@ -688,6 +690,7 @@ export const TemplateRow = rowOf(
   (t) => ({
     workspace_id: t.workspaceId,
     id: t.id,
+    setup_key: t.key,
     name: t.name,
     purpose: t.purpose,
     subject: t.subject,
@@ -719,6 +722,7 @@ export const RuleRow = rowOf(
   {
     workspace_id: Schema.String,
     id: Schema.String,
+    setup_key: Text,
     name: Schema.String,
     event_type: Schema.String,
     definition: Json,
@@ -733,6 +737,7 @@ export const RuleRow = rowOf(
     return {
       id: r.id,
       workspaceId: r.workspace_id,
+      key: r.setup_key,
       name: r.name,
       on: r.event_type,
       when: d["when"],
@@ -751,6 +756,7 @@ export const RuleRow = rowOf(
   (r) => ({
     workspace_id: r.workspaceId,
     id: r.id,
+    setup_key: r.key,
     name: r.name,
     event_type: r.on,
     definition: { when: r.when, unless: r.unless, delay: r.delay, actions: r.actions, variants: r.variants, goal: r.goal, limits: r.limits },
@@ -783,6 +789,7 @@ export const JobRow = rowOf(
     last_error: Text,
     outcome: Schema.NullOr(Json),
     reserved_at: Schema.NullOr(Instant),
+    purpose: Text,
     created_at: Instant,
     updated_at: Instant,
     completed_at: Schema.NullOr(Instant)
@@ -808,6 +815,7 @@ export const JobRow = rowOf(
     lastError: r.last_error,
     outcome: r.outcome,
     reservedAt: r.reserved_at,
+    purpose: r.purpose,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     completedAt: r.completed_at
@@ -833,6 +841,7 @@ export const JobRow = rowOf(
     last_error: j.lastError,
     outcome: j.outcome,
     reserved_at: isoOrNull(j.reservedAt),
+    purpose: j.purpose,
     created_at: iso(j.createdAt),
     updated_at: iso(j.updatedAt),
     completed_at: isoOrNull(j.completedAt)
@@ -882,11 +891,71 @@ export const FiringRow = rowOf(
   })
 )
 
+const encodeProof = Schema.encodeSync(Consent.ConsentProof)
+
 export const ConsentRow = rowOf(
-  { workspace_id: Schema.String, contact_id: Schema.String, purpose: Schema.String, granted: Bool, source: Text, at: Instant },
+  {
+    workspace_id: Schema.String,
+    contact_id: Schema.String,
+    purpose: Schema.String,
+    granted: Bool,
+    source: Text,
+    at: Instant,
+    proof: Schema.optional(Schema.NullOr(Json)),
+    requested_at: Schema.optional(Schema.NullOr(Instant))
+  },
   Consent.ConsentRecord,
-  (r) => ({ workspaceId: r.workspace_id, contactId: r.contact_id, purpose: r.purpose, granted: r.granted, source: r.source, at: r.at }),
-  (c) => ({ workspace_id: c.workspaceId, contact_id: c.contactId, purpose: c.purpose, granted: c.granted, source: c.source, at: iso(c.at) })
+  (r) => ({
+    workspaceId: r.workspace_id,
+    contactId: r.contact_id,
+    purpose: r.purpose,
+    granted: r.granted,
+    source: r.source,
+    at: r.at,
+    proof: r.proof ?? null,
+    requestedAt: r.requested_at ?? null
+  }),
+  (c) => ({
+    workspace_id: c.workspaceId,
+    contact_id: c.contactId,
+    purpose: c.purpose,
+    granted: c.granted,
+    source: c.source,
+    at: iso(c.at),
+    proof: c.proof === null ? null : encodeProof(c.proof),
+    requested_at: isoOrNull(c.requestedAt)
+  })
+)
+
+export const AddressHealthRow = rowOf(
+  {
+    workspace_id: Schema.String,
+    email: Schema.String,
+    hard_bounced_at: Schema.NullOr(Instant),
+    hard_bounce_reason: Text,
+    soft_bounces: Int,
+    last_soft_bounce_at: Schema.NullOr(Instant),
+    complained_at: Schema.NullOr(Instant)
+  },
+  Consent.AddressHealth,
+  (r) => ({
+    workspaceId: r.workspace_id,
+    email: r.email,
+    hardBouncedAt: r.hard_bounced_at,
+    hardBounceReason: r.hard_bounce_reason,
+    softBounces: r.soft_bounces,
+    lastSoftBounceAt: r.last_soft_bounce_at,
+    complainedAt: r.complained_at
+  }),
+  (a) => ({
+    workspace_id: a.workspaceId,
+    email: a.email,
+    hard_bounced_at: isoOrNull(a.hardBouncedAt),
+    hard_bounce_reason: a.hardBounceReason,
+    soft_bounces: a.softBounces,
+    last_soft_bounce_at: isoOrNull(a.lastSoftBounceAt),
+    complained_at: isoOrNull(a.complainedAt)
+  })
 )
 
 /** Per-variant counts of a rule. */

@@ -7,7 +7,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CountRow, DealRow, PipelineRow, StatusSumsRow, TaskRow, TemplateRow } from "./rows.js"
-import { orStorage } from "./statements.js"
+import { onKeyTaken, orStorage } from "./statements.js"
 import { makeTables } from "./tables.js"
 
 const iso = DateTime.formatIso
@@ -113,9 +113,13 @@ export const makeSales = (sql: SqlClient.SqlClient, instant: (value: DateTime.Ut
 
   // --- templates
 
+  const templateRecords = records("rapport_templates", "template", TemplateRow)
   const templates: Storage.TemplateRepository = {
-    ...records("rapport_templates", "template", TemplateRow),
+    ...templateRecords,
+    insert: (template) => onKeyTaken(templateRecords.insert(template), "template", template.key),
+    update: (template, expectedVersion) => onKeyTaken(templateRecords.update(template, expectedVersion), "template", template.key),
     list: (ws) => all(TemplateRow)(sql`SELECT * FROM rapport_templates WHERE workspace_id = ${ws} ORDER BY name, id`),
+    getByKey: (ws, key) => first(TemplateRow)(sql`SELECT * FROM rapport_templates WHERE workspace_id = ${ws} AND setup_key = ${key}`),
   }
 
   return { pipelines, deals, tasks, templates }

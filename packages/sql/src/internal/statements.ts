@@ -8,7 +8,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { isParseError, type ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { corruptRow, isLostConnection, isUniqueViolation, storageError } from "./errors.js"
+import { corruptRow, isLostConnection, isUniqueViolation, storageError, violatesPrimaryKey } from "./errors.js"
 import { VersionRow } from "./rows.js"
 
 export const isSqlError = (u: unknown): u is SqlError => u instanceof SqlError
@@ -78,6 +78,25 @@ export const onUnique = <A>(
       (error): error is SqlError => isSqlError(error) && isUniqueViolation(error),
       (error) => Effect.fail(conflict(error))
     )
+  )
+
+/**
+ * A write refused by a unique index other than the primary key (a template's or rule's stable
+ * key) becomes `Conflict` (`unique`, field `key`); one refused by the primary key becomes
+ * `onTakenId()` when given. Other failures stay as they are.
+ */
+export const onKeyTaken = <A, E>(
+  effect: Effect.Effect<A, E>,
+  entity: Errors.EntityName,
+  key: string | null,
+  onTakenId?: () => Errors.Conflict
+): Effect.Effect<A, E | Errors.Conflict> =>
+  Effect.catchIf(
+    effect,
+    (error): error is E & Errors.StorageError =>
+      error instanceof Errors.StorageError && isSqlError(error.cause) && isUniqueViolation(error.cause) &&
+      (violatesPrimaryKey(error.cause) ? onTakenId !== undefined : key !== null),
+    (error) => Effect.fail(violatesPrimaryKey(error.cause as SqlError) ? onTakenId!() : Errors.Conflict.unique(entity, "key"))
   )
 
 /** `UPDATE … WHERE version = expected RETURNING id`, then a Conflict naming both versions when no row matched. */
