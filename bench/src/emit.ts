@@ -138,7 +138,7 @@ const OTHER_TYPES = [
   "ticket.opened", "newsletter.subscribed", "webinar.attended", "trial.started", "invoice.paid", "subscription.cancelled"
 ]
 
-const makeWorkload = (eventCount: number): Workload => {
+export const makeWorkload = (eventCount: number): Workload => {
   const next = random(20250301)
   const pick = <A>(values: ReadonlyArray<A>) => values[Math.floor(next() * values.length)]!
   const lines = (max: number) =>
@@ -172,7 +172,7 @@ const makeWorkload = (eventCount: number): Workload => {
 }
 
 /** Fields, templates, rules and contacts: what the workspace holds before the events. */
-const setUp = async (crm: CrmClient, workload: Workload) => {
+export const setUp = async (crm: CrmClient, workload: Workload) => {
   await crm.fields.define({ key: "loyalty", type: "select", options: ["none", "silver", "gold"] })
   const confirmation = await crm.templates.create({
     name: "Order confirmation",
@@ -601,7 +601,7 @@ const replayOf = async (driver: Driver, initial: Initial, workload: Workload, re
 // --- the two sides
 
 /** A Mailer that accepts every mail and does nothing. */
-const quietMailer: MailerProvider = {
+export const quietMailer: MailerProvider = {
   layer: Layer.succeed(Mailer.Mailer, Mailer.Mailer.of({ send: (mail) => Effect.succeed({ messageId: `bench-${mail.idempotencyKey}` }) }))
 }
 

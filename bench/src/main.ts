@@ -17,6 +17,7 @@
 // BENCH_ONLY=contacts, BENCH_ONLY=pipeline, BENCH_ONLY=rules, BENCH_ONLY=emit, BENCH_ONLY=import or BENCH_ONLY=http
 // runs that section alone (BENCH_ONLY=mail: BENCH_MAILS rule mails per run, default 2,000, sent
 // over SMTP to a loopback server through the dispatcher and by nodemailer alone; 3 rounds by default;
+// BENCH_MAIL_CONCURRENCY the dispatcher's concurrency, default 10;
 // BENCH_ONLY=templates: BENCH_TEMPLATE_MAILS order receipts rendered per round, default 5,000,
 // through Rapport and by LiquidJS alone; 5 rounds by default).
 // Sections are loaded when they run: the rules and import sections need no PostgreSQL server.
@@ -111,7 +112,7 @@ if (only === undefined || only === "http") {
 if (only === undefined || only === "mail") {
   const mailRounds = rounds ?? 3
   const Mail = await import("./mail.js")
-  const options = { mails, rounds: mailRounds, maxConnections: 5, maxMessages: 100, concurrency: 10 }
+  const options = { mails, rounds: mailRounds, maxConnections: 5, maxMessages: 100, concurrency: Number(process.env["BENCH_MAIL_CONCURRENCY"] ?? 10) }
   console.log(
     `\nMail over SMTP to a loopback smtp-server (@rapport/mailer-smtp through crm.dispatcher.runDue, concurrency ${options.concurrency}; nodemailer alone with the same rendered mails) — ` +
       `${count(options.mails)} rule mails per run, pool of ${options.maxConnections} connections × ${options.maxMessages} messages on both sides; median of ${mailRounds} rounds after 1 warm-up`

@@ -127,6 +127,8 @@ const runPipeline = async (crm: CrmClient, contacts: { claire: string; bruno: st
   log(`  ${"Total".padEnd(16)} ${String(overall.count).padStart(2)} deals ${euros(overall.amount.amountMinor).padStart(13)}          ${euros(overall.weighted.amountMinor).padStart(13)}`)
   log("  (a deal weighted by hand counts with its own probability: Ada's wedding list at 55%)")
   const floor = await crm.deals.floorCheck({ pipelineId: pipeline.id })
+  // The demo set a floor above: without one, floorCheck answers floor: null.
+  if (floor.floor === null || floor.weighted === null || floor.shortfall === null) throw new Error("the demo's floor is not set")
   log(
     floor.below
       ? `  Floor ${euros(floor.floor.amountMinor)}: BELOW by ${euros(floor.shortfall.amountMinor)}: time to prospect`

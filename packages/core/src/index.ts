@@ -145,7 +145,7 @@ export type { VerifyInput as WebhookVerifyInput } from "./services/InboundWebhoo
 export type { FieldDefinitionChanges, FieldDefinitionInput, FieldEntity, FieldType } from "./domain/FieldDefinition.js"
 export type { TimelineListOptions, TimelineLog } from "./domain/TimelineEntry.js"
 export type { RuleCreate, RuleUpdate } from "./domain/Rule.js"
-export type { ConsentChange, ConsentStatus, MailFeedback, ProofInput as ConsentProofInput } from "./domain/Consent.js"
+export type { AddressStatus, ConsentChange, ConsentStatus, MailFeedback, ProofInput as ConsentProofInput } from "./domain/Consent.js"
 export type { ConfirmationResult, ConsentRequest, ConsentRequestResult, MailFeedbackResult } from "./services/Consents.js"
 export type { Condition as ConditionJson } from "./domain/Condition.js"
 export type { ErasureReport } from "./services/Consents.js"

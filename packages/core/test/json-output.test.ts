@@ -23,9 +23,11 @@ import {
   Pipeline,
   InboundWebhook,
   Rule,
+  Rules,
   Setup,
   Task,
   Template,
+  Templates,
   TimelineEntry,
   WebhookSignature,
   Workspace
@@ -298,8 +300,8 @@ const calls: Calls = {
     },
     remove: async (crm) => ({ result: await crm.templates.remove((await crm.templates.create({ name: fresh("Gone "), subject: "Hi", text: "x" })).id), void: true }),
     list: async (crm) => ({ result: await crm.templates.list(), schema: Schema.Array(Template.Template) }),
-    check: async (crm) => ({ result: await crm.templates.check({ name: "Check", subject: "FREE!!!", text: "Hello {{ contact.nope }}" }) }),
-    preview: async (crm, f) => ({ result: await crm.templates.preview(f.template.id, { contactId: f.contact.id, event: "order.placed" }) }),
+    check: async (crm) => ({ result: await crm.templates.check({ name: "Check", subject: "FREE!!!", text: "Hello {{ contact.nope }}" }), schema: Templates.TemplateReview }),
+    preview: async (crm, f) => ({ result: await crm.templates.preview(f.template.id, { contactId: f.contact.id, event: "order.placed" }), schema: Templates.TemplatePreview }),
     setLocale: async (crm, f) => ({ result: await crm.templates.setLocale(f.template.id, "fr", { subject: "Bonjour", text: "Bonjour {{ contact.firstName }}" }), schema: Template.TemplateVariant }),
     removeLocale: async (crm, f) => {
       await crm.templates.setLocale(f.template.id, "de", { subject: "Hallo", text: "Hallo" })
@@ -318,8 +320,8 @@ const calls: Calls = {
     disable: async (crm) => ({ result: await crm.rules.disable((await crm.rules.create({ name: fresh("Off "), on: "x.y", actions: [{ type: "addTag", tag: "t" }] })).id), schema: Rule.Rule }),
     remove: async (crm) => ({ result: await crm.rules.remove((await crm.rules.create({ name: fresh("Gone "), on: "x.y", actions: [{ type: "addTag", tag: "t" }] })).id), void: true }),
     list: async (crm) => ({ result: await crm.rules.list(), schema: Schema.Array(Rule.Rule) }),
-    stats: async (crm, f) => ({ result: await crm.rules.stats(f.rule.id) }),
-    simulate: async (crm, f) => ({ result: await crm.rules.simulate({ event: { type: "signed.up", contactId: f.contact.id } }) })
+    stats: async (crm, f) => ({ result: await crm.rules.stats(f.rule.id), schema: Rules.RuleStats }),
+    simulate: async (crm, f) => ({ result: await crm.rules.simulate({ event: { type: "signed.up", contactId: f.contact.id } }), schema: Rules.Simulation })
   },
   dispatcher: {
     runDue: async (crm) => ({ result: await crm.dispatcher.runDue() }),

@@ -48,6 +48,64 @@ describe("OpenAPI", () => {
     expect(Object.keys(spec.components.schemas["Total"].properties)).toEqual(["currency", "count", "amount", "weighted", "weightedExact"])
   })
 
+  it("rules' simulation and stats, templates' review and preview answer with their own schemas", async () => {
+    const spec = (await api.request("GET", "/openapi.json")).body
+    const schemas = spec.components.schemas
+    const success = (path: string, method: string) => {
+      const ref: string = spec.paths[path][method].responses["200"].content["application/json"].schema.$ref
+      return schemas[ref.replace("#/components/schemas/", "")]
+    }
+    const simulation = success("/rules/simulate", "post")
+    expect(Object.keys(simulation.properties)).toEqual(["contact", "storedContact", "rules"])
+    expect(simulation.properties.contact.$ref).toBe("#/components/schemas/Contact")
+    expect(Object.keys(schemas["RuleSimulation"].properties)).toEqual(["ruleId", "name", "fires", "reason", "when", "unless", "variant", "delayed", "dueAt", "actions"])
+    expect(Object.keys(schemas["Explanation"].properties)).toEqual(["holds", "description", "parts"])
+    const stats = success("/rules/{ruleId}/stats", "get")
+    expect(Object.keys(stats.properties)).toEqual(["ruleId", "variants", "total"])
+    expect(Object.keys(stats.properties.variants.items.properties)).toEqual(["variant", "fired", "sent", "converted", "conversionRate"])
+    expect(Object.keys(schemas["VariantStats"].properties)).toEqual(["variant", "fired", "sent", "converted"])
+    expect(Object.keys(success("/templates/check", "post").properties)).toEqual(["valid", "issues", "warnings"])
+    expect(Object.keys(success("/templates/{templateId}/preview", "post").properties)).toEqual(["subject", "html", "text", "locale", "event"])
+  })
+
+  it("consent answers with their own schemas: the status, a request, mail feedback, an address, an erasure report", async () => {
+    const spec = (await api.request("GET", "/openapi.json")).body
+    const component = (ref: string) => spec.components.schemas[ref.replace("#/components/schemas/", "")]
+    const success = (path: string, method: "get" | "post") => component(spec.paths[path][method].responses["200"].content["application/json"].schema.$ref)
+    const status = ["contactId", "purposes", "unsubscribedAt", "addresses"]
+    expect(Object.keys(success("/contacts/{contactId}/consent", "get").properties)).toEqual(status)
+    expect(Object.keys(success("/contacts/{contactId}/consent/grant", "post").properties)).toEqual(status)
+    expect(Object.keys(success("/contacts/{contactId}/consent/withdraw", "post").properties)).toEqual(status)
+    expect(Object.keys(success("/contacts/{contactId}/consent", "get").properties.purposes.additionalProperties.properties)).toEqual([
+      "granted",
+      "at",
+      "source",
+      "pending",
+      "proof"
+    ])
+    const request = success("/contacts/{contactId}/consent/request", "post")
+    expect(Object.keys(request.properties)).toEqual(["status", "mail"])
+    expect(Object.keys(component(request.properties.status.$ref).properties)).toEqual(status)
+    const feedback = success("/consent/mail-feedback", "post")
+    expect(feedback.type).toBe("array")
+    expect(Object.keys(component(feedback.items.$ref).properties)).toEqual(["type", "email", "kind", "contactId", "eventId", "jobId", "duplicate", "ignored"])
+    const address = ["email", "hardBouncedAt", "hardBounceReason", "softBounces", "lastSoftBounceAt", "complainedAt"]
+    expect(Object.keys(success("/consent/clear-bounce", "post").properties)).toEqual(address)
+    expect(success("/consent/clear-bounce", "post").properties.hardBouncedAt.anyOf).toContainEqual(expect.objectContaining({ type: "string", format: "date-time" }))
+    expect(Object.keys(success("/contacts/{contactId}/erase", "post").properties)).toEqual([
+      "contactId",
+      "timelineEntries",
+      "events",
+      "tasks",
+      "jobs",
+      "firings",
+      "consents",
+      "addresses",
+      "dealsRemoved",
+      "dealsUnlinked"
+    ])
+  })
+
   it("GET /docs is a reference page whose script is inline (no CDN)", async () => {
     const answer = await api.request("GET", "/docs")
     expect(answer.status).toBe(200)

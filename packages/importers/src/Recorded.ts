@@ -16,8 +16,21 @@ import { type ImportOptions, type ImportReport, importContacts, type Progress, v
 import type { ImportError } from "./Records.js"
 import type * as Source from "./Source.js"
 
-type Needs = Storage.Storage | Contacts.Contacts | Companies.Companies | Workspaces.Workspaces | Imports.Imports
-type Failure = ImportError | Errors.ValidationError | Errors.StorageError | Errors.NotFound | Errors.Conflict
+/**
+ * What a recorded import needs: the CRM's services and storage.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export type RecordedImportServices = Storage.Storage | Contacts.Contacts | Companies.Companies | Workspaces.Workspaces | Imports.Imports
+
+/**
+ * What a recorded import fails with: the importer's errors, and the stored import's.
+ *
+ * @since 0.7.0
+ * @category errors
+ */
+export type RecordedImportError = ImportError | Errors.ValidationError | Errors.StorageError | Errors.NotFound | Errors.Conflict
 
 // What the importer returns or was given, as the JSON stored with the import (undefined dropped).
 const toJsonObject = (value: unknown): { readonly [key: string]: Json.JsonInput } => JSON.parse(JSON.stringify(value)) as { readonly [key: string]: Json.JsonInput }
@@ -51,7 +64,7 @@ export const runRecorded = (
   input: Source.Input,
   options: ImportOptions = {},
   release: Effect.Effect<void> = Effect.void
-): Effect.Effect<ImportReport, Failure, Needs> =>
+): Effect.Effect<ImportReport, RecordedImportError, RecordedImportServices> =>
   Effect.gen(function* () {
     const imports = yield* Imports.Imports
     const { heartbeatInterval } = yield* Imports.ImportSettings
@@ -144,7 +157,7 @@ export const importRecorded = (
   input: Source.Input,
   options: ImportOptions = {},
   about: { readonly fileName?: string | null | undefined; readonly createdBy?: string | null | undefined } = {}
-): Effect.Effect<RecordedImport, Failure, Needs> =>
+): Effect.Effect<RecordedImport, RecordedImportError, RecordedImportServices> =>
   Effect.gen(function* () {
     // Wrong options are refused before anything is stored.
     yield* validateOptions(options)

@@ -962,6 +962,18 @@ export interface Explanation {
   readonly parts?: ReadonlyArray<Explanation> | undefined
 }
 
+/**
+ * The schema of an {@link Explanation} (recursive: its `parts` are explanations).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const Explanation: Schema.Schema<Explanation> = Schema.Struct({
+  holds: Schema.Boolean,
+  description: Schema.String,
+  parts: Schema.optional(Schema.Array(Schema.suspend((): Schema.Schema<Explanation> => Explanation)))
+}).annotations({ identifier: "Explanation" })
+
 const shown = (value: unknown): string => {
   if (value === undefined) return "missing"
   if (typeof value === "number" && value > 1e11) return `${value} (${new Date(value).toISOString()})`

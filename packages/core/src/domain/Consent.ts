@@ -8,8 +8,8 @@
 import * as Schema from "effect/Schema"
 import { EmailFromString } from "./Email.js"
 import { ContactId, EventId, WorkspaceId } from "./Ids.js"
-import { SafeString } from "./Json.js"
-import { Instant, InstantInput } from "./Time.js"
+import { nullByDefault, SafeString } from "./Json.js"
+import { Instant, InstantInput, InstantText } from "./Time.js"
 import { showValue } from "../internal/show.js"
 
 /**
@@ -130,14 +130,14 @@ export class ConsentRecord extends Schema.Class<ConsentRecord>("ConsentRecord")(
    *
    * @since 0.7.0
    */
-  proof: Schema.optionalWith(Schema.NullOr(ConsentProof), { default: () => null }),
+  proof: nullByDefault(ConsentProof),
   /**
    * Pending double opt-in: when the confirmation mail was requested (the consent is not granted
    * until the contact confirms).
    *
    * @since 0.7.0
    */
-  requestedAt: Schema.optionalWith(Schema.NullOr(Instant), { default: () => null })
+  requestedAt: nullByDefault(Instant)
 }) {}
 
 /**
@@ -208,55 +208,85 @@ export const allows = (records: ReadonlyArray<ConsentRecord>, purpose: string): 
 }
 
 /**
- * A contact's consent, as `consent.status` returns it.
+ * What Rapport knows of an address's deliverability, as `consent.clearBounce` and
+ * `consent.status` (for the contact's addresses) return it: its last hard bounce (marketing mail no
+ * longer goes to it), its soft bounces and its last spam complaint, instants as ISO text.
  *
- * @since 0.3.0
+ * @since 0.7.0
+ * @category schemas
+ */
+export const AddressStatus = Schema.Struct({
+  /** The address, in its key form (lower case). */
+  email: Schema.String,
+  hardBouncedAt: Schema.NullOr(InstantText),
+  hardBounceReason: Schema.NullOr(Schema.String),
+  softBounces: Schema.Int,
+  lastSoftBounceAt: Schema.NullOr(InstantText),
+  complainedAt: Schema.NullOr(InstantText)
+}).annotations({ identifier: "AddressStatus", description: "An address's bounces and spam complaint" })
+
+/**
+ * What Rapport knows of an address's deliverability, as `consent.clearBounce` returns it.
+ *
+ * @since 0.7.0
  * @category models
  */
-export interface ConsentStatus {
-  readonly contactId: string
+export interface AddressStatus extends Schema.Schema.Type<typeof AddressStatus> {}
+
+/**
+ * A contact's consent, as `consent.status` (and `consent.grant`, `consent.withdraw`) return it:
+ * per purpose whether marketing mail of that purpose may be sent now, since when, from which
+ * source, with which proof, and whether a double opt-in confirmation is pending; the
+ * unsubscription from everything; the addresses that bounced or complained.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const ConsentStatus = Schema.Struct({
+  contactId: Schema.String,
   /**
    * Per purpose: whether marketing mail of that purpose may be sent now, since when, from which
    * source, the proof recorded with it, and whether a double opt-in confirmation is pending.
    */
-  readonly purposes: Readonly<
-    Record<
-      string,
-      {
-        readonly granted: boolean
-        readonly at: string
-        readonly source: string | null
-        /** @since 0.7.0 */
-        readonly pending: boolean
-        /** @since 0.7.0 */
-        readonly proof: {
-          readonly at: string
-          readonly method: ProofMethod
-          readonly ip: string | null
-          readonly userAgent: string | null
-          readonly evidence: string | null
-          readonly requestedAt: string | null
-        } | null
-      }
-    >
-  >
+  purposes: Schema.Record({
+    key: Schema.String,
+    value: Schema.Struct({
+      granted: Schema.Boolean,
+      at: InstantText,
+      source: Schema.NullOr(Schema.String),
+      /** @since 0.7.0 */
+      pending: Schema.Boolean,
+      /** @since 0.7.0 */
+      proof: Schema.NullOr(
+        Schema.Struct({
+          at: InstantText,
+          method: ProofMethod,
+          ip: Schema.NullOr(Schema.String),
+          userAgent: Schema.NullOr(Schema.String),
+          evidence: Schema.NullOr(Schema.String),
+          requestedAt: Schema.NullOr(InstantText)
+        })
+      )
+    })
+  }),
   /** When the contact last unsubscribed from everything, if they did and did not opt in since. */
-  readonly unsubscribedAt: string | null
+  unsubscribedAt: Schema.NullOr(InstantText),
   /**
    * The contact's addresses that bounced or complained: a hard-bounced address receives no
    * marketing mail (transactional mail still goes).
    *
    * @since 0.7.0
    */
-  readonly addresses: ReadonlyArray<{
-    readonly email: string
-    readonly hardBouncedAt: string | null
-    readonly hardBounceReason: string | null
-    readonly softBounces: number
-    readonly lastSoftBounceAt: string | null
-    readonly complainedAt: string | null
-  }>
-}
+  addresses: Schema.Array(AddressStatus)
+}).annotations({ identifier: "ConsentStatus" })
+
+/**
+ * A contact's consent, as `consent.status` returns it.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ConsentStatus extends Schema.Schema.Type<typeof ConsentStatus> {}
 
 /**
  * What `consent.grant` and `consent.withdraw` accept.

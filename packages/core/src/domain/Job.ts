@@ -9,6 +9,7 @@
  * @since 0.3.0
  */
 import * as Schema from "effect/Schema"
+import { nullByDefault } from "./Json.js"
 import { ContactId, EventId, JobId, RuleId, WebhookSubscriptionId, WorkspaceId } from "./Ids.js"
 import { WebhookEventType } from "./OutboundWebhook.js"
 import { Instant } from "./Time.js"
@@ -155,7 +156,7 @@ export class Job extends Schema.Class<Job>("Job")({
    * purpose counts: a marketing mail's consent purpose, a rule task's `purpose`. `null` otherwise
    * (and on jobs reserved before 0.7.0).
    */
-  purpose: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
+  purpose: nullByDefault(Schema.String),
   createdAt: Instant,
   updatedAt: Instant,
   completedAt: Schema.NullOr(Instant)
@@ -189,12 +190,18 @@ export class Firing extends Schema.Class<Firing>("Firing")({
  * A rule's results per variant (`variant: null` without A/B): how often it fired, how many mails
  * it sent, how many firings converted.
  *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const VariantStats = Schema.Struct({
+  variant: Schema.NullOr(Schema.String),
+  fired: Schema.Number,
+  sent: Schema.Number,
+  converted: Schema.Number
+}).annotations({ identifier: "VariantStats" })
+
+/**
  * @since 0.3.0
  * @category models
  */
-export interface VariantStats {
-  readonly variant: string | null
-  readonly fired: number
-  readonly sent: number
-  readonly converted: number
-}
+export interface VariantStats extends Schema.Schema.Type<typeof VariantStats> {}

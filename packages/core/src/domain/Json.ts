@@ -131,3 +131,24 @@ export const Text = (max: number, min = 1) =>
     Schema.maxLength(max, { message: () => `must be at most ${max} characters` }),
     Schema.filter(storable)
   )
+
+/**
+ * The options of a field that is `null` when not given: by its constructor, and when decoding a
+ * record stored before the field existed.
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export interface NullByDefault {
+  /** The value when the field is not given: `null`. */
+  readonly default: () => null
+}
+
+/**
+ * A field of `schema` or `null`, `null` when not given (see {@link NullByDefault}).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const nullByDefault = <S extends Schema.Schema.All>(schema: S): Schema.optionalWith<Schema.NullOr<S>, NullByDefault> =>
+  Schema.optionalWith(Schema.NullOr(schema), { default: () => null })

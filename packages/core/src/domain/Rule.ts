@@ -20,7 +20,7 @@ import { Tag } from "./Contact.js"
 import type { ValidationIssue } from "./Errors.js"
 import { type FieldDefinition, valueSchema } from "./FieldDefinition.js"
 import { RuleId, SetupKey, TemplateId, WorkspaceId } from "./Ids.js"
-import { JsonObject, JsonValue, SafeString, Text } from "./Json.js"
+import { JsonObject, JsonValue, nullByDefault, SafeString, Text } from "./Json.js"
 import { EventType, StageKey } from "./LifecycleDefinition.js"
 import { Purpose } from "./Consent.js"
 import { Delay, DurationString } from "./Schedule.js"
@@ -216,7 +216,7 @@ export class Rule extends Schema.Class<Rule>("Rule")({
   id: RuleId,
   workspaceId: WorkspaceId,
   /** The app's stable key for it (see `crm.setup`), unique in the workspace; `null` when it has none. */
-  key: Schema.optionalWith(Schema.NullOr(SetupKey), { default: () => null }),
+  key: nullByDefault(SetupKey),
   name: Schema.String,
   /** The event type the rule reacts to. */
   on: EventType,

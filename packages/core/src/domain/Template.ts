@@ -13,7 +13,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type { ValidationIssue } from "./Errors.js"
 import { SetupKey, TemplateId, WorkspaceId } from "./Ids.js"
-import { SafeString, Text } from "./Json.js"
+import { nullByDefault, SafeString, Text } from "./Json.js"
 import { Instant } from "./Time.js"
 import * as Liquid from "../internal/liquid.js"
 
@@ -42,7 +42,7 @@ export class Template extends Schema.Class<Template>("Template")({
   id: TemplateId,
   workspaceId: WorkspaceId,
   /** The app's stable key for it (see `crm.setup`), unique in the workspace; `null` when it has none. */
-  key: Schema.optionalWith(Schema.NullOr(SetupKey), { default: () => null }),
+  key: nullByDefault(SetupKey),
   name: Schema.String,
   purpose: TemplatePurpose,
   subject: Schema.String,

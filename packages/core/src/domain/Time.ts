@@ -97,6 +97,23 @@ export type LocalDate = typeof LocalDate.Type
  */
 export const Instant = Schema.DateTimeUtc
 
+/**
+ * An instant a service already wrote out as its ISO-8601 UTC text (`2025-03-30T08:00:00.000Z`,
+ * as `DateTime.formatIso` and the JSON of {@link Instant} write it): the fields of computed
+ * results (a consent status, a report) that are text in their TypeScript type too.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const InstantText = Schema.String.pipe(
+  Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, {
+    message: (issue) => `must be an ISO-8601 UTC instant such as "2025-03-30T08:00:00.000Z" (got ${showValue(issue.actual)})`
+  }),
+  Schema.annotations({
+    jsonSchema: { type: "string", format: "date-time", description: "An ISO-8601 UTC instant, e.g. 2025-03-30T08:00:00.000Z" }
+  })
+)
+
 const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/i
 
 const EARLIEST = Date.parse("0001-01-01T00:00:00.000Z")

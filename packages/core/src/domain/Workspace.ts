@@ -55,6 +55,19 @@ export interface PressureCap extends Schema.Schema.Type<typeof PressureCap> {}
 export const Pressure = Schema.Record({ key: Purpose, value: PressureCap })
 
 /**
+ * The options of the `pressure` setting: none when not given (a workspace stored before it existed).
+ *
+ * @since 0.7.0
+ * @category models
+ */
+export interface PressureByDefault {
+  /** The value when not given: no cap (`{}`). */
+  readonly default: () => Schema.Schema.Type<typeof Pressure>
+}
+
+const pressureByDefault: Schema.optionalWith<typeof Pressure, PressureByDefault> = Schema.optionalWith(Pressure, { default: () => ({}) })
+
+/**
  * How rules may mail the workspace's contacts.
  *
  * @since 0.3.0
@@ -64,7 +77,7 @@ export const MessagingSettings = Schema.Struct({
   /** The cap on marketing mail per contact; none when `null`. */
   frequencyCap: Schema.NullOr(FrequencyCap),
   /** The pressure caps across channels, by purpose (since 0.7.0; none when empty). */
-  pressure: Schema.optionalWith(Pressure, { default: () => ({}) })
+  pressure: pressureByDefault
 })
 
 /**

@@ -17,11 +17,12 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import {
   AddressHealth,
+  type AddressStatus,
   allows,
   ConsentChange,
   ConsentProof,
   ConsentRecord,
-  type ConsentStatus,
+  ConsentStatus,
   defaultPurpose,
   everyPurpose,
   MailFeedback,
@@ -33,7 +34,7 @@ import type { Contact } from "../domain/Contact.js"
 import type { Job } from "../domain/Job.js"
 import { emailKey, EmailFromString } from "../domain/Email.js"
 import { compile as compileTemplate, escapeHtml, type RenderContext } from "../domain/Template.js"
-import { isInInstantRange } from "../domain/Time.js"
+import { InstantText, isInInstantRange } from "../domain/Time.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { RuleId, TemplateId } from "../domain/Ids.js"
 import { getTemplate } from "../internal/sales.js"
@@ -88,12 +89,29 @@ const confirmationRule = RuleId.make("consent.request")
  * when consent for the purpose was already granted).
  *
  * @since 0.7.0
+ * @category schemas
+ */
+export const ConsentRequestResult = Schema.Struct({
+  status: ConsentStatus,
+  /** The confirmation mail queued: to whom, its job, and when its link expires; null when consent was already granted. */
+  mail: Schema.NullOr(
+    Schema.Struct({
+      to: Schema.String,
+      jobId: Schema.String,
+      idempotencyKey: Schema.String,
+      expiresAt: InstantText
+    })
+  )
+}).annotations({ identifier: "ConsentRequestResult" })
+
+/**
+ * What `consent.request` did: the contact's consent after it, and the confirmation mail queued (none
+ * when consent for the purpose was already granted).
+ *
+ * @since 0.7.0
  * @category models
  */
-export interface ConsentRequestResult {
-  readonly status: ConsentStatus
-  readonly mail: { readonly to: string; readonly jobId: string; readonly idempotencyKey: string; readonly expiresAt: string } | null
-}
+export interface ConsentRequestResult extends Schema.Schema.Type<typeof ConsentRequestResult> {}
 
 /**
  * What `consent.confirm` did: the workspace and contact the token named, the purpose confirmed,
@@ -116,18 +134,42 @@ export interface ConfirmationResult {
  * recorded before.
  *
  * @since 0.7.0
+ * @category schemas
+ */
+export const MailFeedbackResult = Schema.Struct({
+  type: Schema.Literal("bounced", "complained", "unsubscribed"),
+  /** The address, in its key form (lower case). */
+  email: Schema.String,
+  /** Bounces: `hard` or `soft`; null for complaints and unsubscriptions. */
+  kind: Schema.NullOr(Schema.Literal("hard", "soft")),
+  contactId: Schema.NullOr(Schema.String),
+  eventId: Schema.NullOr(Schema.String),
+  /** The job of the mail the report is about, when it was found. */
+  jobId: Schema.NullOr(Schema.String),
+  duplicate: Schema.Boolean,
+  /** Why the report was ignored (nothing was stored), or null. */
+  ignored: Schema.NullOr(Schema.String)
+}).annotations({ identifier: "MailFeedbackResult" })
+
+/**
+ * What `consent.recordMailFeedback` did with one report.
+ *
+ * @since 0.7.0
  * @category models
  */
-export interface MailFeedbackResult {
-  readonly type: "bounced" | "complained" | "unsubscribed"
-  readonly email: string
-  readonly kind: "hard" | "soft" | null
-  readonly contactId: string | null
-  readonly eventId: string | null
-  readonly jobId: string | null
-  readonly duplicate: boolean
-  readonly ignored: string | null
-}
+export interface MailFeedbackResult extends Schema.Schema.Type<typeof MailFeedbackResult> {}
+
+/**
+ * What `consent.recordMailFeedback` returns: one {@link MailFeedbackResult} per report, in order
+ * (an array for a single report too).
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const MailFeedbackResults = Schema.Array(MailFeedbackResult).annotations({
+  identifier: "MailFeedbackResults",
+  description: "Per report, in order: the contact and the event recorded, a duplicate, or why it was ignored"
+})
 
 /**
  * What `consent.request` accepts: the purpose and source, and the wording shown when the request
@@ -152,30 +194,39 @@ const MAX_FEEDBACK = 500
 const PAGE = 500
 
 /**
- * What `consent.erase` removed.
+ * What `consent.erase` removed: how many of each kind of record.
  *
- * @since 0.3.0
- * @category models
+ * @since 0.7.0
+ * @category schemas
  */
-export interface ErasureReport {
-  readonly contactId: string
-  readonly timelineEntries: number
+export const ErasureReport = Schema.Struct({
+  contactId: Schema.String,
+  timelineEntries: Schema.Int,
   /** Events whose payload was emptied (their ids stay, so re-sent events are still recognised). */
-  readonly events: number
-  readonly tasks: number
-  readonly jobs: number
-  readonly firings: number
-  readonly consents: number
+  events: Schema.Int,
+  tasks: Schema.Int,
+  jobs: Schema.Int,
+  firings: Schema.Int,
+  consents: Schema.Int,
   /**
    * Bounce and complaint records of the contact's addresses.
    *
    * @since 0.7.0
    */
-  readonly addresses: number
-  /** Deals removed (they had no company) and deals kept for their company, without the contact. */
-  readonly dealsRemoved: number
-  readonly dealsUnlinked: number
-}
+  addresses: Schema.Int,
+  /** Deals removed (they had no company). */
+  dealsRemoved: Schema.Int,
+  /** Deals kept for their company, without the contact. */
+  dealsUnlinked: Schema.Int
+}).annotations({ identifier: "ErasureReport", description: "What the erasure removed (GDPR erasure)" })
+
+/**
+ * What `consent.erase` removed.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface ErasureReport extends Schema.Schema.Type<typeof ErasureReport> {}
 
 const isoOrNull = (at: DateTime.Utc | null) => (at === null ? null : DateTime.formatIso(at))
 
@@ -191,7 +242,7 @@ const proofJson = (proof: ConsentProof | null) =>
         requestedAt: isoOrNull(proof.requestedAt)
       }
 
-const addressJson = (a: AddressHealth) => ({
+const addressJson = (a: AddressHealth): AddressStatus => ({
   email: a.email,
   hardBouncedAt: isoOrNull(a.hardBouncedAt),
   hardBounceReason: a.hardBounceReason,

@@ -18,10 +18,10 @@ import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
 import { identitiesOf } from "../internal/recording.js"
 import { ContactId, EventId, RuleId, type SetupKey, type WorkspaceId } from "../domain/Ids.js"
 import { SafeString } from "../domain/Json.js"
-import type { VariantStats } from "../domain/Job.js"
+import { VariantStats } from "../domain/Job.js"
 import { initialStage } from "../domain/LifecycleDefinition.js"
 import {
-  type Action,
+  Action,
   actionsFor,
   check,
   compileRule,
@@ -32,6 +32,7 @@ import {
   variantFor
 } from "../domain/Rule.js"
 import { dueAt as delayEnd } from "../domain/Schedule.js"
+import { Instant } from "../domain/Time.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { workspaceLock } from "../internal/locks.js"
 import { getContact, orNotFound } from "../internal/records.js"
@@ -63,16 +64,30 @@ export const RuleListOptions = Schema.Struct({
 export type RuleListOptions = typeof RuleListOptions.Encoded
 
 /**
+ * What `rules.stats` returns: a rule's results per variant (one `null` variant without A/B), each
+ * with its conversion rate (`null` before it fired), and overall.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const RuleStats = Schema.Struct({
+  ruleId: Schema.String,
+  variants: Schema.Array(
+    Schema.Struct({
+      ...VariantStats.fields,
+      conversionRate: Schema.NullOr(Schema.Number).annotations({ description: "converted / fired; null before the variant fired" })
+    })
+  ),
+  total: VariantStats
+}).annotations({ identifier: "RuleStats", description: "Sends and conversions per variant, and in total" })
+
+/**
  * A rule's results: per variant (one `null` variant without A/B) and overall.
  *
  * @since 0.3.0
  * @category models
  */
-export interface RuleStats {
-  readonly ruleId: string
-  readonly variants: ReadonlyArray<VariantStats & { readonly conversionRate: number | null }>
-  readonly total: VariantStats
-}
+export interface RuleStats extends Schema.Schema.Type<typeof RuleStats> {}
 
 /**
  * What `rules.simulate` accepts: an event as `events.emit` takes it, and optionally a contact to
@@ -102,24 +117,44 @@ export type SimulateInput = typeof SimulateInput.Encoded
 /**
  * What one rule would do with the simulated event, and why.
  *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const RuleSimulation = Schema.Struct({
+  ruleId: Schema.String,
+  name: Schema.String,
+  fires: Schema.Boolean.annotations({ description: "Whether the rule would act: queue its actions, or (delayed) a check" }),
+  reason: Schema.String.annotations({ description: "In words: why it fires or not" }),
+  when: Schema.NullOr(Condition.Explanation),
+  unless: Schema.NullOr(Condition.Explanation).annotations({ description: "For a delayed rule, `unless` as it stands now (it is checked again when due)" }),
+  variant: Schema.NullOr(Schema.String),
+  delayed: Schema.Boolean,
+  dueAt: Schema.NullOr(Instant),
+  actions: Schema.Array(Action)
+}).annotations({ identifier: "RuleSimulation" })
+
+/**
+ * What one rule would do with the simulated event, and why: `fires` (whether the rule would act:
+ * queue its actions, or, delayed, a check), `reason` (in words), `unless` (for a delayed rule, as
+ * it stands now: it is checked again when due).
+ *
  * @since 0.3.0
  * @category models
  */
-export interface RuleSimulation {
-  readonly ruleId: string
-  readonly name: string
-  /** Whether the rule would act: queue its actions, or (delayed) a check. */
-  readonly fires: boolean
-  /** In words: why it fires or not. */
-  readonly reason: string
-  readonly when: Condition.Explanation | null
-  /** For a delayed rule, `unless` as it stands now (it is checked again when due). */
-  readonly unless: Condition.Explanation | null
-  readonly variant: string | null
-  readonly delayed: boolean
-  readonly dueAt: DateTime.Utc | null
-  readonly actions: ReadonlyArray<Action>
-}
+export interface RuleSimulation extends Schema.Schema.Type<typeof RuleSimulation> {}
+
+/**
+ * What `rules.simulate` returns: the contact it ran on (`storedContact`: whether it is stored, else
+ * it is the one the event would create, or the one given) and every rule of the event's type.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const Simulation = Schema.Struct({
+  contact: Contact,
+  storedContact: Schema.Boolean.annotations({ description: "Whether the contact is stored (else it is the one the event would create, or the one given)" }),
+  rules: Schema.Array(RuleSimulation)
+}).annotations({ identifier: "Simulation", description: "What each rule would do with the event, and why (nothing is stored)" })
 
 /**
  * The result of `rules.simulate`: the contact it ran on and every rule of the event's type.
@@ -127,12 +162,7 @@ export interface RuleSimulation {
  * @since 0.3.0
  * @category models
  */
-export interface Simulation {
-  readonly contact: Contact
-  /** Whether the contact is stored (else it is the one the event would create, or the one given). */
-  readonly storedContact: boolean
-  readonly rules: ReadonlyArray<RuleSimulation>
-}
+export interface Simulation extends Schema.Schema.Type<typeof Simulation> {}
 
 const registryOf = (storage: StorageService, workspace: Workspace) =>
   Effect.gen(function* () {

@@ -13,14 +13,13 @@ import { builtInPayloads } from "../domain/CrmEvent.js"
 import { JsonObject } from "../domain/Json.js"
 import { EventType } from "../domain/LifecycleDefinition.js"
 import { InstantInput } from "../domain/Time.js"
-import { Conflict, NotFound, ValidationError } from "../domain/Errors.js"
+import { Conflict, NotFound, ValidationError, ValidationIssue } from "../domain/Errors.js"
 import type { FieldDefinition } from "../domain/FieldDefinition.js"
 import { ContactId, type SetupKey, TemplateId, type WorkspaceId } from "../domain/Ids.js"
 import { check, type Content, hasUnsubscribeLink, spamWarnings, Template, TemplateCreate, TemplateLocale, type TemplatePurpose, TemplateUpdate, TemplateVariant, TemplateVariantInput } from "../domain/Template.js"
 import { isKnown as isKnownVariable, sampleEvent } from "../domain/TemplateVariables.js"
 import { getContact } from "../internal/records.js"
 import { makeCompiledTemplates, renderContext } from "../internal/templateMail.js"
-import type { ValidationIssue } from "../domain/Errors.js"
 import { workspaceLock } from "../internal/locks.js"
 import { getTemplate } from "../internal/sales.js"
 import { decodeInput } from "../internal/validation.js"
@@ -66,16 +65,25 @@ const review = (definitions: ReadonlyArray<FieldDefinition>, content: Content, p
 }
 
 /**
+ * What `templates.check` returns: `issues` stop a save (`valid` when there is none), `warnings`
+ * (spam-trigger words) do not.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const TemplateReview = Schema.Struct({
+  valid: Schema.Boolean.annotations({ description: "Whether saving this template would succeed (no issue)" }),
+  issues: Schema.Array(ValidationIssue).annotations({ description: "What saving this template would refuse" }),
+  warnings: Schema.Array(ValidationIssue).annotations({ description: "What looks wrong but does not stop a save (spam-trigger words)" })
+}).annotations({ identifier: "TemplateReview", description: "What saving this template would refuse (issues), and what looks wrong (warnings)" })
+
+/**
  * What `templates.check` finds: `issues` stop a save, `warnings` (spam-trigger words) do not.
  *
  * @since 0.3.0
  * @category models
  */
-export interface TemplateReview {
-  readonly valid: boolean
-  readonly issues: ReadonlyArray<ValidationIssue>
-  readonly warnings: ReadonlyArray<ValidationIssue>
-}
+export interface TemplateReview extends Schema.Schema.Type<typeof TemplateReview> {}
 
 /**
  * What `templates.preview` accepts: the contact the mail is for, and the event it reacts to: a
@@ -104,19 +112,36 @@ export const TemplatePreviewInput = Schema.Struct({
 export type TemplatePreviewInput = typeof TemplatePreviewInput.Encoded
 
 /**
+ * What `templates.preview` returns: the template rendered for the contact and the event (a sample
+ * of its type, or the one given), as it would be sent.
+ *
+ * @since 0.7.0
+ * @category schemas
+ */
+export const TemplatePreview = Schema.Struct({
+  subject: Schema.String.annotations({ description: "The rendered subject (one line)" }),
+  html: Schema.NullOr(Schema.String),
+  text: Schema.NullOr(Schema.String),
+  locale: Schema.NullOr(Schema.String).annotations({ description: "The variant's locale; null for the template's own text" }),
+  event: Schema.NullOr(
+    Schema.Struct({
+      type: Schema.String,
+      sample: Schema.Boolean.annotations({ description: "Whether the event is a sample of its type (no payload was given)" })
+    })
+  ).annotations({ description: "The event the template was rendered with; null without one" })
+}).annotations({
+  identifier: "TemplatePreview",
+  description: "The template rendered for the contact and the event (a sample of its type, or the one given), as it would be sent"
+})
+
+/**
  * A template rendered for one contact and event, as the mail would be sent: the subject (one line),
  * the bodies, the variant's locale (`null` for the template's own text) and the event used.
  *
  * @since 0.7.0
  * @category models
  */
-export interface TemplatePreview {
-  readonly subject: string
-  readonly html: string | null
-  readonly text: string | null
-  readonly locale: string | null
-  readonly event: { readonly type: string; readonly sample: boolean } | null
-}
+export interface TemplatePreview extends Schema.Schema.Type<typeof TemplatePreview> {}
 
 /**
  * Options of `templates.check`: an event type checks the variables for that type only.

@@ -18,13 +18,11 @@ import { apiOf, Authorized, computed, knownFailures, NotFoundResponse, route } f
 
 const ContactPath = Schema.Struct({ contactId: Ids.ContactId })
 
-const ConsentStatus = computed("ConsentStatus", "Per purpose: whether marketing mail may be sent, since when, from which source; and the unsubscription from everything")
-
 const decision = <const Name extends "grant" | "withdraw">(name: Name) =>
   HttpApiEndpoint.post(name, `/contacts/:contactId/consent/${name}`)
     .setPath(ContactPath)
     .setPayload(Consent.ConsentChange)
-    .addSuccess(ConsentStatus)
+    .addSuccess(Consent.ConsentStatus)
     .addError(NotFoundResponse)
     .annotateContext(route(`consent.${name}`))
 
@@ -37,7 +35,7 @@ export const group = HttpApiGroup.make("consent")
   .add(
     HttpApiEndpoint.get("status", "/contacts/:contactId/consent")
       .setPath(ContactPath)
-      .addSuccess(ConsentStatus)
+      .addSuccess(Consent.ConsentStatus)
       .addError(NotFoundResponse)
       .annotateContext(route("consent.status"))
   )
@@ -47,20 +45,20 @@ export const group = HttpApiGroup.make("consent")
     HttpApiEndpoint.post("request", "/contacts/:contactId/consent/request")
       .setPath(ContactPath)
       .setPayload(Consents.ConsentRequest)
-      .addSuccess(computed("ConsentRequestResult", "The consent after the request (pending) and the confirmation mail queued, or mail: null when consent was already granted"))
+      .addSuccess(Consents.ConsentRequestResult)
       .addError(NotFoundResponse)
       .annotateContext(route("consent.request"))
   )
   .add(
     HttpApiEndpoint.post("recordMailFeedback", "/consent/mail-feedback")
       .setPayload(Schema.Union(Consent.MailFeedback, Schema.Array(Consent.MailFeedback)))
-      .addSuccess(computed("MailFeedbackResults", "Per report: the contact and the event recorded, a duplicate, or why it was ignored"))
+      .addSuccess(Consents.MailFeedbackResults)
       .annotateContext(route("consent.recordMailFeedback"))
   )
   .add(
     HttpApiEndpoint.post("clearBounce", "/consent/clear-bounce")
       .setPayload(Schema.Struct({ email: Schema.String }))
-      .addSuccess(computed("AddressHealth", "The address's bounces and complaint after clearing its bounces"))
+      .addSuccess(Consent.AddressStatus)
       .annotateContext(route("consent.clearBounce"))
   )
   .add(
@@ -80,7 +78,7 @@ export const group = HttpApiGroup.make("consent")
   .add(
     HttpApiEndpoint.post("erase", "/contacts/:contactId/erase")
       .setPath(ContactPath)
-      .addSuccess(computed("ErasureReport", "What the erasure removed (GDPR erasure)"))
+      .addSuccess(Consents.ErasureReport)
       .addError(NotFoundResponse)
       .annotateContext(route("consent.erase"))
   )

@@ -13,7 +13,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { created, idempotent, input, json, noContent, versionedInput } from "../internal/http.js"
-import { apiOf, Authorized, computed, ConflictResponse, NotFoundResponse, PreconditionResponse, queryOf, route, UnprocessableResponse } from "../internal/routes.js"
+import { apiOf, Authorized, ConflictResponse, NotFoundResponse, PreconditionResponse, queryOf, route, UnprocessableResponse } from "../internal/routes.js"
 
 const RulePath = Schema.Struct({ ruleId: Ids.RuleId })
 
@@ -43,7 +43,7 @@ export const group = HttpApiGroup.make("rules")
   .add(
     HttpApiEndpoint.post("simulate", "/rules/simulate")
       .setPayload(Rules.SimulateInput)
-      .addSuccess(computed("Simulation", "What each rule would do with the event, and why (nothing is stored)"))
+      .addSuccess(Rules.Simulation)
       .addError(NotFoundResponse)
       .annotateContext(route("rules.simulate", { readOnly: true }))
   )
@@ -70,7 +70,7 @@ export const group = HttpApiGroup.make("rules")
   .add(
     HttpApiEndpoint.get("stats", "/rules/:ruleId/stats")
       .setPath(RulePath)
-      .addSuccess(computed("RuleStats", "Sends and conversions per variant, and in total"))
+      .addSuccess(Rules.RuleStats)
       .addError(NotFoundResponse)
       .annotateContext(route("rules.stats"))
   )

@@ -13,7 +13,7 @@ import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { created, idempotent, input, json, noContent, versionedInput } from "../internal/http.js"
-import { apiOf, Authorized, computed, ConflictResponse, NotFoundResponse, PreconditionResponse, route, UnprocessableResponse } from "../internal/routes.js"
+import { apiOf, Authorized, ConflictResponse, NotFoundResponse, PreconditionResponse, route, UnprocessableResponse } from "../internal/routes.js"
 
 const TemplatePath = Schema.Struct({ templateId: Ids.TemplateId })
 const LocalePath = Schema.Struct({ templateId: Ids.TemplateId, locale: Schema.String })
@@ -37,14 +37,14 @@ export const group = HttpApiGroup.make("templates")
     HttpApiEndpoint.post("check", "/templates/check")
       .setPayload(Template.TemplateCreate)
       .setUrlParams(Schema.Struct({ eventType: Schema.optional(Schema.String).annotations({ description: "Check the variables for this event type only" }) }))
-      .addSuccess(computed("TemplateReview", "{ valid, issues, warnings }: what saving this template would refuse, and what looks wrong"))
+      .addSuccess(Templates.TemplateReview)
       .annotateContext(route("templates.check", { readOnly: true }))
   )
   .add(
     HttpApiEndpoint.post("preview", "/templates/:templateId/preview")
       .setPath(TemplatePath)
       .setPayload(Templates.TemplatePreviewInput)
-      .addSuccess(computed("TemplatePreview", "{ subject, html, text, locale, event }: the template rendered for the contact and the event (a sample of its type, or the one given), as it would be sent"))
+      .addSuccess(Templates.TemplatePreview)
       .addError(NotFoundResponse)
       .addError(UnprocessableResponse)
       .annotateContext(route("templates.preview", { readOnly: true }))
