@@ -15,14 +15,23 @@ import { join } from "node:path"
 
 const tempFile = (name = "crm.db") => join(mkdtempSync(join(tmpdir(), "rapport-sqlite-")), name)
 
-/** The tables a database holds once the migrations up to `last` (and none after) are applied. */
-const tablesUpTo = (last: number) =>
+/** The tables (with their columns) and indexes a database holds with the migrations up to `last`, and none after. */
+const schemaUpTo = (last: number) =>
   Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
     const applied = Object.fromEntries(Object.entries(Migrations.migrations).filter(([name]) => Number(name.slice(0, 4)) <= last))
     yield* Migrator.make({})({ loader: Migrator.fromRecord(applied), table: Migrations.table })
-    return (yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rapport%'`).map((r) => r.name)
+    return yield* schemaOf
   }).pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })), Effect.runPromise)
+
+const schemaOf = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const tables = new Map<string, ReadonlyArray<string>>()
+  for (const { name } of yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rapport%'`) {
+    tables.set(name, (yield* sql<{ name: string }>`SELECT name FROM pragma_table_info(${name})`).map((c) => c.name))
+  }
+  const indexes = (yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'rapport%'`).map((r) => r.name)
+  return { tables, indexes }
+})
 
 describe("SqliteStorage", () => {
   it("keeps data across restarts, and a second start on the same file works", async () => {
@@ -44,15 +53,20 @@ describe("SqliteStorage", () => {
     const ada = await first.contacts.create({ email: "Ada@Example.com", phone: "+33 6 12 34 56 78" })
     const bob = await first.contacts.create({ firstName: "Bob" })
     await first.close()
-    // The database as a release before 0007 left it: none of the tables 0007 and later migrations
-    // create (the identities table among them), those migrations not applied.
-    const before = new Set(await tablesUpTo(6))
-    const later = (await tablesUpTo(Number.MAX_SAFE_INTEGER)).filter((t) => !before.has(t))
-    expect(later).toContain("rapport_contact_identities")
+    // The database as a release before 0007 left it: none of the tables, indexes and columns 0007
+    // and later migrations add (the identities table among them), those migrations not applied.
+    const before = await schemaUpTo(6)
     await Effect.runPromise(
       Effect.gen(function* () {
         const sql = yield* SqlClient.SqlClient
+        const now = yield* schemaOf
+        const later = [...now.tables.keys()].filter((t) => !before.tables.has(t))
+        expect(later).toContain("rapport_contact_identities")
+        for (const index of now.indexes.filter((i) => !before.indexes.includes(i))) yield* sql`DROP INDEX IF EXISTS ${sql(index)}`
         for (const table of later) yield* sql`DROP TABLE ${sql(table)}`
+        for (const [table, columns] of before.tables) {
+          for (const column of now.tables.get(table)!.filter((c) => !columns.includes(c))) yield* sql`ALTER TABLE ${sql(table)} DROP COLUMN ${sql(column)}`
+        }
         yield* sql`DELETE FROM rapport_migrations WHERE migration_id >= 7`
       }).pipe(Effect.provide(SqliteStorage.layer({ filename })))
     )
