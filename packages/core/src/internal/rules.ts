@@ -4,13 +4,15 @@
 // jobs in the outbox, written with the event itself.
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import type * as Condition from "../domain/Condition.js"
 import type { Contact } from "../domain/Contact.js"
 import type { StoredEvent } from "../domain/CrmEvent.js"
 import type { StorageError } from "../domain/Errors.js"
 import { type ContactId, JobId, type WorkspaceId } from "../domain/Ids.js"
-import { Firing, Job } from "../domain/Job.js"
+import { Firing, Job, type QueuedMail } from "../domain/Job.js"
+import type { OutgoingMail } from "../ports/Mailer.js"
 import { actionsFor, type CompiledRule, compileRules, type Rule, type RuleSet, Triggered, type Variant, variantFor } from "../domain/Rule.js"
 import { dueAt as delayEnd, durationMillis } from "../domain/Schedule.js"
 import type { Workspace } from "../domain/Workspace.js"
@@ -164,6 +166,24 @@ export const timezoneOf = (workspace: Workspace, contact: Contact) => contact.ti
 
 /** The id every job of a firing's idempotency keys start with: unique per workspace, rule and event. */
 const keyPrefix = (workspaceId: WorkspaceId, ruleId: string, eventId: string) => `${workspaceId}/${ruleId}/${eventId}`
+
+/**
+ * The action of a job that sends a mail rendered already (a follow-up, a double opt-in
+ * confirmation): the dispatcher sends it as is and records it on the timeline.
+ */
+export const queuedMail = (mail: OutgoingMail, entryId: string | null, author: string | null): QueuedMail => ({
+  type: "mail",
+  to: mail.to,
+  subject: mail.subject,
+  html: mail.html ?? null,
+  text: mail.text ?? null,
+  headers: mail.headers ?? {},
+  entryId,
+  author,
+  ...(mail.attachments === undefined || mail.attachments.length === 0
+    ? {}
+    : { attachments: mail.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Encoding.encodeBase64(a.content) })) })
+})
 
 /** A pending job for the outbox (not written); the category is set when known (else when it runs). */
 export const newJob = (

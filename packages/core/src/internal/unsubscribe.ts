@@ -7,11 +7,29 @@ import { createHmac, timingSafeEqual } from "node:crypto"
 const encode = (text: string) => Buffer.from(text, "utf8").toString("base64url")
 const sign = (secret: string, payload: string) => createHmac("sha256", secret).update(payload).digest("base64url")
 
-/** A token naming the contact of a workspace, issued at `issuedAt` (epoch milliseconds). */
-export const makeToken = (secret: string, workspaceId: string, contactId: string, issuedAt: number): string => {
-  const payload = encode(JSON.stringify([workspaceId, contactId, issuedAt]))
+/** `value` as JSON, base64url, then its signature: `payload.signature`. */
+const signed = (secret: string, value: ReadonlyArray<unknown>): string => {
+  const payload = encode(JSON.stringify(value))
   return `${payload}.${sign(secret, payload)}`
 }
+
+/** The JSON a token carries when its signature holds (compared in constant time); undefined otherwise. */
+const verified = (secret: string, token: string): unknown => {
+  const [payload, signature, ...rest] = token.split(".")
+  if (payload === undefined || signature === undefined || rest.length > 0) return undefined
+  const expected = Buffer.from(sign(secret, payload))
+  const given = Buffer.from(signature)
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined
+  try {
+    return JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
+  } catch {
+    return undefined
+  }
+}
+
+/** A token naming the contact of a workspace, issued at `issuedAt` (epoch milliseconds). */
+export const makeToken = (secret: string, workspaceId: string, contactId: string, issuedAt: number): string =>
+  signed(secret, [workspaceId, contactId, issuedAt])
 
 /** What a token whose signature holds names. `issuedAt` is undefined for tokens made before 0.4.0. */
 export interface TokenContent {
@@ -22,21 +40,12 @@ export interface TokenContent {
 
 /** The workspace, contact and issue time a token names, if its signature holds. */
 export const readToken = (secret: string, token: string): TokenContent | undefined => {
-  const [payload, signature, ...rest] = token.split(".")
-  if (payload === undefined || signature === undefined || rest.length > 0) return undefined
-  const expected = Buffer.from(sign(secret, payload))
-  const given = Buffer.from(signature)
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
-    if (!Array.isArray(parsed) || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") return undefined
-    if (parsed.length === 2) return { workspaceId: parsed[0], contactId: parsed[1], issuedAt: undefined }
-    return parsed.length === 3 && Number.isSafeInteger(parsed[2]) && parsed[2] >= 0
-      ? { workspaceId: parsed[0], contactId: parsed[1], issuedAt: parsed[2] }
-      : undefined
-  } catch {
-    return undefined
-  }
+  const parsed = verified(secret, token)
+  if (!Array.isArray(parsed) || typeof parsed[0] !== "string" || typeof parsed[1] !== "string") return undefined
+  if (parsed.length === 2) return { workspaceId: parsed[0], contactId: parsed[1], issuedAt: undefined }
+  return parsed.length === 3 && Number.isSafeInteger(parsed[2]) && parsed[2] >= 0
+    ? { workspaceId: parsed[0], contactId: parsed[1], issuedAt: parsed[2] }
+    : undefined
 }
 
 /** The unsubscribe URL for a token: `{token}` in the configured URL is replaced, else appended. */
@@ -68,26 +77,15 @@ export interface ConfirmationContent {
 }
 
 /** A token confirming the contact's consent for a purpose, requested at `issuedAt` (epoch milliseconds). */
-export const makeConfirmationToken = (secret: string, content: ConfirmationContent): string => {
-  const payload = encode(JSON.stringify(["confirm", content.workspaceId, content.contactId, content.purpose, content.issuedAt]))
-  return `${payload}.${sign(secret, payload)}`
-}
+export const makeConfirmationToken = (secret: string, content: ConfirmationContent): string =>
+  signed(secret, ["confirm", content.workspaceId, content.contactId, content.purpose, content.issuedAt])
 
 /** What a confirmation token names, if its signature holds and its form is a confirmation's. */
 export const readConfirmationToken = (secret: string, token: string): ConfirmationContent | undefined => {
-  const [payload, signature, ...rest] = token.split(".")
-  if (payload === undefined || signature === undefined || rest.length > 0) return undefined
-  const expected = Buffer.from(sign(secret, payload))
-  const given = Buffer.from(signature)
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
-    if (!Array.isArray(parsed) || parsed.length !== 5 || parsed[0] !== "confirm") return undefined
-    const [, workspaceId, contactId, purpose, issuedAt] = parsed as Array<unknown>
-    return typeof workspaceId === "string" && typeof contactId === "string" && typeof purpose === "string" && Number.isSafeInteger(issuedAt) && (issuedAt as number) >= 0
-      ? { workspaceId, contactId, purpose, issuedAt: issuedAt as number }
-      : undefined
-  } catch {
-    return undefined
-  }
+  const parsed = verified(secret, token)
+  if (!Array.isArray(parsed) || parsed.length !== 5 || parsed[0] !== "confirm") return undefined
+  const [, workspaceId, contactId, purpose, issuedAt] = parsed as Array<unknown>
+  return typeof workspaceId === "string" && typeof contactId === "string" && typeof purpose === "string" && Number.isSafeInteger(issuedAt) && (issuedAt as number) >= 0
+    ? { workspaceId, contactId, purpose, issuedAt: issuedAt as number }
+    : undefined
 }

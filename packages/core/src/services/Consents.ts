@@ -38,7 +38,7 @@ import { InstantText, isInInstantRange } from "../domain/Time.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { RuleId, TemplateId } from "../domain/Ids.js"
 import { getTemplate } from "../internal/sales.js"
-import { newJob } from "../internal/rules.js"
+import { newJob, queuedMail } from "../internal/rules.js"
 import { StoredEvent } from "../domain/CrmEvent.js"
 import { Deal } from "../domain/Deal.js"
 import { NotFound, type StorageError, ValidationError } from "../domain/Errors.js"
@@ -600,16 +600,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
             eventId: event.id,
             contactId: contact.id,
             variant: null,
-            action: {
-              type: "mail",
-              to: outgoing.to,
-              subject: outgoing.subject,
-              html: outgoing.html ?? null,
-              text: outgoing.text ?? null,
-              headers: outgoing.headers ?? {},
-              entryId: null,
-              author: "consent.request"
-            },
+            action: queuedMail(outgoing, null, "consent.request"),
             actionIndex: 0,
             category: "transactional",
             dueAt: event.occurredAt

@@ -41,7 +41,7 @@ import { headerValue, type MailAttachment, safeMail } from "../ports/Mailer.js"
 import { Storage } from "../ports/Storage.js"
 import { Events } from "./Events.js"
 import { insertTask } from "../internal/tasks.js"
-import { newJob } from "../internal/rules.js"
+import { newJob, queuedMail } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
 import { dealNotice, planWebhooks } from "../internal/webhooks.js"
 
@@ -697,19 +697,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
               eventId: EventId.make(`followUp:${entryId}`),
               contactId: contact.id,
               variant: null,
-              action: {
-                type: "mail",
-                to: outgoing.to,
-                subject: outgoing.subject,
-                html: outgoing.html ?? null,
-                text: outgoing.text ?? null,
-                headers: outgoing.headers ?? {},
-                entryId,
-                author: data.author ?? null,
-                ...(attachments.length === 0
-                  ? {}
-                  : { attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: Encoding.encodeBase64(a.content) })) })
-              },
+              action: queuedMail(outgoing, entryId, data.author ?? null),
               actionIndex: 0,
               category: "transactional",
               dueAt: now

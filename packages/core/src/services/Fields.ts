@@ -26,6 +26,7 @@ import { ContactId } from "../domain/Ids.js"
 import { indexOf, type LifecycleDefinition } from "../domain/LifecycleDefinition.js"
 import { referencesOf } from "../domain/Rule.js"
 import type { Workspace } from "../domain/Workspace.js"
+import { fieldAttributes } from "../internal/defaults.js"
 import { workspaceLock } from "../internal/locks.js"
 import { keep } from "../internal/records.js"
 import { decodeInput } from "../internal/validation.js"
@@ -56,12 +57,7 @@ const sameDefinition = (stored: FieldDefinition, data: typeof FieldDefinitionInp
   canonical(
     new FieldDefinition({
       ...stored,
-      label: data.label ?? data.key,
-      type: data.type,
-      options: data.options ?? [],
-      required: data.required ?? "never",
-      unique: data.unique ?? false,
-      description: data.description ?? null,
+      ...fieldAttributes(data),
       position: data.position ?? stored.position
     })
   )
@@ -226,12 +222,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
             workspaceId: workspace.id,
             entity,
             key: data.key,
-            label: data.label ?? data.key,
-            type: data.type,
-            options: data.options ?? [],
-            required: data.required ?? "never",
-            unique: data.unique ?? false,
-            description: data.description ?? null,
+            ...fieldAttributes(data),
             position: data.position ?? existing.reduce((max, d) => Math.max(max, d.position + 1), 0),
             version: 1,
             createdAt: now,

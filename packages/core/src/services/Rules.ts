@@ -34,6 +34,7 @@ import {
 import { dueAt as delayEnd } from "../domain/Schedule.js"
 import { Instant } from "../domain/Time.js"
 import type { Workspace } from "../domain/Workspace.js"
+import { ruleAttributes } from "../internal/defaults.js"
 import { workspaceLock } from "../internal/locks.js"
 import { getContact, orNotFound } from "../internal/records.js"
 import { contextFor, limitsAllow, rulesChanged, timezoneOf } from "../internal/rules.js"
@@ -217,16 +218,7 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
               id: data.id ?? RuleId.make(yield* (yield* IdGenerator).next),
               workspaceId: workspace.id,
               key: data.key ?? null,
-              name: data.name,
-              on: data.on,
-              when: data.when ?? null,
-              unless: data.unless ?? null,
-              delay: data.delay ?? null,
-              actions: data.actions ?? [],
-              variants: data.variants ?? null,
-              goal: data.goal ?? null,
-              limits: data.limits ?? {},
-              enabled: data.enabled ?? true,
+              ...ruleAttributes(data),
               version: 1,
               createdAt: now,
               updatedAt: now

@@ -21,6 +21,7 @@ import { defaultStages, Pipeline } from "../domain/Pipeline.js"
 import { Rule, RuleCreate } from "../domain/Rule.js"
 import { SetupDeclaration, type SetupKind, type SetupOutcome, type SetupResult, type SetupRule, type SetupStep } from "../domain/Setup.js"
 import { Template } from "../domain/Template.js"
+import { fieldAttributes, ruleAttributes } from "../internal/defaults.js"
 import { workspaceLock } from "../internal/locks.js"
 import { decodeInput } from "../internal/validation.js"
 import { ensureWorkspace } from "../internal/workspace.js"
@@ -161,12 +162,7 @@ export class Setup extends Effect.Service<Setup>()("@rapport/core/Setup", {
             ...(stored ?? meta),
             entity,
             key: data.key,
-            label: data.label ?? data.key,
-            type: data.type,
-            options: data.options ?? [],
-            required: data.required ?? "never",
-            unique: data.unique ?? false,
-            description: data.description ?? null,
+            ...fieldAttributes(data),
             position
           })
           const key = `${entity}.${data.key}`
@@ -289,16 +285,7 @@ export class Setup extends Effect.Service<Setup>()("@rapport/core/Setup", {
               }
               const wanted = new Rule({
                 ...stored.value,
-                name: data.name,
-                on: data.on,
-                when: data.when ?? null,
-                unless: data.unless ?? null,
-                delay: data.delay ?? null,
-                actions: data.actions ?? [],
-                variants: data.variants ?? null,
-                goal: data.goal ?? null,
-                limits: data.limits ?? {},
-                enabled: data.enabled ?? true
+                ...ruleAttributes(data)
               })
               const changes = differing(encodeRule(stored.value), encodeRule(wanted), RULE_ATTRIBUTES)
               if (changes.length === 0) return step("rule", key, "unchanged")
