@@ -1,13 +1,23 @@
 // The weighted pipeline over many deals, on SQLite and on PostgreSQL: deals.weightedPipeline
-// through the Promise client against the same SQL statement run directly on the raw driver
-// (better-sqlite3, postgres.js), grouped by pipeline and by expected-close month.
+// through the Promise client against the limit: the best SQL and index a database expert would
+// write by hand for the same question, run on the raw driver (better-sqlite3, postgres.js),
+// grouped by pipeline and by expected-close month, on the same data, in one run.
+//
+// The limit: one statement that weighs in SQL (CASE on the status) and groups by the dimension and
+// the currency only, over a covering index in group order made for it (on PostgreSQL a B-tree on
+// the group columns INCLUDE-ing what the sums read; on SQLite all of them as keys, the month as an
+// index on the same `substr` expression), so the database reads one index in order, with no table
+// lookup and no sort. Rapport's own statement (internal/sales.ts `sums`, grouped by status as well,
+// weights applied in JavaScript) runs on the indexes its migrations make (0020). Each side's query
+// plan is printed, so which index each one used is on the record.
 //
 // Each database is created fresh; Rapport's migrations make the schema and three pipelines are
 // created through Rapport, then the deals are bulk-inserted with the raw driver (creating them one
-// by one through Rapport would take far too long, and is not what is measured). Loading is timed
-// but not compared. Per measurement: one untimed warm-up per side, then rounds alternating which
-// side goes first; figures are medians. The raw side does what a hand-written application would:
-// the query, then the sums read as BigInt. Its totals are checked against Rapport's.
+// by one through Rapport would take far too long, and is not what is measured); then the limit's
+// indexes are created. Loading is timed but not compared. Per measurement: one untimed warm-up per
+// side, which checks that both answers agree (the bench stops if they do not), then rounds
+// alternating which side goes first; figures are medians, with the range over rounds. The raw side
+// does what a hand-written application would: the query, then the sums read as BigInt.
 import { createCrm, type CrmClient } from "@rapport/core"
 import { postgresStorage } from "@rapport/postgres"
 import { sqliteStorage } from "@rapport/sqlite"
@@ -33,9 +43,11 @@ export interface Measurement {
   readonly rawMedianMs: number
   /** Rapport's median over raw's median. */
   readonly ratio: number
-  /** Groups, and totals per currency, the same on both sides. */
+  /** Groups, and totals per currency, the same on both sides (checked: the bench stops otherwise). */
   readonly equal: boolean
   readonly groups: number
+  /** Each side's query plan, as the database explains it. */
+  readonly plans: { readonly rapport: string; readonly raw: string }
 }
 
 export interface Load {
@@ -55,17 +67,11 @@ const STAGES = [
   { key: "lost", probability: 0, status: "lost" }
 ] as const
 
-// --- the statement Rapport runs (@rapport/sql, internal/sales.ts `sums`), for each grouping
+// --- the limit: the statement and indexes an expert writes for each grouping
 
 const dimensions: Record<Grouping, { readonly select: string; readonly groupBy: string }> = {
-  pipeline: {
-    select: "pipeline_id AS pipeline_id, NULL AS stage, NULL AS owner_id, NULL AS month",
-    groupBy: "pipeline_id, currency"
-  },
-  month: {
-    select: "NULL AS pipeline_id, NULL AS stage, NULL AS owner_id, substr(expected_close_date, 1, 7) AS month",
-    groupBy: "substr(expected_close_date, 1, 7), currency"
-  }
+  pipeline: { select: "pipeline_id AS pipeline_id, NULL AS month", groupBy: "pipeline_id, currency" },
+  month: { select: "NULL AS pipeline_id, substr(expected_close_date, 1, 7) AS month", groupBy: "substr(expected_close_date, 1, 7), currency" }
 }
 
 /** `$1` is the cold probability, `$2` the workspace (`?` on SQLite, in the same order). */
@@ -75,6 +81,30 @@ const statement = (grouping: Grouping, placeholder: (n: number) => string) =>
   `CAST(SUM(amount_minor * CASE status WHEN 'open' THEN COALESCE(override_probability, stage_probability) WHEN 'won' THEN 100 ` +
   `WHEN 'cold' THEN CAST(${placeholder(1)} AS INTEGER) ELSE 0 END) AS TEXT) AS weighted ` +
   `FROM rapport_deals WHERE workspace_id = ${placeholder(2)} GROUP BY ${dimensions[grouping].groupBy}`
+
+const groupColumn: Record<Grouping, string> = { pipeline: "pipeline_id", month: "(substr(expected_close_date, 1, 7))" }
+
+/** The limit's covering indexes, created after loading (not Rapport's: those come from its migrations). */
+const limitIndexes = (dialect: Dialect) =>
+  GROUPINGS.map((grouping) =>
+    dialect === "SQLite"
+      ? `CREATE INDEX bench_limit_by_${grouping} ON rapport_deals (workspace_id, ${groupColumn[grouping]}, currency, status, amount_minor, override_probability, stage_probability)`
+      : `CREATE INDEX bench_limit_by_${grouping} ON rapport_deals (workspace_id, ${groupColumn[grouping]}, currency) INCLUDE (status, amount_minor, override_probability, stage_probability)`
+  )
+
+/** An index definition's column list, whitespace left out, to compare two definitions. */
+const columnsOf = (ddl: string) => ddl.slice(ddl.indexOf("ON rapport_deals") + "ON rapport_deals".length).replace(/\s+/g, "")
+
+/** A copy of the statement Rapport runs (internal/sales.ts `sums`), only to print its query plan. */
+const rapportStatement = (grouping: Grouping, placeholder: (n: number) => string) => {
+  const expr = grouping === "pipeline" ? "pipeline_id" : "substr(expected_close_date, 1, 7)"
+  return (
+    `SELECT ${grouping === "pipeline" ? expr : "NULL"} AS pipeline_id, NULL AS stage, NULL AS owner_id, ${grouping === "month" ? expr : "NULL"} AS month, ` +
+    `currency, status, COUNT(*) AS n, CAST(SUM(amount_minor) AS TEXT) AS amount, ` +
+    `CAST(SUM(amount_minor * COALESCE(override_probability, stage_probability)) AS TEXT) AS probability_weighted ` +
+    `FROM rapport_deals WHERE workspace_id = ${placeholder(1)} GROUP BY ${expr}, currency, status`
+  )
+}
 
 interface SumRowText {
   readonly pipeline_id: string | null
@@ -248,11 +278,13 @@ const measure = async (
   deals: number,
   rounds: number,
   rapport: () => Promise<Answer>,
-  raw: () => Promise<Array<Sum>>
+  raw: () => Promise<Array<Sum>>,
+  plans: Measurement["plans"]
 ): Promise<Measurement> => {
-  // The warm-up, which also checks the answers.
+  // The warm-up, which also checks the answers: a limit that answers something else is no limit.
   const answer = await rapport()
   const equal = same(grouping, answer, await raw())
+  if (!equal) throw new Error(`${dialect}, by ${grouping}: Rapport's groups or totals differ from the hand-written statement's`)
   const counted = answer.totals.reduce((n, t) => n + t.count, 0)
   if (counted !== deals) throw new Error(`${dialect}: ${counted} deals counted, ${deals} loaded`)
   const rapportMs: Array<number> = []
@@ -268,7 +300,7 @@ const measure = async (
     for (const side of order) await time(side)
   }
   const [rapportMedianMs, rawMedianMs] = [median(rapportMs), median(rawMs)]
-  return { dialect, grouping, rapportMs, rawMs, rapportMedianMs, rawMedianMs, ratio: rapportMedianMs / rawMedianMs, equal, groups: answer.groups.length }
+  return { dialect, grouping, rapportMs, rawMs, rapportMedianMs, rawMedianMs, ratio: rapportMedianMs / rawMedianMs, equal, groups: answer.groups.length, plans }
 }
 
 const GROUPINGS: ReadonlyArray<Grouping> = ["pipeline", "month"]
@@ -292,20 +324,31 @@ const onSqlite = async (deals: number, rounds: number, report: (line: string) =>
         for (const row of rows) insert.run(row)
       })
       for (const rows of dealRows(deals, ids, 50_000)) insertAll(rows)
+      // An index with the very same columns is not made twice: SQLite would then pick either one for
+      // either side. When Rapport's migrations already made the limit's index, both sides read it.
+      const existing = loader.prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rapport_deals' AND sql IS NOT NULL").all()
+      for (const ddl of limitIndexes("SQLite")) {
+        const same = existing.find((index) => columnsOf(index.sql) === columnsOf(ddl))
+        if (same === undefined) loader.exec(ddl)
+        else report(`  the limit's index ${ddl.split(" ")[2]} has the columns of Rapport's own ${same.name}: not made twice, both sides read it`)
+      }
       loader.pragma("wal_checkpoint(TRUNCATE)")
     } finally {
       loader.close()
     }
     const load: Load = { dialect: "SQLite", seconds: ms(start) / 1000 }
-    report(`  load         ${load.seconds.toFixed(1)} s   (better-sqlite3, one prepared INSERT, 50,000 rows per transaction; not compared)`)
+    report(`  load         ${load.seconds.toFixed(1)} s   (better-sqlite3, one prepared INSERT, 50,000 rows per transaction, then the limit's indexes; not compared)`)
     db = new Database(filename)
     db.pragma("journal_mode = WAL")
     const measurements: Array<Measurement> = []
     for (const grouping of GROUPINGS) {
       const query = db.prepare<[number, string], SumRowText>(statement(grouping, () => "?"))
+      const plan = (text: string, ...params: Array<string | number>) =>
+        db!.prepare<Array<string | number>, { detail: string }>(`EXPLAIN QUERY PLAN ${text}`).all(...params).map((r) => r.detail).join("; ")
+      const plans = { rapport: plan(rapportStatement(grouping, () => "?"), WORKSPACE), raw: plan(statement(grouping, () => "?"), COLD_PROBABILITY, WORKSPACE) }
       measurements.push(
         await measure("SQLite", grouping, deals, rounds, () => crm.deals.weightedPipeline({ groupBy: grouping }), async () =>
-          toSums(query.all(COLD_PROBABILITY, WORKSPACE))
+          toSums(query.all(COLD_PROBABILITY, WORKSPACE)), plans
         )
       )
     }
@@ -335,19 +378,23 @@ const onPostgres = async (adminUrl: string, deals: number, rounds: number, repor
       }
       await Promise.all(inFlight)
       const inserted = ms(start) / 1000
+      for (const ddl of limitIndexes("PostgreSQL")) await sql.unsafe(ddl)
       // What autovacuum would do soon after such a load, done now so it does not run mid-measurement.
       await sql`VACUUM ANALYZE rapport_deals`
       const load: Load = { dialect: "PostgreSQL", seconds: ms(start) / 1000 }
       report(
         `  load         ${load.seconds.toFixed(1)} s   (postgres.js, 2,500-row INSERTs, 2 in flight: ${inserted.toFixed(1)} s; ` +
-          `then VACUUM ANALYZE: ${(load.seconds - inserted).toFixed(1)} s; not compared)`
+          `then the limit's indexes and VACUUM ANALYZE: ${(load.seconds - inserted).toFixed(1)} s; not compared)`
       )
       const measurements: Array<Measurement> = []
       for (const grouping of GROUPINGS) {
         const text = statement(grouping, (n) => `$${n}`)
+        const plan = async (query: string, params: Array<string | number>) =>
+          (await sql.unsafe<Array<{ "QUERY PLAN": string }>>(`EXPLAIN ${query}`, params)).map((r) => r["QUERY PLAN"].trim()).join("; ")
+        const plans = { rapport: await plan(rapportStatement(grouping, (n) => `$${n}`), [WORKSPACE]), raw: await plan(text, [COLD_PROBABILITY, WORKSPACE]) }
         measurements.push(
           await measure("PostgreSQL", grouping, deals, rounds, () => crm.deals.weightedPipeline({ groupBy: grouping }), async () =>
-            toSums(await sql.unsafe<Array<SumRowText>>(text, [COLD_PROBABILITY, WORKSPACE], { prepare: true }))
+            toSums(await sql.unsafe<Array<SumRowText>>(text, [COLD_PROBABILITY, WORKSPACE], { prepare: true })), plans
           )
         )
       }
@@ -361,11 +408,13 @@ const onPostgres = async (adminUrl: string, deals: number, rounds: number, repor
   }
 }
 
+const range = (values: ReadonlyArray<number>) => `${Math.min(...values).toFixed(1)}–${Math.max(...values).toFixed(1)}`
+
 export const line = (m: Measurement) =>
-  `  ${`by ${m.grouping}`.padEnd(12)} Rapport ${m.rapportMedianMs.toFixed(1).padStart(8)} ms   raw ${m.rawMedianMs.toFixed(1).padStart(8)} ms   ` +
-  `ratio ${m.ratio.toFixed(2)}x   equal: ${m.equal ? "yes" : "no"}   (${m.groups} groups; rounds ${m.rapportMs
-    .map((r, i) => (r / m.rawMs[i]!).toFixed(2))
-    .join(", ")})`
+  `  ${`by ${m.grouping}`.padEnd(12)} Rapport ${m.rapportMedianMs.toFixed(1).padStart(8)} ms (${range(m.rapportMs)})   ` +
+  `limit ${m.rawMedianMs.toFixed(1).padStart(8)} ms (${range(m.rawMs)})   ratio ${m.ratio.toFixed(2)}x   equal: ${m.equal ? "yes" : "no"}   ` +
+  `(${m.groups} groups; rounds ${m.rapportMs.map((r, i) => (r / m.rawMs[i]!).toFixed(2)).join(", ")})\n` +
+  `               plan, Rapport: ${m.plans.rapport}\n               plan, limit:   ${m.plans.raw}`
 
 /** SQLite, then PostgreSQL; each section's lines are reported as they come. */
 export const run = async (adminUrl: string, deals: number, rounds: number, report: (line: string) => void) => {

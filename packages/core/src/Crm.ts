@@ -34,11 +34,16 @@ import { Consents } from "./services/Consents.js"
 import { Dispatcher } from "./services/Dispatcher.js"
 import { Rules } from "./services/Rules.js"
 import { Setup } from "./services/Setup.js"
+import { Segments } from "./services/Segments.js"
 import { Contacts } from "./services/Contacts.js"
 import { Deals } from "./services/Deals.js"
 import { Events } from "./services/Events.js"
 import { Fields } from "./services/Fields.js"
 import { Imports } from "./services/Imports.js"
+import { Analytics } from "./services/Analytics.js"
+import { Snapshots } from "./services/Snapshots.js"
+import { Campaigns } from "./services/Campaigns.js"
+import { Orders } from "./services/Orders.js"
 import { Lifecycle } from "./services/Lifecycle.js"
 import { Pipelines } from "./services/Pipelines.js"
 import { Tasks } from "./services/Tasks.js"
@@ -91,6 +96,16 @@ export const services = {
   webhooks: Webhooks,
   /** Imports as stored resources: their status, progress and report, readable from any instance. */
   imports: Imports,
+  /** Campaigns: a marketing template sent to a segment now or at a time, throttled, each contact once; their stats. */
+  campaigns: Campaigns,
+  /** Orders as records: one, a page by contact, period and status, and a contact's figures per currency. */
+  orders: Orders,
+  /** Reports computed by the database: top customers and products, channels, the funnel, the avatar, rule variants. */
+  analytics: Analytics,
+  /** The weighted pipeline's daily history, and contacts' RFM scores (refreshed daily, usable in conditions as contact.rfm.*). */
+  snapshots: Snapshots,
+  /** Saved segments (named conditions over contacts) evaluated by the database: count, members, audiences. */
+  segments: Segments,
   /** Set-up as code: fields, lifecycle, pipelines, templates and rules as the app declares them, applied in one transaction. */
   setup: Setup
 } as const

@@ -29,6 +29,8 @@ export * as FieldDefinition from "./domain/FieldDefinition.js"
 export * as InboundWebhook from "./domain/InboundWebhook.js"
 /** @since 0.6.0 */
 export * as ImportRun from "./domain/ImportRun.js"
+/** @since 0.8.0 */
+export * as Campaign from "./domain/Campaign.js"
 /** @since 0.1.0 */
 export * as Ids from "./domain/Ids.js"
 /** @since 0.3.0 */
@@ -55,6 +57,8 @@ export * as Rule from "./domain/Rule.js"
 export * as Schedule from "./domain/Schedule.js"
 /** @since 0.6.0 */
 export * as ShopWebhooks from "./domain/ShopWebhooks.js"
+/** @since 0.8.0 */
+export * as Segment from "./domain/Segment.js"
 /** @since 0.7.0 */
 export * as Setup from "./domain/Setup.js"
 /** @since 0.2.0 */
@@ -105,6 +109,13 @@ export * as Fields from "./services/Fields.js"
 export * as InboundWebhooks from "./services/InboundWebhooks.js"
 /** @since 0.6.0 */
 export * as Imports from "./services/Imports.js"
+/** @since 0.8.0 */
+export * as Analytics from "./services/Analytics.js"
+export * as Snapshots from "./services/Snapshots.js"
+/** @since 0.8.0 */
+export * as Orders from "./services/Orders.js"
+/** @since 0.8.0 */
+export * as Campaigns from "./services/Campaigns.js"
 /** @since 0.1.0 */
 export * as Lifecycle from "./services/Lifecycle.js"
 /** @since 0.2.0 */
@@ -113,6 +124,8 @@ export * as Pipelines from "./services/Pipelines.js"
 export * as Rules from "./services/Rules.js"
 /** @since 0.7.0 */
 export * as SetupService from "./services/Setup.js"
+/** @since 0.8.0 */
+export * as Segments from "./services/Segments.js"
 /** @since 0.2.0 */
 export * as Tasks from "./services/Tasks.js"
 /** @since 0.2.0 */
@@ -162,6 +175,10 @@ export type { SubscriptionCreate as WebhookSubscriptionCreate, SubscriptionUpdat
 export type { ImportFinished, RotateSecretOptions, WebhookListOptions, WebhookSettingsService } from "./services/Webhooks.js"
 export type { LifecycleConfiguration, MoveOptions } from "./services/Lifecycle.js"
 export type { ImportCreate, ImportListOptions, ProgressInput as ImportProgressInput } from "./domain/ImportRun.js"
+export type { MembersOptions as SegmentMembersOptions, SegmentCreate, SegmentRef, SegmentUpdate } from "./domain/Segment.js"
+export type { CampaignCreate, CampaignListOptions, CampaignSend, CampaignStats } from "./domain/Campaign.js"
+export type { AvatarOptions, ChannelReportOptions, FunnelOptions, RevenueReportOptions, SpendInput } from "./services/Analytics.js"
+export type { PipelineHistoryOptions } from "./services/Snapshots.js"
 
 // The Promise client
 export {

@@ -5,7 +5,9 @@
 //    to a service is on the client at once, and this file does not compile (nor pass) until the
 //    table calls it.
 import {
+  Analytics,
   ApiKey,
+  Campaign,
   Company,
   Contact,
   Contacts,
@@ -19,12 +21,15 @@ import {
   Job,
   LifecycleDefinition,
   Mailers,
+  Order,
   OutboundWebhook,
   Pipeline,
   InboundWebhook,
   Rule,
   Rules,
+  Segment,
   Setup,
+  Snapshots,
   Task,
   Template,
   Templates,
@@ -72,7 +77,9 @@ const entities = {
   verifiedApiKey: ApiKey.VerifiedApiKey,
   inboundWebhook: InboundWebhook.InboundWebhook,
   webhookReceipt: InboundWebhook.WebhookReceipt,
-  importRun: ImportRun.ImportRun
+  importRun: ImportRun.ImportRun,
+  order: Order.Order,
+  orderSummary: Order.OrderSummary
 } as const
 
 // Rules and jobs hold conditions, which have no Arbitrary, and generated pipelines are rarely
@@ -423,7 +430,77 @@ const calls: Calls = {
       schema: ImportRun.ImportRun
     }),
     fail: async (crm) => ({ result: await crm.imports.fail((await crm.imports.create()).id, { code: "IMPORT_EMPTY", message: "The file is empty" }), schema: ImportRun.ImportRun })
+  },
+  orders: {
+    get: async (crm, f) => {
+      const orderId = fresh("order-")
+      await crm.events.emit({ type: "order.placed", contactId: f.contact.id, payload: { orderId, lines: [line("A", 2, 1250)] } })
+      await crm.events.emit({ type: "order.refunded", contactId: f.contact.id, payload: { orderId, amount: eur(500) } })
+      return { result: await crm.orders.get(orderId), schema: Order.Order }
+    },
+    list: async (crm, f) => ({ result: await crm.orders.list({ contactId: f.contact.id, limit: 2 }), schema: page(Order.Order) }),
+    summary: async (crm, f) => ({ result: await crm.orders.summary(f.contact.id), schema: Order.OrderSummary })
+  },
+  analytics: {
+    topCustomers: async (crm, f) => {
+      await crm.events.emit({ type: "order.placed", contactId: f.contact.id, occurredAt: "2026-03-02T00:00:00Z", payload: { orderId: fresh("order-"), lines: [line("A", 2, 1250)] } })
+      return { result: await crm.analytics.topCustomers({ from: "2026-03-01T00:00:00Z", to: "2026-04-01T00:00:00Z" }), schema: Schema.Array(Analytics.CustomerFigures) }
+    },
+    topProducts: async (crm) => ({ result: await crm.analytics.topProducts({ from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", limit: 3 }), schema: Schema.Array(Analytics.ProductFigures) }),
+    channels: async (crm) => {
+      await crm.analytics.recordSpend({ channel: "web", month: "2026-01", amount: eur(1000) })
+      return { result: await crm.analytics.channels({ from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z" }), schema: Schema.Array(Analytics.ChannelFigures) }
+    },
+    recordSpend: async (crm) => ({ result: await crm.analytics.recordSpend({ channel: "fair", campaign: "spring", month: "2026-02", amount: eur(500) }), schema: Analytics.RecordedSpend }),
+    funnel: async (crm) => ({ result: await crm.analytics.funnel(), schema: Schema.Array(Analytics.FunnelStage) }),
+    avatar: async (crm) => ({ result: await crm.analytics.avatar(), schema: Analytics.AvatarReport }),
+    rules: async (crm) => ({ result: await crm.analytics.rules(), schema: Schema.Array(Analytics.RuleVariantFigures) })
+  },
+  campaigns: {
+    create: async (crm) => ({ result: await newCampaign(crm), schema: Campaign.Campaign }),
+    get: async (crm) => ({ result: await crm.campaigns.get((await newCampaign(crm)).id), schema: Campaign.Campaign }),
+    getByKey: async (crm) => {
+      const key = fresh("campaign-")
+      await newCampaign(crm, key)
+      return { result: await crm.campaigns.getByKey(key), schema: Campaign.Campaign }
+    },
+    list: async (crm) => ({ result: await crm.campaigns.list({ limit: 2 }), schema: page(Campaign.Campaign) }),
+    send: async (crm) => ({ result: await crm.campaigns.send((await newCampaign(crm)).id, { at: "2030-01-01T00:00:00Z" }), schema: Campaign.Campaign }),
+    cancel: async (crm) => ({ result: await crm.campaigns.cancel((await newCampaign(crm)).id), schema: Campaign.Campaign }),
+    stats: async (crm) => ({ result: await crm.campaigns.stats((await newCampaign(crm)).id), schema: Campaign.CampaignStats })
+  },
+  snapshots: {
+    takeSnapshot: async (crm) => ({ result: await crm.snapshots.takeSnapshot(), schema: Snapshots.SnapshotTaken }),
+    pipelineHistory: async (crm) => {
+      await crm.snapshots.takeSnapshot()
+      return { result: await crm.snapshots.pipelineHistory({ from: "2020-01-01", to: "2029-12-31" }), schema: Schema.Array(Snapshots.PipelineDay) }
+    },
+    refreshRfm: async (crm) => ({ result: await crm.snapshots.refreshRfm(), schema: Snapshots.RfmRefresh }),
+    rfm: async (crm, f) => {
+      await crm.events.emit({ type: "order.placed", contactId: f.contact.id, payload: { orderId: fresh("order-"), lines: [line("A", 1, 900)] } })
+      await crm.snapshots.refreshRfm()
+      return { result: await crm.snapshots.rfm(f.contact.id), schema: Schema.NullOr(Snapshots.RfmScores) }
+    },
+    rfmDistribution: async (crm) => ({ result: await crm.snapshots.rfmDistribution(), schema: Snapshots.RfmDistribution })
+  },
+  segments: {
+    create: async (crm) => ({ result: await crm.segments.create({ name: fresh("Segment "), condition: { path: "contact.tags", op: "contains", value: "vip" } }), schema: Segment.Segment }),
+    update: async (crm) => {
+      const made = await crm.segments.create({ name: fresh("Segment "), condition: { all: [] } })
+      return { result: await crm.segments.update(made.id, { description: "All", expectedVersion: 1 }), schema: Segment.Segment }
+    },
+    get: async (crm) => ({ result: await crm.segments.get((await crm.segments.create({ name: fresh("Segment "), condition: { any: [] } })).id), schema: Segment.Segment }),
+    list: async (crm) => ({ result: await crm.segments.list(), schema: Schema.Array(Segment.Segment) }),
+    remove: async (crm) => ({ result: await crm.segments.remove((await crm.segments.create({ name: fresh("Segment "), condition: { all: [] } })).id), void: true }),
+    count: async (crm) => ({ result: await crm.segments.count({ condition: { path: "contact.email", op: "exists" } }) }),
+    members: async (crm) => ({ result: await crm.segments.members({ condition: { path: "contact.email", op: "exists" } }, { limit: 2 }), schema: page(Contact.Contact) })
   }
+}
+
+/** A draft campaign of a fresh marketing template to the contacts tagged `vip`. */
+async function newCampaign(crm: CrmClient, key?: string) {
+  const template = await crm.templates.create({ name: fresh("Promo "), purpose: "marketing", subject: "News", html: '<a href="{{ unsubscribeUrl }}">stop</a>' })
+  return crm.campaigns.create({ ...(key === undefined ? {} : { key }), name: "News", templateId: template.id, audience: { condition: { path: "contact.tags", op: "contains", value: "vip" } } })
 }
 
 function closedPort(eventTypes: ReadonlyArray<"import.finished" | "deal.won" | "deal.lost" | "contact.created">) {

@@ -12,6 +12,7 @@
 import * as HttpApi from "@effect/platform/HttpApi"
 import * as OpenApi from "@effect/platform/OpenApi"
 import * as Layer from "effect/Layer"
+import * as Analytics from "./api/Analytics.js"
 import * as ApiKeys from "./api/ApiKeys.js"
 import * as Contacts from "./api/Contacts.js"
 import * as Companies from "./api/Companies.js"
@@ -27,11 +28,15 @@ import * as Settings from "./api/Settings.js"
 import * as Setup from "./api/Setup.js"
 import * as Tasks from "./api/Tasks.js"
 import * as Templates from "./api/Templates.js"
+import * as Segments from "./api/Segments.js"
+import * as Snapshots from "./api/Snapshots.js"
 import * as Timeline from "./api/Timeline.js"
 import * as InboundWebhooks from "./api/InboundWebhooks.js"
 import * as WebhooksIn from "./api/WebhooksIn.js"
 import * as WebhooksOut from "./api/WebhooksOut.js"
 import * as Imports from "./api/Imports.js"
+import * as Campaigns from "./api/Campaigns.js"
+import * as Orders from "./api/Orders.js"
 import * as Exports from "./api/Exports.js"
 import * as Unsubscribe from "./api/Unsubscribe.js"
 import * as ConsentConfirm from "./api/ConsentConfirm.js"
@@ -94,9 +99,14 @@ export const Api = HttpApi.make(apiId)
   .add(WebhooksIn.group)
   .add(WebhooksOut.group)
   .add(Imports.group)
+  .add(Campaigns.group)
+  .add(Orders.group)
   .add(Exports.group)
   .add(Unsubscribe.group)
   .add(ConsentConfirm.group)
+  .add(Analytics.group)
+  .add(Segments.group)
+  .add(Snapshots.group)
   .addError(problemResponse(400, "The request is not valid: every failing input is in `errors`, as a JSON pointer (VALIDATION_FAILED, MALFORMED_JSON…)"))
   .addError(problemResponse(413, "The body is larger than the limit (PAYLOAD_TOO_LARGE)"))
   .addError(problemResponse(415, "The body is not application/json (UNSUPPORTED_MEDIA_TYPE)"))
@@ -136,9 +146,14 @@ export const handlers = Layer.mergeAll(
   WebhooksIn.handlers,
   WebhooksOut.handlers,
   Imports.handlers,
+  Campaigns.handlers,
+  Orders.handlers,
   Exports.handlers,
   Unsubscribe.handlers,
-  ConsentConfirm.handlers
+  ConsentConfirm.handlers,
+  Analytics.handlers,
+  Segments.handlers,
+  Snapshots.handlers
 )
 
 /**

@@ -79,10 +79,10 @@ export type RoleName = ApiKey.Role
  * every role but none may read everything, `admin` may do everything, `read-only` changes nothing.
  *
  * - `sales`: contacts, companies, deals and pipelines, tasks, the timeline, events, lifecycle
- *   moves, consent decisions, double opt-in requests and unsubscribe links;
+ *   moves, consent decisions, double opt-in requests and unsubscribe links, segments;
  * - `marketing`: contacts, companies, tasks, the timeline, events, lifecycle moves, consent
  *   decisions, double opt-in requests and unsubscribe links, clearing an address's bounces,
- *   templates and rules.
+ *   templates, rules, segments and campaigns, and the marketing spend analytics reports cost per customer from.
  *
  * What only `admin` may change: custom fields, the lifecycle's definition, the workspace's
  * settings, the dispatcher's jobs, GDPR erasure, and any route added later that no preset names.
@@ -104,7 +104,8 @@ export const roleWrites: Readonly<Record<RoleName, ReadonlyArray<string>>> = {
     "consent.grant",
     "consent.withdraw",
     "consent.request",
-    "consent.unsubscribeUrl"
+    "consent.unsubscribeUrl",
+    "segments.*"
   ],
   marketing: [
     "contacts.*",
@@ -119,7 +120,12 @@ export const roleWrites: Readonly<Record<RoleName, ReadonlyArray<string>>> = {
     "consent.unsubscribeUrl",
     "consent.clearBounce",
     "templates.*",
-    "rules.*"
+    "rules.*",
+    "campaigns.*",
+    "segments.*",
+    "analytics.recordSpend",
+    "analytics.refreshRfm",
+    "analytics.takeSnapshot"
   ],
   "read-only": []
 }

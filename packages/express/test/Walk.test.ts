@@ -52,6 +52,11 @@ const seed = async (workspace: string) => {
   const key = await crm.apiKeys.create({ name: `key ${workspace}`, role: "sales" })
   const source = await crm.inboundWebhooks.create({ source: `shop-${workspace}`, provider: "shopify", secrets: [`shpss_${workspace}-secret`] })
   const imported = await crm.imports.create({ fileName: "walk.csv" })
+  const promo = await crm.templates.create({ name: "Promo", purpose: "marketing", subject: "Hi", html: '<a href="{{ unsubscribeUrl }}">stop</a>' })
+  const campaign = await crm.campaigns.create({ name: "Walk", templateId: promo.id, audience: { condition: { path: "contact.tags", op: "contains", value: "vip" } } })
+  const segment = await crm.segments.create({ name: `Walk ${workspace}`, condition: { path: "contact.tags", op: "contains", value: "vip" } })
+  const order = `order-${workspace}`
+  await crm.events.emit({ type: "order.placed", contactId: contact.id, payload: { orderId: order, lines: [{ sku: "W", name: "Walk", quantity: 1, unitPrice: { amountMinor: 100, currency: "EUR" } }] } })
   // A subscription whose one delivery attempt failed (nothing listens on port 1): a delivery to name.
   const { subscription } = await crm.webhooks.create({ url: "http://127.0.0.1:1/hooks", eventTypes: ["contact.created"], allowPrivateNetwork: true })
   await crm.contacts.create({ email: `three@${workspace}.example` })
@@ -75,7 +80,10 @@ const seed = async (workspace: string) => {
     source: source.source,
     subscriptionId: subscription.id,
     deliveryId: delivery.id,
-    importId: imported.id
+    importId: imported.id,
+    campaignId: campaign.id,
+    segmentId: segment.id,
+    orderId: order
   }
   const snapshot = async () =>
     JSON.stringify({
@@ -87,6 +95,7 @@ const seed = async (workspace: string) => {
       templates: await crm.templates.list(),
       templateLocales: await crm.templates.locales(template.id),
       rules: await crm.rules.list(),
+      segments: await crm.segments.list(),
       fields: await crm.fields.list(),
       jobs: await crm.dispatcher.jobs({ limit: 500 }),
       timeline: await crm.timeline.feed({ limit: 500 }),
@@ -96,7 +105,9 @@ const seed = async (workspace: string) => {
       sources: await crm.inboundWebhooks.list(),
       subscriptions: await crm.webhooks.list(),
       deliveries: await crm.webhooks.deliveries(subscription.id),
-      imports: await crm.imports.list()
+      imports: await crm.imports.list(),
+      campaigns: await crm.campaigns.list({ limit: 500 }),
+      orders: await crm.orders.list({ limit: 200 })
     })
   return { ids, other: other.id, snapshot }
 }

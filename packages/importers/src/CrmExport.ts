@@ -4,10 +4,9 @@
  * label and the company's name, so that the file reads well and imports back as it was.
  *
  * A segment is the JSON condition rules use, on `contact.*` paths (`{ "path": "contact.tags",
- * "op": "contains", "value": "vip" }`), counts of the contact's past events included. Contacts are
- * read a page at a time and the condition evaluated on each page in memory (a count costs one
- * query per contact); segments pushed down to SQL will make large selective exports faster
- * without changing this API.
+ * "op": "contains", "value": "vip" }`), counts of the contact's past events included. The
+ * database selects a segment's contacts (the storage compiles the condition to SQL), a page at a
+ * time; with `ids`, the condition is evaluated on those contacts in memory.
  *
  * @since 0.3.0
  */
@@ -82,7 +81,11 @@ export const select = (selection: Selection = {}): Effect.Effect<Stream.Stream<C
     if (ids !== undefined && !Array.isArray(ids)) return yield* Errors.ValidationError.at(["ids"], "must be a list of contact ids")
     const wrong = (ids ?? []).findIndex((id) => !isContactId(id))
     if (wrong >= 0) return yield* Errors.ValidationError.at(["ids", wrong], `must be a contact id (a UUID), got ${JSON.stringify(ids![wrong])}`)
-    const contacts = ids === undefined ? everyone(storage, workspace.id) : byIds(storage, workspace.id, [...new Set(ids as ReadonlyArray<Ids.ContactId>)])
+    if (ids === undefined) {
+      // A segment alone: the database selects its contacts (the same contacts as the predicate).
+      return selection.where === undefined ? everyone(storage, workspace.id) : yield* matching(storage, workspace, selection.where)
+    }
+    const contacts = byIds(storage, workspace.id, [...new Set(ids as ReadonlyArray<Ids.ContactId>)])
     return test === undefined ? contacts : Stream.filterEffect(contacts, test)
   })
 
@@ -136,6 +139,21 @@ const everyone = (storage: Storage.StorageService, workspaceId: Ids.WorkspaceId)
       [Chunk.unsafeFromArray(page), page.length < PAGE ? Option.none() : Option.some<string | undefined>(page[page.length - 1]!.id)] as const
     )
   )
+
+/** The contacts a condition selects, evaluated by the database as of now, a page at a time in id order. */
+const matching = (storage: Storage.StorageService, workspace: Workspace.Workspace, where: Condition.Condition) =>
+  Effect.gen(function* () {
+    const query: Storage.SegmentQuery = {
+      condition: where,
+      registry: { fields: yield* storage.fieldDefinitions.list(workspace.id, "contact"), stages: workspace.lifecycle.stages.map((s) => s.key), event: false },
+      now: yield* DateTime.now
+    }
+    return Stream.paginateChunkEffect(undefined as string | undefined, (after) =>
+      Effect.map(storage.segments.members(workspace.id, { ...query, after, limit: PAGE }), (page) =>
+        [Chunk.unsafeFromArray(page), page.length < PAGE ? Option.none() : Option.some<string | undefined>(page[page.length - 1]!.id)] as const
+      )
+    )
+  })
 
 const isContactId = Schema.is(Ids.ContactId)
 

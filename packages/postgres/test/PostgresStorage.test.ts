@@ -49,7 +49,12 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { migration_id: 12, name: "template_locales" },
       { migration_id: 13, name: "setup_keys" },
       { migration_id: 14, name: "consent_proof" },
-      { migration_id: 15, name: "pressure" }
+      { migration_id: 15, name: "pressure" },
+      { migration_id: 16, name: "order_status" },
+      { migration_id: 17, name: "segments" },
+      { migration_id: 18, name: "channel_spend" },
+      { migration_id: 19, name: "campaigns" },
+      { migration_id: 20, name: "pipeline_aggregates" }
     ])
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })

@@ -543,12 +543,142 @@ const pressure = (t: Types, _pg: boolean): ReadonlyArray<string> => [
   `CREATE INDEX rapport_jobs_pressure ON rapport_jobs (workspace_id, contact_id, purpose, reserved_at)`
 ]
 
+// Orders read back as records (issue 16): an order is `placed` or `cancelled` (when, in
+// cancelled_at); refunded_minor is the sum of its refunds, each kept in rapport_order_refunds under
+// the id of the `order.refunded` event that recorded it. Net revenue is `total_minor -
+// refunded_minor` over the orders still `placed`. refunded_minor has total_minor's type (BIGINT
+// on PostgreSQL), which it never exceeds. Listings go newest first over the workspace's orders:
+// rapport_orders_placed serves them and the period filters.
+const orderStatus = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `ALTER TABLE rapport_orders ADD COLUMN status ${t.key} NOT NULL DEFAULT 'placed'`,
+  `ALTER TABLE rapport_orders ADD COLUMN cancelled_at ${t.instant}`,
+  `ALTER TABLE rapport_orders ADD COLUMN refunded_minor ${t.bigint} NOT NULL DEFAULT 0`,
+  `CREATE INDEX rapport_orders_placed ON rapport_orders (workspace_id, placed_at, id)`,
+  `CREATE TABLE rapport_order_refunds (
+    workspace_id ${t.key} NOT NULL,
+    order_id ${t.key} NOT NULL,
+    event_id ${t.key} NOT NULL,
+    amount_minor ${t.bigint} NOT NULL,
+    reason TEXT,
+    refunded_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, order_id, event_id)
+  )`
+]
+
+// Campaigns (issue 16): a template sent to an audience through the outbox. The row holds the
+// fan-out's position (cursor, queued), advanced in the transaction that queues each page of mails;
+// the mails are jobs keyed by campaign and contact. Listed newest first per workspace.
+const campaigns = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_campaigns (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    setup_key ${t.key},
+    name TEXT NOT NULL,
+    template_id ${t.key} NOT NULL,
+    audience ${t.json} NOT NULL,
+    purpose ${t.key} NOT NULL,
+    send_at ${t.instant},
+    rate_per_minute INTEGER,
+    goal ${t.json},
+    status ${t.key} NOT NULL,
+    fanout_cursor TEXT,
+    queued INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    started_at ${t.instant},
+    finished_at ${t.instant},
+    cancelled_at ${t.instant},
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE UNIQUE INDEX rapport_campaigns_setup_key ON rapport_campaigns (workspace_id, setup_key)`,
+  `CREATE INDEX rapport_campaigns_recent ON rapport_campaigns (workspace_id, created_at, id)`
+]
+
+// Marketing spend the app records per channel, campaign ('' for the channel as a whole: a key
+// column cannot be NULL), month (YYYY-MM) and currency, for the channel report's cost per
+// acquired customer (issue 16). One row per key: recording again replaces the amount. And an
+// index on contacts' first-seen instant, which the channel report and the funnel's cohorts select by.
+const channelSpend = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE TABLE rapport_channel_spend (
+    workspace_id ${t.key} NOT NULL,
+    channel ${t.key} NOT NULL,
+    campaign ${t.key} NOT NULL,
+    month ${t.key} NOT NULL,
+    currency ${t.key} NOT NULL,
+    amount_minor ${t.bigint} NOT NULL,
+    recorded_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, channel, campaign, month, currency)
+  )`,
+  // The channel report and the funnel's cohorts select contacts by when they were first seen.
+  `CREATE INDEX rapport_contacts_first_seen ON rapport_contacts (workspace_id, first_seen_at)`
+]
+
+// Issue 16, helper E. The weighted pipeline's aggregate (internal/sales.ts `sums`) read every deal
+// row of the workspace and sorted it into groups. These covering indexes hold, in group order,
+// exactly the columns it reads (grouped by pipeline, and by expected-close month through an index
+// on the same `substr` expression), so it becomes one ordered scan of an index with no table
+// lookup and no sort. Then the pipeline's daily history (one marker row per workspace and day,
+// written with its rows, so a day is taken once) and each contact's RFM quintiles.
+const pipelineAggregates = (t: Types, _pg: boolean): ReadonlyArray<string> => [
+  `CREATE INDEX rapport_deals_weighted_pipeline ON rapport_deals
+    (workspace_id, pipeline_id, currency, status, amount_minor, override_probability, stage_probability)`,
+  `CREATE INDEX rapport_deals_weighted_month ON rapport_deals
+    (workspace_id, (substr(expected_close_date, 1, 7)), currency, status, amount_minor, override_probability, stage_probability)`,
+  `CREATE TABLE rapport_pipeline_snapshot_days (
+    workspace_id ${t.key} NOT NULL,
+    day ${t.key} NOT NULL,
+    taken_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, day)
+  )`,
+  `CREATE TABLE rapport_pipeline_snapshots (
+    workspace_id ${t.key} NOT NULL,
+    day ${t.key} NOT NULL,
+    pipeline_id ${t.key} NOT NULL,
+    stage ${t.key} NOT NULL,
+    currency ${t.key} NOT NULL,
+    deal_count INTEGER NOT NULL,
+    amount_minor ${t.bigint} NOT NULL,
+    weighted_hundredths ${t.bigint} NOT NULL,
+    PRIMARY KEY (workspace_id, day, pipeline_id, stage, currency)
+  )`,
+  `CREATE TABLE rapport_contact_rfm (
+    workspace_id ${t.key} NOT NULL,
+    contact_id ${t.key} NOT NULL,
+    recency INTEGER NOT NULL,
+    frequency INTEGER NOT NULL,
+    monetary INTEGER NOT NULL,
+    last_order_at ${t.instant} NOT NULL,
+    order_count INTEGER NOT NULL,
+    computed_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, contact_id)
+  )`
+]
+
 const statements = (build: (t: Types, pg: boolean) => ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
     const ddl = sql.onDialectOrElse({ pg: () => build(pgTypes, true), orElse: () => build(sqliteTypes, false) })
     for (const statement of ddl) yield* sql.unsafe(statement).raw
   })
+
+// Saved segments (issue 16): a named condition per workspace, evaluated by SQL when read; and
+// the flag of contact fields kept indexed (an expression index per field key, see fieldIndexes.ts).
+const segments = (t: Types, pg: boolean): ReadonlyArray<string> => [
+  `ALTER TABLE rapport_field_definitions ADD COLUMN indexed ${t.bool} NOT NULL DEFAULT ${pg ? "FALSE" : "0"}`,
+  `CREATE TABLE rapport_segments (
+    workspace_id ${t.key} NOT NULL,
+    id ${t.key} NOT NULL,
+    name ${t.key} NOT NULL,
+    description TEXT,
+    condition_json TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at ${t.instant} NOT NULL,
+    updated_at ${t.instant} NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  )`,
+  `CREATE UNIQUE INDEX rapport_segments_name ON rapport_segments (workspace_id, name)`
+]
 
 /**
  * The migrations, by `<id>_<name>`. Never edit one that has shipped: add the next.
@@ -571,7 +701,12 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0012_template_locales": statements(templateLocales),
   "0013_setup_keys": statements(setupKeys),
   "0014_consent_proof": statements(consentProof),
-  "0015_pressure": statements(pressure)
+  "0015_pressure": statements(pressure),
+  "0016_order_status": statements(orderStatus),
+  "0017_segments": statements(segments),
+  "0018_channel_spend": statements(channelSpend),
+  "0019_campaigns": statements(campaigns),
+  "0020_pipeline_aggregates": statements(pipelineAggregates)
 }
 
 /**

@@ -27,6 +27,11 @@ import { makeAccess } from "./internal/access.js"
 import { makeWebhookSubscriptions } from "./internal/webhooks.js"
 import { makeIdempotency } from "./internal/idempotency.js"
 import { makeImports } from "./internal/imports.js"
+import { makeAnalytics } from "./internal/analytics.js"
+import { makeCampaigns } from "./internal/campaigns.js"
+import { makeSnapshots } from "./internal/snapshots.js"
+import { makeSegments } from "./internal/segments.js"
+import { ensureFieldIndex } from "./internal/fieldIndexes.js"
 import { makeSales } from "./internal/sales.js"
 import { makeHistory } from "./internal/history.js"
 import { insertChunks, isSqlError, onUnique, orStorage, retryLostConnection, versionedUpdate } from "./internal/statements.js"
@@ -47,6 +52,7 @@ import {
   writeOrder
 } from "./internal/rows.js"
 import * as Migrations from "./Migrations.js"
+import { makeOrderReads } from "./internal/orders.js"
 
 const iso = DateTime.formatIso
 
@@ -181,7 +187,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     list: (workspaceId, entity) => orStorage(listDefinitions({ workspaceId, entity })),
     insert: (def) =>
       onUnique(
-        Effect.flatMap(encodeDefinition(def), (row) => sql`INSERT INTO rapport_field_definitions ${sql.insert(row)}`),
+        Effect.flatMap(encodeDefinition(def), (row) => sql`INSERT INTO rapport_field_definitions ${sql.insert(row)}`).pipe(Effect.zipRight(ensureFieldIndex(sql, def))),
         () => Errors.Conflict.unique("fieldDefinition", "key", `${def.entity}.${def.key}`)
       ),
     update: (def, expectedVersion) =>
@@ -195,7 +201,7 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
                 WHERE workspace_id = ${def.workspaceId} AND entity = ${def.entity} AND field_key = ${def.key} AND version = ${expectedVersion}
                 RETURNING field_key AS id`,
             sql`SELECT version FROM rapport_field_definitions WHERE workspace_id = ${def.workspaceId} AND entity = ${def.entity} AND field_key = ${def.key}`
-          )
+          ).pipe(Effect.zipRight(ensureFieldIndex(sql, def)))
         )
       ),
     remove: (workspaceId, entity, key) =>
@@ -819,8 +825,10 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
 
   // --- orders
 
+  // Cancelled orders do not count in a contact's history (lifecycle progression, rules' counts).
   const ordersOf = (workspaceId: string, q: Storage.HistoryWindow) =>
-    sql.and([sql`workspace_id = ${workspaceId}`, sql`contact_id = ${q.contactId}`, ...window("placed_at", q)])
+    sql.and([sql`workspace_id = ${workspaceId}`, sql`contact_id = ${q.contactId}`, sql`status = ${"placed"}`, ...window("placed_at", q)])
+  const orderReads = makeOrderReads(sql, instant)
 
   const orders: Storage.OrderRepository = {
     insert: (order) =>
@@ -864,13 +872,14 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
             ])} ORDER BY id LIMIT ${page.limit}`,
             decodeOrderHeaders
           )
-          if (headers.length === 0) return []
-          const lines = yield* sql`SELECT * FROM rapport_order_lines WHERE workspace_id = ${workspaceId} AND ${sql.in("order_id", headers.map((h) => h.id))} ORDER BY order_id, line_no`
-          const linesOf = new Map<string, Array<unknown>>()
-          for (const line of lines as ReadonlyArray<{ readonly order_id: string }>) linesOf.set(line.order_id, [...(linesOf.get(line.order_id) ?? []), line])
-          return yield* Effect.forEach(headers, (header) => Schema.decodeUnknown(OrderFromRows)({ header, lines: linesOf.get(header.id) ?? [] }))
+          return yield* orderReads.withLines(workspaceId, headers)
         })
-      )
+      ),
+    get: orderReads.get,
+    list: orderReads.list,
+    cancel: orderReads.cancel,
+    refund: orderReads.refund,
+    figures: orderReads.figures
   }
 
   // On SQLite the transaction takes the write lock first, so concurrent writers wait for each
@@ -991,7 +1000,11 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     ...makeIdempotency(sql, instant),
     ...makeAccess(sql, instant),
     webhookSubscriptions: makeWebhookSubscriptions(sql, instant),
-    imports: makeImports(sql, instant)
+    imports: makeImports(sql, instant),
+    campaigns: makeCampaigns(sql, instant),
+    segments: makeSegments(sql, selectContacts, decodeContacts),
+    analytics: makeAnalytics(sql, instant),
+    snapshots: makeSnapshots(sql, instant, transaction)
   })
 })
 

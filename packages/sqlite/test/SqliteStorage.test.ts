@@ -128,7 +128,12 @@ describe("SqliteStorage", () => {
       { migration_id: 12, name: "template_locales" },
       { migration_id: 13, name: "setup_keys" },
       { migration_id: 14, name: "consent_proof" },
-      { migration_id: 15, name: "pressure" }
+      { migration_id: 15, name: "pressure" },
+      { migration_id: 16, name: "order_status" },
+      { migration_id: 17, name: "segments" },
+      { migration_id: 18, name: "channel_spend" },
+      { migration_id: 19, name: "campaigns" },
+      { migration_id: 20, name: "pipeline_aggregates" }
     ])
       expect(yield* sql`SELECT name FROM pragma_index_info('rapport_contacts_phone') ORDER BY seqno`).toEqual([{ name: "workspace_id" }, { name: "phone" }])
       for (const index of ["rapport_contact_identities_email", "rapport_contact_identities_phone"]) {

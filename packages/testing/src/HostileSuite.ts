@@ -68,6 +68,7 @@ import {
   type TaskTransition,
   type TaskUpdate,
   type TemplateCreate,
+  type CampaignCreate,
   type TemplateJson,
   type TemplateUpdate,
   type TemplateVariantInput,
@@ -907,6 +908,15 @@ const writes: ReadonlyArray<Write> = [
         [made("rule"), rules.map((x) => x.key).sort()]
       ]
     }
+  ),
+  write(
+    "campaigns.create",
+    async (s) => {
+      const promo = await s.crm.templates.create({ name: "Promo", purpose: "marketing", subject: "Hi", html: '<a href="{{ unsubscribeUrl }}">stop</a>' })
+      return [{ key: "spring-promo", name: "Spring promo", templateId: promo.id, audience: { condition: { path: "contact.tags", op: "contains", value: "vip" } }, ratePerMinute: 60, goal: { event: "order.placed", within: "7 days" } }]
+    },
+    (crm, a) => crm.campaigns.create(arg<CampaignCreate>(a, 0)),
+    async (crm, r) => [[r, await crm.campaigns.get(r.id)]]
   ),
   write(
     "templates.create",

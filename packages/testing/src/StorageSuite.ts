@@ -28,13 +28,18 @@ import { accessSuite } from "./AccessSuite.js"
 import { webhooksOutSuite } from "./WebhooksOutSuite.js"
 import { historySuite } from "./HistorySuite.js"
 import { importsSuite } from "./ImportsSuite.js"
+import { ordersSuite } from "./OrdersSuite.js"
 import { consentSuite } from "./ConsentSuite.js"
 import { identitiesSuite } from "./IdentitiesSuite.js"
 import { mergeSuite } from "./MergeSuite.js"
 import { rulesSuite } from "./RulesSuite.js"
 import { salesSuite } from "./SalesSuite.js"
+import { analyticsSuite } from "./AnalyticsSuite.js"
 import { setupKeysSuite } from "./SetupKeysSuite.js"
 import { templateLocalesSuite } from "./TemplateLocalesSuite.js"
+import { snapshotsSuite } from "./SnapshotsSuite.js"
+import { segmentsSuite } from "./SegmentsSuite.js"
+import { campaignsSuite } from "./CampaignsSuite.js"
 
 /**
  * @since 0.1.0
@@ -1053,6 +1058,8 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
 
     salesSuite(test)
 
+    analyticsSuite(test)
+
     rulesSuite(test)
 
     mergeSuite(test)
@@ -1066,11 +1073,19 @@ export const storageSuite = <E>(storage: Layer.Layer<Storage.Storage, E>, option
 
     importsSuite(test)
 
+    ordersSuite(test)
+
     consentSuite(test)
 
     setupKeysSuite(test)
 
     templateLocalesSuite(test)
+
+    snapshotsSuite(test)
+
+    segmentsSuite(test)
+
+    campaignsSuite(test)
 
     describe("services on this storage", () => {
       test("contacts.update with a stale version fails with Conflict and changes nothing", () =>

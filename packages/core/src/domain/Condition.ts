@@ -367,6 +367,8 @@ const CONTACT: Readonly<Record<string, ValueKind>> = {
   updatedAt: "instant"
 }
 const SOURCE: Readonly<Record<string, ValueKind>> = { channel: "string", campaign: "string" }
+// The contact's RFM quintiles (1 to 5), as last computed (see `Snapshots`); missing without placed orders.
+const RFM: Readonly<Record<string, ValueKind>> = { recency: "number", frequency: "number", monetary: "number" }
 const EVENT: Readonly<Record<string, ValueKind>> = { id: "string", type: "string", occurredAt: "instant", receivedAt: "instant" }
 
 const fieldKind = (def: FieldDefinition, rest: ReadonlyArray<string>): ValueKind | string => {
@@ -427,6 +429,10 @@ export const resolvePath = (path: string, registry: Registry): PathInfo | string
   if (first === "source") {
     const kind = rest.length === 1 ? SOURCE[rest[0]!] : undefined
     return kind === undefined ? `"${path}": a source has channel and campaign` : { root, segments: [first, rest[0]!], kind }
+  }
+  if (first === "rfm") {
+    const kind = rest.length === 1 ? RFM[rest[0]!] : undefined
+    return kind === undefined ? `"${path}": RFM scores are contact.rfm.recency, contact.rfm.frequency and contact.rfm.monetary` : { root, segments: [first, rest[0]!], kind }
   }
   const kind = CONTACT[first]
   if (kind === undefined || rest.length > 0) {
@@ -626,6 +632,25 @@ export interface ContactView {
   readonly updatedAt: DateTime.DateTime
   readonly source: { readonly channel: string; readonly campaign: string | null }
   readonly fields: Readonly<Record<string, unknown>>
+  /**
+   * The contact's RFM quintiles, for `contact.rfm.*` paths: loaded only for conditions that read
+   * them (see {@link Compiled.readsRfm}); absent or `null` when the contact has none.
+   *
+   * @since 0.8.0
+   */
+  readonly rfm?: RfmView | null | undefined
+}
+
+/**
+ * A contact's RFM quintiles (1 to 5) as conditions read them.
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface RfmView {
+  readonly recency: number
+  readonly frequency: number
+  readonly monetary: number
 }
 
 /**
@@ -674,6 +699,13 @@ export type Predicate = (context: Context) => boolean
 export interface Compiled {
   readonly test: Predicate
   readonly counts: ReadonlyArray<CountQuery>
+  /**
+   * Whether it reads `contact.rfm.*`: the caller then loads the contact's RFM scores into the
+   * context's contact (others need not pay for that read).
+   *
+   * @since 0.8.0
+   */
+  readonly readsRfm?: boolean | undefined
 }
 
 type Accessor = (context: Context) => unknown
@@ -743,6 +775,8 @@ const accessor = (info: PathInfo): Accessor => {
     else base = (c) => rest.reduce<unknown>((v, s) => child(v, s), c.contact.fields[key])
   } else if (first === "source") {
     base = second === "channel" ? (c) => c.contact.source.channel : (c) => c.contact.source.campaign
+  } else if (first === "rfm") {
+    base = second === "recency" ? (c) => c.contact.rfm?.recency : second === "frequency" ? (c) => c.contact.rfm?.frequency : (c) => c.contact.rfm?.monetary
   } else {
     base = CONTACT_READERS[first] ?? (() => undefined)
   }
@@ -751,8 +785,32 @@ const accessor = (info: PathInfo): Accessor => {
 
 const normalize = (info: PathInfo, value: Scalar): Scalar => (info.kind === "instant" && typeof value === "string" ? (millisOf(value) ?? value) : value)
 
+/**
+ * Orders two strings by code point (as SQLite's BINARY collation and PostgreSQL's `COLLATE "C"`
+ * do, so a segment's SQL agrees with the predicate), not by UTF-16 code unit as `<` does: the two
+ * differ only where a character above U+FFFF (a surrogate pair) meets one in U+E000–U+FFFF.
+ *
+ * @since 0.8.0
+ * @category utils
+ */
+export const compareText = (a: string, b: string): number => {
+  if (a === b) return 0
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x !== y) {
+      // Surrogates (D800–DFFF) encode code points above FFFF: move them above E000–FFFF.
+      const fx = x >= 0xd800 ? (x <= 0xdfff ? x + 0x2000 : x - 0x800) : x
+      const fy = y >= 0xd800 ? (y <= 0xdfff ? y + 0x2000 : y - 0x800) : y
+      return fx - fy
+    }
+  }
+  return a.length - b.length
+}
+
 const ordered = (a: unknown, b: Scalar): number | undefined =>
-  typeof a === "number" && typeof b === "number" ? a - b : typeof a === "string" && typeof b === "string" ? (a < b ? -1 : a > b ? 1 : 0) : undefined
+  typeof a === "number" && typeof b === "number" ? a - b : typeof a === "string" && typeof b === "string" ? compareText(a, b) : undefined
 
 /**
  * Comparisons on one custom field or one payload key, with the read written into the comparison:
@@ -773,13 +831,13 @@ const fused = (node: Comparison, info: PathInfo, value: Scalar): Predicate | und
       case "ne":
         return (c) => c.contact.fields[key] !== value
       case "gt":
-        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v > value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && v > value }
+        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v > value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && compareText(v, value as string) > 0 }
       case "gte":
-        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v >= value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && v >= value }
+        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v >= value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && compareText(v, value as string) >= 0 }
       case "lt":
-        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v < value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && v < value }
+        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v < value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && compareText(v, value as string) < 0 }
       case "lte":
-        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v <= value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && v <= value }
+        return number ? (c) => { const v = c.contact.fields[key]; return typeof v === "number" && v <= value } : (c) => { const v = c.contact.fields[key]; return typeof v === "string" && compareText(v, value as string) <= 0 }
       default:
         return undefined
     }
@@ -790,13 +848,13 @@ const fused = (node: Comparison, info: PathInfo, value: Scalar): Predicate | und
     case "ne":
       return (c) => c.event === undefined || c.event.payload[key] !== value
     case "gt":
-      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v > value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && v > value }
+      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v > value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && compareText(v, value as string) > 0 }
     case "gte":
-      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v >= value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && v >= value }
+      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v >= value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && compareText(v, value as string) >= 0 }
     case "lt":
-      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v < value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && v < value }
+      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v < value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && compareText(v, value as string) < 0 }
     case "lte":
-      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v <= value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && v <= value }
+      return number ? (c) => { const v = c.event?.payload[key]; return typeof v === "number" && v <= value } : (c) => { const v = c.event?.payload[key]; return typeof v === "string" && compareText(v, value as string) <= 0 }
     default:
       return undefined
   }
@@ -913,11 +971,15 @@ const anyOf = (items: ReadonlyArray<Predicate>): Predicate => {
  */
 export const compile = (condition: Condition, registry: Registry): Compiled => {
   const counts: Array<CountQuery> = []
+  let readsRfm = false
   const test = fold<Predicate>(condition, registry, {
     all: allOf,
     any: anyOf,
     not: (item) => (c) => !item(c),
-    compare: comparison,
+    compare: (node, info) => {
+      if (info.root === "contact" && info.segments[0] === "rfm") readsRfm = true
+      return comparison(node, info)
+    },
     time: (node, info, millis) => {
       const read = accessor(info)
       const at = info.kind === "date" ? (c: Context) => dateMillis(read(c)) : info.kind === "instant" ? (c: Context) => read(c) as number | undefined : (c: Context) => millisOf(read(c))
@@ -944,7 +1006,7 @@ export const compile = (condition: Condition, registry: Registry): Compiled => {
       return (c) => compareCount(op, c.counts[index] ?? 0, value)
     }
   })
-  return { test, counts }
+  return readsRfm ? { test, counts, readsRfm } : { test, counts }
 }
 
 // ---------------------------------------------------------------------------------------------

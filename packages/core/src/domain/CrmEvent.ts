@@ -10,7 +10,7 @@ import { EmailFromString } from "./Email.js"
 import { ContactId, EventId, OrderId, WorkspaceId } from "./Ids.js"
 import { EventType } from "./LifecycleDefinition.js"
 import { Money } from "./Money.js"
-import { OrderLine } from "./Order.js"
+import { OrderCancelledPayload, OrderLine, OrderRefundedPayload } from "./Order.js"
 import { Instant, InstantInput } from "./Time.js"
 import { PersonName, Phone, SourceInput } from "./Contact.js"
 import { JsonObject } from "./Json.js"
@@ -108,6 +108,8 @@ export const builtInPayloads: Readonly<Record<string, Schema.Schema<any, any>>> 
   "mail.complained": RecordedWithFeedback("mail.complained"),
   "quote.sent": QuoteSentPayload,
   "order.placed": OrderPlacedPayload,
+  "order.cancelled": OrderCancelledPayload,
+  "order.refunded": OrderRefundedPayload,
   "email.opened": Payload,
   "cart.abandoned": CartAbandonedPayload,
   "page.viewed": PageViewedPayload
@@ -179,6 +181,12 @@ export const summarize = (type: string, payload: Readonly<Record<string, unknown
       return typeof payload["quoteRef"] === "string" ? `Quote ${payload["quoteRef"]} sent` : "Quote sent"
     case "order.placed":
       return `Order ${String(payload["orderId"])} placed`
+    case "order.cancelled":
+      return `Order ${String(payload["orderId"])} cancelled`
+    case "order.refunded": {
+      const amount = payload["amount"] as { readonly amountMinor?: unknown; readonly currency?: unknown } | undefined
+      return `Order ${String(payload["orderId"])} refunded (${String(amount?.amountMinor)} minor units of ${String(amount?.currency)})`
+    }
     case "email.opened":
       return "Email opened"
     case "cart.abandoned":

@@ -153,7 +153,9 @@ export const EntityName = Schema.Literal(
   "inboundWebhook",
   "webhookSubscription",
   "webhookDelivery",
-  "import"
+  "campaign",
+  "import",
+  "segment"
 )
 
 /**

@@ -166,6 +166,11 @@ export class FieldDefinition extends Schema.Class<FieldDefinition>("FieldDefinit
   unique: Schema.Boolean,
   description: Schema.NullOr(Schema.String),
   position: Schema.Int,
+  /**
+   * Frequently filtered (contact fields): the storage keeps an expression index on the field's
+   * value, so segments filtering on it read the index instead of every contact. Since 0.8.0.
+   */
+  indexed: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   version: Schema.Int,
   createdAt: Instant,
   updatedAt: Instant
@@ -198,7 +203,9 @@ export const FieldDefinitionInput = Schema.Struct({
   required: Schema.optional(Requirement),
   unique: Schema.optional(Schema.Boolean),
   description: Schema.optional(Schema.NullOr(SafeString.pipe(Schema.maxLength(2000)))),
-  position: Schema.optional(Schema.Int)
+  position: Schema.optional(Schema.Int),
+  /** Keep an index on the field's value (a contact field segments often filter on). Since 0.8.0. */
+  indexed: Schema.optional(Schema.Boolean)
 })
 
 /**
@@ -222,7 +229,9 @@ export const FieldDefinitionChanges = Schema.Struct({
   required: Schema.optional(Requirement),
   unique: Schema.optional(Schema.Boolean),
   description: Schema.optional(Schema.NullOr(SafeString.pipe(Schema.maxLength(2000)))),
-  position: Schema.optional(Schema.Int)
+  position: Schema.optional(Schema.Int),
+  /** Keep an index on the field's value (a contact field segments often filter on). Since 0.8.0. */
+  indexed: Schema.optional(Schema.Boolean)
 })
 
 /**

@@ -107,12 +107,31 @@ export type WebhookMessage = typeof WebhookMessage.Type
 export const NO_CONTACT = ContactId.make("00000000-0000-0000-0000-000000000000")
 
 /**
- * What a job runs: one of a rule's actions, a {@link QueuedMail}, or a {@link WebhookMessage}.
+ * A campaign's fan-out: each run queues the mails of one page of its audience and records where
+ * it got to, then runs again until the whole audience is queued (see `Campaigns`).
+ *
+ * @since 0.8.0
+ * @category schemas
+ */
+export const CampaignFanOut = Schema.Struct({
+  type: Schema.Literal("campaign"),
+  campaignId: Schema.String
+})
+
+/**
+ * @since 0.8.0
+ * @category models
+ */
+export type CampaignFanOut = typeof CampaignFanOut.Type
+
+/**
+ * What a job runs: one of a rule's actions, a {@link QueuedMail}, a {@link WebhookMessage}, or a
+ * campaign's {@link CampaignFanOut}.
  *
  * @since 0.4.0
  * @category schemas
  */
-export const JobAction = Schema.Union(Action, QueuedMail, WebhookMessage)
+export const JobAction = Schema.Union(Action, QueuedMail, WebhookMessage, CampaignFanOut)
 
 /**
  * @since 0.4.0

@@ -10,7 +10,8 @@ export const fieldAttributes = (data: typeof FieldDefinitionInput.Type) => ({
   options: data.options ?? [],
   required: data.required ?? "never",
   unique: data.unique ?? false,
-  description: data.description ?? null
+  description: data.description ?? null,
+  indexed: data.indexed ?? false
 })
 
 /** A rule's attributes from `rules.create`'s input (id and key aside). */

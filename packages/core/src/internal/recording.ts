@@ -1,5 +1,5 @@
-// The one recording path: an event (once per id) with its timeline entry, its order record, the
-// lifecycle progression it causes, the rules it triggers and the outbound webhooks it sends (their
+// The one recording path: an event (once per id) with its timeline entry, its order record (or the
+// cancellation or refund of one), the lifecycle progression it causes, the rules it triggers and the outbound webhooks it sends (their
 // jobs written in the same transaction, the dispatcher woken once it commits); and the creation of contacts, each recorded
 // as a `contact.created` event through the same path. Everything runs inside the caller's
 // transaction and returns what it did.
@@ -23,6 +23,7 @@ import type { StorageService } from "../ports/Storage.js"
 import { type Email, emailKey } from "../domain/Email.js"
 import { type Progression, progressQuestions } from "./lifecycle.js"
 import { emailLock } from "./locks.js"
+import { adjustOrder, adjustsOrder } from "./orders.js"
 import { compiledFields } from "./records.js"
 import { planQuestions, rulesFor } from "./rules.js"
 import { STAGE_CHANGED } from "./stageChanged.js"
@@ -50,7 +51,8 @@ export interface CreationEvent {
   readonly payload: Readonly<Record<string, unknown>>
 }
 
-const kindOf = (type: string): TimelineKind => (type === "quote.sent" ? "quoteSent" : type === "order.placed" ? "order" : "event")
+const orderKinds: ReadonlySet<string> = new Set(["order.placed", "order.cancelled", "order.refunded"])
+const kindOf = (type: string): TimelineKind => (type === "quote.sent" ? "quoteSent" : orderKinds.has(type) ? "order" : "event")
 const directionOf = (type: string) => (type === "quote.sent" ? ("outbound" as const) : type === "contact.created" ? null : ("inbound" as const))
 const decodeOrder = Schema.decodeUnknownEither(OrderPlacedPayload)
 
@@ -117,8 +119,10 @@ export const orderOf = (event: StoredEvent): Order | undefined => {
 export const recordMany = (
   recorder: Recorder,
   workspace: Workspace,
-  items: ReadonlyArray<{ readonly event: StoredEvent; readonly contact: Contact }>
-): Effect.Effect<ReadonlyArray<Recorded>, DuplicateEvent | StorageError | Conflict> =>
+  // `path`: where the event sits in the caller's input (emitMany's index), prefixed to the paths
+  // of the errors it causes.
+  items: ReadonlyArray<{ readonly event: StoredEvent; readonly contact: Contact; readonly path?: ReadonlyArray<string | number> | undefined }>
+): Effect.Effect<ReadonlyArray<Recorded>, DuplicateEvent | StorageError | Conflict | ValidationError> =>
   Effect.gen(function* () {
     const { storage, signal } = recorder
     const stored = yield* storage.events.insertMany(items.map((i) => i.event))
@@ -129,6 +133,9 @@ export const recordMany = (
     for (const { event } of items) entries.push(entryOf(TimelineEntryId.make(yield* ids.next), event, now))
     const orders = items.flatMap(({ event }) => orderOf(event) ?? [])
     if (orders.length > 0) yield* storage.orders.insertMany(orders)
+    // Cancellations and refunds change the orders they name, in order (a batch's round holds one
+    // event per contact, and an order is its contact's).
+    for (const { event, path } of items) if (adjustsOrder(event)) yield* adjustOrder(storage, event, path)
     // What the lifecycle and the rules need to know of the contacts' histories, asked in one
     // statement. The rules' questions hold after the moves too (they read events, orders and
     // firings, which moves do not write), unless a condition counts stage changes: those are

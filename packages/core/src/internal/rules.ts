@@ -71,6 +71,16 @@ export const compiledRule = (rules: Rules, rule: Rule): CompiledRule | undefined
 
 const ms = DateTime.toEpochMillis
 
+/**
+ * The contact as a condition that reads `contact.rfm.*` sees it: with its RFM scores as last
+ * computed (`null` when it has none). One primary-key read, made only for such conditions.
+ */
+export const withRfm = (storage: StorageService, workspaceId: WorkspaceId, contact: Contact): Effect.Effect<Condition.ContactView, StorageError> =>
+  Effect.map(storage.snapshots.rfm(workspaceId, contact.id), (row) => ({
+    ...contact,
+    rfm: Option.match(row, { onNone: () => null, onSome: (r) => ({ recency: r.recency, frequency: r.frequency, monetary: r.monetary }) })
+  }))
+
 /** What a condition is evaluated on, its counts computed by storage (exactly: see `countEvents`). */
 export const contextFor = (
   storage: StorageService,
@@ -80,11 +90,12 @@ export const contextFor = (
   trigger: StoredEvent,
   now: DateTime.Utc
 ): Effect.Effect<Condition.Context, StorageError> =>
-  Effect.map(
+  Effect.zipWith(
     compiled === undefined || compiled.counts.length === 0
       ? Effect.succeed<ReadonlyArray<number>>([])
       : Effect.forEach(compiled.counts, (q) => countOf(storage, workspaceId, q, contact, trigger, now)),
-    (counts) => ({ contact, event: trigger, now: ms(now), counts })
+    compiled?.readsRfm === true ? withRfm(storage, workspaceId, contact) : Effect.succeed<Condition.ContactView>(contact),
+    (counts, view) => ({ contact: view, event: trigger, now: ms(now), counts })
   )
 
 type CountQuery = Condition.Compiled["counts"][number]
@@ -308,6 +319,8 @@ export const planQuestions = (
       const triggered: Array<Array<Triggered>> = []
       for (const [index, { event: trigger }] of items.entries()) {
         const contact = contacts[index]!
+        // Read once per event, and only when one of its rules' conditions reads contact.rfm.*.
+        let rfmView: Condition.ContactView | undefined
         const acted: Array<Triggered> = []
         triggered.push(acted)
         // A firing converts when its goal event happens after it fired and before its goal's deadline.
@@ -322,7 +335,9 @@ export const planQuestions = (
             for (const [i, q] of compiled.when.counts.entries()) {
               values.push(counts[i]! >= 0 ? answers[counts[i]!]!.count : yield* countOf(storage, workspace.id, q, contact, trigger, now))
             }
-            if (!compiled.when.test({ contact, event: trigger, now: ms(now), counts: values })) continue
+            if (compiled.when.readsRfm === true && rfmView === undefined) rfmView = yield* withRfm(storage, workspace.id, contact)
+            const view = compiled.when.readsRfm === true ? rfmView! : contact
+            if (!compiled.when.test({ contact: view, event: trigger, now: ms(now), counts: values })) continue
           }
           const stored = { hasKey: hasKey >= 0 && answers[hasKey]!.count > 0, lastFiredAt: latest >= 0 ? answers[latest]!.times[0] : undefined }
           if (limitsVerdict(compiled, contact.id, trigger, now, firings, stored) !== true) continue

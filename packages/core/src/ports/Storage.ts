@@ -23,7 +23,7 @@ import { type Conflict, StorageError } from "../domain/Errors.js"
 import type { FieldDefinition, FieldEntity, FieldValues } from "../domain/FieldDefinition.js"
 import type { CompanyId, ContactId, DealId, EventId, JobId, PipelineId, RuleId, SetupKey, TaskId, TemplateId, TimelineEntryId, WorkspaceId } from "../domain/Ids.js"
 import type { Firing, Job, JobStatus, MailCategory } from "../domain/Job.js"
-import type { Order } from "../domain/Order.js"
+import type { Order, OrderStatus } from "../domain/Order.js"
 import type { Pipeline } from "../domain/Pipeline.js"
 import type { Rule } from "../domain/Rule.js"
 import type { Task } from "../domain/Task.js"
@@ -36,6 +36,28 @@ import type { InboundWebhookConfig } from "../domain/InboundWebhook.js"
 import type { Delivery, StoredSubscription } from "../domain/OutboundWebhook.js"
 import type { WebhookDeliveryId, WebhookSubscriptionId } from "../domain/Ids.js"
 import type { ImportId, ImportRun, ImportStatus } from "../domain/ImportRun.js"
+import type { Condition as SegmentCondition, Registry as ConditionRegistry } from "../domain/Condition.js"
+import type { Segment } from "../domain/Segment.js"
+import type { ValidationError } from "../domain/Errors.js"
+import type { AnalyticsRepository } from "./AnalyticsStorage.js"
+export type {
+  AnalyticsRepository,
+  AvatarQuery,
+  AvatarRow,
+  ChannelQuery,
+  ChannelRow,
+  ChannelSpend,
+  CustomerRevenueRow,
+  FunnelQuery,
+  FunnelRow,
+  ProductRevenueRow,
+  RevenueQuery,
+  RuleReportQuery,
+  RuleVariantRow
+} from "./AnalyticsStorage.js"
+import type { Campaign, CampaignId, CampaignStatus } from "../domain/Campaign.js"
+import type { SnapshotRepository } from "./SnapshotStorage.js"
+export type { PipelineSnapshotRow, RfmBucket, RfmRow, SnapshotRepository } from "./SnapshotStorage.js"
 
 /**
  * @since 0.1.0
@@ -464,9 +486,9 @@ export interface OrderRepository {
    * @since 0.6.0
    */
   readonly insertMany: (orders: ReadonlyArray<Order>) => Effect.Effect<ReadonlyArray<string>, StorageError>
-  /** How many orders of the contact were placed in the window. */
+  /** How many orders of the contact were placed in the window (cancelled ones are not counted). */
   readonly count: (workspaceId: WorkspaceId, query: HistoryWindow) => Effect.Effect<number, StorageError>
-  /** When those orders were placed, earliest first. */
+  /** When those orders were placed, earliest first (cancelled ones left out). */
   readonly times: (workspaceId: WorkspaceId, query: HistoryWindow) => Effect.Effect<ReadonlyArray<DateTime.Utc>, StorageError>
   /** Up to `limit` of a contact's orders with their lines, in id order after `after` (for exports). */
   readonly forContact: (
@@ -474,6 +496,87 @@ export interface OrderRepository {
     contactId: ContactId,
     page: { readonly after?: string | undefined; readonly limit: number }
   ) => Effect.Effect<ReadonlyArray<Order>, StorageError>
+  /**
+   * The order with its lines, if stored in this workspace.
+   *
+   * @since 0.8.0
+   */
+  readonly get: (workspaceId: WorkspaceId, id: string) => Effect.Effect<Option.Option<Order>, StorageError>
+  /**
+   * Up to `limit` orders with their lines, newest first (by `placedAt` descending, then id
+   * descending), filtered as {@link OrderQuery} says.
+   *
+   * @since 0.8.0
+   */
+  readonly list: (workspaceId: WorkspaceId, query: OrderQuery) => Effect.Effect<ReadonlyArray<Order>, StorageError>
+  /**
+   * Marks a `placed` order `cancelled` at `cancelledAt`; `false` (and nothing changes) when there
+   * is no such order or it is not `placed`.
+   *
+   * @since 0.8.0
+   */
+  readonly cancel: (workspaceId: WorkspaceId, orderId: string, cancelledAt: DateTime.Utc) => Effect.Effect<boolean, StorageError>
+  /**
+   * Records a refund and adds it to the order's `refundedMinor`, in one step that holds under
+   * concurrent refunds: `false` (and nothing changes) when there is no such order or the refunds
+   * would then exceed its total.
+   *
+   * @since 0.8.0
+   */
+  readonly refund: (workspaceId: WorkspaceId, refund: OrderRefund) => Effect.Effect<boolean, StorageError>
+  /**
+   * A contact's figures per currency, in one statement, over its orders that are not cancelled:
+   * Σ (total − refunded), how many, the first and last `placedAt`, and the average (the sum ÷ the
+   * count, rounded half up to a whole minor unit). In currency code order.
+   *
+   * @since 0.8.0
+   */
+  readonly figures: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<ReadonlyArray<OrderFigures>, StorageError>
+}
+
+/**
+ * What {@link OrderRepository.list} filters by: the contact, the period `[from, to)` on
+ * `placedAt`, the status; `before` is the last order of the previous page.
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface OrderQuery {
+  readonly contactId?: ContactId | undefined
+  readonly from?: DateTime.Utc | undefined
+  readonly to?: DateTime.Utc | undefined
+  readonly status?: OrderStatus | undefined
+  readonly before?: { readonly placedAt: DateTime.Utc; readonly id: string } | undefined
+  readonly limit: number
+}
+
+/**
+ * One refund of an order, recorded by the `order.refunded` event `eventId`.
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface OrderRefund {
+  readonly orderId: string
+  readonly eventId: EventId
+  readonly amountMinor: number
+  readonly reason: string | null
+  readonly refundedAt: DateTime.Utc
+}
+
+/**
+ * A contact's order figures in one currency (see {@link OrderRepository.figures}).
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface OrderFigures {
+  readonly currency: string
+  readonly revenueMinor: number
+  readonly orders: number
+  readonly firstOrderAt: DateTime.Utc
+  readonly lastOrderAt: DateTime.Utc
+  readonly averageBasketMinor: number
 }
 
 /**
@@ -1068,6 +1171,49 @@ export interface ImportRepository {
 }
 
 /**
+ * Campaigns (see `Campaign`): their settings and where their fan-out stands, written by versioned
+ * updates. Their mails are jobs of the outbox whose rule id is `ruleId` (`campaign:<id>`).
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface CampaignRepository {
+  /** Stores a new campaign; `Conflict` when its key is taken. */
+  readonly insert: (campaign: Campaign) => Effect.Effect<void, StorageError | Conflict>
+  readonly get: (workspaceId: WorkspaceId, id: CampaignId) => Effect.Effect<Option.Option<Campaign>, StorageError>
+  readonly getByKey: (workspaceId: WorkspaceId, key: string) => Effect.Effect<Option.Option<Campaign>, StorageError>
+  /** The workspace's campaigns, newest first (by `createdAt`, then id, descending), before `before`; of one status when given. */
+  readonly list: (
+    workspaceId: WorkspaceId,
+    query: {
+      readonly before?: { readonly createdAt: DateTime.Utc; readonly id: CampaignId } | undefined
+      readonly status?: CampaignStatus | undefined
+      readonly limit: number
+    }
+  ) => Effect.Effect<ReadonlyArray<Campaign>, StorageError>
+  /** Replaces the campaign if its stored version is `expectedVersion`; `Conflict` (`version`) otherwise. */
+  readonly update: (campaign: Campaign, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /**
+   * Skips the pending jobs of `ruleId` (a cancelled campaign's mails and fan-out), recording
+   * `reason` as their outcome; returns how many.
+   */
+  readonly skipPending: (workspaceId: WorkspaceId, ruleId: string, reason: string, now: DateTime.Utc) => Effect.Effect<number, StorageError>
+  /**
+   * The jobs of `ruleId` running `actionType`, counted by status; and of the done ones, how many
+   * contacts emitted `goal.event` within `goal.withinMillis` after their job completed (0 without
+   * a goal). One statement.
+   */
+  readonly results: (
+    workspaceId: WorkspaceId,
+    query: {
+      readonly ruleId: string
+      readonly actionType: string
+      readonly goal?: { readonly event: string; readonly withinMillis: number } | undefined
+    }
+  ) => Effect.Effect<{ readonly byStatus: ReadonlyArray<{ readonly status: JobStatus; readonly count: number }>; readonly converted: number }, StorageError>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -1138,6 +1284,58 @@ export interface StorageService {
   readonly httpIdempotency: IdempotencyRepository
   /** @since 0.6.0 */
   readonly imports: ImportRepository
+  /** The reports, one query each (issue 16). @since 0.8.0 */
+  readonly analytics: AnalyticsRepository
+  /** @since 0.8.0 */
+  readonly campaigns: CampaignRepository
+  /** Saved segments, and the contacts a condition selects, evaluated by the database. @since 0.8.0 */
+  readonly segments: SegmentRepository
+  /** The weighted pipeline's daily history and contacts' RFM scores (issue 16). @since 0.8.0 */
+  readonly snapshots: SnapshotRepository
+}
+
+/**
+ * Which contacts a segment selects: the contacts of the workspace for which `condition` holds at
+ * `now`, its paths resolved against `registry` (the workspace's contact fields and stages). The
+ * storage evaluates it, exactly as `Condition.compile`'s predicate would (its counts over the
+ * contact's events after `now` − `within` and not after `now`).
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface SegmentQuery {
+  readonly condition: SegmentCondition
+  readonly registry: ConditionRegistry
+  readonly now: DateTime.Utc
+}
+
+/**
+ * Saved segments (`name` unique per workspace) and the evaluation of conditions over contacts.
+ * `count` and `members` fail with `ValidationError` when the condition is not a valid segment
+ * condition for the registry (a path naming nothing, an `event.*` path outside a count's `where`,
+ * `sinceTrigger`).
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface SegmentRepository {
+  /** Stores a new segment; `Conflict` (`unique`, `name`) when the workspace has one of that name. */
+  readonly insert: (segment: Segment) => Effect.Effect<void, StorageError | Conflict>
+  /** The segment, if this workspace has it. */
+  readonly get: (workspaceId: WorkspaceId, id: string) => Effect.Effect<Option.Option<Segment>, StorageError>
+  /** The workspace's segments, by name. */
+  readonly list: (workspaceId: WorkspaceId) => Effect.Effect<ReadonlyArray<Segment>, StorageError>
+  /** Replaces the segment if its stored version is `expectedVersion`; `Conflict` (`version`, or `unique` `name`) otherwise. */
+  readonly update: (segment: Segment, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
+  /** Removes the segment; `false` when there was none. */
+  readonly remove: (workspaceId: WorkspaceId, id: string) => Effect.Effect<boolean, StorageError>
+  /** How many contacts the condition selects. */
+  readonly count: (workspaceId: WorkspaceId, query: SegmentQuery) => Effect.Effect<number, StorageError | ValidationError>
+  /** Up to `limit` of the contacts the condition selects, in id order, after `after`. */
+  readonly members: (
+    workspaceId: WorkspaceId,
+    query: SegmentQuery & { readonly after?: string | undefined; readonly limit: number }
+  ) => Effect.Effect<ReadonlyArray<Contact>, StorageError | ValidationError>
 }
 
 /**

@@ -882,6 +882,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
           yield* storage.timeline.removeForContact(workspaceId, id)
           const tasks = (yield* storage.tasks.list(workspaceId, { contactId: id, limit: 100_000 })).length
           yield* storage.tasks.removeForContact(workspaceId, id)
+          yield* storage.snapshots.removeForContact(workspaceId, id)
           const report: ErasureReport = {
             contactId: id,
             timelineEntries,

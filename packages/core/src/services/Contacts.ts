@@ -334,6 +334,7 @@ export class Contacts extends Effect.Service<Contacts>()("@rapport/core/Contacts
           }
           yield* storage.timeline.removeForContact(workspaceId, id)
           yield* storage.tasks.removeForContact(workspaceId, id)
+          yield* storage.snapshots.removeForContact(workspaceId, id)
           yield* storage.uniqueValues.releaseRecord(workspaceId, "contact", id)
           yield* storage.contacts.remove(workspaceId, id)
         })

@@ -33,7 +33,7 @@ import { InvalidTransition, NotFound, ValidationError } from "../domain/Errors.j
 import { applyPatch } from "../domain/FieldDefinition.js"
 import { JobId, TimelineEntryId, WebhookDeliveryId, type WorkspaceId, WorkspaceId as WorkspaceIdSchema } from "../domain/Ids.js"
 import { SafeString } from "../domain/Json.js"
-import { Job, type JobStatus, JobStatus as JobStatusSchema, type QueuedMail, type WebhookMessage } from "../domain/Job.js"
+import { type CampaignFanOut, Job, type JobStatus, JobStatus as JobStatusSchema, type QueuedMail, type WebhookMessage } from "../domain/Job.js"
 import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { type Action, type CompiledRule, variantFor } from "../domain/Rule.js"
@@ -48,6 +48,7 @@ import { contactLock, workspaceLock } from "../internal/locks.js"
 import { checkFields, compiledFields, orNotFound } from "../internal/records.js"
 import { compiledRule, contextFor, fire, limitsAllow, rulesChanged, rulesFor, timezoneOf } from "../internal/rules.js"
 import { JobSignal } from "../internal/signal.js"
+import { makeDaily } from "../internal/snapshots.js"
 import { insertTask } from "../internal/tasks.js"
 import { isMailtoAddress, listUnsubscribe, makeToken, unsubscribeUrl } from "../internal/unsubscribe.js"
 import { decodeInput } from "../internal/validation.js"
@@ -61,6 +62,9 @@ import { backoffMillis, type DispatchSettings, dispatchSettings } from "../inter
 import { signStandard } from "../domain/WebhookSignature.js"
 import { Delivery } from "../domain/OutboundWebhook.js"
 import { chainAfter } from "../internal/stageChanged.js"
+import { fanOutStep, keyOfMovedCampaignMail } from "../internal/campaigns.js"
+import { Segments } from "./Segments.js"
+import type { CampaignId } from "../domain/Campaign.js"
 import { decide, deliveryLogRetention, post, WebhookSettings, webhookTimeout } from "../internal/webhookDelivery.js"
 
 /**
@@ -194,10 +198,14 @@ const reasonOf = (e: ReturnType<typeof explain>): string =>
  * @category services
  */
 export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Dispatcher", {
-  dependencies: [JobSignal.Default],
+  dependencies: [JobSignal.Default, Segments.Default],
   effect: Effect.gen(function* () {
     const storage = yield* Storage
     const signal = yield* JobSignal
+    // Once per local day per workspace: the weighted pipeline's snapshot and the RFM refresh.
+    const daily = makeDaily(storage)
+    // A campaign's fan-out reads its audience a page at a time.
+    const segments = yield* Segments
 
     const settle = (job: Job, token: string, changes: Partial<ConstructorParameters<typeof Job>[0]>) =>
       Effect.gen(function* () {
@@ -481,6 +489,12 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
 
     const runSendEmail = (job: Job, token: string, action: Extract<Action, { type: "sendEmail" }>) =>
       Effect.gen(function* () {
+        // A campaign mails each contact once: a mail moved here by a merge is skipped when the kept
+        // contact has its own mail of the campaign (queued under its own key).
+        const ownKey = keyOfMovedCampaignMail(job)
+        if (ownKey !== undefined && Option.isSome(yield* storage.jobs.getByKey(job.workspaceId, ownKey))) {
+          return yield* storage.transaction(Effect.as(finish(job, token, skipped("the contact was merged into one that receives this campaign already")), "skipped" as const))
+        }
         const settings = yield* MailSettings
         const template = yield* orNotFound(storage.templates.get(job.workspaceId, action.template), "template", action.template)
         const { compiled, usesEvent } = yield* compiledTemplate(template)
@@ -752,6 +766,33 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         )
       })
 
+    // --- campaigns
+
+    /**
+     * One step of a campaign's fan-out: a page of its audience queued and its position recorded,
+     * with the job's settlement, in one transaction. While pages remain the job is queued again,
+     * due now (the attempt does not count); a lost lease rolls the page back.
+     */
+    const runCampaign = (job: Job, token: string, action: CampaignFanOut) =>
+      storage.transaction(
+        Effect.gen(function* () {
+          const step = yield* fanOutStep(storage, segments.members, job.workspaceId, action.campaignId as CampaignId)
+          if (step.status === "skipped") {
+            yield* finish(job, token, skipped(step.reason))
+            return "skipped" as const
+          }
+          if (step.status === "more") {
+            const now = yield* DateTime.now
+            yield* settle(job, token, { status: "pending", attempts: 0, dueAt: now, outcome: { queued: step.queued }, leaseUntil: null, claimToken: null })
+            yield* storage.afterCommit(signal.notify)
+            return "retried" as const
+          }
+          yield* finish(job, token, done({ queued: step.queued }))
+          yield* storage.afterCommit(signal.notify)
+          return "done" as const
+        })
+      )
+
     const execute = (job: Job, token: string, options: DispatchSettings): Effect.Effect<Settled | "retried" | "dead", unknown> => {
       if (job.kind === "check" || job.action === null) return runCheck(job, token)
       const action = job.action
@@ -764,6 +805,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           return runQueuedMail(job, token, action)
         case "webhook":
           return runWebhook(job, token, action, options)
+        case "campaign":
+          return runCampaign(job, token, action)
         default:
           return runLocal(job, token, action)
       }
@@ -818,6 +861,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
 
     const drain = Effect.fnUntraced(function* (options: DispatchSettings, workspaces: ReadonlyArray<WorkspaceId> | undefined) {
       const report = { claimed: 0, done: 0, skipped: 0, retried: 0, dead: 0, lost: 0 }
+      yield* daily(workspaces)
       const limit = options.limit
       const lease = options.leaseMillis
       const ids = yield* IdGenerator

@@ -293,7 +293,7 @@ export class Events extends Effect.Service<Events>()("@rapport/core/Events", {
             const { data, id, occurredAt, payload } = prepared[i]!
             const contact = latest(data.contactId ?? byEmail.get(emailKey(data.email!))!)
             // Built from decoded input and stored records: constructors need not check them again.
-            return { event: new StoredEvent({ id, workspaceId: ws, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload }, true), contact }
+            return { event: new StoredEvent({ id, workspaceId: ws, type: data.type, contactId: contact.id, occurredAt, receivedAt: now, payload }, true), contact, path: [i] }
           })
           const done = yield* recordMany(recorder, workspace, items)
           for (const [k, i] of positions.entries()) {

@@ -262,6 +262,7 @@ export class Fields extends Effect.Service<Fields>()("@rapport/core/Fields", {
             unique: keep(rest.unique, current.unique),
             description: keep(rest.description, current.description),
             position: keep(rest.position, current.position),
+            indexed: keep(rest.indexed, current.indexed),
             version: current.version + 1,
             updatedAt: yield* DateTime.now
           })

@@ -50,12 +50,12 @@ export const makeHistory = (sql: SqlClient.SqlClient): { readonly history: Stora
         const window = (column: string) =>
           sql`${sql.literal(column)} > COALESCE(v.s, '-infinity'::timestamptz) AND ${sql.literal(column)} <= COALESCE(v.u, 'infinity'::timestamptz)`
         return sql`
-          SELECT v.q, (SELECT COUNT(*) FROM rapport_orders AS o WHERE o.workspace_id = ${workspaceId} AND o.contact_id = v.c AND ${window("o.placed_at")}) AS n,
+          SELECT v.q, (SELECT COUNT(*) FROM rapport_orders AS o WHERE o.workspace_id = ${workspaceId} AND o.contact_id = v.c AND o.status = 'placed' AND ${window("o.placed_at")}) AS n,
                  NULL::timestamptz AS at
             FROM ${rows("orderCount", "q integer, c text, s timestamptz, u timestamptz")}
           UNION ALL
           SELECT v.q, NULL, o.placed_at FROM ${rows("orderTimes", "q integer, c text, s timestamptz, u timestamptz")}
-            JOIN rapport_orders AS o ON o.workspace_id = ${workspaceId} AND o.contact_id = v.c AND ${window("o.placed_at")}
+            JOIN rapport_orders AS o ON o.workspace_id = ${workspaceId} AND o.contact_id = v.c AND o.status = 'placed' AND ${window("o.placed_at")}
           UNION ALL
           SELECT v.q, (SELECT COUNT(*) FROM rapport_events AS e WHERE e.workspace_id = ${workspaceId} AND e.contact_id = v.c
                          AND e.type IN (SELECT jsonb_array_elements_text(v.t)) AND ${window("e.occurred_at")}), NULL
@@ -87,11 +87,11 @@ export const makeHistory = (sql: SqlClient.SqlClient): { readonly history: Stora
         const types = sql.literal(`(SELECT value FROM json_each(v.value, '$.t'))`)
         return sql`
           SELECT ${field("q")} AS q, (SELECT COUNT(*) FROM rapport_orders AS o WHERE o.workspace_id = ${workspaceId} AND o.contact_id = ${field("c")}
-                                        AND ${window("o.placed_at")}) AS n, NULL AS at
+                                        AND o.status = 'placed' AND ${window("o.placed_at")}) AS n, NULL AS at
             FROM json_each(${json.orderCount}) AS v
           UNION ALL
           SELECT ${field("q")}, NULL, o.placed_at FROM json_each(${json.orderTimes}) AS v
-            CROSS JOIN rapport_orders AS o WHERE o.workspace_id = ${workspaceId} AND o.contact_id = ${field("c")} AND ${window("o.placed_at")}
+            CROSS JOIN rapport_orders AS o WHERE o.workspace_id = ${workspaceId} AND o.contact_id = ${field("c")} AND o.status = 'placed' AND ${window("o.placed_at")}
           UNION ALL
           SELECT ${field("q")}, (SELECT COUNT(*) FROM rapport_events AS e WHERE e.workspace_id = ${workspaceId} AND e.contact_id = ${field("c")}
                                    AND e.type IN ${types} AND ${window("e.occurred_at")}), NULL

@@ -145,6 +145,7 @@ export const FieldDefinitionRow = rowOf(
     is_unique: Bool,
     description: Text,
     position: Int,
+    indexed: Bool,
     version: Int,
     created_at: Instant,
     updated_at: Instant
@@ -161,6 +162,7 @@ export const FieldDefinitionRow = rowOf(
     unique: r.is_unique,
     description: r.description,
     position: r.position,
+    indexed: r.indexed,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at
@@ -176,6 +178,7 @@ export const FieldDefinitionRow = rowOf(
     is_unique: d.unique,
     description: d.description,
     position: d.position,
+    indexed: d.indexed,
     version: d.version,
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt)
@@ -394,7 +397,11 @@ const OrderHeaderRow = Schema.Struct({
   event_id: Schema.String,
   placed_at: Instant,
   currency: Schema.String,
-  total_minor: Int
+  total_minor: Int,
+  // Since migration 0016 (issue 16).
+  status: Schema.Literal("placed", "cancelled"),
+  cancelled_at: Schema.NullOr(Instant),
+  refunded_minor: Int
 })
 
 const OrderLineRow = Schema.Struct({
@@ -423,6 +430,9 @@ export const OrderFromRows = Schema.transform(
       placedAt: header.placed_at,
       currency: header.currency,
       totalMinor: header.total_minor,
+      status: header.status,
+      refundedMinor: header.refunded_minor,
+      cancelledAt: header.cancelled_at,
       lines: lines.map((l) => ({
         sku: l.sku,
         name: l.name,
@@ -439,7 +449,10 @@ export const OrderFromRows = Schema.transform(
         event_id: o.eventId,
         placed_at: o.placedAt,
         currency: o.currency,
-        total_minor: o.totalMinor
+        total_minor: o.totalMinor,
+        status: o.status,
+        cancelled_at: o.cancelledAt,
+        refunded_minor: o.refundedMinor
       },
       lines: o.lines.map((l, i) => ({
         workspace_id: o.workspaceId,
@@ -468,7 +481,10 @@ export const writeOrder = (o: Order.Order): typeof OrderFromRows.Encoded => ({
     event_id: o.eventId,
     placed_at: iso(o.placedAt),
     currency: o.currency,
-    total_minor: o.totalMinor
+    total_minor: o.totalMinor,
+    status: o.status,
+    cancelled_at: o.cancelledAt === null ? null : iso(o.cancelledAt),
+    refunded_minor: o.refundedMinor
   },
   lines: o.lines.map((l, i) => ({
     workspace_id: o.workspaceId,

@@ -1,0 +1,173 @@
+/**
+ * Segments: saved, named conditions over contacts (the rules' condition language), evaluated by
+ * the database. `count` and `members` take a saved segment (`{ segmentId }`) or a condition given
+ * now (`{ condition }`); both select exactly the contacts `Condition.compile`'s predicate holds
+ * for at the current instant (the storage compiles the condition to parameterised SQL).
+ *
+ * A segment has no triggering event: its paths are `contact.*` ones (`event.*` only inside a
+ * count's `where`, where they read the counted events), and `sinceTrigger` is refused.
+ *
+ * @example
+ * ```ts
+ * const vip = yield* crm.segments.create({ name: "VIP", condition: { path: "contact.tags", op: "contains", value: "vip" } })
+ * const n = yield* crm.segments.count({ segmentId: vip.id })
+ * const first = yield* crm.segments.members({ segmentId: vip.id }, { limit: 100 })
+ * ```
+ *
+ * @since 0.8.0
+ */
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Condition from "../domain/Condition.js"
+import type { Contact } from "../domain/Contact.js"
+import { NotFound, ValidationError } from "../domain/Errors.js"
+import * as Page from "../domain/Page.js"
+import { MembersOptions, Segment, SegmentCreate, SegmentId, type SegmentRef, SegmentUpdate } from "../domain/Segment.js"
+import { decodeInput } from "../internal/validation.js"
+import { readWorkspace } from "../internal/workspace.js"
+import { IdGenerator } from "../ports/IdGenerator.js"
+import { Storage, type StorageService } from "../ports/Storage.js"
+import type { Workspace } from "../domain/Workspace.js"
+
+const decodeSegmentId = decodeInput(SegmentId, ["segmentId"])
+const isObject = (u: unknown): u is Readonly<Record<string, unknown>> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** What a segment's condition is checked against: the workspace's contact fields and stages, no event. */
+const registryOf = (storage: StorageService, workspace: Workspace) =>
+  Effect.map(
+    storage.fieldDefinitions.list(workspace.id, "contact"),
+    (fields): Condition.Registry => ({ fields, stages: workspace.lifecycle.stages.map((s) => s.key), event: false })
+  )
+
+/** The condition, checked as a segment's: every failing path named (under `condition`). */
+const checked = (condition: Condition.Condition, registry: Condition.Registry) => {
+  const issues = Condition.check(condition, registry, ["condition"])
+  return issues.length === 0 ? Effect.succeed(condition) : Effect.fail(ValidationError.fromIssues(issues, "Invalid segment condition"))
+}
+
+/**
+ * @since 0.8.0
+ * @category services
+ */
+export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments", {
+  effect: Effect.gen(function* () {
+    const storage = yield* Storage
+
+    const find = (workspace: Workspace, id: SegmentId) =>
+      Effect.flatMap(storage.segments.get(workspace.id, id), (found) => (Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(NotFound.of("segment", id))))
+
+    /** The condition a reference names, checked against the workspace. */
+    const resolve = (workspace: Workspace, ref: SegmentRef) =>
+      Effect.gen(function* () {
+        const registry = yield* registryOf(storage, workspace)
+        if (isObject(ref) && "segmentId" in ref) {
+          const segment = yield* find(workspace, yield* decodeSegmentId(ref.segmentId))
+          return { condition: segment.condition, registry }
+        }
+        if (isObject(ref) && "condition" in ref) {
+          const condition = yield* decodeInput(Condition.Condition, ["condition"])(ref.condition)
+          return { condition: yield* checked(condition, registry), registry }
+        }
+        return yield* ValidationError.at([], "must be { segmentId } (a saved segment) or { condition } (a condition given now)")
+      })
+
+    /** Saves a named segment of the current workspace; its condition is checked against the workspace's fields and stages. */
+    const create = Effect.fn("Segments.create")(function* (input: SegmentCreate) {
+      const data = yield* decodeInput(SegmentCreate)(input)
+      const workspace = yield* readWorkspace(storage)
+      yield* checked(data.condition, yield* registryOf(storage, workspace))
+      const now = yield* DateTime.now
+      const segment = new Segment({
+        id: SegmentId.make(yield* (yield* IdGenerator).next),
+        workspaceId: workspace.id,
+        name: data.name,
+        description: data.description,
+        condition: data.condition,
+        version: 1,
+        createdAt: now,
+        updatedAt: now
+      })
+      yield* storage.segments.insert(segment)
+      return segment
+    })
+
+    /** Changes a segment's name, description or condition (checked again); `expectedVersion` guards against a concurrent change. */
+    const update = Effect.fn("Segments.update")(function* (segmentId: string, input: SegmentUpdate) {
+      const id = yield* decodeSegmentId(segmentId)
+      const data = yield* decodeInput(SegmentUpdate)(input)
+      const workspace = yield* readWorkspace(storage)
+      const current = yield* find(workspace, id)
+      if (data.condition !== undefined) yield* checked(data.condition, yield* registryOf(storage, workspace))
+      const expected = data.expectedVersion ?? current.version
+      const next = new Segment({
+        ...current,
+        name: data.name ?? current.name,
+        description: data.description === undefined ? current.description : data.description,
+        condition: data.condition ?? current.condition,
+        version: expected + 1,
+        updatedAt: yield* DateTime.now
+      })
+      yield* storage.segments.update(next, expected)
+      return next
+    })
+
+    /** The segment. */
+    const get = Effect.fn("Segments.get")(function* (segmentId: string) {
+      const id = yield* decodeSegmentId(segmentId)
+      return yield* find(yield* readWorkspace(storage), id)
+    })
+
+    /** The current workspace's segments, by name. */
+    const list = Effect.fn("Segments.list")(function* () {
+      return yield* storage.segments.list((yield* readWorkspace(storage)).id)
+    })
+
+    /** Removes the segment; `NotFound` when there is none. */
+    const remove = Effect.fn("Segments.remove")(function* (segmentId: string) {
+      const id = yield* decodeSegmentId(segmentId)
+      const removed = yield* storage.segments.remove((yield* readWorkspace(storage)).id, id)
+      if (!removed) return yield* NotFound.of("segment", id)
+    })
+
+    /** How many contacts the segment (or condition) selects now. */
+    const count = Effect.fn("Segments.count")(function* (ref: SegmentRef) {
+      const workspace = yield* readWorkspace(storage)
+      const query = yield* resolve(workspace, ref)
+      return yield* storage.segments.count(workspace.id, { ...query, now: yield* DateTime.now })
+    })
+
+    /**
+     * A page of the contacts the segment (or condition) selects now, in id order: `cursor` from
+     * the previous page's `nextCursor`, `limit` 1 to 1,000 (50 by default). Cursors are stable
+     * under inserts (a page never repeats a contact); a contact that stops or starts matching
+     * between two pages is read as it is when its page is read.
+     */
+    const members = Effect.fn("Segments.members")(function* (ref: SegmentRef, options: MembersOptions = {}) {
+      const page = yield* decodeInput(MembersOptions)(options)
+      const workspace = yield* readWorkspace(storage)
+      const query = yield* resolve(workspace, ref)
+      const limit = page.limit ?? Page.defaultLimit
+      const after = page.cursor === undefined ? undefined : yield* Page.decodeIdCursor(page.cursor, "segments.members")
+      const rows = yield* storage.segments.members(workspace.id, { ...query, now: yield* DateTime.now, after, limit: limit + 1 })
+      return Page.fromRows<Contact>(rows, limit, (c) => [c.id])
+    })
+
+    return {
+      /** Saves a named segment; its condition is checked against the workspace. */
+      create,
+      /** Changes a segment's name, description or condition. */
+      update,
+      /** The segment. */
+      get,
+      /** The workspace's segments, by name. */
+      list,
+      /** Removes the segment. */
+      remove,
+      /** How many contacts a segment or condition selects now. */
+      count,
+      /** A page of the contacts a segment or condition selects now, in id order. */
+      members
+    } as const
+  })
+}) {}

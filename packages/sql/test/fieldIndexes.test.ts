@@ -1,0 +1,47 @@
+// Indexed contact fields (issue 16): marking a field `indexed` creates an expression index whose
+// expression is the one the segment compiler reads the field by, so SQLite's planner uses it for
+// a segment filtering on that field (checked with EXPLAIN QUERY PLAN on the compiled condition).
+import { Condition, Storage } from "@rapport/core"
+import { Fixtures } from "@rapport/testing"
+import { describe, expect, it } from "@effect/vitest"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import { SqlStorage } from "../src/index.js"
+import { conditionSql } from "../src/internal/conditionSql.js"
+import { fieldIndexName } from "../src/internal/fieldIndexes.js"
+
+const client = SqliteClient.layer({ filename: ":memory:" })
+const storage = SqlStorage.layer.pipe(Layer.provideMerge(client))
+
+describe("indexed contact fields", () => {
+  it.layer(storage)((it) => {
+    it.effect("an indexed field gets an expression index, and the compiled segment condition uses it", () =>
+      Effect.gen(function* () {
+        const s = yield* Storage.Storage
+        const sql = yield* SqlClient.SqlClient
+        const ws = Fixtures.freshWorkspaceId()
+        const plan = Fixtures.fieldDefinition(ws, "plan", { indexed: true })
+        const other = Fixtures.fieldDefinition(ws, "note")
+        yield* s.fieldDefinitions.insert(plan)
+        yield* s.fieldDefinitions.insert(other)
+        const indexes = (yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'rapport_cf_%' ORDER BY name`).map((r) => r.name)
+        expect(indexes).toEqual([fieldIndexName("plan")])
+        // Marking another field indexed later (an update) creates its index too.
+        yield* s.fieldDefinitions.update(Fixtures.fieldDefinition(ws, "note", { indexed: true, version: 2 }), 1)
+        const after = (yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'rapport_cf_%' ORDER BY name`).map((r) => r.name)
+        expect(after).toEqual([fieldIndexName("note"), fieldIndexName("plan")].sort())
+        const registry: Condition.Registry = { fields: [plan, other], stages: ["suspect"], event: false }
+        const where = Either.getOrThrow(conditionSql(sql, { path: "contact.fields.plan", op: "eq", value: "pro" }, registry, DateTime.unsafeMake(0)))
+        const plan_ = yield* sql<{ detail: string }>`EXPLAIN QUERY PLAN SELECT c.id FROM rapport_contacts AS c WHERE c.workspace_id = ${ws} AND ${where}`
+        expect(plan_.map((r) => r.detail).join("\n")).toContain(`USING INDEX ${fieldIndexName("plan")}`)
+        // The names are distinct per key, case included, and fit PostgreSQL's 63 bytes.
+        expect(fieldIndexName("Plan")).not.toBe(fieldIndexName("plan"))
+        expect(fieldIndexName("a".repeat(64)).length).toBeLessThanOrEqual(63)
+      })
+    )
+  })
+})
