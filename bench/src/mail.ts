@@ -72,7 +72,7 @@ const smtpOptions = (port: number, options: Options): SmtpMailer.SmtpMailerOptio
 /** The same mailer layer without SMTP: it answers at once (the dispatcher's own cost). */
 const nothing = Layer.succeed(Mailer.Mailer, Mailer.Mailer.of({ send: (mail) => Effect.succeed({ messageId: SmtpMailer.messageIdFor(mail.idempotencyKey, DOMAIN) }) }))
 
-const prepare = async (port: number | "none", options: Options) => {
+export const prepare = async (port: number | "none", options: Options) => {
   const handed: Array<Mailer.OutgoingMail> = []
   const inner = port === "none" ? nothing : SmtpMailer.layer(smtpOptions(port, options))
   const keeping = Layer.effect(

@@ -35,6 +35,7 @@ import { ensureFieldIndex } from "./internal/fieldIndexes.js"
 import { makeSales } from "./internal/sales.js"
 import { makeHistory } from "./internal/history.js"
 import { insertChunks, isSqlError, onUnique, orStorage, retryLostConnection, versionedUpdate } from "./internal/statements.js"
+import { leanClient } from "./internal/lean.js"
 import {
   CompanyRow,
   ContactRow,
@@ -91,7 +92,7 @@ const decodeOrderHeaders = Schema.decodeUnknown(Schema.Array(Schema.Struct({ id:
  * @category constructors
  */
 export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlClient> = Effect.gen(function* () {
-  const sql = (yield* SqlClient.SqlClient).withoutTransforms()
+  const sql = leanClient((yield* SqlClient.SqlClient).withoutTransforms())
   const insertChunk = insertChunks(sql, CHUNK)
 
   // PostgreSQL infers a bound parameter's type from the column it meets, except inside row

@@ -312,7 +312,9 @@ export const rulesSuite = (test: Test) => {
           leaseUntil: null,
           claimToken: null
         })
-        expect(yield* s.jobs.settle(finished, "tok")).toBe(true)
+        // What the rule queued stays as stored, whatever the settled job says of it.
+        const rewritten = new Job.Job({ ...finished, idempotencyKey: "another-key", variant: "B", action: { type: "addTag", tag: "rewritten" } })
+        expect(yield* s.jobs.settle(rewritten, "tok")).toBe(true)
         expect(Option.map(yield* s.jobs.get(ws, a.id), json.job)).toEqual(Option.some(json.job(finished)))
 
         const retry = new Job.Job({ ...cb!, status: "pending", lastError: "SMTP 421 « try later »", dueAt: at("2025-06-01T09:10:00.000Z"), leaseUntil: null, claimToken: null })

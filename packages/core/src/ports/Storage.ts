@@ -826,10 +826,12 @@ export interface JobRepository {
    */
   readonly claim: (request: ClaimRequest) => Effect.Effect<ReadonlyArray<Job>, StorageError>
   /**
-   * Replaces the stored job with `job` (every attribute but its contact, whatever its new status,
-   * `running` included) if the stored one is still `running` under `token` (the claim was not lost
-   * to an ended lease); `false`, and nothing written, otherwise. The stored contact stays: a merge
-   * may have moved the job to another contact while it ran.
+   * Writes the run's state of `job` (status, whatever it is, `running` included; attempts, due
+   * time, lease, claim token, outcome, last error, completion, category, reservation, purpose and
+   * `updatedAt`) if the stored job is still `running` under `token` (the claim was not lost to an
+   * ended lease); `false`, and nothing written, otherwise. What the rule queued (key, kind, rule,
+   * event, variant, action, creation) stays as stored, and so does the contact: a merge may have
+   * moved the job to another contact while it ran.
    */
   readonly settle: (job: Job, token: string) => Effect.Effect<boolean, StorageError>
   /**

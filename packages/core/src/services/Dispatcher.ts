@@ -38,7 +38,7 @@ import { indexOf } from "../domain/LifecycleDefinition.js"
 import * as Page from "../domain/Page.js"
 import { type Action, type CompiledRule, variantFor } from "../domain/Rule.js"
 import { dueAt as delayEnd, durationMillis } from "../domain/Schedule.js"
-import { compile as compileTemplate } from "../domain/Template.js"
+import { compile as compileTemplate, type Template } from "../domain/Template.js"
 import { type RuleChangePayload, TimelineEntry } from "../domain/TimelineEntry.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { toJson } from "../internal/json.js"
@@ -487,7 +487,7 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         )
       )
 
-    const runSendEmail = (job: Job, token: string, action: Extract<Action, { type: "sendEmail" }>) =>
+    const runSendEmail = (job: Job, token: string, action: Extract<Action, { type: "sendEmail" }>, reads: BatchReads) =>
       Effect.gen(function* () {
         // A campaign mails each contact once: a mail moved here by a merge is skipped when the kept
         // contact has its own mail of the campaign (queued under its own key).
@@ -496,14 +496,14 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           return yield* storage.transaction(Effect.as(finish(job, token, skipped("the contact was merged into one that receives this campaign already")), "skipped" as const))
         }
         const settings = yield* MailSettings
-        const template = yield* orNotFound(storage.templates.get(job.workspaceId, action.template), "template", action.template)
+        const template = yield* orNotFound(reads.template(job.workspaceId, action.template), "template", action.template)
         const { compiled, usesEvent } = yield* compiledTemplate(template)
         const marketing = template.purpose === "marketing"
         // Phase 1: the rendered mail. For marketing mail, in a transaction holding the contact:
         // consent, and the frequency cap (a place is reserved once, so a retry after a crash does
         // not count twice). Transactional mail only reads.
         const prepare = Effect.gen(function* () {
-          const workspace = yield* readWorkspace(storage)
+          const workspace = yield* reads.workspace(job.workspaceId)
           if (marketing) yield* contactLock(storage, job.workspaceId, job.contactId)
           const found = yield* storage.contacts.get(job.workspaceId, job.contactId)
           const stop = (reason: string) => Effect.as(finish(job, token, skipped(reason)), { skipped: true as const, status: "skipped" as const })
@@ -793,12 +793,33 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
         })
       )
 
-    const execute = (job: Job, token: string, options: DispatchSettings): Effect.Effect<Settled | "retried" | "dead", unknown> => {
+    /**
+     * What the jobs of one claimed batch share, read once for the batch: templates and the
+     * workspace's settings. A template edited while a batch runs applies from the next batch.
+     */
+    const batchReads = () => {
+      const templates = new Map<string, Option.Option<Template>>()
+      const workspaces = new Map<string, Workspace>()
+      return {
+        template: (workspaceId: WorkspaceId, id: Template["id"]) => {
+          const key = `${workspaceId}\u0000${id}`
+          const known = templates.get(key)
+          return known !== undefined ? Effect.succeed(known) : Effect.tap(storage.templates.get(workspaceId, id), (found) => void templates.set(key, found))
+        },
+        workspace: (workspaceId: WorkspaceId) => {
+          const known = workspaces.get(workspaceId)
+          return known !== undefined ? Effect.succeed(known) : Effect.tap(readWorkspace(storage), (read) => void workspaces.set(workspaceId, read))
+        }
+      }
+    }
+    type BatchReads = ReturnType<typeof batchReads>
+
+    const execute = (job: Job, token: string, options: DispatchSettings, reads: BatchReads): Effect.Effect<Settled | "retried" | "dead", unknown> => {
       if (job.kind === "check" || job.action === null) return runCheck(job, token)
       const action = job.action
       switch (action.type) {
         case "sendEmail":
-          return runSendEmail(job, token, action)
+          return runSendEmail(job, token, action, reads)
         case "custom":
           return runCustom(job, token, action)
         case "mail":
@@ -821,8 +842,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           ? Effect.map(CurrentWorkspace, (id) => [id])
           : decodeInput(Schema.Array(WorkspaceIdSchema), ["workspaces"])(options.workspaces)
 
-    const runOne = (job: Job, token: string, options: DispatchSettings): Effect.Effect<Outcome> =>
-      execute(job, token, options).pipe(
+    const runOne = (job: Job, token: string, options: DispatchSettings, reads: BatchReads): Effect.Effect<Outcome> =>
+      execute(job, token, options, reads).pipe(
         Effect.map((status): Outcome => status),
         // A defect (a bug in a custom action, say) fails this job like any error: retried, then dead.
         Effect.catchAllDefect((defect) => Effect.fail(defect)),
@@ -882,7 +903,8 @@ export class Dispatcher extends Effect.Service<Dispatcher>()("@rapport/core/Disp
           const key = `${job.workspaceId}\u0000${job.contactId}`
           byContact.set(key, [...(byContact.get(key) ?? []), job])
         }
-        const outcomes = yield* Effect.forEach([...byContact.values()], (jobs) => Effect.forEach(jobs, (job) => runOne(job, token, options)), {
+        const reads = batchReads()
+        const outcomes = yield* Effect.forEach([...byContact.values()], (jobs) => Effect.forEach(jobs, (job) => runOne(job, token, options, reads)), {
           concurrency: options.concurrency
         })
         for (const outcome of outcomes.flat()) report[outcome]++

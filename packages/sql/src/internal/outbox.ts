@@ -24,6 +24,9 @@ const CounterRow = Schema.Struct({ value: CountRow.fields.n })
 const byDue = (a: { dueAt: DateTime.Utc; id: string }, b: { dueAt: DateTime.Utc; id: string }) =>
   DateTime.toEpochMillis(a.dueAt) - DateTime.toEpochMillis(b.dueAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
+// The columns a job's run never changes (see `settle`).
+const queuedColumns = ["workspace_id", "id", "contact_id", "idempotency_key", "kind", "rule_id", "event_id", "variant", "action", "action_type", "action_index", "created_at"] as const
+
 export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.Utc) => Statement.Fragment) => {
   const { all, first, affected, among, optionalEq, records } = makeTables(sql)
   const insertChunk = insertChunks(sql, CHUNK)
@@ -132,8 +135,10 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
       orStorage(
         Effect.flatMap(encodeJob(job), (row) =>
           Effect.map(
-            // The contact is left as stored: a merge may have moved the job while it ran.
-            sql`UPDATE rapport_jobs SET ${sql.update(row, ["workspace_id", "id", "contact_id"])}
+            // The contact is left as stored: a merge may have moved the job while it ran. What the
+            // rule queued is left too: writing only the run's state spares SQLite rewriting the
+            // action's JSON and the entries of indexes on columns that did not change.
+            sql`UPDATE rapport_jobs SET ${sql.update(row, queuedColumns)}
                 WHERE workspace_id = ${job.workspaceId} AND id = ${job.id} AND status = 'running' AND claim_token = ${token} RETURNING id`,
             (rows) => rows.length > 0
           )
