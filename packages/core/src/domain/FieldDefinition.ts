@@ -149,6 +149,20 @@ export const Requirement = Schema.Union(Schema.Literal("never", "always"), Stage
 export type Requirement = typeof Requirement.Type
 
 /**
+ * The options of a flag that is `false` when not given: by its constructor, and when decoding a
+ * definition stored before the flag existed.
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface FalseByDefault {
+  /** The value when the flag is not given: `false`. */
+  readonly default: () => false
+}
+
+const falseByDefault: Schema.optionalWith<typeof Schema.Boolean, FalseByDefault> = Schema.optionalWith(Schema.Boolean, { default: () => false as const })
+
+/**
  * A stored custom field definition.
  *
  * @since 0.1.0
@@ -170,7 +184,7 @@ export class FieldDefinition extends Schema.Class<FieldDefinition>("FieldDefinit
    * Frequently filtered (contact fields): the storage keeps an expression index on the field's
    * value, so segments filtering on it read the index instead of every contact. Since 0.8.0.
    */
-  indexed: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  indexed: falseByDefault,
   version: Schema.Int,
   createdAt: Instant,
   updatedAt: Instant

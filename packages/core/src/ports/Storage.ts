@@ -1182,7 +1182,9 @@ export interface ImportRepository {
 export interface CampaignRepository {
   /** Stores a new campaign; `Conflict` when its key is taken. */
   readonly insert: (campaign: Campaign) => Effect.Effect<void, StorageError | Conflict>
+  /** The campaign with this id; none when the workspace has none. */
   readonly get: (workspaceId: WorkspaceId, id: CampaignId) => Effect.Effect<Option.Option<Campaign>, StorageError>
+  /** The campaign with this stable key (chosen by the app); none when the workspace has none. */
   readonly getByKey: (workspaceId: WorkspaceId, key: string) => Effect.Effect<Option.Option<Campaign>, StorageError>
   /** The workspace's campaigns, newest first (by `createdAt`, then id, descending), before `before`; of one status when given. */
   readonly list: (
