@@ -198,10 +198,19 @@ export const makeAnalytics = (sql: SqlClient.SqlClient, instant: (value: DateTim
           ORDER BY ${codePoint("k.channel")}, ${codePoint("k.campaign")}, m.currency`
     ).pipe(Effect.map((rows) => rows.map((r) => ({ ...r, campaign: r.campaign === "" ? null : r.campaign }))))
 
+  // PostgreSQL estimates the funnel's CTEs at hundreds of times their rows, which makes it
+  // JIT-compile the statement: at 20,000 contacts that took 1.4 s of a 1.9 s run (EXPLAIN ANALYZE).
+  // The statement runs without JIT, in a transaction that scopes the setting to it.
+  const withoutJit = <A, E>(statement: Effect.Effect<A, E>) =>
+    sql.onDialectOrElse({
+      pg: () => sql.withTransaction(Effect.zipRight(sql`SET LOCAL jit = off`, statement)),
+      orElse: () => statement
+    })
+
   const funnel: Storage.AnalyticsRepository["funnel"] = (ws, q) =>
     q.stages.length === 0
       ? Effect.succeed([])
-      : all(FunnelRow)(
+      : all(FunnelRow)(withoutJit(
           sql`WITH stages (stage, pos) AS (VALUES ${sql.csv(q.stages.map((stage, i) => sql`(${stage}, ${sql.literal(String(i))})`))}),
               cohort AS (
                 SELECT id, stage, first_seen_at, ${monthOf("first_seen_at")} AS cohort
@@ -268,7 +277,7 @@ export const makeAnalytics = (sql: SqlClient.SqlClient, instant: (value: DateTim
               FROM base
               WINDOW w AS (PARTITION BY cohort ORDER BY pos)
               ORDER BY cohort, pos`
-        )
+        ))
 
   const avatar: Storage.AnalyticsRepository["avatar"] = (ws, q) => {
     // A field's value as text, for values a select, boolean or text field holds (others: none).
