@@ -4,6 +4,7 @@
 // BENCH_CONTACTS the number of contacts (default 20,000), BENCH_ROUNDS the rounds (default 3 for
 // contacts, 5 for the pipeline; sides alternate which runs first, figures are medians);
 // BENCH_DEALS the number of deals of the pipeline section (default 1,000,000);
+// BENCH_ANALYTICS_CONTACTS the contacts of the analytics section (default 1,000,000; twice as many orders; 5 rounds by default);
 // BENCH_RULES, BENCH_EVENTS and BENCH_PEER_EVENTS the rules (default 1,000), events (default
 // 100,000) and events given to json-rules-engine (default 1,000) of the rules section (5 rounds by
 // default); BENCH_EMITS the events emitted per run by the emit section on each database (default
@@ -14,7 +15,7 @@
 // BENCH_HTTP_REQUESTS the POST /events of each run of the HTTP section (default 2,000),
 // BENCH_HTTP_BATCHES its POST /events/batch of 100 events (default 100) and BENCH_HTTP_CONNECTIONS
 // the load generator's connections (default 1: the added latency, not queueing, is measured);
-// BENCH_ONLY=contacts, BENCH_ONLY=pipeline, BENCH_ONLY=rules, BENCH_ONLY=emit, BENCH_ONLY=import or BENCH_ONLY=http
+// BENCH_ONLY=contacts, BENCH_ONLY=pipeline, BENCH_ONLY=analytics, BENCH_ONLY=rules, BENCH_ONLY=emit, BENCH_ONLY=import or BENCH_ONLY=http
 // runs that section alone (BENCH_ONLY=mail: BENCH_MAILS rule mails per run, default 2,000, sent
 // over SMTP to a loopback server through the dispatcher and by nodemailer alone; 3 rounds by default;
 // BENCH_MAIL_CONCURRENCY the dispatcher's concurrency, default 10;
@@ -24,6 +25,7 @@
 
 const contacts = Number(process.env["BENCH_CONTACTS"] ?? 20_000)
 const deals = Number(process.env["BENCH_DEALS"] ?? 1_000_000)
+const analyticsContacts = Number(process.env["BENCH_ANALYTICS_CONTACTS"] ?? 1_000_000)
 const rounds = process.env["BENCH_ROUNDS"] === undefined ? undefined : Number(process.env["BENCH_ROUNDS"])
 const rules = Number(process.env["BENCH_RULES"] ?? 1_000)
 const events = Number(process.env["BENCH_EVENTS"] ?? 100_000)
@@ -42,7 +44,7 @@ const pgUrl = process.env["RAPPORT_PG_URL"] ?? "postgres://postgres@127.0.0.1:54
 const format = (n: number) => Math.round(n).toLocaleString("en-US")
 const count = (n: number) => n.toLocaleString("en-US")
 
-const SECTIONS = ["contacts", "pipeline", "rules", "emit", "import", "http", "mail", "templates"]
+const SECTIONS = ["contacts", "pipeline", "analytics", "rules", "emit", "import", "http", "mail", "templates"]
 if (only !== undefined && !SECTIONS.includes(only)) throw new Error(`BENCH_ONLY must be one of ${SECTIONS.join(", ")}, got "${only}"`)
 
 console.log(`Rapport benchmarks — node ${process.version}`)
@@ -65,6 +67,17 @@ if (only === undefined || only === "pipeline") {
   )
   const Pipeline = await import("./pipeline.js")
   await Pipeline.run(pgUrl, deals, pipelineRounds, (line) => console.log(line))
+}
+
+if (only === undefined || only === "analytics") {
+  const analyticsRounds = rounds ?? 5
+  console.log(
+    `\nAnalytics (segments.count with a condition on two custom fields, analytics.topProducts over a year, analytics.channels, analytics.funnel) — ` +
+      `${count(analyticsContacts)} contacts, ${count(2 * analyticsContacts)} orders with 1 to 3 lines; loaded once by raw inserts; ` +
+      `against the limit (hand-written SQL on the raw driver, over indexes made for it); median of ${analyticsRounds} rounds after 1 warm-up that checks both answers; target: within 1.5x`
+  )
+  const Analytics = await import("./analytics.js")
+  await Analytics.run(pgUrl, analyticsContacts, analyticsRounds, (line) => console.log(line))
 }
 
 if (only === undefined || only === "rules") {
