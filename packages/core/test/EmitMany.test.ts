@@ -87,6 +87,11 @@ const inputsOf = (stream: typeof streamOf extends FastCheck.Arbitrary<infer A> ?
       e.type === "order.placed" ? { orderId: `o-${i}`, lines: [line("A", 1 + (i % 3))] } : e.type === "cart.abandoned" ? { cartId: `k-${e.cart}` } : e.type === "page.viewed" ? { url: `/p/${i}` } : {}
   }))
 
+const heldBackCart: typeof streamOf extends FastCheck.Arbitrary<infer A> ? A : never = [
+  { who: "a", type: "cart.abandoned", id: undefined, minutes: 0, cart: 1 },
+  { who: "a", type: "cart.abandoned", id: undefined, minutes: 10, cart: 1 }
+]
+
 describe("events.emitMany", () => {
   // What the runs of the property below saw: a stream that never repeats an id, creates a contact,
   // moves one twice or lets a limit bite would pass it without testing the rounds.
@@ -133,7 +138,8 @@ describe("events.emitMany", () => {
         const firstMove = results.find((r) => r.stageChange !== null && r.event[0] === "order.placed" && r.stageChange[0] === "suspect")
         if (firstMove !== undefined && firstMove.triggered.some(([ruleId]) => ruleId === "promoted")) seen.firstOrderCountsItsMove++
       }),
-    { fastCheck: { numRuns: 40 }, timeout: 120_000 }
+    // Random streams reach a cart held back by `oncePer` in most runs, not all: this one always does.
+    { fastCheck: { numRuns: 40, examples: [[heldBackCart]] }, timeout: 120_000 }
   )
 
   it("the property above saw duplicates, creations, several events and moves of one contact, and rules held back and fired", () => {
