@@ -76,17 +76,17 @@ export const select = (selection: Selection = {}): Effect.Effect<Stream.Stream<C
   Effect.gen(function* () {
     const storage = yield* Storage.Storage
     const workspace = yield* (yield* Workspaces.Workspaces).get
-    const test = selection.where === undefined ? undefined : yield* compile(storage, workspace, selection.where)
+    const where = selection.where === undefined ? undefined : yield* compile(storage, workspace, selection.where)
     const ids = selection.ids
     if (ids !== undefined && !Array.isArray(ids)) return yield* Errors.ValidationError.at(["ids"], "must be a list of contact ids")
     const wrong = (ids ?? []).findIndex((id) => !isContactId(id))
     if (wrong >= 0) return yield* Errors.ValidationError.at(["ids", wrong], `must be a contact id (a UUID), got ${JSON.stringify(ids![wrong])}`)
     if (ids === undefined) {
       // A segment alone: the database selects its contacts (the same contacts as the predicate).
-      return selection.where === undefined ? everyone(storage, workspace.id) : yield* matching(storage, workspace, selection.where)
+      return where === undefined ? everyone(storage, workspace.id) : yield* matching(storage, workspace.id, where)
     }
     const contacts = byIds(storage, workspace.id, [...new Set(ids as ReadonlyArray<Ids.ContactId>)])
-    return test === undefined ? contacts : Stream.filterEffect(contacts, test)
+    return where === undefined ? contacts : Stream.filterEffect(contacts, where.test)
   })
 
 /**
@@ -141,15 +141,11 @@ const everyone = (storage: Storage.StorageService, workspaceId: Ids.WorkspaceId)
   )
 
 /** The contacts a condition selects, evaluated by the database as of now, a page at a time in id order. */
-const matching = (storage: Storage.StorageService, workspace: Workspace.Workspace, where: Condition.Condition) =>
+const matching = (storage: Storage.StorageService, workspaceId: Ids.WorkspaceId, where: { readonly condition: Condition.Condition; readonly registry: Condition.Registry }) =>
   Effect.gen(function* () {
-    const query: Storage.SegmentQuery = {
-      condition: where,
-      registry: { fields: yield* storage.fieldDefinitions.list(workspace.id, "contact"), stages: workspace.lifecycle.stages.map((s) => s.key), event: false },
-      now: yield* DateTime.now
-    }
+    const query: Storage.SegmentQuery = { condition: where.condition, registry: where.registry, now: yield* DateTime.now }
     return Stream.paginateChunkEffect(undefined as string | undefined, (after) =>
-      Effect.map(storage.segments.members(workspace.id, { ...query, after, limit: PAGE }), (page) =>
+      Effect.map(storage.segments.members(workspaceId, { ...query, after, limit: PAGE }), (page) =>
         [Chunk.unsafeFromArray(page), page.length < PAGE ? Option.none() : Option.some<string | undefined>(page[page.length - 1]!.id)] as const
       )
     )
@@ -166,21 +162,20 @@ const byIds = (storage: Storage.StorageService, workspaceId: Ids.WorkspaceId, id
     )
   )
 
-/** The condition, checked against the workspace, as a test that computes the counts it reads. */
+/**
+ * The condition, checked against the workspace, with the registry it was checked against and a
+ * test that computes the counts it reads.
+ */
 const compile = (storage: Storage.StorageService, workspace: Workspace.Workspace, where: unknown) =>
   Effect.gen(function* () {
     const shape = Condition.shapeIssues(where, ["where"])
     if (shape.length > 0) return yield* Errors.ValidationError.fromIssues(shape, "Invalid selection")
     const condition = where as Condition.Condition
-    const registry: Condition.Registry = {
-      fields: yield* storage.fieldDefinitions.list(workspace.id, "contact"),
-      stages: workspace.lifecycle.stages.map((s) => s.key),
-      event: false
-    }
+    const registry = Condition.contactRegistry(yield* storage.fieldDefinitions.list(workspace.id, "contact"), workspace.lifecycle.stages.map((s) => s.key))
     const issues = Condition.check(condition, registry, ["where"])
     if (issues.length > 0) return yield* Errors.ValidationError.fromIssues(issues, "Invalid selection")
     const compiled = Condition.compile(condition, registry)
-    return (contact: Contact.Contact) =>
+    const test = (contact: Contact.Contact) =>
       Effect.gen(function* () {
         const now = yield* DateTime.now
         const nowMillis = DateTime.toEpochMillis(now)
@@ -199,4 +194,5 @@ const compile = (storage: Storage.StorageService, workspace: Workspace.Workspace
         })
         return compiled.test({ contact, event: undefined, now: nowMillis, counts })
       })
+    return { condition, registry, test }
   })

@@ -350,6 +350,19 @@ export interface Registry {
   readonly event: boolean
 }
 
+/**
+ * The registry of a condition on a contact alone (a segment, an export's selection, a field's
+ * `required.when`): the contact fields among `fields`, the lifecycle's stages, no event.
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export const contactRegistry = (fields: ReadonlyArray<FieldDefinition>, stages: ReadonlyArray<string>): Registry => ({
+  fields: fields.filter((d) => d.entity === "contact"),
+  stages,
+  event: false
+})
+
 const CONTACT: Readonly<Record<string, ValueKind>> = {
   id: "string",
   email: "string",

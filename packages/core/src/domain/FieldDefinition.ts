@@ -285,8 +285,7 @@ export const conditionIssues = (
   }
   visit(condition, path)
   if (issues.length > 0) return issues
-  const registry = { fields: fields.filter((d) => d.entity === "contact"), stages: lifecycle.stages.map((s) => s.key), event: false }
-  return Condition.check(condition, registry, path)
+  return Condition.check(condition, Condition.contactRegistry(fields, lifecycle.stages.map((s) => s.key)), path)
 }
 
 /**
@@ -479,7 +478,7 @@ const viewOf = (subject: RequirementSubject | undefined, fields: FieldValues, st
 
 /** A requirement's condition as a predicate over the contact, for a set of contact fields. */
 const requirementTest = (condition: Condition.Condition, fields: ReadonlyArray<FieldDefinition>, lifecycle: LifecycleDefinition): Condition.Predicate =>
-  Condition.compile(condition, { fields: fields.filter((d) => d.entity === "contact"), stages: lifecycle.stages.map((s) => s.key), event: false }).test
+  Condition.compile(condition, Condition.contactRegistry(fields, lifecycle.stages.map((s) => s.key))).test
 
 /**
  * Whether a field must have a value for a record at the given stage position (`undefined` for

@@ -37,7 +37,7 @@ const isObject = (u: unknown): u is Readonly<Record<string, unknown>> => typeof 
 const registryOf = (storage: StorageService, workspace: Workspace) =>
   Effect.map(
     storage.fieldDefinitions.list(workspace.id, "contact"),
-    (fields): Condition.Registry => ({ fields, stages: workspace.lifecycle.stages.map((s) => s.key), event: false })
+    (fields) => Condition.contactRegistry(fields, workspace.lifecycle.stages.map((s) => s.key))
   )
 
 /** The condition, checked as a segment's: every failing path named (under `condition`). */
