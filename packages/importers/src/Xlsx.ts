@@ -15,6 +15,7 @@ import type ExcelJS from "exceljs"
 import { Readable } from "node:stream"
 import * as Headers from "./Headers.js"
 import { loadExcel } from "./internal/excel.js"
+import { type WorkbookReader, workbookReader } from "./internal/workbookReader.js"
 import { type Cell, ImportError, type Opened, type SourceRecord } from "./Records.js"
 import type * as Source from "./Source.js"
 
@@ -259,7 +260,7 @@ class Reader {
   private failure: ImportError | undefined
   private waiting: ((error: ImportError) => void) | undefined
   private readable: Readable | undefined
-  private workbook: object | undefined
+  private workbook: WorkbookReader | undefined
   private sheets: AsyncIterator<ExcelJS.stream.xlsx.WorksheetReader> | undefined
   private rows: AsyncIterator<ExcelJS.Row> | undefined
   private date1904 = false
@@ -337,7 +338,7 @@ class Reader {
     }
     this.readable = readable
     const excel = await loadExcel()
-    const reader = new excel.stream.xlsx.WorkbookReader(this.readable, {
+    const reader = new (workbookReader(excel))(this.readable, {
       worksheets: "emit",
       sharedStrings: "cache",
       hyperlinks: "ignore",
@@ -439,6 +440,7 @@ class Reader {
     this.readable?.destroy()
     void this.rows?.return?.(undefined).catch(() => undefined)
     void this.sheets?.return?.(undefined).catch(() => undefined)
+    this.workbook?.release()
     void this.source.return?.()?.catch(() => undefined)
   }
 }

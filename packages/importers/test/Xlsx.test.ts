@@ -12,10 +12,13 @@ import * as Xlsx from "../src/Xlsx.js"
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/xlsx/${name}`, import.meta.url))
 
-const build = async (fill: (workbook: ExcelJS.Workbook) => void): Promise<Uint8Array> => {
+const build = async (
+  fill: (workbook: ExcelJS.Workbook) => void,
+  compression: "DEFLATE" | "STORE" = "DEFLATE"
+): Promise<Uint8Array> => {
   const workbook = new ExcelJS.Workbook()
   fill(workbook)
-  return new Uint8Array(await workbook.xlsx.writeBuffer())
+  return new Uint8Array(await workbook.xlsx.writeBuffer({ zip: { compression } }))
 }
 
 const open = (input: Source.Input, options?: Xlsx.Options) => Effect.flatMap(Source.open(input), (bytes) => Xlsx.open(bytes, options))
@@ -211,6 +214,27 @@ describe("Xlsx.open", () => {
         )
         const { opened } = yield* read(hiddenFirst)
         expect(opened.details.sheet).toBe("Leads")
+      }))
+
+    // Uncompressed parts are unzipped at once, while the first sheets are still being put aside
+    // in temporary files: exceljs's own archive walk stopped at the unzipper's early 'end' and
+    // lost every later part (xl/workbook.xml among them), on every read (exceljs#3064). With
+    // compressed parts the same loss came and went with the machine's load.
+    it.effect("a workbook with uncompressed parts loses none of them", () =>
+      Effect.gen(function* () {
+        const stored = yield* Effect.promise(() =>
+          build((workbook) => {
+            workbook.addWorksheet("Notes").addRow(["This export was made on 12/03/2025"])
+            const leads = workbook.addWorksheet("Leads")
+            leads.addRow(["Email", "Company"])
+            leads.addRow(["lin@example.com", "Acme"])
+            workbook.addWorksheet("Archive", { state: "hidden" }).addRow(["Email", "Company"])
+          }, "STORE")
+        )
+        const { opened, rows } = yield* read(stored, { sheet: "leads" })
+        expect([opened.details.sheet, values(rows)]).toEqual(["Leads", [{ Email: "lin@example.com", Company: "Acme" }]])
+        const unknown = yield* failure(stored, { sheet: "Prospects" })
+        expect(unknown.message).toBe('There is no sheet "Prospects": the workbook has 3 sheets: "Notes", "Leads", "Archive"')
       }))
 
     it.effect("an unknown sheet fails as unsupported and names the sheets the workbook has", () =>
