@@ -38,6 +38,21 @@ describe("indexed contact fields", () => {
         const where = Either.getOrThrow(conditionSql(sql, { path: "contact.fields.plan", op: "eq", value: "pro" }, registry, DateTime.unsafeMake(0)))
         const plan_ = yield* sql<{ detail: string }>`EXPLAIN QUERY PLAN SELECT c.id FROM rapport_contacts AS c WHERE c.workspace_id = ${ws} AND ${where}`
         expect(plan_.map((r) => r.detail).join("\n")).toContain(`USING INDEX ${fieldIndexName("plan")}`)
+        // Ranges too: the value is compared with the bound before its JSON type is tested, so the
+        // index gives the range (`<expr>>?`) instead of every row of the workspace.
+        const visits = Fixtures.fieldDefinition(ws, "visits", { type: "number", indexed: true })
+        yield* s.fieldDefinitions.insert(visits)
+        const ranges = { fields: [plan, other, visits], stages: ["suspect"], event: false } satisfies Condition.Registry
+        for (const [condition, key] of [
+          [{ path: "contact.fields.visits", op: "gte", value: 90 }, "visits"],
+          [{ path: "contact.fields.plan", op: "lt", value: "m" }, "plan"]
+        ] as const) {
+          const range = Either.getOrThrow(conditionSql(sql, condition, ranges, DateTime.unsafeMake(0)))
+          const detail = (yield* sql<{ detail: string }>`EXPLAIN QUERY PLAN SELECT c.id FROM rapport_contacts AS c WHERE c.workspace_id = ${ws} AND ${range}`)
+            .map((r) => r.detail)
+            .join("\n")
+          expect(detail).toContain(`USING INDEX ${fieldIndexName(key)} (workspace_id=? AND <expr>`)
+        }
         // The names are distinct per key, case included, and fit PostgreSQL's 63 bytes.
         expect(fieldIndexName("Plan")).not.toBe(fieldIndexName("plan"))
         expect(fieldIndexName("a".repeat(64)).length).toBeLessThanOrEqual(63)

@@ -168,8 +168,6 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
     readonly isArray: Fragment
     /** The value when it is a string (NULL otherwise). */
     readonly string: Fragment
-    /** The value when it is a number (NULL otherwise). */
-    readonly number: Fragment
     /** JSON null or missing. */
     readonly isNull: Fragment
     /** Equal to a scalar (not null) of the same JSON type. */
@@ -178,6 +176,10 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
     readonly equalsAny: (xs: ReadonlyArray<Exclude<Scalar, null>>) => Fragment
     /** A list with an element equal to `x` (same type; `null` finds null elements). */
     readonly hasElement: (x: Scalar) => Fragment
+    /** A number compared with `x`: the value against the bound first, so an index on the value serves it. */
+    readonly compareNumber: (o: keyof typeof OPS, x: number) => Fragment
+    /** A string compared with `x` in code-point order. */
+    readonly compareString: (o: keyof typeof OPS, x: string) => Fragment
   }
 
   const json = (doc: Fragment, segments: ReadonlyArray<string>): Json => {
@@ -192,14 +194,18 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
         isArray: known(sql`${type} = 'array'`),
         // CASE, not AND: PostgreSQL does not promise to test the type before casting.
         string: sql`(CASE WHEN ${type} = 'string' THEN ${v} #>> '{}' END)`,
-        number: sql`(CASE WHEN ${type} = 'number' THEN CAST(${v} AS numeric) END)`,
         isNull: sql`COALESCE(${type} = 'null', TRUE)`,
         // jsonb equality: same type, numbers by value (3 = 3.0, as in JavaScript), strings exactly.
         equals: (x) => known(sql`${v} = ${jsonOf(x)}`),
         equalsAny: (xs) => known(sql`${v} IN (${sql.join(", ", false)(xs.map(jsonOf))})`),
         hasElement: (x) =>
           sql`EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN ${type} = 'array' THEN ${v} ELSE '[]'::jsonb END) AS el(v)
-                      WHERE el.v = ${x === null ? sql`'null'::jsonb` : jsonOf(x)})`
+                      WHERE el.v = ${x === null ? sql`'null'::jsonb` : jsonOf(x)})`,
+        // jsonb orders numbers by value, and every number apart from other types: the range on
+        // the value (an `indexed` field's index) and the type test after it.
+        compareNumber: (o, x) => sql`(${v} ${op(o)} ${jsonOf(x)} AND ${type} = 'number')`,
+        // jsonb orders strings by the database's collation, not by code point: no index range here.
+        compareString: (o, x) => sql`(CASE WHEN ${type} = 'string' THEN ${v} #>> '{}' END) COLLATE "C" ${op(o)} ${text(x)}`
       }
     }
     const path = sqlitePath(doc, segments)
@@ -224,7 +230,6 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
       isNumber: known(sql`${type} IN ('integer', 'real')`),
       isArray: known(sql`${type} = 'array'`),
       string: sql`(CASE WHEN ${type} = 'text' THEN ${value} END)`,
-      number: sql`(CASE WHEN ${type} IN ('integer', 'real') THEN ${value} END)`,
       isNull: sql`COALESCE(${type} = 'null', TRUE)`,
       equals: (x) => known(typed(x, type, value)),
       equalsAny: (xs) => known(typedAny(xs, type, value)),
@@ -234,7 +239,12 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
           sql`(${type} = 'array' AND EXISTS (SELECT 1 FROM json_each(${doc}, ${path}) AS el WHERE ${
             x === null ? sql`el.type = 'null'` : typed(x, sql`el.type`, sql`el.value`)
           }))`
-        )
+        ),
+      // json_extract gives numbers (and booleans, as 0 and 1) as numbers and everything else as
+      // text, which SQLite orders after every number, in BINARY (code point) order: the range on
+      // the value (an `indexed` field's index) and the JSON type test after it.
+      compareNumber: (o, x) => sql`(${value} ${op(o)} ${x} AND ${type} IN ('integer', 'real'))`,
+      compareString: (o, x) => sql`(${value} ${op(o)} ${text(x)} AND ${type} = 'text')`
     }
   }
 
@@ -308,7 +318,7 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
         case "gte":
         case "lt":
         case "lte":
-          return typeof x === "number" ? known(sql`${j.number} ${op(o)} ${num(x)}`) : typeof x === "string" ? known(sql`${ordered(j.string)} ${op(o)} ${text(x)}`) : FALSE
+          return typeof x === "number" ? known(j.compareNumber(o, x)) : typeof x === "string" ? known(j.compareString(o, x)) : FALSE
         case "contains":
           return typeof x === "string"
             ? or([known(pg ? sql`strpos(${j.string}, ${x}) > 0` : sql`instr(${j.string}, ${x}) > 0`), j.hasElement(x)])
