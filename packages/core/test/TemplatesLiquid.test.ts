@@ -165,7 +165,7 @@ describe("templates in Liquid", () => {
         yield* TestClock.setTime(DateTime.toEpochMillis(DateTime.unsafeMake("2026-12-07T23:30:00Z")))
         yield* crm.fields.define({ key: "locale", type: "text" })
         const template = yield* crm.templates.create({ name: "Quote", subject: "Your quote {{ deal.quoteRef }}", text: "{{ deal.amountMinor | money: deal.currency }} until {{ deal.expectedCloseDate | date }}" })
-        yield* crm.templates.setLocale(template.id, "fr", { subject: "Votre devis {{ deal.quoteRef }}", text: "{{ deal.amountMinor | money: deal.currency }} jusqu'au {{ deal.expectedCloseDate | date }}" })
+        yield* crm.templates.setLocale(template.id, "fr", { subject: "Votre devis {{ deal.quoteRef }}", text: "{{ deal.amountMinor | money: deal.currency }} ({{ deal.amount }}) jusqu'au {{ deal.expectedCloseDate | date }}" })
         const zoe = yield* crm.contacts.create({ email: "zoe@example.com", firstName: "Zoé", fields: { locale: "fr-FR" } })
         const bob = yield* crm.contacts.create({ email: "bob@example.com", firstName: "Bob" })
         for (const contact of [zoe, bob]) {
@@ -175,7 +175,7 @@ describe("templates in Liquid", () => {
         yield* crm.dispatcher.runDue()
         const mails = yield* sent
         expect(mails.map((m) => [m.to, m.subject, m.text])).toEqual([
-          ["zoe@example.com", "Votre devis Q-7", "12\u202f345,50\u00a0€ jusqu'au 31 décembre 2026"],
+          ["zoe@example.com", "Votre devis Q-7", "12\u202f345,50\u00a0€ (12\u202f345,50\u00a0€) jusqu'au 31 décembre 2026"],
           ["bob@example.com", "Your quote Q-7", "€12,345.50 until December 31, 2026"]
         ])
       })

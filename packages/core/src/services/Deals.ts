@@ -603,7 +603,7 @@ export class Deals extends Effect.Service<Deals>()("@rapport/core/Deals", {
             company: Option.getOrNull(companyRecord),
             deal: {
               ...deal,
-              amount: formatMoney(deal.amount, locale),
+              amount: formatMoney(deal.amount, contactLocale),
               amountMinor: deal.amount.amountMinor,
               currency: deal.amount.currency,
               stageLabel: pipeline.stages.find((s) => s.key === deal.stage)?.label ?? deal.stage
