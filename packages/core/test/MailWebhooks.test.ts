@@ -15,7 +15,7 @@ const right = <A, E>(e: Either.Either<A, E>): A => {
 }
 
 describe("MailWebhooks.brevo", () => {
-  it("transactional hard_bounce, soft_bounce, blocked, spam and unsubscribed; delivered and opened are left out", () => {
+  it("transactional hard_bounce, soft_bounce, blocked, spam, unsubscribed and opened; delivered and proxy opens are left out", () => {
     const base = { id: 26224, date: "2020-10-09 00:00:00", ts: 1604937111, subject: "My first Transactional", template_id: 22, tags: ["transac_messages"] }
     const mapped = right(
       MailWebhooks.brevo([
@@ -25,7 +25,9 @@ describe("MailWebhooks.brevo", () => {
         { ...base, event: "spam", email: "spam@domain.com", "message-id": "<4@relay>", ts_event: 1604937114 },
         { ...base, event: "unsubscribed", email: "unsub@domain.com", "message-id": "<5@relay>", ts_event: 1604937115 },
         { ...base, event: "delivered", email: "ok@domain.com", "message-id": "<6@relay>" },
-        { ...base, event: "opened", email: "ok@domain.com", "message-id": "<6@relay>" }
+        { ...base, event: "opened", email: "ok@domain.com", "message-id": "<6@relay>" },
+        { ...base, event: "proxy_open", email: "ok@domain.com", "message-id": "<6@relay>" },
+        { ...base, event: "unique_proxy_open", email: "ok@domain.com", "message-id": "<6@relay>" }
       ])
     )
     expect(mapped.map((m) => [m.type, m.kind, m.email])).toEqual([
@@ -33,7 +35,8 @@ describe("MailWebhooks.brevo", () => {
       ["bounced", "soft", "soft@domain.com"],
       ["bounced", "hard", "blocked@domain.com"],
       ["complained", undefined, "spam@domain.com"],
-      ["unsubscribed", undefined, "unsub@domain.com"]
+      ["unsubscribed", undefined, "unsub@domain.com"],
+      ["opened", undefined, "ok@domain.com"]
     ])
     expect(mapped[0]).toMatchObject({
       reason: "server relay error",
@@ -44,6 +47,42 @@ describe("MailWebhooks.brevo", () => {
     })
     expect(mapped[0]!.id).toMatch(/^brevo:hard_bounce:[0-9a-f]{32}$/)
     expect(mapped[2]!.reason).toBe("blocked by Brevo")
+  })
+
+  it("opened and unique_opened (transactional, as Brevo documents them) are opens of the mail named by message-id, each with its own id", () => {
+    // Brevo's documented "opened" and "First opening" (unique_opened) transactional payloads.
+    const opened = {
+      event: "opened",
+      email: "example@domain.com",
+      id: 26224,
+      date: "2020-10-09 00:00:00",
+      "message-id": "<201798300811.5787683@relay.domain.com>",
+      subject: "My first Transactional",
+      tag: '["transactionalTag"]',
+      sending_ip: "185.41.28.109",
+      ts_epoch: 1604933619000,
+      template_id: 22,
+      "X-Mailin-custom": "ws/rule/event/0"
+    }
+    const unique = { ...opened, event: "unique_opened", ts_event: 1604933619, ts: 1604933619 }
+    const [first, second] = right(MailWebhooks.brevo([opened, unique]))
+    expect(first).toEqual({
+      id: expect.stringMatching(/^brevo:opened:[0-9a-f]{32}$/),
+      type: "opened",
+      email: "example@domain.com",
+      provider: "brevo",
+      messageId: "<201798300811.5787683@relay.domain.com>",
+      idempotencyKey: "ws/rule/event/0",
+      occurredAt: "2020-11-09T14:53:39.000Z"
+    })
+    expect(second).toMatchObject({ type: "opened", messageId: "<201798300811.5787683@relay.domain.com>", occurredAt: "2020-11-09T14:53:39.000Z" })
+    expect(second!.id).toMatch(/^brevo:unique_opened:/)
+    // The same open delivered again maps to the same id; a later open of the same mail to another.
+    expect(right(MailWebhooks.brevo({ ...opened }))[0]!.id).toBe(first!.id)
+    expect(right(MailWebhooks.brevo({ ...opened, ts_epoch: 1604933620000 }))[0]!.id).not.toBe(first!.id)
+    // A marketing campaign's open (Brevo's marketing webhook shape) is an open too.
+    const marketing = { id: 1, camp_id: 12, email: "Ada@example.com", "campaign name": "January", date_sent: "2020-10-09 00:00:00", date_event: "2020-10-09 00:00:00", event: "opened", tag: "", ts_sent: 1604933619, ts_event: 1604933654, ts: 1604937111 }
+    expect(right(MailWebhooks.brevo(marketing))).toEqual([expect.objectContaining({ type: "opened", email: "Ada@example.com", occurredAt: "2020-11-09T14:54:14.000Z" })])
   })
 
   it("a marketing (campaign) event and a single object; the same event maps to the same id, another event to another", () => {
@@ -75,7 +114,8 @@ describe("MailWebhooks.mailjet", () => {
         { ...base, event: "blocked", Message_GUID: "g-4", email: "content@mailjet.com", CustomID: "", error_related_to: "content", error: "spam preblocked" },
         { ...base, event: "spam", Message_GUID: "g-5", email: "spam@mailjet.com", CustomID: "", source: "JMRPP" },
         { ...base, event: "unsub", Message_GUID: "g-6", email: "unsub@mailjet.com", CustomID: "", mj_list_id: 1, ip: "127.0.0.1", geo: "FR", agent: "Mozilla" },
-        { ...base, event: "open", Message_GUID: "g-7", email: "open@mailjet.com", CustomID: "" }
+        { ...base, event: "click", Message_GUID: "g-7", email: "click@mailjet.com", CustomID: "", url: "https://mailjet.com" },
+        { ...base, event: "sent", Message_GUID: "g-8", email: "sent@mailjet.com", CustomID: "", smtp_reply: "sent (250 2.0.0 OK)" }
       ])
     )
     expect(mapped.map((m) => [m.type, m.kind, m.email])).toEqual([
@@ -93,6 +133,40 @@ describe("MailWebhooks.mailjet", () => {
       occurredAt: "2015-05-05T07:49:55.000Z"
     })
     expect(mapped[1]!.idempotencyKey).toBeUndefined()
+  })
+
+  it("open (as Mailjet documents it) is an open of the mail named by Message_GUID, with the CustomID Rapport's key", () => {
+    // Mailjet's documented "open" event.
+    const open = {
+      event: "open",
+      time: 1433103519,
+      MessageID: 19421777396190490,
+      Message_GUID: "1ab23cd4-e567-8901-2345-6789f0gh1i2j",
+      email: "api@mailjet.com",
+      mj_campaign_id: 7173,
+      mj_contact_id: 320,
+      customcampaign: "",
+      CustomID: "ws/campaign:c1/ada",
+      Payload: "",
+      ip: "127.0.0.1",
+      geo: "US",
+      agent: "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0"
+    }
+    const [mapped] = right(MailWebhooks.mailjet(open))
+    expect(mapped).toEqual({
+      id: expect.stringMatching(/^mailjet:open:[0-9a-f]{32}$/),
+      type: "opened",
+      email: "api@mailjet.com",
+      provider: "mailjet",
+      messageId: "1ab23cd4-e567-8901-2345-6789f0gh1i2j",
+      idempotencyKey: "ws/campaign:c1/ada",
+      occurredAt: "2015-05-31T20:18:39.000Z"
+    })
+    const [same, later] = right(MailWebhooks.mailjet([open, { ...open, time: 1433103600 }]))
+    expect(same!.id).toBe(mapped!.id)
+    expect(later!.id).toMatch(/^mailjet:open:/)
+    expect(later!.id).not.toBe(mapped!.id)
+    expect(MailWebhooks.mailjet({ ...open, email: "" })).toEqual(Either.left([{ path: ["email"], message: "a Mailjet open event needs the recipient's email address" }]))
   })
 
   it("maps any JSON without throwing, to reports that decode as MailFeedback", () => {

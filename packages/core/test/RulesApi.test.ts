@@ -155,10 +155,10 @@ describe("A/B variants", () => {
         const stats = yield* crm.rules.stats("winback")
         const inA = contacts.filter((c) => variantOf(c.id) === "A").length
         expect(stats.variants).toEqual([
-          { variant: "A", fired: inA, sent: inA, converted: 10, conversionRate: 10 / inA },
-          { variant: "B", fired: 40 - inA, sent: 40 - inA, converted: 0, conversionRate: 0 }
+          { variant: "A", fired: inA, sent: inA, opened: 0, converted: 10, conversionRate: 10 / inA },
+          { variant: "B", fired: 40 - inA, sent: 40 - inA, opened: 0, converted: 0, conversionRate: 0 }
         ])
-        expect(stats.total).toEqual({ variant: null, fired: 40, sent: 40, converted: 10 })
+        expect(stats.total).toEqual({ variant: null, fired: 40, sent: 40, opened: 0, converted: 10 })
       })
     ))
 })
@@ -350,7 +350,7 @@ describe("the Promise client", () => {
       expect(mails).toEqual(["Ada, your cart"])
       expect(calls).toEqual([[{ to: "sales" }, "ada@example.com", "cart.abandoned"]])
       expect((await crm.dispatcher.jobs({ status: "done" })).items.map((j) => j.kind)).toEqual(["check", "action", "action"])
-      expect((await crm.rules.stats("cart")).total).toEqual({ variant: null, fired: 1, sent: 1, converted: 0 })
+      expect((await crm.rules.stats("cart")).total).toEqual({ variant: null, fired: 1, sent: 1, opened: 0, converted: 0 })
       const simulated = await crm.rules.simulate({ event: { type: "cart.abandoned", contactId: ada.id } })
       expect(simulated.rules[0]).toMatchObject({ ruleId: "cart", fires: true, dueAt: "2025-06-04T18:00:00.000Z" })
       const url = await crm.consent.unsubscribeUrl(ada.id)

@@ -125,7 +125,7 @@ describe("analytics over HTTP", () => {
     ])
     await client().rules.create({ id: "welcome", name: "Welcome", on: "signed.up", actions: [{ type: "addTag", tag: "new" }] })
     const rules = await get("/analytics/rules")
-    expect(rules).toEqual([{ ruleId: "welcome", name: "Welcome", enabled: true, variant: null, fired: 0, sent: 0, converted: 0, conversionRate: null }])
+    expect(rules).toEqual([{ ruleId: "welcome", name: "Welcome", enabled: true, variant: null, fired: 0, sent: 0, opened: 0, converted: 0, conversionRate: null }])
     conforms(Schema.Array(Analytics.RuleVariantFigures), rules)
   })
 

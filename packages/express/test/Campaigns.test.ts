@@ -41,7 +41,7 @@ describe("campaigns over HTTP", () => {
     await api.crm.clock.advance("1 minute")
     expect(api.crm.mails.sent().map((m) => [m.to, m.subject])).toEqual([["ada@example.com", "News for Ada"]])
     const stats = await api.request("GET", `/campaigns/${id}/stats`, { as: "reader-a" })
-    expect([stats.status, stats.body]).toEqual([200, { campaignId: id, status: "sent", queued: 2, pending: 0, sent: 1, skipped: 1, failed: 0, converted: 0 }])
+    expect([stats.status, stats.body]).toEqual([200, { campaignId: id, status: "sent", queued: 2, pending: 0, sent: 1, skipped: 1, failed: 0, opened: 0, converted: 0 }])
 
     expect((await api.request("POST", `/campaigns/${id}/cancel`, { as: "sales-a" })).status).toBe(403)
     const cancelled = await api.request("POST", `/campaigns/${id}/cancel`, { as: "admin-a" })
@@ -50,6 +50,26 @@ describe("campaigns over HTTP", () => {
     const later = await api.request("POST", "/campaigns", { as: "market-a", json: { ...input, name: "Later" } })
     const scheduled = await api.request("POST", `/campaigns/${later.body.id}/send`, { as: "market-a", json: { at: "2030-01-01T08:00:00.000Z" } })
     expect([scheduled.status, scheduled.body.sendAt]).toEqual([200, "2030-01-01T08:00:00.000Z"])
+  })
+
+  it("opens the host reports with the messageId of the mail's job (read from GET /jobs) count once in the stats", async () => {
+    const ws = api.crm.workspace("ws-a")
+    const template = await ws.templates.create({ name: "Opens", purpose: "marketing", subject: "Hi", html: '<a href="{{ unsubscribeUrl }}">stop</a>' })
+    const [cy, dee] = [await ws.contacts.create({ email: "cy@example.com", tags: ["opens"] }), await ws.contacts.create({ email: "dee@example.com", tags: ["opens"] })]
+    for (const c of [cy, dee]) await ws.consent.grant(c.id)
+    const created = await api.request("POST", "/campaigns", { as: "market-a", json: { name: "Opens", templateId: template.id, audience: { condition: { path: "contact.tags", op: "contains", value: "opens" } } } })
+    const id = created.body.id as string
+    expect((await api.request("POST", `/campaigns/${id}/send`, { as: "market-a" })).status).toBe(200)
+    await api.crm.clock.advance("1 minute")
+    const jobs = await api.request("GET", `/jobs?ruleId=${encodeURIComponent(`campaign:${id}`)}&status=done`, { as: "admin-a" })
+    const job = (jobs.body.items as Array<{ contactId: string; outcome: { messageId: string } }>).find((j) => j.contactId === cy.id)!
+    expect(job.outcome.messageId).toEqual(expect.any(String))
+    for (const contactId of [cy.id, cy.id, dee.id]) {
+      const emitted = await api.request("POST", "/events", { as: "admin-a", json: { type: "email.opened", contactId, payload: { messageId: job.outcome.messageId } } })
+      expect(emitted.status).toBe(201)
+    }
+    const stats = await api.request("GET", `/campaigns/${id}/stats`, { as: "reader-a" })
+    expect([stats.status, stats.body]).toEqual([200, { campaignId: id, status: "sent", queued: 2, pending: 0, sent: 2, skipped: 0, failed: 0, opened: 1, converted: 0 }])
   })
 
   it("bad input is a problem naming the field; an unknown campaign is 404", async () => {

@@ -85,7 +85,7 @@ describe("Brevo webhooks", () => {
     expect(again).toMatchObject({ status: 200, body: { duplicate: true } })
   })
 
-  it("a batch (array) with soft_bounce, spam, unsubscribed and events that are left out, through ?token=", async () => {
+  it("a batch (array) with soft_bounce, spam, unsubscribed, opened and events that are left out, through ?token=", async () => {
     const batch = [
       brevoEvent("soft_bounce", "soft@example.com", { reason: "mailbox full" }),
       brevoEvent("delivered", "soft@example.com"),
@@ -99,7 +99,8 @@ describe("Brevo webhooks", () => {
     expect(answer.body.events.map((e: { type: string; contactId: string }) => [e.type, e.contactId])).toEqual([
       ["mail.bounced", ids["soft@example.com"]],
       ["mail.complained", ids["spam@example.com"]],
-      ["consent.unsubscribed", ids["unsub@example.com"]]
+      ["consent.unsubscribed", ids["unsub@example.com"]],
+      ["email.opened", ids["spam@example.com"]]
     ])
     expect((await status("soft@example.com")).addresses[0]).toMatchObject({ softBounces: 1, hardBouncedAt: null })
     expect((await status("soft@example.com")).purposes["marketing"]!.granted).toBe(true)
@@ -143,19 +144,23 @@ describe("Mailjet webhooks", () => {
     ]
     const answer = await post("/webhooks/in/mailjet-events", batch, { authorization: basic(MAILJET_SECRET, "mailjet") })
     expect(answer.status).toBe(200)
-    expect(answer.body.events.map((e: { type: string }) => e.type)).toEqual(["mail.bounced", "mail.bounced", "mail.complained"])
+    expect(answer.body.events.map((e: { type: string }) => e.type)).toEqual(["mail.bounced", "mail.bounced", "mail.complained", "email.opened"])
     expect((await status("mj-hard@example.com")).addresses[0]).toMatchObject({ hardBounceReason: "user unknown: Host or domain name not found", hardBouncedAt: "2025-01-06T09:00:00.000Z" })
     expect((await status("mj-soft@example.com")).addresses[0]).toMatchObject({ softBounces: 1, hardBouncedAt: null })
     expect((await status("mj-spam@example.com")).purposes["marketing"]!.granted).toBe(false)
     expect((await status("mj-blocked@example.com")).addresses).toEqual([])
   })
 
-  it("a single event object; a recipient block is a hard bounce; only opens and clicks is acknowledged as ignored", async () => {
+  it("a single event object; a recipient block is a hard bounce; an open is recorded as email.opened, clicks alone are acknowledged as ignored", async () => {
     const one = await post(`/webhooks/in/mailjet-events?token=${MAILJET_SECRET}`, mailjetEvent("blocked", "mj-blocked@example.com", { error_related_to: "recipient", error: "user unknown" }))
     expect(one).toMatchObject({ status: 200, body: { events: [{ type: "mail.bounced", contactId: ids["mj-blocked@example.com"] }] } })
     expect((await status("mj-blocked@example.com")).addresses[0]!.hardBouncedAt).not.toBeNull()
     const opens = await post(`/webhooks/in/mailjet-events?token=${MAILJET_SECRET}`, [mailjetEvent("open", "mj-soft@example.com"), mailjetEvent("click", "mj-soft@example.com")])
-    expect(opens).toMatchObject({ status: 200, body: { ignored: true, events: [] } })
+    expect(opens).toMatchObject({ status: 200, body: { ignored: false, events: [{ type: "email.opened", contactId: ids["mj-soft@example.com"] }] } })
+    // An open changes nothing of the address or its consent.
+    expect((await status("mj-soft@example.com")).addresses[0]).toMatchObject({ softBounces: 1, hardBouncedAt: null, complainedAt: null })
+    const clicks = await post(`/webhooks/in/mailjet-events?token=${MAILJET_SECRET}`, [mailjetEvent("click", "mj-soft@example.com", { url: "https://shop.example" })])
+    expect(clicks).toMatchObject({ status: 200, body: { ignored: true, events: [] } })
   })
 })
 

@@ -312,7 +312,7 @@ export const analyticsSuite = (test: Test) => {
         ])
       }))
 
-    test("rules - firings, mails sent and conversions per rule and variant in one report", () =>
+    test("rules - firings, mails sent and opened, and conversions per rule and variant in one report", () =>
       Effect.gen(function* () {
         const store = yield* Storage.Storage
         const crm = yield* Crm.Crm
@@ -337,20 +337,31 @@ export const analyticsSuite = (test: Test) => {
               status,
               action: type === "sendEmail" ? { type: "sendEmail", template: Ids.TemplateId.make("00000000-0000-4000-8000-000000000001") } : { type: "addTag", tag: "x" }
             }),
-            (j) => store.jobs.insertMany([j])
+            (j) => Effect.as(store.jobs.insertMany([j]), j)
           )
-        yield* job("A", "done", "sendEmail")
-        yield* job("A", "done", "sendEmail")
-        yield* job("A", "pending", "sendEmail") // not sent yet
-        yield* job("B", "done", "addTag") // not a mail
-        yield* job("C", "done", "sendEmail") // a variant that sent without a firing recorded
+        const a1 = yield* job("A", "done", "sendEmail")
+        const a2 = yield* job("A", "done", "sendEmail")
+        const pending = yield* job("A", "pending", "sendEmail") // not sent yet
+        const tag = yield* job("B", "done", "addTag") // not a mail
+        const c1 = yield* job("C", "done", "sendEmail") // a variant that sent without a firing recorded
+        // Opens: a1 twice by its own contact; a2 only by another contact; the pending mail and the
+        // tag job named by their contacts; c1 once.
+        let n = 0
+        const open = (contactId: Ids.ContactId, jobId: Ids.JobId) =>
+          store.events.insert(Fixtures.storedEvent(ws, contactId, `open-${ws}-${n++}`, { type: "email.opened", payload: { jobId } }))
+        yield* open(a1.contactId, a1.id)
+        yield* open(a1.contactId, a1.id)
+        yield* open(a1.contactId, a2.id)
+        yield* open(pending.contactId, pending.id)
+        yield* open(tag.contactId, tag.id)
+        yield* open(c1.contactId, c1.id)
         expect(yield* inWorkspace(ws)(crm.analytics.rules())).toEqual([
-          // A: 3 fired, 1 converted (1/3), 2 mails done
-          { ruleId: "ab", name: "Spring offer", enabled: true, variant: "A", fired: 3, sent: 2, converted: 1, conversionRate: 1 / 3 },
+          // A: 3 fired, 1 converted (1/3), 2 mails done, 1 of them opened
+          { ruleId: "ab", name: "Spring offer", enabled: true, variant: "A", fired: 3, sent: 2, opened: 1, converted: 1, conversionRate: 1 / 3 },
           // B: 2 fired, 2 converted
-          { ruleId: "ab", name: "Spring offer", enabled: true, variant: "B", fired: 2, sent: 0, converted: 2, conversionRate: 1 },
-          { ruleId: "ab", name: "Spring offer", enabled: true, variant: "C", fired: 0, sent: 1, converted: 0, conversionRate: null },
-          { ruleId: "quiet", name: "Never fired", enabled: false, variant: null, fired: 0, sent: 0, converted: 0, conversionRate: null }
+          { ruleId: "ab", name: "Spring offer", enabled: true, variant: "B", fired: 2, sent: 0, opened: 0, converted: 2, conversionRate: 1 },
+          { ruleId: "ab", name: "Spring offer", enabled: true, variant: "C", fired: 0, sent: 1, opened: 1, converted: 0, conversionRate: null },
+          { ruleId: "quiet", name: "Never fired", enabled: false, variant: null, fired: 0, sent: 0, opened: 0, converted: 0, conversionRate: null }
         ])
       }))
 

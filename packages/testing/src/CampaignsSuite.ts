@@ -1,7 +1,8 @@
 // Campaigns as part of the storage contract (issue 16): a campaign is stored exactly, found by key,
 // listed newest first and replaced only at the version read; its results (jobs by status, and the
-// recipients whose goal event came within the window after their mail) are computed by the
-// database, exactly at the window's edges; and, on the services, a fan-out over several pages
+// recipients whose goal event came within the window after their mail, and the sent mails their own
+// recipient reported opened, each once) are computed by the database, exactly at the window's
+// edges; and, on the services, a fan-out over several pages
 // that a dispatcher abandons mid-way resumes without queueing anyone twice, spreads the mails by
 // the rate, and a re-run from the start queues nobody again. Registered by `storageSuite`.
 import { Campaign, Crm, Ids, Job, Mailer, Segment, Storage, Workspaces } from "@rapport/core"
@@ -148,6 +149,48 @@ export const campaignsSuite = (test: Test): void => {
         )
         expect(skipped.length).toBe(2)
       }))
+
+    test("results count each sent mail opened once, by jobId or its messageId, only when its own contact opened it", () =>
+      Effect.gen(function* () {
+        const s = yield* store
+        const ws = Fixtures.freshWorkspaceId()
+        const ruleId = Ids.RuleId.make(`campaign:${randomUUID()}`)
+        const sentAt = at("2025-06-01T10:00:00.250Z")
+        const send = { type: "sendEmail" as const, template: Ids.TemplateId.make(randomUUID()) }
+        const contacts = Array.from({ length: 6 }, () => Ids.ContactId.make(randomUUID()))
+        const mail = (i: number, overrides: Partial<Job.Job>) =>
+          Fixtures.job(ws, { ruleId, contactId: contacts[i]!, action: send, idempotencyKey: `${ws}/${ruleId}/${contacts[i]}`, ...overrides })
+        const sent = (i: number) => mail(i, { status: "done", completedAt: sentAt, outcome: { to: `c${i}@example.com`, messageId: `<m${i}-${ws}@mail.example>` } })
+        const jobs = [
+          yield* sent(0), // opened three times by its messageId
+          yield* sent(1), // opened, named by its job id
+          yield* sent(2), // its messageId opened by contact 3
+          yield* sent(3), // contact 3 opens an unknown message and contact 2's
+          yield* mail(4, { status: "skipped", completedAt: sentAt, outcome: { reason: "no consent" } }), // never sent
+          yield* sent(5) // not opened
+        ]
+        // The same contact's mail of another rule, opened: not the campaign's.
+        const other = yield* Fixtures.job(ws, { contactId: contacts[5]!, action: send, status: "done", completedAt: sentAt, outcome: { messageId: `other-${ws}` } })
+        yield* s.jobs.insertMany([...jobs, other])
+        let n = 0
+        const open = (workspaceId: Ids.WorkspaceId, i: number, payload: Record<string, string>) =>
+          s.events.insert(Fixtures.storedEvent(workspaceId, contacts[i]!, `open-${ws}-${n++}`, { type: "email.opened", occurredAt: sentAt, payload }))
+        for (let k = 0; k < 3; k++) yield* open(ws, 0, { messageId: `<m0-${ws}@mail.example>` })
+        yield* open(ws, 1, { jobId: jobs[1]!.id })
+        yield* open(ws, 3, { messageId: `<m2-${ws}@mail.example>` })
+        yield* open(ws, 3, { messageId: `<unknown-${ws}@mail.example>` })
+        yield* open(ws, 4, { jobId: jobs[4]!.id })
+        yield* open(ws, 5, { jobId: other.id, messageId: `other-${ws}` })
+        yield* open(Fixtures.freshWorkspaceId(), 2, { jobId: jobs[2]!.id })
+        const results = yield* s.campaigns.results(ws, { ruleId, actionType: "sendEmail", goal: { event: "order.placed", withinMillis: 1000 } })
+        expect(results).toEqual({
+          byStatus: expect.arrayContaining([{ status: "done", count: 5 }, { status: "skipped", count: 1 }]),
+          converted: 0,
+          opened: 2
+        })
+        expect((yield* s.campaigns.results(ws, { ruleId, actionType: "sendEmail" })).opened).toBe(2)
+        expect((yield* s.campaigns.results(ws, { ruleId, actionType: "campaign" })).opened).toBe(0)
+      }))
   })
 
   describe("campaigns (services on this storage)", () => {
@@ -200,7 +243,7 @@ export const campaignsSuite = (test: Test): void => {
         // At 11 minutes 1 second, recipients 0 to 11 were due: two sent, ten without consent skipped.
         yield* TestClock.adjust("10 minutes")
         yield* runDue()
-        expect(yield* run(crm.campaigns.stats(created.id))).toEqual({ campaignId: created.id, status: "sent", queued: 1001, sent: 2, skipped: 10, pending: 989, failed: 0, converted: 0 })
+        expect(yield* run(crm.campaigns.stats(created.id))).toEqual({ campaignId: created.id, status: "sent", queued: 1001, sent: 2, skipped: 10, pending: 989, failed: 0, opened: 0, converted: 0 })
         const dueOf = (contactId: string) =>
           Effect.map(s.jobs.getByKey(ws, `${ws}/${ruleId}/${contactId}`), (job) => Option.map(job, (j) => (DateTime.toEpochMillis(j.dueAt) - start) / 60_000))
         expect(yield* Effect.forEach(consenting, dueOf)).toEqual([Option.some(0), Option.some(1), Option.some(599), Option.some(1000)])
@@ -239,6 +282,48 @@ export const campaignsSuite = (test: Test): void => {
         yield* run(crm.dispatcher.runDue())
         expect(yield* run(crm.campaigns.stats(created.id))).toMatchObject({ status: "cancelled", queued: 0, sent: 0, pending: 0, skipped: 0 })
         expect(yield* failure(run(crm.campaigns.send(created.id)))).toMatchObject({ _tag: "ValidationError" })
+      }))
+
+    test("stats count a mail opened once: opens emitted with the Mailer's messageId or reported by the provider, only by the mail's own contact", () =>
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const ws = Fixtures.freshWorkspaceId()
+        const mailer = Mailer.Mailer.of({ send: (mail) => Effect.succeed({ messageId: `<${mail.to.split("@")[0]}-${ws}@mail.example>` }) })
+        const run = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          effect.pipe(Workspaces.withWorkspace(ws), Effect.provideService(Mailer.MailSettings, settings), Effect.provideService(Mailer.Mailer, mailer))
+        const template = yield* run(crm.templates.create({ name: "Promo", purpose: "marketing", subject: "Hi", html: '<a href="{{ unsubscribeUrl }}">stop</a>' }))
+        const [ada, bob, cyd, dan] = yield* run(crm.contacts.createMany(["ada", "bob", "cyd", "dan"].map((n) => ({ email: `${n}@example.com`, tags: ["vip"] }))))
+        for (const c of [ada!, bob!, cyd!]) yield* run(crm.consent.grant(c.id))
+        const created = yield* run(crm.campaigns.create({ name: "Promo", templateId: template.id, audience: { condition: { path: "contact.tags", op: "contains", value: "vip" } } }))
+        yield* run(crm.campaigns.send(created.id))
+        for (let i = 0; i < 3; i++) yield* run(crm.dispatcher.runDue())
+        expect(yield* run(crm.campaigns.stats(created.id))).toMatchObject({ sent: 3, skipped: 1, opened: 0 })
+        // The job outcome shows the host the messageId it reports opens with.
+        const jobs = (yield* run(crm.dispatcher.jobs({ ruleId: `campaign:${created.id}`, status: "done" }))).items
+        expect(jobs.find((j) => j.contactId === ada!.id)?.outcome?.["messageId"]).toBe(`<ada-${ws}@mail.example>`)
+
+        // Ada's mail is opened twice (by the host's own tracking): one mail opened.
+        yield* run(crm.events.emit({ type: "email.opened", contactId: ada!.id, payload: { messageId: `<ada-${ws}@mail.example>` } }))
+        yield* run(crm.events.emit({ type: "email.opened", contactId: ada!.id, payload: { messageId: `<ada-${ws}@mail.example>` } }))
+        // Cyd forwards Ada's mail and opens it; dan (skipped: no consent) opens Ada's too; an unknown message is opened.
+        yield* run(crm.events.emit({ type: "email.opened", contactId: cyd!.id, payload: { messageId: `<ada-${ws}@mail.example>` } }))
+        yield* run(crm.events.emit({ type: "email.opened", contactId: dan!.id, payload: { messageId: `<ada-${ws}@mail.example>` } }))
+        yield* run(crm.events.emit({ type: "email.opened", contactId: cyd!.id, payload: { messageId: `<unknown-${ws}@mail.example>` } }))
+        expect(yield* run(crm.campaigns.stats(created.id))).toMatchObject({ sent: 3, opened: 1 })
+
+        // Bob's open comes from the provider's webhook, its message id without angle brackets: the
+        // mail's job is found and named.
+        const [report, nobody] = yield* run(
+          crm.consent.recordMailFeedback([
+            { id: `open-bob-${ws}`, type: "opened", email: "bob@example.com", provider: "brevo", messageId: `bob-${ws}@mail.example` },
+            { id: `open-x-${ws}`, type: "opened", email: "stranger@example.com", messageId: `<ada-${ws}@mail.example>` }
+          ])
+        )
+        expect(report).toMatchObject({ type: "opened", contactId: bob!.id, jobId: jobs.find((j) => j.contactId === bob!.id)?.id, ignored: null })
+        expect(nobody).toMatchObject({ contactId: null, ignored: "no contact has this address" })
+        expect(yield* run(crm.campaigns.stats(created.id))).toMatchObject({ sent: 3, opened: 2 })
+        // An open withdraws no consent (a complaint reported the same way would).
+        expect((yield* run(crm.consent.status(bob!.id))).purposes["marketing"]?.granted).toBe(true)
       }))
   })
 }

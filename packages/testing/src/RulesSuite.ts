@@ -3,7 +3,7 @@
 // same behaviour through the services. Registered by `storageSuite`; not a public entry point of
 // its own. Every claim and nextDue names the test's own workspace: the outbox is the one place
 // where storage looks across workspaces, and one database serves every test and every run.
-import { Consent, Crm, CrmEvent, Ids, Job, LifecycleDefinition, Rule, Storage, Workspaces } from "@rapport/core"
+import { Consent, Crm, CrmEvent, Ids, Job, LifecycleDefinition, Mailer, Rule, Storage, Workspaces } from "@rapport/core"
 import { describe, expect } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
+import { randomUUID } from "node:crypto"
 import { failure } from "./failures.js"
 import * as Fixtures from "./fixtures.js"
 
@@ -522,13 +523,51 @@ export const rulesSuite = (test: Test) => {
         ])
         const count = (rule: string, statuses: ReadonlyArray<Job.JobStatus> = ["done"], actionTypes: ReadonlyArray<string> = ["sendEmail"]) =>
           Effect.map(s.jobs.countByVariant(ws, { ruleId: ruleId(rule), statuses, actionTypes }), (rows) => byVariant(rows.filter((r) => r.count > 0)))
-        expect(yield* count("ab")).toEqual([{ variant: "A", count: 2 }, { variant: "B", count: 1 }])
-        expect(yield* count("plain")).toEqual([{ variant: null, count: 1 }])
+        expect(yield* count("ab")).toEqual([{ variant: "A", count: 2, opened: 0 }, { variant: "B", count: 1, opened: 0 }])
+        expect(yield* count("plain")).toEqual([{ variant: null, count: 1, opened: 0 }])
         expect(yield* count("none")).toEqual([])
-        expect(yield* count("ab", ["dead", "skipped"])).toEqual([{ variant: "B", count: 2 }])
-        expect(yield* count("ab", ["done"], ["sendEmail", "addTag"])).toEqual([{ variant: "A", count: 3 }, { variant: "B", count: 1 }])
+        expect(yield* count("ab", ["dead", "skipped"])).toEqual([{ variant: "B", count: 2, opened: 0 }])
+        expect(yield* count("ab", ["done"], ["sendEmail", "addTag"])).toEqual([{ variant: "A", count: 3, opened: 0 }, { variant: "B", count: 1, opened: 0 }])
         expect(yield* count("ab", [], ["sendEmail"])).toEqual([])
         expect(yield* s.jobs.countByVariant(Fixtures.freshWorkspaceId(), { ruleId: ruleId("ab"), statuses: ["done"], actionTypes: ["sendEmail"] })).toEqual([])
+      }))
+
+    test("countByVariant counts each done mail opened once, by jobId or its messageId, only when its own contact opened it, in its own variant", () =>
+      Effect.gen(function* () {
+        const s = yield* store
+        const ws = Fixtures.freshWorkspaceId()
+        const send = { type: "sendEmail" as const, template: templateId }
+        const [ada, bob, cyd, dan, eve] = Array.from({ length: 5 }, () => Ids.ContactId.make(randomUUID())) as [Ids.ContactId, Ids.ContactId, Ids.ContactId, Ids.ContactId, Ids.ContactId]
+        const mail = (contactId: Ids.ContactId, variant: string, status: Job.Job["status"], messageId: string | null) =>
+          Fixtures.job(ws, { ruleId: ruleId("ab"), variant, status, action: send, contactId, outcome: messageId === null ? { reason: "no consent" } : { to: "x@example.com", messageId } })
+        const a1 = yield* mail(ada, "A", "done", `<a1-${ws}@mail.example>`) // opened twice, by its messageId
+        const a2 = yield* mail(bob, "A", "done", `a2-${ws}`) // opened, named by its job id
+        const a3 = yield* mail(cyd, "A", "done", `a3-${ws}`) // its messageId opened by another contact; an unknown message opened by its own
+        const b1 = yield* mail(dan, "B", "done", `b1-${ws}`) // opened, in B
+        const b2 = yield* mail(eve, "B", "skipped", null) // never sent: an open naming it counts for nobody
+        yield* s.jobs.insertMany([a1, a2, a3, b1, b2])
+        let n = 0
+        const open = (workspaceId: Ids.WorkspaceId, contactId: Ids.ContactId, payload: Record<string, string>) =>
+          s.events.insert(Fixtures.storedEvent(workspaceId, contactId, `open-${ws}-${n++}`, { type: "email.opened", payload }))
+        yield* open(ws, ada, { messageId: a1.outcome!["messageId"] as string })
+        yield* open(ws, ada, { messageId: a1.outcome!["messageId"] as string, provider: "brevo" })
+        yield* open(ws, bob, { jobId: a2.id })
+        yield* open(ws, dan, { messageId: `a3-${ws}` })
+        yield* open(ws, cyd, { messageId: `unknown-${ws}` })
+        yield* open(ws, cyd, { jobId: `unknown-${ws}` })
+        yield* open(ws, dan, { jobId: b1.id })
+        yield* open(ws, eve, { jobId: b2.id })
+        // Another workspace's open of the same contact id and message changes nothing.
+        yield* open(Fixtures.freshWorkspaceId(), cyd, { jobId: a3.id, messageId: `a3-${ws}` })
+        // Another event type naming a mail is no open.
+        yield* s.events.insert(Fixtures.storedEvent(ws, cyd, `click-${ws}`, { type: "email.clicked", payload: { jobId: a3.id } }))
+        const count = (statuses: ReadonlyArray<Job.JobStatus>) =>
+          Effect.map(s.jobs.countByVariant(ws, { ruleId: ruleId("ab"), statuses, actionTypes: ["sendEmail"] }), byVariant)
+        expect(yield* count(["done"])).toEqual([{ variant: "A", count: 3, opened: 2 }, { variant: "B", count: 1, opened: 1 }])
+        expect(yield* count(["done", "skipped"])).toEqual([{ variant: "A", count: 3, opened: 2 }, { variant: "B", count: 2, opened: 1 }])
+        // cyd opens her own mail at last: A's opens go up by one.
+        yield* open(ws, cyd, { messageId: `a3-${ws}` })
+        expect(yield* count(["done"])).toEqual([{ variant: "A", count: 3, opened: 3 }, { variant: "B", count: 1, opened: 1 }])
       }))
 
     test("removeForContact removes only that contact's jobs in the workspace and returns how many", () =>
@@ -1175,6 +1214,42 @@ export const rulesSuite = (test: Test) => {
           converted: variantOf(contacts[0]!.id) === variant ? 1 : 0
         }))
         expect(byVariant(stats.variants).map(({ variant, fired, converted }) => ({ variant, fired, converted }))).toEqual(expected)
+      }))
+
+    test("stats count each variant's mails opened once, from opens of the mail's own contact naming its messageId", () =>
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        const { ws, run: inWorkspace } = fresh()
+        const mailer = Mailer.Mailer.of({ send: (mail) => Effect.succeed({ messageId: `<${mail.to.split("@")[0]}-${ws}@mail.example>` }) })
+        const run = <A, E, R>(effect: Effect.Effect<A, E, R>) => inWorkspace(Effect.provideService(effect, Mailer.Mailer, mailer))
+        yield* setNow("2025-06-02T09:00:00.000Z")
+        const template = yield* run(crm.templates.create({ name: "Welcome", purpose: "transactional", subject: "Welcome", text: "Hello" }))
+        const rule = yield* run(
+          crm.rules.create({
+            id: "ab-mail",
+            name: "A/B welcome",
+            on: "page.viewed",
+            variants: [{ key: "A", actions: [{ type: "sendEmail", template: template.id }] }, { key: "B", actions: [{ type: "sendEmail", template: template.id }] }],
+            limits: { oncePerContact: true }
+          })
+        )
+        const contacts = yield* Effect.forEach([0, 1, 2, 3, 4, 5, 6, 7], (i) => run(crm.contacts.create({ email: `v${i}@example.com` })))
+        for (const c of contacts) yield* run(crm.events.emit({ type: "page.viewed", contactId: c.id, payload: { url: "/" } }))
+        yield* crm.dispatcher.runDue({ workspaces: [ws] }).pipe(Effect.provideService(Mailer.Mailer, mailer))
+        const messageIdOf = (i: number) => `<v${i}-${ws}@mail.example>`
+        // Contact i opens its own mail i times (none, once, twice…); contact 0 opens contact 1's.
+        for (const [i, c] of contacts.entries()) {
+          for (let k = 0; k < i; k++) yield* run(crm.events.emit({ type: "email.opened", contactId: c.id, payload: { messageId: messageIdOf(i) } }))
+        }
+        yield* run(crm.events.emit({ type: "email.opened", contactId: contacts[0]!.id, payload: { messageId: messageIdOf(1) } }))
+        const variantOf = (id: string) => Rule.variantFor(rule, id)!.key
+        const stats = yield* run(crm.rules.stats("ab-mail"))
+        const expected = ["A", "B"].map((variant) => {
+          const members = contacts.filter((c) => variantOf(c.id) === variant)
+          return { variant, sent: members.length, opened: members.filter((c) => c.id !== contacts[0]!.id).length }
+        })
+        expect(byVariant(stats.variants).map(({ variant, sent, opened }) => ({ variant, sent, opened }))).toEqual(expected)
+        expect(stats.total).toMatchObject({ fired: 8, sent: 8, opened: 7 })
       }))
 
     test("a job that fails for good is dead-lettered with its error, and retry queues it again", () =>

@@ -110,6 +110,7 @@ describe("campaigns, on the virtual clock", () => {
         sent: 4,
         skipped: 3,
         failed: 0,
+        opened: 0,
         converted: 1
       })
       // A second campaign to the same segment is a new campaign: its own keys.

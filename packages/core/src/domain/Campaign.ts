@@ -174,8 +174,9 @@ export type CampaignListOptions = typeof CampaignListOptions.Encoded
 /**
  * A campaign's results, like a rule's: recipients queued, mails `sent`, mails `pending` (not due
  * yet or being retried), `skipped` (no consent, unsubscribed, bounced, over a cap, cancelled),
- * `failed` (dead-lettered), and recipients `converted`: who emitted the goal event within the
- * goal's window after their mail was sent (0 without a goal).
+ * `failed` (dead-lettered), mails `opened` (sent mails the host reported opened, each counted
+ * once: see `docs/campaigns.md`), and recipients `converted`: who emitted the goal event within
+ * the goal's window after their mail was sent (0 without a goal).
  *
  * @since 0.8.0
  * @category schemas
@@ -188,6 +189,9 @@ export const CampaignStats = Schema.Struct({
   sent: Schema.Number,
   skipped: Schema.Number,
   failed: Schema.Number,
+  opened: Schema.Number.annotations({
+    description: "Sent mails with at least one email.opened event of their contact naming them (payload jobId, or the messageId your Mailer returned)"
+  }),
   converted: Schema.Number
 }).annotations({ identifier: "CampaignStats" })
 

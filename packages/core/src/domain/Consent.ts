@@ -159,10 +159,11 @@ export class AddressHealth extends Schema.Class<AddressHealth>("AddressHealth")(
 }) {}
 
 /**
- * A bounce, a spam complaint or an unsubscription reported by the mail provider, as `consent.recordMailFeedback`
- * accepts it (the Brevo and Mailjet webhook mappers produce these). The contact is found by the
- * job whose `idempotencyKey` the provider echoes back (Mailjet's `CustomID`, Brevo's
- * `X-Mailin-custom`), else by the address. `id` makes the report idempotent (derived from the
+ * A bounce, a spam complaint, an unsubscription or an open reported by the mail provider, as
+ * `consent.recordMailFeedback` accepts it (the Brevo and Mailjet webhook mappers produce these).
+ * The contact is found by the job whose `idempotencyKey` the provider echoes back (Mailjet's
+ * `CustomID`, Brevo's `X-Mailin-custom`), else by the address; the mail's job by that key, else by
+ * `messageId` among the contact's sent mails. `id` makes the report idempotent (derived from the
  * provider's event id by the mappers).
  *
  * @since 0.7.0
@@ -171,10 +172,12 @@ export class AddressHealth extends Schema.Class<AddressHealth>("AddressHealth")(
 export const MailFeedback = Schema.Struct({
   id: Schema.optional(EventId),
   /**
-   * `bounced`, `complained` (marked as spam), or `unsubscribed` (through the provider's own
-   * unsubscribe link: every marketing purpose is withdrawn, as with Rapport's links).
+   * `bounced`, `complained` (marked as spam), `unsubscribed` (through the provider's own
+   * unsubscribe link: every marketing purpose is withdrawn, as with Rapport's links), or `opened`
+   * (since 0.8.0: recorded as an `email.opened` event naming the mail's job, which the rule and
+   * campaign stats count; it changes nothing else).
    */
-  type: Schema.Literal("bounced", "complained", "unsubscribed"),
+  type: Schema.Literal("bounced", "complained", "unsubscribed", "opened"),
   email: EmailFromString,
   /** Bounces: `hard` (the address does not exist or refuses mail for good) or `soft` (a full mailbox, a server down). Default `hard`. */
   kind: Schema.optional(Schema.Literal("hard", "soft")),
@@ -192,6 +195,16 @@ export const MailFeedback = Schema.Struct({
  * @category models
  */
 export type MailFeedback = typeof MailFeedback.Encoded
+
+/**
+ * The event type a mail-feedback report is recorded as: `mail.bounced`, `mail.complained`,
+ * `consent.unsubscribed` or `email.opened`.
+ *
+ * @since 0.8.0
+ * @category utils
+ */
+export const feedbackEventType = (type: MailFeedback["type"]): string =>
+  type === "unsubscribed" ? "consent.unsubscribed" : type === "opened" ? "email.opened" : `mail.${type}`
 
 /**
  * Whether marketing mail for a purpose may go to a contact with these records: consent granted

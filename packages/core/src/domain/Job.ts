@@ -207,7 +207,8 @@ export class Firing extends Schema.Class<Firing>("Firing")({
 
 /**
  * A rule's results per variant (`variant: null` without A/B): how often it fired, how many mails
- * it sent, how many firings converted.
+ * it sent, how many of those the host reported opened (each mail once: see `docs/rules.md`), how
+ * many firings converted.
  *
  * @since 0.7.0
  * @category schemas
@@ -216,6 +217,9 @@ export const VariantStats = Schema.Struct({
   variant: Schema.NullOr(Schema.String),
   fired: Schema.Number,
   sent: Schema.Number,
+  opened: Schema.Number.annotations({
+    description: "Sent mails with at least one email.opened event of their contact naming them (payload jobId, or the messageId your Mailer returned)"
+  }),
   converted: Schema.Number
 }).annotations({ identifier: "VariantStats" })
 

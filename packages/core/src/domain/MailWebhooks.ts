@@ -1,11 +1,12 @@
 /**
- * The built-in mappers from mail providers' webhook payloads to the bounces, complaints and
- * unsubscriptions `consent.recordMailFeedback` records: Brevo's transactional and marketing
- * webhooks (`hard_bounce`, `soft_bounce`, `blocked`, `invalid_email`, `spam`, `complaint`,
- * `unsubscribed`) and Mailjet's event API (`bounce` with `hard_bounce` true or false, `blocked`
- * for a recipient, `spam`, `unsub`), one event or a batch (an array). Other events (delivered,
- * opened, clicked…) are left out. Each report's id derives from the provider's message and event,
- * so a delivery sent again records nothing twice. The idempotency key Rapport sent the mail with
+ * The built-in mappers from mail providers' webhook payloads to the bounces, complaints,
+ * unsubscriptions and opens `consent.recordMailFeedback` records: Brevo's transactional and
+ * marketing webhooks (`hard_bounce`, `soft_bounce`, `blocked`, `invalid_email`, `spam`,
+ * `complaint`, `unsubscribed`, `opened`, `unique_opened`) and Mailjet's event API (`bounce` with
+ * `hard_bounce` true or false, `blocked` for a recipient, `spam`, `unsub`, `open`), one event or a
+ * batch (an array). Other events (delivered, clicked, Brevo's proxy opens…) are left out. Each
+ * report's id derives from the provider's message and event, so a delivery sent again records
+ * nothing twice. The idempotency key Rapport sent the mail with
  * is read from Brevo's `X-Mailin-custom` and Mailjet's `CustomID` when the host's mailer set them.
  *
  * @since 0.7.0
@@ -88,13 +89,20 @@ const BREVO: Readonly<Record<string, { readonly type: MailFeedback["type"]; read
   spam: { type: "complained" },
   complaint: { type: "complained" },
   unsubscribed: { type: "unsubscribed" },
-  unsubscribe: { type: "unsubscribed" }
+  unsubscribe: { type: "unsubscribed" },
+  // `unique_opened` is the first open of a `opened` series: the stats count a mail once either way.
+  // `proxy_open` and `unique_proxy_open` are left out: a privacy proxy (Apple Mail Privacy
+  // Protection) fetched the mail's images, which says nothing of whether anyone read it.
+  opened: { type: "opened" },
+  unique_opened: { type: "opened" }
 }
 
 /**
  * Brevo's webhooks (transactional or marketing): one event object, or an array when batching is
  * on. `hard_bounce`, `blocked` and `invalid_email` are hard bounces, `soft_bounce` a soft one,
- * `spam`/`complaint` a complaint, `unsubscribed` an unsubscription; other events are left out.
+ * `spam`/`complaint` a complaint, `unsubscribed` an unsubscription, `opened` and `unique_opened`
+ * (since 0.8.0) an open of the mail named by `message-id`; other events, proxy opens among them,
+ * are left out.
  *
  * @since 0.7.0
  * @category constructors
@@ -126,7 +134,8 @@ export const brevo = (payload: unknown): MappedFeedback =>
  * Mailjet's event API: one event object, or an array (Mailjet groups events when asked to).
  * `bounce` is hard or soft after `hard_bounce`; `blocked` counts as a hard bounce when
  * `error_related_to` is `recipient` (a content or domain block is not the address's fault and is
- * left out); `spam` is a complaint, `unsub` an unsubscription; other events are left out.
+ * left out); `spam` is a complaint, `unsub` an unsubscription, `open` (since 0.8.0) an open of the
+ * mail named by `Message_GUID`; other events are left out.
  *
  * @since 0.7.0
  * @category constructors
@@ -139,6 +148,7 @@ export const mailjet = (payload: unknown): MappedFeedback =>
     else if (event === "blocked") mapped = text(item["error_related_to"]) === "recipient" ? { type: "bounced", kind: "hard" } : undefined
     else if (event === "spam") mapped = { type: "complained" }
     else if (event === "unsub") mapped = { type: "unsubscribed" }
+    else if (event === "open") mapped = { type: "opened" }
     if (mapped === undefined) return "skip"
     const email = validEmail(item["email"])
     if (email === undefined) return { path: ["email"], message: `a Mailjet ${event} event needs the recipient's email address` }

@@ -199,6 +199,8 @@ export interface RuleVariantRow {
   readonly variant: string | null
   readonly fired: number
   readonly sent: number
+  /** Of the done ones among the sent, those reported opened (as `jobs.countByVariant` counts them). */
+  readonly opened: number
   readonly converted: number
   /** converted ÷ fired; `null` before the variant fired. */
   readonly conversionRate: number | null

@@ -867,12 +867,14 @@ export interface JobRepository {
   /**
    * How many of a rule's jobs in one of `statuses`, whose action is of one of `actionTypes`, there
    * are per variant (variants without any left out). Replaces `sentByVariant` (0.5.0): what counts
-   * as sent is the caller's.
+   * as sent is the caller's. `opened` (since 0.8.0): of those, the done ones the host reported
+   * opened — an `email.opened` event of the job's contact whose payload's `jobId` is the job's id
+   * or whose `messageId` is the one in the job's outcome; each job counts once.
    */
   readonly countByVariant: (
     workspaceId: WorkspaceId,
     query: { readonly ruleId: RuleId; readonly statuses: ReadonlyArray<JobStatus>; readonly actionTypes: ReadonlyArray<string> }
-  ) => Effect.Effect<ReadonlyArray<{ readonly variant: string | null; readonly count: number }>, StorageError>
+  ) => Effect.Effect<ReadonlyArray<{ readonly variant: string | null; readonly count: number; readonly opened: number }>, StorageError>
   /** Deletes a contact's jobs (the contact is being erased). */
   readonly removeForContact: (workspaceId: WorkspaceId, contactId: ContactId) => Effect.Effect<number, StorageError>
 }
@@ -1205,7 +1207,8 @@ export interface CampaignRepository {
   /**
    * The jobs of `ruleId` running `actionType`, counted by status; and of the done ones, how many
    * contacts emitted `goal.event` within `goal.withinMillis` after their job completed (0 without
-   * a goal). One statement.
+   * a goal), and how many were reported opened (`opened`, since 0.8.0: counted as in
+   * `jobs.countByVariant`). One statement.
    */
   readonly results: (
     workspaceId: WorkspaceId,
@@ -1214,7 +1217,10 @@ export interface CampaignRepository {
       readonly actionType: string
       readonly goal?: { readonly event: string; readonly withinMillis: number } | undefined
     }
-  ) => Effect.Effect<{ readonly byStatus: ReadonlyArray<{ readonly status: JobStatus; readonly count: number }>; readonly converted: number }, StorageError>
+  ) => Effect.Effect<
+    { readonly byStatus: ReadonlyArray<{ readonly status: JobStatus; readonly count: number }>; readonly converted: number; readonly opened: number },
+    StorageError
+  >
 }
 
 /**

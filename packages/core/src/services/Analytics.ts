@@ -352,6 +352,8 @@ export const RuleVariantFigures = Schema.Struct({
   fired: Schema.Int,
   /** Mails of the variant sent (sendEmail jobs done). */
   sent: Schema.Int,
+  /** Sent mails the host reported opened, each once (an `email.opened` event of the mail's contact naming its `jobId` or `messageId`). */
+  opened: Schema.Int.annotations({ description: "Sent mails with at least one email.opened event of their contact naming them (payload jobId, or the messageId your Mailer returned)" }),
   converted: Schema.Int,
   conversionRate: Ratio("converted / fired; null before the variant fired")
 }).annotations({ identifier: "RuleVariantFigures" })
@@ -559,7 +561,7 @@ export class Analytics extends Effect.Service<Analytics>()("@rapport/core/Analyt
       } satisfies AvatarReport
     })
 
-    /** Every rule's firings, mails sent and conversions per variant, in one query. */
+    /** Every rule's firings, mails sent and opened, and conversions per variant, in one query. */
     const rules = Effect.fn("Analytics.rules")(function* () {
       const workspace = yield* readWorkspace(storage)
       // A rule's mail counts as sent once its sendEmail job is done (as `rules.stats` counts it).

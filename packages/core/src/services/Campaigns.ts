@@ -225,8 +225,9 @@ export class Campaigns extends Effect.Service<Campaigns>()("@rapport/core/Campai
 
     /**
      * The campaign's results: recipients queued, mails sent, pending, skipped (no consent,
-     * unsubscribed, bounced, over a cap, cancelled) and failed, and recipients converted (the
-     * goal event within its window after their mail was sent), computed by the database.
+     * unsubscribed, bounced, over a cap, cancelled) and failed, mails the host reported opened,
+     * and recipients converted (the goal event within its window after their mail was sent),
+     * computed by the database.
      */
     const stats = Effect.fn("Campaigns.stats")(function* (campaignId: string) {
       const campaign = yield* find(yield* CurrentWorkspace, yield* decodeId(campaignId))
@@ -244,6 +245,7 @@ export class Campaigns extends Effect.Service<Campaigns>()("@rapport/core/Campai
         sent: count("done"),
         skipped: count("skipped"),
         failed: count("dead"),
+        opened: results.opened,
         converted: results.converted
       }
       return answer
@@ -262,7 +264,7 @@ export class Campaigns extends Effect.Service<Campaigns>()("@rapport/core/Campai
       send,
       /** Cancels the campaign: nothing more is queued or sent. */
       cancel,
-      /** Sent, pending, skipped, failed and converted recipients. */
+      /** Sent, pending, skipped, failed, opened and converted recipients. */
       stats
     } as const
   })

@@ -25,6 +25,7 @@ import {
   ConsentStatus,
   defaultPurpose,
   everyPurpose,
+  feedbackEventType,
   MailFeedback,
   Purpose,
   type ProofInput as ProofInputType,
@@ -137,7 +138,7 @@ export interface ConfirmationResult {
  * @category schemas
  */
 export const MailFeedbackResult = Schema.Struct({
-  type: Schema.Literal("bounced", "complained", "unsubscribed"),
+  type: Schema.Literal("bounced", "complained", "unsubscribed", "opened"),
   /** The address, in its key form (lower case). */
   email: Schema.String,
   /** Bounces: `hard` or `soft`; null for complaints and unsubscriptions. */
@@ -697,10 +698,11 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
      * Records what mail providers report: bounces (`hard`: the address stops receiving marketing
      * mail, transactional mail still goes; `soft`: counted), spam complaints and unsubscriptions
      * through the provider's own link (consent to all marketing mail is withdrawn, as with
-     * Rapport's unsubscribe links). Each report becomes a `mail.bounced`, `mail.complained` or
-     * `consent.unsubscribed` event on the contact's timeline, which rules can react to. The contact is
-     * the one of the job whose idempotency key the provider echoed back, else the one holding the
-     * address; a report for an address no contact has is ignored (nothing is stored). A report
+     * Rapport's unsubscribe links), and opens (recorded only, naming the mail's job as `jobId` for
+     * the rule and campaign stats). Each report becomes a `mail.bounced`, `mail.complained`,
+     * `consent.unsubscribed` or `email.opened` event on the contact's timeline, which rules can react
+     * to. The contact is the one of the job whose idempotency key the provider echoed back, else the
+     * one holding the address; a report for an address no contact has is ignored (nothing is stored). A report
      * whose `id` was recorded before is a duplicate and changes nothing. One transaction for all.
      */
     const recordMailFeedback = Effect.fn("Consents.recordMailFeedback")(function* (input: MailFeedback | ReadonlyArray<MailFeedback>) {
@@ -728,7 +730,8 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
               results.push({ ...base, ignored: "no contact has this address" })
               continue
             }
-            const eventId = item.id ?? EventId.make(`${item.type === "unsubscribed" ? "consent.unsubscribed" : `mail.${item.type}`}:${yield* ids.next}`)
+            const eventType = feedbackEventType(item.type)
+            const eventId = item.id ?? EventId.make(`${eventType}:${yield* ids.next}`)
             if (Option.isSome(yield* storage.events.get(workspace.id, eventId))) {
               results.push({ ...base, contactId: contact.id, eventId, duplicate: true })
               continue
@@ -737,8 +740,9 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
             const now = yield* DateTime.now
             const occurredAt = item.occurredAt ?? now
             const matched = Option.isSome(job) && job.value.contactId === contact.id ? job.value : undefined
+            // An open says nothing of the address's health or the contact's consent: only its event is recorded.
             const health =
-              item.type === "unsubscribed"
+              item.type === "unsubscribed" || item.type === "opened"
                 ? undefined
                 : yield* storage.addressHealth.report(
                     workspace.id,
@@ -746,7 +750,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
                     kind === "hard" ? { kind: "hard", at: occurredAt, reason: item.reason ?? null } : kind === "soft" ? { kind: "soft", at: occurredAt } : { kind: "complaint", at: occurredAt }
                   )
             const provider = item.provider === undefined ? "" : `:${item.provider}`
-            if (item.type !== "bounced") {
+            if (item.type === "complained" || item.type === "unsubscribed") {
               // A complaint or an unsubscription withdraws every marketing purpose, as Rapport's
               // unsubscribe links do, recorded now.
               yield* storage.consents.put(
@@ -763,7 +767,7 @@ export class Consents extends Effect.Service<Consents>()("@rapport/core/Consents
             const event = new StoredEvent({
               id: eventId,
               workspaceId: workspace.id,
-              type: item.type === "unsubscribed" ? "consent.unsubscribed" : `mail.${item.type}`,
+              type: eventType,
               contactId: contact.id,
               occurredAt,
               receivedAt: now,

@@ -30,6 +30,7 @@ import {
 } from "../domain/InboundWebhook.js"
 import * as ShopWebhooks from "../domain/ShopWebhooks.js"
 import * as MailWebhooks from "../domain/MailWebhooks.js"
+import { feedbackEventType } from "../domain/Consent.js"
 import { ContactId, EventId } from "../domain/Ids.js"
 import { Consents } from "./Consents.js"
 import * as WebhookSignature from "../domain/WebhookSignature.js"
@@ -284,7 +285,7 @@ export class InboundWebhooks extends Effect.Service<InboundWebhooks>()("@rapport
       })
 
       const mapper = options?.mappers?.[config.source]
-      // A mail provider's bounces, complaints and unsubscriptions: recorded with what they change.
+      // A mail provider's bounces, complaints, unsubscriptions and opens: recorded with what they change.
       if (mapper === undefined && WebhookSignature.isTokenProvider(config.provider)) {
         const feedback = yield* Either.match(config.provider === "brevo" ? MailWebhooks.brevo(payload) : MailWebhooks.mailjet(payload), {
           onLeft: (issues) => Effect.fail(mappingError(issues)),
@@ -300,7 +301,7 @@ export class InboundWebhooks extends Effect.Service<InboundWebhooks>()("@rapport
               yield* storage.webhookReceipts.prune(config.workspaceId, config.source, DateTime.subtract(now, { days: RECEIPT_RETENTION_DAYS }))
               const results = yield* consents.recordMailFeedback(feedback)
               const events = results.flatMap((r) =>
-                r.eventId === null ? [] : [{ id: EventId.make(r.eventId), type: r.type === "unsubscribed" ? "consent.unsubscribed" : `mail.${r.type}`, contactId: r.contactId === null ? null : ContactId.make(r.contactId), duplicate: r.duplicate }]
+                r.eventId === null ? [] : [{ id: EventId.make(r.eventId), type: feedbackEventType(r.type), contactId: r.contactId === null ? null : ContactId.make(r.contactId), duplicate: r.duplicate }]
               )
               return receiptOf(config.source, webhookId, { events, ignored: events.length === 0 })
             })

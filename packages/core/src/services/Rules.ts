@@ -80,7 +80,7 @@ export const RuleStats = Schema.Struct({
     })
   ),
   total: VariantStats
-}).annotations({ identifier: "RuleStats", description: "Sends and conversions per variant, and in total" })
+}).annotations({ identifier: "RuleStats", description: "Sends, opens and conversions per variant, and in total" })
 
 /**
  * A rule's results: per variant (one `null` variant without A/B) and overall.
@@ -302,7 +302,7 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
       return rules.filter((r) => (query.on === undefined || r.on === query.on) && (query.enabled === undefined || r.enabled === query.enabled))
     })
 
-    /** How often the rule fired, sent mail and converted, per variant and overall. */
+    /** How often the rule fired, sent mail, had its mail opened and converted, per variant and overall. */
     const stats = Effect.fn("Rules.stats")(function* (ruleId: string) {
       const id = yield* decodeRuleId(ruleId)
       const workspaceId = (yield* readWorkspace(storage)).id
@@ -317,14 +317,13 @@ export class Rules extends Effect.Service<Rules>()("@rapport/core/Rules", {
         const f = firings.find((x) => x.variant === variant)
         const fired = f?.fired ?? 0
         const converted = f?.converted ?? 0
-        return { variant, fired, sent: sent.find((x) => x.variant === variant)?.count ?? 0, converted, conversionRate: rate(converted, fired) }
+        const mails = sent.find((x) => x.variant === variant)
+        return { variant, fired, sent: mails?.count ?? 0, opened: mails?.opened ?? 0, converted, conversionRate: rate(converted, fired) }
       })
-      const total = variants.reduce((t, v) => ({ variant: null, fired: t.fired + v.fired, sent: t.sent + v.sent, converted: t.converted + v.converted }), {
-        variant: null,
-        fired: 0,
-        sent: 0,
-        converted: 0
-      } as VariantStats)
+      const total = variants.reduce(
+        (t, v) => ({ variant: null, fired: t.fired + v.fired, sent: t.sent + v.sent, opened: t.opened + v.opened, converted: t.converted + v.converted }),
+        { variant: null, fired: 0, sent: 0, opened: 0, converted: 0 } as VariantStats
+      )
       return { ruleId: id, variants, total } satisfies RuleStats
     })
 

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Bool, Int, Text } from "./columns.js"
+import { openedFragment } from "./opens.js"
 import { orStorage } from "./statements.js"
 import { makeTables } from "./tables.js"
 
@@ -89,6 +90,7 @@ const RuleRow = Schema.Struct({
   variant: Text,
   fired: Int,
   sent: Int,
+  opened: Int,
   converted: Int,
   conversionRate: renamed(NullableNum, "conversion_rate")
 })
@@ -336,13 +338,15 @@ export const makeAnalytics = (sql: SqlClient.SqlClient, instant: (value: DateTim
             FROM rapport_rule_firings WHERE workspace_id = ${ws} GROUP BY rule_id, variant
           ),
           s AS (
-            SELECT rule_id, variant, COUNT(*) AS sent FROM rapport_jobs
-            WHERE workspace_id = ${ws} AND ${among("status", q.sentStatuses)} AND ${among("action_type", q.sentActionTypes)}
-            GROUP BY rule_id, variant
+            SELECT j.rule_id, j.variant, COUNT(*) AS sent,
+                   SUM(CASE WHEN j.status = 'done' AND ${openedFragment(sql)} THEN 1 ELSE 0 END) AS opened
+            FROM rapport_jobs j
+            WHERE j.workspace_id = ${ws} AND ${among("j.status", q.sentStatuses)} AND ${among("j.action_type", q.sentActionTypes)}
+            GROUP BY j.rule_id, j.variant
           ),
           k AS (SELECT rule_id, variant FROM f UNION SELECT rule_id, variant FROM s)
           SELECT r.id AS rule_id, r.name, r.enabled, k.variant,
-                 COALESCE(f.fired, 0) AS fired, COALESCE(s.sent, 0) AS sent, COALESCE(f.converted, 0) AS converted,
+                 COALESCE(f.fired, 0) AS fired, COALESCE(s.sent, 0) AS sent, COALESCE(s.opened, 0) AS opened, COALESCE(f.converted, 0) AS converted,
                  CASE WHEN COALESCE(f.fired, 0) = 0 THEN NULL ELSE CAST(f.converted AS DOUBLE PRECISION) / f.fired END AS conversion_rate
           FROM rapport_rules r
           LEFT JOIN k ON k.rule_id = r.id

@@ -8,6 +8,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Instant, Int, Json, Text } from "./columns.js"
+import { openedFragment } from "./opens.js"
 import { rowOf } from "./rows.js"
 import { onKeyTaken } from "./statements.js"
 import { makeTables } from "./tables.js"
@@ -82,7 +83,7 @@ const CampaignRow = rowOf(
   })
 )
 
-const ResultRow = Schema.Struct({ status: Schema.String, n: Int, converted: Schema.NullOr(Int) })
+const ResultRow = Schema.Struct({ status: Schema.String, n: Int, converted: Schema.NullOr(Int), opened: Schema.NullOr(Int) })
 const JobStatus = Schema.Literal("pending", "running", "done", "skipped", "dead")
 
 export const makeCampaigns = (sql: SqlClient.SqlClient, instant: (value: DateTime.Utc) => Statement.Fragment): Storage.CampaignRepository => {
@@ -118,8 +119,8 @@ export const makeCampaigns = (sql: SqlClient.SqlClient, instant: (value: DateTim
     results: (ws, q) =>
       Effect.map(
         all(ResultRow)(
-          // Through rapport_jobs_rule (workspace_id, rule_id, status); each done job's goal event is
-          // looked up on rapport_events_contact (workspace_id, contact_id, type, occurred_at).
+          // Through rapport_jobs_rule (workspace_id, rule_id, status); each done job's goal event and
+          // opens are looked up on rapport_events_contact (workspace_id, contact_id, type, occurred_at).
           sql`SELECT j.status AS status, COUNT(*) AS n, ${
             q.goal === undefined
               ? sql`0`
@@ -128,14 +129,16 @@ export const makeCampaigns = (sql: SqlClient.SqlClient, instant: (value: DateTim
                   WHERE e.workspace_id = j.workspace_id AND e.contact_id = j.contact_id AND e.type = ${q.goal.event}
                     AND e.occurred_at >= j.completed_at AND e.occurred_at <= ${goalEnd(q.goal.withinMillis)}
                 ) THEN 1 ELSE 0 END)`
-          } AS converted
+          } AS converted,
+          SUM(CASE WHEN j.status = 'done' AND ${openedFragment(sql)} THEN 1 ELSE 0 END) AS opened
               FROM rapport_jobs j
               WHERE j.workspace_id = ${ws} AND j.rule_id = ${q.ruleId} AND j.action_type = ${q.actionType}
               GROUP BY j.status`
         ),
         (rows) => ({
           byStatus: rows.flatMap((r) => (Schema.is(JobStatus)(r.status) ? [{ status: r.status, count: r.n }] : [])),
-          converted: rows.reduce((n, r) => n + (r.converted ?? 0), 0)
+          converted: rows.reduce((n, r) => n + (r.converted ?? 0), 0),
+          opened: rows.reduce((n, r) => n + (r.opened ?? 0), 0)
         })
       )
   }

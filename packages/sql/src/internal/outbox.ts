@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ConsentRow, CountRow, encoderOf, FiringRow, JobRow, MaybeAtRow, RuleRow, VariantCountRow } from "./rows.js"
+import { openedFragment } from "./opens.js"
 import { insertChunks, onKeyTaken, orStorage } from "./statements.js"
 import { makeTables } from "./tables.js"
 
@@ -195,10 +196,13 @@ export const makeOutbox = (sql: SqlClient.SqlClient, instant: (value: DateTime.U
         ? Effect.succeed([])
         : Effect.map(
             all(VariantCountRow)(
-              sql`SELECT variant, COUNT(*) AS n FROM rapport_jobs WHERE workspace_id = ${ws} AND rule_id = ${q.ruleId}
-                  AND ${sql.in("status", q.statuses)} AND ${sql.in("action_type", q.actionTypes)} GROUP BY variant`
+              // The opens ride along in the same statement: only a done mail has a messageId to match.
+              sql`SELECT j.variant AS variant, COUNT(*) AS n,
+                         SUM(CASE WHEN j.status = 'done' AND ${openedFragment(sql)} THEN 1 ELSE 0 END) AS opened
+                  FROM rapport_jobs j WHERE j.workspace_id = ${ws} AND j.rule_id = ${q.ruleId}
+                  AND ${sql.in("j.status", q.statuses)} AND ${sql.in("j.action_type", q.actionTypes)} GROUP BY j.variant`
             ),
-            (rows) => rows.map((r) => ({ variant: r.variant, count: r.n }))
+            (rows) => rows.map((r) => ({ variant: r.variant, count: r.n, opened: r.opened ?? 0 }))
           ),
     removeForContact: (ws, contactId) => affected(sql`DELETE FROM rapport_jobs WHERE workspace_id = ${ws} AND contact_id = ${contactId} RETURNING id`)
   }

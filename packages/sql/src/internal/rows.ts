@@ -975,5 +975,5 @@ export const AddressHealthRow = rowOf(
 )
 
 /** Per-variant counts of a rule. */
-export const VariantCountRow = Schema.Struct({ variant: Text, n: Int, converted: Schema.optional(Int) })
+export const VariantCountRow = Schema.Struct({ variant: Text, n: Int, converted: Schema.optional(Int), opened: Schema.optional(Schema.NullOr(Int)) })
 export const MaybeAtRow = Schema.Struct({ at: Schema.NullOr(Schema.compose(Instant, Schema.DateTimeUtc)) })
