@@ -1,2 +1,0 @@
-// One vitest run covers every package and example; each project keeps its own vitest.config.ts.
-export default ["packages/*", "examples/*"]
