@@ -8,5 +8,7 @@ export default defineConfig({
   dts: false,
   sourcemap: true,
   clean: true,
-  target: "node20"
+  target: "node20",
+  // `import.meta.url` in the CJS build (the dashboard finds Chart.js beside its own module).
+  shims: true
 })

@@ -25,3 +25,4 @@ export {
 } from "./Handler.js"
 export type { MountedRequest } from "./internal/node.js"
 export { type Access, adminOnly, type Authenticate, type Authorize, authorizeByRole, type Caller, type Resource, type RoleName, roleWrites } from "./Auth.js"
+export { type DashboardLocale, rapportDashboard, type RapportDashboardOptions } from "./dashboard/Dashboard.js"

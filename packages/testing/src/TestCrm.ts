@@ -27,7 +27,7 @@ import {
   type Webhooks
 } from "@rapport/core"
 import { memoryStorage } from "@rapport/sqlite"
-import * as Clock from "effect/Clock"
+import { manualClock } from "./ManualClock.js"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -114,37 +114,6 @@ export interface TestCrm extends CrmClient {
 
 const DEFAULT_START = "2025-01-06T09:00:00.000Z"
 
-/** A clock whose time moves only when told; sleepers wake when it passes their deadline. */
-const virtualClock = (startMs: number) => {
-  let now = startMs
-  const sleepers: Array<{ readonly at: number; readonly wake: () => void }> = []
-  const clock: Clock.Clock = {
-    [Clock.ClockTypeId]: Clock.ClockTypeId,
-    unsafeCurrentTimeMillis: () => now,
-    currentTimeMillis: Effect.sync(() => now),
-    unsafeCurrentTimeNanos: () => BigInt(now) * 1_000_000n,
-    currentTimeNanos: Effect.sync(() => BigInt(now) * 1_000_000n),
-    sleep: (duration) =>
-      Effect.async<void>((resume) => {
-        const sleeper = { at: now + Duration.toMillis(duration), wake: () => resume(Effect.void) }
-        if (sleeper.at <= now) return resume(Effect.void)
-        sleepers.push(sleeper)
-        return Effect.sync(() => {
-          const i = sleepers.indexOf(sleeper)
-          if (i >= 0) sleepers.splice(i, 1)
-        })
-      })
-  }
-  const set = (to: number) => {
-    now = Math.max(now, to)
-    for (const sleeper of sleepers.filter((s) => s.at <= now)) {
-      sleepers.splice(sleepers.indexOf(sleeper), 1)
-      sleeper.wake()
-    }
-  }
-  return { clock, now: () => now, set }
-}
-
 const toMillis = (instant: string | Date) => {
   const ms = instant instanceof Date ? instant.getTime() : Date.parse(instant)
   if (Number.isNaN(ms)) throw new Error(`not an instant: ${String(instant)}`)
@@ -168,9 +137,9 @@ const add = (a: DispatchReport, b: DispatchReport): DispatchReport => ({
  * @category constructors
  */
 export const createTestCrm = async (options: TestCrmOptions = {}): Promise<TestCrm> => {
-  const time = virtualClock(toMillis(options.start ?? DEFAULT_START))
+  const time = manualClock(options.start ?? DEFAULT_START)
   const attempts: Array<SentMail> = []
-  const record = (mail: Mailer.OutgoingMail) => Effect.sync(() => void attempts.push({ ...mail, sentAt: new Date(time.now()).toISOString() }))
+  const record = (mail: Mailer.OutgoingMail) => Effect.sync(() => void attempts.push({ ...mail, sentAt: time.now() }))
   const given = options.mailer
   const mailer =
     given === undefined
@@ -187,7 +156,7 @@ export const createTestCrm = async (options: TestCrmOptions = {}): Promise<TestC
               Effect.map(Mailer.Mailer, (inner) => Mailer.Mailer.of({ send: (mail) => Effect.zipRight(record(mail), inner.send(mail)) }))
             ).pipe(Layer.provide(given.layer))
           }
-        : { send: async (mail: Mailer.OutgoingMail) => (attempts.push({ ...mail, sentAt: new Date(time.now()).toISOString() }), given.send(mail)) }
+        : { send: async (mail: Mailer.OutgoingMail) => (attempts.push({ ...mail, sentAt: time.now() }), given.send(mail)) }
   const crm = await createCrm({
     storage: memoryStorage(),
     mailer,
@@ -209,16 +178,16 @@ export const createTestCrm = async (options: TestCrmOptions = {}): Promise<TestC
     for (;;) {
       const next = await crm.dispatcher.nextDue(everywhere)
       if (next === null || Date.parse(next) > target) break
-      time.set(Date.parse(next))
+      time.advanceTo(next)
       report = add(report, await crm.dispatcher.runDue(everywhere))
     }
-    time.set(target)
+    time.advanceTo(new Date(target))
     return add(report, await crm.dispatcher.runDue(everywhere))
   }
 
   const clock: VirtualClock = {
-    now: () => new Date(time.now()).toISOString(),
-    advance: (duration) => runUntil(time.now() + Duration.toMillis(Duration.decode(duration))),
+    now: () => time.now(),
+    advance: (duration) => runUntil(Date.parse(time.now()) + Duration.toMillis(Duration.decode(duration))),
     advanceTo: (instant) => runUntil(toMillis(instant))
   }
   const unique = () => {

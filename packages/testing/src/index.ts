@@ -10,6 +10,8 @@
 export * as Arbitraries from "./Arbitraries.js"
 /** @since 0.1.0 */
 export * as Fixtures from "./fixtures.js"
+/** @since 0.9.0 */
+export { type ManualClock, manualClock } from "./ManualClock.js"
 
 export {
   /**
@@ -40,3 +42,24 @@ export {
    */
   type VirtualClock
 } from "./TestCrm.js"
+
+export {
+  /**
+   * Fills a workspace with a year of deterministic demo data (French and English contacts,
+   * channels with spend, orders with costs, deals with a floor, tasks, an A/B rule, a segment).
+   *
+   * @since 0.9.0
+   * @category constructors
+   */
+  seedDemoData,
+  /**
+   * @since 0.9.0
+   * @category models
+   */
+  type DemoDataOptions,
+  /**
+   * @since 0.9.0
+   * @category models
+   */
+  type DemoDataSummary
+} from "./DemoData.js"

@@ -31,7 +31,7 @@ import { jsonPointer, problem, type Problem } from "../Problem.js"
 import { basePath, currentCaller, NodeRequest } from "../internal/context.js"
 import { json, page } from "../internal/http.js"
 import { apiOf, Authorized, type GroupHandlers, NotFoundResponse, queryOf, route } from "../internal/routes.js"
-import { readUpload, tooLarge } from "../internal/upload.js"
+import { extensionOf, MAX_FIELD_SIZE, multipartType, readUpload, tooLarge } from "../internal/upload.js"
 
 /**
  * How uploads are received: the largest file (default 50 MiB; a larger one is refused with 413
@@ -54,9 +54,6 @@ export interface ImportUploadSettings {
 export class ImportUploads extends Context.Reference<ImportUploads>()("@rapport/express/ImportUploads", {
   defaultValue: (): ImportUploadSettings => ({ maxFileSize: 50 * 1024 * 1024, directory: undefined })
 }) {}
-
-// The form's text fields: only `options`, a JSON object, far below this.
-const MAX_FIELD_SIZE = 64 * 1024
 
 const ImportPath = Schema.Struct({ importId: ImportRun.ImportId })
 
@@ -105,14 +102,6 @@ export const group = HttpApiGroup.make("imports")
       .annotateContext(route("imports.get"))
   )
   .middleware(Authorized)
-
-const multipartType = /^multipart\/form-data\s*;/i
-
-// The client's extension, when it is a plain one: the importer tells the format from it.
-const extensionOf = (name: string | undefined): string => {
-  const match = name === undefined ? null : /\.([A-Za-z0-9]{1,10})$/.exec(name)
-  return match === null ? "" : `.${match[1]!.toLowerCase()}`
-}
 
 /** The `options` field, parsed and checked by the importer's own rules; pointers start at /options. */
 const parseOptions = (text: string): Either.Either<ImportOptions, Problem> => {

@@ -11,6 +11,18 @@ import * as Multipasta from "multipasta"
 import * as Effect from "effect/Effect"
 import { type InputError, jsonPointer, Problem, problem } from "../Problem.js"
 
+/** A multipart/form-data content type (the boundary follows). */
+export const multipartType = /^multipart\/form-data\s*;/i
+
+/** The largest text field of an upload form (the API's only one is `options`, a JSON object far below it). */
+export const MAX_FIELD_SIZE = 64 * 1024
+
+/** The client's file extension, when it is a plain one (the importer tells the format from it), or "". */
+export const extensionOf = (name: string | undefined): string => {
+  const match = name === undefined ? null : /\.([A-Za-z0-9]{1,10})$/.exec(name)
+  return match === null ? "" : `.${match[1]!.toLowerCase()}`
+}
+
 /** What was received: the file (where it was written, the name the client gave it, its size) and the text fields. */
 export interface Upload {
   readonly file: { readonly path: string; readonly name: string | undefined; readonly size: number } | undefined
