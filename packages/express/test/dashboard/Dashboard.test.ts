@@ -71,6 +71,10 @@ beforeAll(async () => {
   await a.dispatcher.runDue()
   const [dead] = (await a.dispatcher.jobs({ status: "dead" })).items
   if (dead === undefined) throw new Error("the seed made no dead job")
+  // Adèle opens her welcome mail twice: one mail opened.
+  const [sentToAda] = (await a.dispatcher.jobs({ status: "done" })).items.filter((j) => j.contactId === ada.id)
+  if (sentToAda === undefined) throw new Error("the seed sent Adèle no mail")
+  for (const n of [1, 2]) await a.events.emit({ id: `open-${n}`, type: "email.opened", contactId: ada.id, payload: { jobId: sentToAda.id } })
   // Another workspace, with a contact the first must never see.
   await crm.workspace("ws-b").contacts.create({ email: "secret@b.example", firstName: "Secret-B" })
   ids = { hostile: hostile.id, ada: ada.id, pipeline: pipeline.id, segment: segment.id, deadJob: dead.id }
@@ -313,6 +317,16 @@ describe("dashboard pages", () => {
     expect(page).toContain('data-mail-body="rerendered"')
     expect(page).toContain("Hello Adèle, thanks.")
     expect(page).not.toContain("Welcome Bounce")
+  })
+
+  it("rules: each variant's fired, sent, opened and converted counts are analytics.rules'", async () => {
+    const page = await get("/rules")
+    const welcome = (await api("/analytics/rules")).find((v: any) => v.ruleId === "welcome")
+    expect([welcome.fired, welcome.sent, welcome.opened]).toEqual([2, 1, 1])
+    const row = /<tr>(?:(?!<\/tr>).)*Welcome(?:(?!<\/tr>).)*<\/tr>/s.exec(page.text)?.[0] ?? ""
+    const cells = [...row.matchAll(/<t[hd][^>]*>([^<]*)<\/t[hd]>/g)].map((m) => m[1])
+    expect(page.text).toContain("<th scope=\"col\" class=\"num\">Opened</th>")
+    expect(cells).toEqual(["Welcome", "—", "2", "1", "1", "0", "0%"])
   })
 
   it("segments are listed with their count and a CSV export that answers the members", async () => {

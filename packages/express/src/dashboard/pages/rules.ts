@@ -1,5 +1,5 @@
-// Rules and campaigns: each rule's firings, mails sent and conversions per A/B variant, and each
-// campaign's sends and conversions.
+// Rules and campaigns: each rule's firings, mails sent, opened (when the host reports opens) and
+// conversions per A/B variant, and each campaign's.
 import { formatNumber, formatPercent } from "../format.js"
 import { html } from "../html.js"
 import { empty, page, type PageContext, type PageResult, section, table } from "../ui.js"
@@ -20,6 +20,7 @@ export const rulesPage = async (ctx: PageContext): Promise<PageResult> => {
             { header: t("col.variant"), cell: (v) => v.variant ?? "—" },
             { header: t("col.fired"), cell: (v) => formatNumber(v.fired, locale), numeric: true },
             { header: t("col.sent"), cell: (v) => formatNumber(v.sent, locale), numeric: true },
+            { header: t("col.opened"), cell: (v) => formatNumber(v.opened, locale), numeric: true },
             { header: t("col.converted"), cell: (v) => formatNumber(v.converted, locale), numeric: true },
             { header: t("col.rate"), cell: (v) => formatPercent(v.conversionRate, locale), numeric: true }
           ],
@@ -40,6 +41,7 @@ export const rulesPage = async (ctx: PageContext): Promise<PageResult> => {
             { header: t("col.name"), cell: (r) => r.campaign.name },
             { header: t("col.status"), cell: (r) => t(`status.campaign.${r.stats.status}`) },
             { header: t("col.sent"), cell: (r) => formatNumber(r.stats.sent, locale), numeric: true },
+            { header: t("col.opened"), cell: (r) => formatNumber(r.stats.opened, locale), numeric: true },
             { header: t("col.converted"), cell: (r) => formatNumber(r.stats.converted, locale), numeric: true },
             { header: t("col.rate"), cell: (r) => formatPercent(r.stats.sent === 0 ? null : r.stats.converted / r.stats.sent, locale), numeric: true }
           ],
