@@ -90,7 +90,7 @@ export const followUp: Readonly<Record<string, Shape>> = {
     {
       id: value("id"),
       title: value("title"),
-      amount: value("the amount, formatted"),
+      amount: value("the amount, formatted in the contact's locale (the call's `locale` when given)"),
       amountMinor: value("the amount in minor units (use `| money: deal.currency`)"),
       currency: value("currency"),
       stage: value("stage key"),
