@@ -80,7 +80,13 @@ export const workbookReader = (excel: typeof ExcelJS): Constructor =>
           }
           entry.autodrain()
         }
-        for (const { sheetNo, path } of parked) yield* self._parseWorksheet(createReadStream(path), sheetNo)
+        for (const { sheetNo, path } of parked) {
+          // A sheet passed over is destroyed unread, and a read stopped early removes the files
+          // (`release`) while a stream may still be opening its own: errors then go to its reader,
+          // when it has one, never to the process as an unhandled 'error' event.
+          const rows = createReadStream(path).on("error", () => undefined)
+          yield* self._parseWorksheet(rows, sheetNo)
+        }
       } finally {
         zip.destroy()
         this.release()
