@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url"
 import { type Caller, rapportDashboard, type RapportDashboardOptions } from "@rapport/express"
 import { createTestCrm, type DemoDataOptions, type DemoDataSummary, seedDemoData, type TestCrm, type TestCrmOptions } from "@rapport/testing"
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from "playwright-core"
+import { afterAll, afterEach, beforeAll } from "vitest"
 
 export const CHROMIUM = "/usr/bin/chromium"
 export const MOUNT = "/crm/dashboard"
@@ -208,3 +209,37 @@ export const scrollsSideways = (page: Page): Promise<boolean> =>
     const { documentElement } = (globalThis as unknown as PageGlobals).document
     return documentElement.scrollWidth > documentElement.clientWidth + 1
   })
+
+/**
+ * A test file's dashboard and browser, started once for the file; each test gets a fresh context
+ * (`newContext` or `open`), closed after it.
+ */
+export const dashboardInBrowser = (options: ServeOptions) => {
+  let served: Served | undefined
+  let browser: Browser | undefined
+  let context: BrowserContext | undefined
+  beforeAll(async () => {
+    ;[served, browser] = await Promise.all([serveDashboard(options), launchBrowser()])
+  }, 120_000)
+  afterEach(async () => {
+    await context?.close()
+    context = undefined
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await served?.close()
+  })
+  const newTestContext = async (contextOptions: BrowserContextOptions = {}) => (context = await newContext(browser!, contextOptions))
+  return {
+    get served(): Served {
+      return served!
+    },
+    newContext: newTestContext,
+    /** A page of the dashboard in a fresh context, watched for console errors and failed requests. */
+    open: async (path: string, contextOptions: BrowserContextOptions = {}) => {
+      const watched = watch(await (await newTestContext(contextOptions)).newPage())
+      const response = await watched.page.goto(served!.url + path, { waitUntil: "load" })
+      return { ...watched, status: response?.status() }
+    }
+  }
+}

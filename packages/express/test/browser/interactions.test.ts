@@ -2,54 +2,31 @@
 // by clicking, uploads a CSV and reads its per-row report, reads it in French (from the browser's
 // language, then by the switch), reaches the navigation with the keyboard, uses it on a phone.
 import { MailRejected } from "@rapport/core"
-import type { Browser, BrowserContext } from "playwright-core"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { chartsDrawn, launchBrowser, newContext, type PageGlobals, screenshotPath, scrollsSideways, type Served, serveDashboard, STEP_TIMEOUT, watch } from "./harness.js"
+import { describe, expect, it } from "vitest"
+import { chartsDrawn, dashboardInBrowser, type PageGlobals, screenshotPath, scrollsSideways, STEP_TIMEOUT, watch } from "./harness.js"
 
-let served: Served
-let browser: Browser
-let context: BrowserContext | undefined
 // The mail provider refuses every mail for good until the test says otherwise: the A/B rule's
 // mails, sent while seeding, end up dead.
 let refusing = true
 
-beforeAll(async () => {
-  ;[served, browser] = await Promise.all([
-    serveDashboard({
-      demo: { seed: 23 },
-      crm: {
-        mailer: {
-          send: async (mail) => {
-            if (refusing) throw new MailRejected(`550 no such mailbox: ${mail.to}`)
-            return { messageId: `ok-${mail.idempotencyKey}` }
-          }
-        }
+const suite = dashboardInBrowser({
+  demo: { seed: 23 },
+  crm: {
+    mailer: {
+      send: async (mail) => {
+        if (refusing) throw new MailRejected(`550 no such mailbox: ${mail.to}`)
+        return { messageId: `ok-${mail.idempotencyKey}` }
       }
-    }),
-    launchBrowser()
-  ])
-}, 120_000)
-afterEach(async () => {
-  await context?.close()
-  context = undefined
+    }
+  }
 })
-afterAll(async () => {
-  await browser?.close()
-  await served?.close()
-})
-
-const open = async (path: string, options: Parameters<typeof newContext>[1] = {}) => {
-  context = await newContext(browser, options)
-  const watched = watch(await context.newPage())
-  const response = await watched.page.goto(served.url + path, { waitUntil: "load" })
-  return { ...watched, status: response?.status() }
-}
+const { open } = suite
 
 describe("actions", () => {
   it("a dead mail is retried by clicking its Retry button, then sent by the dispatcher", async () => {
-    const { crm } = served
+    const { crm } = suite.served
     const dead = (await crm.dispatcher.jobs({ status: "dead", limit: 500 })).items
-    expect(dead.length).toBe(served.demo.counts.abandonedCarts)
+    expect(dead.length).toBe(suite.served.demo.counts.abandonedCarts)
     const job = dead[0]!
     refusing = false
 
@@ -97,8 +74,8 @@ describe("actions", () => {
     expect(rows.find((r) => r[1] === "rejected")![2]).toMatch(/e-?mail/i)
     // Rows read, created, updated, skipped, rejected, in that order (whatever the wording).
     expect((await page.locator("[data-import-counts]").textContent())?.match(/\d+/g)).toEqual(["3", "2", "0", "0", "1"])
-    expect((await served.crm.contacts.findByEmail("maelle.guenole@example.fr"))?.firstName).toBe("Maëlle")
-    expect((await served.crm.contacts.findByEmail("sean.oshea@example.com"))?.lastName).toBe("O'Shea")
+    expect((await suite.served.crm.contacts.findByEmail("maelle.guenole@example.fr"))?.firstName).toBe("Maëlle")
+    expect((await suite.served.crm.contacts.findByEmail("sean.oshea@example.com"))?.lastName).toBe("O'Shea")
     expect(problems).toEqual([])
   }, 90_000)
 })
@@ -117,7 +94,7 @@ describe("language", () => {
     expect(await page.getAttribute("html", "lang")).toBe("en")
     expect(await page.locator("h1").textContent()).toBe("Overview")
     // The choice is kept in a cookie: the next page, without ?lang, stays in English.
-    await page.goto(`${served.url}/channels`)
+    await page.goto(`${suite.served.url}/channels`)
     expect(await page.getAttribute("html", "lang")).toBe("en")
     expect(await page.locator("nav a").allTextContents()).toContain("Channels")
     expect(problems).toEqual([])
@@ -151,12 +128,12 @@ describe("access", () => {
   }, 60_000)
 
   it("at a phone's width (375px) no page scrolls sideways", async () => {
-    context = await newContext(browser, { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true })
+    const context = await suite.newContext({ viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true })
     const { page, problems } = watch(await context.newPage())
-    const paths = ["/", "/channels", "/customers", "/contacts", `/contacts/${served.demo.ids.featuredContact}`, "/rules", "/outbox", "/mails", "/imports", "/segments"]
+    const paths = ["/", "/channels", "/customers", "/contacts", `/contacts/${suite.served.demo.ids.featuredContact}`, "/rules", "/outbox", "/mails", "/imports", "/segments"]
     const sideways: Array<string> = []
     for (const path of paths) {
-      const response = await page.goto(served.url + path, { waitUntil: "load" })
+      const response = await page.goto(suite.served.url + path, { waitUntil: "load" })
       expect(response?.status(), path).toBe(200)
       await chartsDrawn(page)
       if (await scrollsSideways(page)) sideways.push(path)

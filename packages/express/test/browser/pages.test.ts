@@ -1,32 +1,11 @@
 // The dashboard in real headless Chromium (issue 17): every page opens without a console error or
 // a failed request, with its charts drawn by Chart.js; what the charts draw is what the API
 // answers; a screenshot of each page is kept under test-output/screenshots.
-import type { Browser, BrowserContext } from "playwright-core"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { chartData, chartJson, chartsDrawn, launchBrowser, newContext, screenshotPath, type Served, serveDashboard, watch } from "./harness.js"
+import { describe, expect, it } from "vitest"
+import { chartData, chartJson, chartsDrawn, dashboardInBrowser, screenshotPath } from "./harness.js"
 
-let served: Served
-let browser: Browser
-let context: BrowserContext | undefined
-
-beforeAll(async () => {
-  ;[served, browser] = await Promise.all([serveDashboard({ demo: { seed: 11 } }), launchBrowser()])
-}, 120_000)
-afterEach(async () => {
-  await context?.close()
-  context = undefined
-})
-afterAll(async () => {
-  await browser?.close()
-  await served?.close()
-})
-
-const open = async (path: string) => {
-  context = await newContext(browser)
-  const watched = watch(await context.newPage())
-  const response = await watched.page.goto(served.url + path, { waitUntil: "load" })
-  return { ...watched, status: response?.status() }
-}
+const suite = dashboardInBrowser({ demo: { seed: 11 } })
+const { open } = suite
 
 /** Every page, the charts it must draw, and the screenshot's name. */
 const pages: ReadonlyArray<readonly [string, () => string, ReadonlyArray<string>]> = [
@@ -35,7 +14,7 @@ const pages: ReadonlyArray<readonly [string, () => string, ReadonlyArray<string>
   ["customers", () => "/customers", ["top-products"]],
   ["contacts", () => "/contacts", []],
   ["contacts-search", () => "/contacts?q=lef%C3%A8vre", []],
-  ["contact", () => `/contacts/${served.demo.ids.featuredContact}`, []],
+  ["contact", () => `/contacts/${suite.served.demo.ids.featuredContact}`, []],
   ["rules", () => "/rules", []],
   ["outbox", () => "/outbox", []],
   ["mails", () => "/mails", []],
@@ -64,7 +43,7 @@ describe("the charts draw what the API answers", () => {
   it("overview: the funnel is Σ reached per stage, the pipeline the weighted total per stage with the floor as a line, the forecast per month", async () => {
     const { page, problems } = await open("/")
     await chartsDrawn(page)
-    const { crm } = served
+    const { crm } = suite.served
 
     const funnel = await crm.analytics.funnel({})
     const stages = (await crm.contacts.countByStage()).map((s) => s.stage)
@@ -94,11 +73,11 @@ describe("the charts draw what the API answers", () => {
     expect((await chartData(page, "forecast-by-month")).datasets.map((d) => d.data)).toEqual(forecastBlock.datasets.map((d) => d.data))
 
     // Today's and overdue tasks are listed, one row each.
-    expect(await page.locator('[data-table="tasks-today"] tbody tr').count()).toBe(served.demo.counts.tasksDueToday)
-    expect(await page.locator('[data-table="tasks-overdue"] tbody tr').count()).toBe(served.demo.counts.tasksOverdue)
+    expect(await page.locator('[data-table="tasks-today"] tbody tr').count()).toBe(suite.served.demo.counts.tasksDueToday)
+    expect(await page.locator('[data-table="tasks-overdue"] tbody tr').count()).toBe(suite.served.demo.counts.tasksOverdue)
     // The deals left idle are listed as stale.
-    expect(served.demo.counts.staleDeals).toBeGreaterThan(0)
-    expect(await page.locator('[data-table="stale-deals"] tbody tr').count()).toBe(served.demo.counts.staleDeals)
+    expect(suite.served.demo.counts.staleDeals).toBeGreaterThan(0)
+    expect(await page.locator('[data-table="stale-deals"] tbody tr').count()).toBe(suite.served.demo.counts.staleDeals)
     expect(problems).toEqual([])
   }, 60_000)
 
@@ -106,7 +85,7 @@ describe("the charts draw what the API answers", () => {
     const { page, problems } = await open("/channels")
     await chartsDrawn(page)
     const period = { from: (await page.getAttribute("[data-period]", "data-from"))!, to: (await page.getAttribute("[data-period]", "data-to"))! }
-    const rows = await served.crm.analytics.channels(period)
+    const rows = await suite.served.crm.analytics.channels(period)
     const label = (r: (typeof rows)[number]) => (r.campaign === null ? r.channel : `${r.channel} / ${r.campaign}`)
     const acquisition = await chartData(page, "channels-acquisition")
     expect([...acquisition.labels].sort()).toEqual(rows.map(label).sort())
@@ -125,7 +104,7 @@ describe("the charts draw what the API answers", () => {
     const { page, problems } = await open("/customers")
     await chartsDrawn(page)
     const period = { from: (await page.getAttribute("[data-period]", "data-from"))!, to: (await page.getAttribute("[data-period]", "data-to"))! }
-    const products = await served.crm.analytics.topProducts(period)
+    const products = await suite.served.crm.analytics.topProducts(period)
     const block = await chartJson(page, "top-products")
     const measure = (m: string) => block.datasets.find((d) => d.measure === m)?.minor
     expect(measure("revenue")).toEqual(products.map((p) => p.revenue.amountMinor))
@@ -133,7 +112,7 @@ describe("the charts draw what the API answers", () => {
     expect(products.every((p) => p.margin.amountMinor > 0)).toBe(true)
     expect((await chartData(page, "top-products")).labels).toEqual(products.map((p) => p.name))
     // The top customers table lists the report's customers, best first.
-    const customers = await served.crm.analytics.topCustomers(period)
+    const customers = await suite.served.crm.analytics.topCustomers(period)
     expect(await page.locator('[data-table="top-customers"] tbody tr').count()).toBe(customers.length)
     expect(problems).toEqual([])
   }, 60_000)
@@ -141,15 +120,15 @@ describe("the charts draw what the API answers", () => {
 
 describe("what the other pages show", () => {
   it("contact page: details, custom fields, consent, deals and tasks; its GDPR export downloads the contact's data", async () => {
-    const id = served.demo.ids.featuredContact
+    const id = suite.served.demo.ids.featuredContact
     const { page, problems } = await open(`/contacts/${id}`)
     expect(await page.locator("h1").textContent()).toBe("Hélène Lefèvre")
     const fields = await page.$$eval('[data-table="fields"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll("th, td")].map((c) => (c.textContent ?? "").trim())))
     expect(fields).toEqual(expect.arrayContaining([expect.arrayContaining(["favouriteColour", "red"]), expect.arrayContaining(["city", "Saint-Étienne"])]))
-    const deals = (await served.crm.deals.list({ contactId: id })).items
+    const deals = (await suite.served.crm.deals.list({ contactId: id })).items
     expect(await page.locator('[data-table="deals"] tbody tr').count()).toBe(deals.length)
     expect(deals.length).toBeGreaterThan(0)
-    const tasks = (await served.crm.tasks.list({ contactId: id })).items
+    const tasks = (await suite.served.crm.tasks.list({ contactId: id })).items
     expect(await page.locator('[data-table="tasks"] tbody tr').count()).toBe(tasks.length)
     expect(await page.locator('[data-table="consent"]').textContent()).toContain("granted")
     expect(await page.locator('[data-table="timeline"] tbody tr').count()).toBeGreaterThan(3)
@@ -162,13 +141,13 @@ describe("what the other pages show", () => {
 
   it("rules: each A/B variant's fired and sent counts are analytics.rules'; mails: each sent mail rendered", async () => {
     const { page, problems } = await open("/rules")
-    const variants = (await served.crm.analytics.rules()).filter((v) => v.variant !== null)
+    const variants = (await suite.served.crm.analytics.rules()).filter((v) => v.variant !== null)
     expect(variants.map((v) => v.variant)).toEqual(["A", "B"])
     const rows = await page.$$eval('[data-table="rule-variants"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll("th, td")].map((c) => (c.textContent ?? "").trim())))
     for (const v of variants) expect(rows).toContainEqual(expect.arrayContaining([v.variant!, String(v.fired), String(v.sent)]))
-    await page.goto(`${served.url}/mails`)
-    const sent = served.crm.mails.sent()
-    expect(sent.length).toBe(served.demo.counts.mailsSent)
+    await page.goto(`${suite.served.url}/mails`)
+    const sent = suite.served.crm.mails.sent()
+    expect(sent.length).toBe(suite.served.demo.counts.mailsSent)
     expect(await page.locator("article[data-mail]").count()).toBe(sent.length)
     expect((await page.locator("article[data-mail] h2").allTextContents()).sort()).toEqual(sent.map((m) => m.subject).sort())
     expect(problems).toEqual([])
@@ -176,8 +155,8 @@ describe("what the other pages show", () => {
 
   it("segments: the member count is segments.count's, and the CSV export lists those members", async () => {
     const { page, problems } = await open("/segments")
-    const id = served.demo.ids.segment
-    const count = await served.crm.segments.count({ segmentId: id })
+    const id = suite.served.demo.ids.segment
+    const count = await suite.served.crm.segments.count({ segmentId: id })
     expect(count).toBeGreaterThan(0)
     expect(await page.locator(`[data-segment-count="${id}"]`).textContent()).toBe(String(count))
     const href = await page.getAttribute(`a[data-segment-export="${id}"]`, "href")
@@ -194,7 +173,7 @@ describe("what the other pages show", () => {
     await page.fill("#contact-search", "lefevre")
     await Promise.all([page.waitForURL(/q=/), page.press("#contact-search", "Enter")])
     const link = page.locator('[data-table="contacts"] a', { hasText: "Hélène Lefèvre" })
-    expect(await link.getAttribute("href")).toBe(`/crm/dashboard/contacts/${served.demo.ids.featuredContact}`)
+    expect(await link.getAttribute("href")).toBe(`/crm/dashboard/contacts/${suite.served.demo.ids.featuredContact}`)
     expect(problems).toEqual([])
   }, 60_000)
 })
