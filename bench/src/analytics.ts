@@ -11,7 +11,10 @@
 // without a cost), and the spend of every channel and campaign for each month of 2025. Each
 // database is created fresh; Rapport's migrations make the schema and the fields are defined
 // through Rapport (which creates its expression indexes), then every row is bulk-inserted once
-// with the raw driver, then the limit's own indexes are created (printed: which ones, and why).
+// with the raw driver. Then the database is copied (the file on SQLite, `CREATE DATABASE … TEMPLATE`
+// on PostgreSQL) and only the copy gets the limit's own indexes (printed: which ones, and why):
+// Rapport runs on the original, with nothing but the indexes its migrations and its `indexed`
+// fields and segments make, so it cannot borrow the limit's indexes.
 //
 // Per report: one untimed warm-up per side that checks both answers are the same (the bench
 // stops otherwise), then rounds alternating which side goes first; figures are medians, with the
@@ -22,7 +25,7 @@ import { sqliteStorage } from "@rapport/sqlite"
 import Database from "better-sqlite3"
 import postgres from "postgres"
 import { randomUUID } from "node:crypto"
-import { rmSync } from "node:fs"
+import { copyFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { freshDatabase } from "./postgres.js"
@@ -263,7 +266,7 @@ interface Limit {
   /** The limit's own indexes (beside Rapport's), each with why. */
   readonly indexes: ReadonlyArray<{ readonly ddl: string; readonly why: string }>
   readonly segment: string
-  /** A copy of the statement Rapport's segment compiler writes for the condition (conditionSql.ts), only to print its plan. */
+  /** A copy of the statement Rapport's segment compiler writes for the condition (conditionSql.ts), only to print its plan on Rapport's database. */
   readonly rapportSegment: string
   readonly topProducts: string
   readonly acquired: string
@@ -304,7 +307,7 @@ const sqliteLimit: Limit = {
   // ?1 workspace, ?2 colour, ?3 visits
   segment: `SELECT COUNT(*) AS n FROM rapport_contacts WHERE workspace_id = ?1 AND json_extract(fields, '$.favouriteColour') = ?2 AND json_extract(fields, '$.visits') >= ?3`,
   rapportSegment:
-    `SELECT COUNT(*) AS n FROM rapport_contacts AS c WHERE c.workspace_id = ?1 AND ((json_type(c.fields, '$."favouriteColour"') = 'text' AND json_extract(c.fields, '$."favouriteColour"') = ?2) ` +
+    `SELECT COUNT(*) AS n FROM rapport_contacts AS c WHERE c.workspace_id = ?1 AND ((CASE WHEN json_type(c.fields, '$."favouriteColour"') = 'text' THEN json_extract(c.fields, '$."favouriteColour"') END) = ?2 ` +
     `AND (CASE WHEN json_type(c.fields, '$."visits"') IN ('integer', 'real') THEN json_extract(c.fields, '$."visits"') END) >= ?3)`,
   // ?1 workspace, ?2 from, ?3 to, ?4 limit
   topProducts:
@@ -366,7 +369,7 @@ const pgLimit: Limit = {
   segment: `SELECT COUNT(*) AS n FROM rapport_contacts WHERE workspace_id = $1 AND fields ->> 'favouriteColour' = $2 AND (fields ->> 'visits')::integer >= $3`,
   rapportSegment:
     `SELECT COUNT(*) AS n FROM rapport_contacts AS c WHERE c.workspace_id = $1 AND ((c.fields -> 'favouriteColour') = CAST($2 AS jsonb) ` +
-    `AND (CASE WHEN jsonb_typeof((c.fields -> 'visits')) = 'number' THEN CAST((c.fields -> 'visits') AS numeric) END) >= CAST($3 AS numeric))`,
+    `AND ((c.fields -> 'visits') >= CAST($3 AS jsonb) AND jsonb_typeof((c.fields -> 'visits')) = 'number'))`,
   topProducts:
     `SELECT * FROM (SELECT l.sku, MAX(l.name) AS name, l.currency, SUM(l.quantity)::text AS quantity, SUM(l.quantity * l.unit_price_minor)::text AS revenue, ` +
     `COALESCE(SUM(l.quantity * (l.unit_price_minor - l.unit_cost_minor)), 0)::text AS margin, ` +
@@ -431,13 +434,14 @@ const measure = async (
 /** Each report on one database: Rapport's call, the limit's statements (run by `query`), and how both answers compare. */
 const reports = (
   crm: CrmClient,
+  segmentId: string,
   query: (statement: string, params: ReadonlyArray<string | number>) => Promise<ReadonlyArray<Record<string, unknown>>>,
   limit: Limit
 ) => {
   const spendParams = [WORKSPACE, "2025-01", "2025-12"]
   return {
     segment: {
-      rapport: () => crm.segments.count({ condition }),
+      rapport: () => crm.segments.count({ segmentId }),
       raw: async () => Number((await query(limit.segment, [WORKSPACE, SEGMENT.colour, SEGMENT.visits]))[0]!["n"]),
       normalise: (a: Answer) => a,
       statements: [[limit.segment, [WORKSPACE, SEGMENT.colour, SEGMENT.visits]]] as const
@@ -479,14 +483,20 @@ const defineFields = async (crm: CrmClient) => {
   await crm.fields.define({ key: "visits", type: "number", indexed: true })
 }
 
+/** The segment the bench counts, saved as an app saves a segment it counts often: `indexed`. */
+const saveSegment = async (crm: CrmClient) => (await crm.segments.create({ name: "red, many visits", condition, indexed: true })).id
+
 const counts = (contacts: number) => `${contacts.toLocaleString("en-US")} contacts, ${(2 * contacts).toLocaleString("en-US")} orders`
 
 const onSqlite = async (contacts: number, rounds: number, report: (line: string) => void) => {
   const filename = join(tmpdir(), `rapport-bench-analytics-${randomUUID().slice(0, 8)}.db`)
+  const limitFile = filename.replace(/\.db$/, "-limit.db")
   const crm = await createCrm({ storage: sqliteStorage({ filename }), workspace: WORKSPACE })
   let db: Database.Database | undefined
+  let mine: Database.Database | undefined
   try {
     await defineFields(crm)
+    const segmentId = await saveSegment(crm)
     const start = process.hrtime.bigint()
     const loader = new Database(filename)
     let lines = 0
@@ -513,69 +523,79 @@ const onSqlite = async (contacts: number, rounds: number, report: (line: string)
         events += b.events.length
       }
       loader.transaction(() => spendRows().forEach((row) => s.run(row)))()
-      for (const index of sqliteLimit.indexes) loader.exec(index.ddl)
       loader.pragma("wal_checkpoint(TRUNCATE)")
     } finally {
       loader.close()
     }
+    copyFileSync(filename, limitFile)
+    const limitLoader = new Database(limitFile)
+    try {
+      for (const index of sqliteLimit.indexes) limitLoader.exec(index.ddl)
+    } finally {
+      limitLoader.close()
+    }
     report(
       `  load         ${(ms(start) / 1000).toFixed(1)} s   (${counts(contacts)}, ${lines.toLocaleString("en-US")} lines, ${events.toLocaleString("en-US")} stage moves; ` +
-        `better-sqlite3, prepared INSERTs, 50,000 contacts or orders per transaction, then the limit's indexes; not compared)`
+        `better-sqlite3, prepared INSERTs, 50,000 contacts or orders per transaction, then a copy of the file for the limit and its indexes; not compared)`
     )
     for (const index of sqliteLimit.indexes) report(`  limit index  ${index.ddl.split(" ")[2]}: ${index.why}`)
-    db = new Database(filename)
+    db = new Database(limitFile)
     db.pragma("journal_mode = WAL")
+    mine = new Database(filename, { readonly: true })
     const cache = new Map<string, Database.Statement>()
     const prepared = (text: string) => cache.get(text) ?? cache.set(text, db!.prepare(text)).get(text)!
     // Numbered parameters (?1, ?2…), bound by number.
     const query = async (text: string, params: ReadonlyArray<string | number>) =>
       prepared(text).all(Object.fromEntries(params.map((p, i) => [i + 1, p]))) as Array<Record<string, unknown>>
-    const all = reports(crm, query, sqliteLimit)
+    const explain = (on: Database.Database, text: string, params: ReadonlyArray<string | number>) =>
+      on.prepare(`EXPLAIN QUERY PLAN ${text}`).all(Object.fromEntries(params.map((p, i) => [i + 1, p]))).map((p) => (p as { detail: string }).detail).join("; ")
+    const all = reports(crm, segmentId, query, sqliteLimit)
     const measurements: Array<Measurement> = []
     for (const name of REPORTS) {
       const r = all[name]
-      const plan = r.statements
-        .map(([text, params]) => db!.prepare(`EXPLAIN QUERY PLAN ${text}`).all(Object.fromEntries(params.map((p, i) => [i + 1, p]))).map((p) => (p as { detail: string }).detail).join("; "))
-        .join(" | ")
-      const explain = (text: string, params: ReadonlyArray<string | number>) =>
-        db!.prepare(`EXPLAIN QUERY PLAN ${text}`).all(Object.fromEntries(params.map((p, i) => [i + 1, p]))).map((p) => (p as { detail: string }).detail).join("; ")
-      const rapportPlan = name === "segment" ? explain(sqliteLimit.rapportSegment, [WORKSPACE, SEGMENT.colour, SEGMENT.visits]) : undefined
+      const plan = r.statements.map(([text, params]) => explain(db!, text, params)).join(" | ")
+      const rapportPlan = name === "segment" ? explain(mine, sqliteLimit.rapportSegment, [WORKSPACE, SEGMENT.colour, SEGMENT.visits]) : undefined
       measurements.push({ ...(await measure("SQLite", name, rounds, r.rapport, r.raw, r.normalise, plan)), ...(rapportPlan === undefined ? {} : { rapportPlan }) })
       report(line(measurements.at(-1)!))
     }
     return measurements
   } finally {
     db?.close()
+    mine?.close()
     await crm.close()
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(filename + suffix, { force: true })
+    for (const file of [filename, limitFile]) for (const suffix of ["", "-wal", "-shm"]) rmSync(file + suffix, { force: true })
   }
 }
 
 const onPostgres = async (adminUrl: string, contacts: number, rounds: number, report: (line: string) => void) => {
   const database = await freshDatabase(adminUrl)
+  let limitDatabase: Awaited<ReturnType<typeof freshDatabase>> | undefined
   try {
-    const crm = await createCrm({ storage: postgresStorage({ url: database.url }), workspace: WORKSPACE })
-    const sql = postgres(database.url, { max: 2, onnotice: () => undefined })
+    const loading = await createCrm({ storage: postgresStorage({ url: database.url }), workspace: WORKSPACE })
+    let segmentId: string
+    const start = process.hrtime.bigint()
+    let lines = 0
+    let events = 0
+    let inserted: number
+    const loader = postgres(database.url, { max: 2, onnotice: () => undefined })
     try {
-      await defineFields(crm)
-      const start = process.hrtime.bigint()
+      await defineFields(loading)
+      segmentId = await saveSegment(loading)
       // At most 65,535 parameters per statement: rows per INSERT chosen by the table's column count.
       const inFlight = new Set<Promise<unknown>>()
       // JSON columns (JSONB here) are sent as JSON values, not as text that would become a JSON string.
       const JSON_COLUMNS = ["tags", "fields", "payload"]
       const jsonValues = (row: Row) =>
-        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, JSON_COLUMNS.includes(k) && typeof v === "string" ? sql.json(JSON.parse(v)) : v]))
+        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, JSON_COLUMNS.includes(k) && typeof v === "string" ? loader.json(JSON.parse(v)) : v]))
       const write = async (table: string, columns: ReadonlyArray<string>, plain: ReadonlyArray<Row>) => {
         const rows = plain.map(jsonValues)
         const per = Math.floor(60_000 / columns.length)
         for (let i = 0; i < rows.length; i += per) {
-          const done: Promise<unknown> = sql`INSERT INTO ${sql(table)} ${sql(rows.slice(i, i + per), ...columns)}`.then(() => inFlight.delete(done))
+          const done: Promise<unknown> = loader`INSERT INTO ${loader(table)} ${loader(rows.slice(i, i + per), ...columns)}`.then(() => inFlight.delete(done))
           inFlight.add(done)
           if (inFlight.size >= 2) await Promise.race(inFlight)
         }
       }
-      let lines = 0
-      let events = 0
       for (const b of batches(contacts, 50_000)) {
         await write("rapport_contacts", CONTACT_COLUMNS, b.contacts)
         await write("rapport_events", EVENT_COLUMNS, b.events)
@@ -586,41 +606,49 @@ const onPostgres = async (adminUrl: string, contacts: number, rounds: number, re
       }
       await write("rapport_channel_spend", SPEND_COLUMNS, spendRows())
       await Promise.all(inFlight)
-      const inserted = ms(start) / 1000
+      inserted = ms(start) / 1000
+    } finally {
+      await loader.end()
+      await loading.close()
+    }
+    // The limit's copy: no session may be connected to the database a copy is made from.
+    limitDatabase = await freshDatabase(adminUrl, database.url)
+    const crm = await createCrm({ storage: postgresStorage({ url: database.url }), workspace: WORKSPACE })
+    const sql = postgres(limitDatabase.url, { max: 2, onnotice: () => undefined })
+    const mine = postgres(database.url, { max: 1, onnotice: () => undefined })
+    try {
       for (const index of pgLimit.indexes) await sql.unsafe(index.ddl)
       // What autovacuum would do soon after such a load, done now so it does not run mid-measurement.
       await sql`VACUUM ANALYZE`
+      await mine`VACUUM ANALYZE`
       report(
         `  load         ${(ms(start) / 1000).toFixed(1)} s   (${counts(contacts)}, ${lines.toLocaleString("en-US")} lines, ${events.toLocaleString("en-US")} stage moves; ` +
-          `postgres.js multi-row INSERTs, 2 in flight: ${inserted.toFixed(1)} s; then the limit's indexes and VACUUM ANALYZE; not compared)`
+          `postgres.js multi-row INSERTs, 2 in flight: ${inserted.toFixed(1)} s; then a copy of the database for the limit (CREATE DATABASE … TEMPLATE) ` +
+          `and its indexes, VACUUM ANALYZE on both; not compared)`
       )
       for (const index of pgLimit.indexes) report(`  limit index  ${index.ddl.split(" ")[2]}: ${index.why}`)
       const query = async (text: string, params: ReadonlyArray<string | number>) =>
         (await sql.unsafe(text, params as Array<string | number>, { prepare: true })) as unknown as Array<Record<string, unknown>>
-      const all = reports(crm, query, pgLimit)
+      const explain = async (on: postgres.Sql, text: string, params: ReadonlyArray<string | number>) =>
+        (await on.unsafe<Array<{ "QUERY PLAN": string }>>(`EXPLAIN ${text}`, [...params])).map((p) => p["QUERY PLAN"].trim()).join("; ")
+      const all = reports(crm, segmentId, query, pgLimit)
       const measurements: Array<Measurement> = []
       for (const name of REPORTS) {
         const r = all[name]
         const plans: Array<string> = []
-        for (const [text, params] of r.statements) {
-          const rows = await sql.unsafe<Array<{ "QUERY PLAN": string }>>(`EXPLAIN ${text}`, [...params])
-          plans.push(rows.map((p) => p["QUERY PLAN"].trim()).join("; "))
-        }
-        const rapportPlan =
-          name === "segment"
-            ? (await sql.unsafe<Array<{ "QUERY PLAN": string }>>(`EXPLAIN ${pgLimit.rapportSegment}`, [WORKSPACE, SEGMENT.colour, SEGMENT.visits]))
-                .map((p) => p["QUERY PLAN"].trim())
-                .join("; ")
-            : undefined
+        for (const [text, params] of r.statements) plans.push(await explain(sql, text, params))
+        const rapportPlan = name === "segment" ? await explain(mine, pgLimit.rapportSegment, [WORKSPACE, SEGMENT.colour, SEGMENT.visits]) : undefined
         measurements.push({ ...(await measure("PostgreSQL", name, rounds, r.rapport, r.raw, r.normalise, plans.join(" | "))), ...(rapportPlan === undefined ? {} : { rapportPlan }) })
         report(line(measurements.at(-1)!))
       }
       return measurements
     } finally {
       await sql.end()
+      await mine.end()
       await crm.close()
     }
   } finally {
+    await limitDatabase?.drop()
     await database.drop()
   }
 }

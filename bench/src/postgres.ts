@@ -24,11 +24,15 @@ export interface Result {
 
 const BATCH = 1000
 
-export const freshDatabase = async (adminUrl: string) => {
+export const freshDatabase = async (adminUrl: string, copyOf?: string) => {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined })
   const name = `rapport_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`
-  await admin.unsafe(`CREATE DATABASE ${name}`)
-  await admin.end()
+  try {
+    // A copy (`TEMPLATE`) needs nobody connected to the database it copies.
+    await admin.unsafe(`CREATE DATABASE ${name}${copyOf === undefined ? "" : ` TEMPLATE ${new URL(copyOf).pathname.slice(1)}`}`)
+  } finally {
+    await admin.end()
+  }
   const url = new URL(adminUrl)
   url.pathname = `/${name}`
   return {

@@ -57,6 +57,50 @@ describe("segments (Promise client)", () => {
     expect(await crm.segments.list()).toEqual([])
   })
 
+  it("an indexed segment: its index exists when create returns, counts agree, and a condition no index can serve is refused at `indexed`, storing nothing", async () => {
+    const crm = await createCrm({ storage: memoryStorage() })
+    open.push(crm)
+    await crm.fields.define({ key: "plan", type: "select", options: ["free", "pro"] })
+    await crm.fields.define({ key: "visits", type: "integer" })
+    await crm.contacts.createMany([
+      { email: "a@example.com", fields: { plan: "pro", visits: 95 } },
+      { email: "b@example.com", fields: { plan: "pro", visits: 10 } },
+      { email: "c@example.com", fields: { plan: "free", visits: 99 } },
+      { email: "d@example.com", tags: ["vip"] }
+    ])
+    const condition = { all: [{ path: "contact.fields.plan", op: "eq", value: "pro" }, { path: "contact.fields.visits", op: "gte", value: 90 }] } as const
+    const keen = await crm.segments.create({ name: "Keen pros", condition, indexed: true })
+    expect(keen.indexed).toBe(true)
+    expect((await crm.segments.get(keen.id)).indexed).toBe(true)
+    expect(await crm.segments.count({ segmentId: keen.id })).toBe(1)
+    // Not indexed unless asked; asked later by an update.
+    const plain = await crm.segments.create({ name: "Plain", condition: { path: "contact.fields.visits", op: "lt", value: 50 } })
+    expect(plain.indexed).toBe(false)
+    expect((await crm.segments.update(plain.id, { indexed: true })).indexed).toBe(true)
+    expect(await crm.segments.count({ segmentId: plain.id })).toBe(1)
+    const refused = async (input: { condition: unknown }) => {
+      const error = await crm.segments.create({ name: "Refused", condition: input.condition as never, indexed: true }).then(
+        () => undefined,
+        (e: unknown) => e
+      )
+      expect(error).toBeInstanceOf(RapportValidationError)
+      expect((error as RapportValidationError).issues.map((i) => i.path)).toEqual([["indexed"]])
+      expect((error as RapportValidationError).issues[0]!.message).toContain("no comparison an index can serve")
+    }
+    // Only under `any`, only a tag, only `ne`, `in` with null: nothing every selected contact passes on a field's value.
+    await refused({ condition: { any: [{ path: "contact.fields.plan", op: "eq", value: "pro" }, { path: "contact.fields.visits", op: "gt", value: 1 }] } })
+    await refused({ condition: { path: "contact.tags", op: "contains", value: "vip" } })
+    await refused({ condition: { path: "contact.fields.plan", op: "ne", value: "pro" } })
+    await refused({ condition: { path: "contact.fields.plan", op: "in", value: ["pro", null] } })
+    expect((await crm.segments.list()).map((s) => s.name)).toEqual(["Keen pros", "Plain"])
+    const error = await crm.segments.update(keen.id, { condition: { path: "contact.tags", op: "contains", value: "vip" } }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
+    expect(error).toBeInstanceOf(RapportValidationError)
+    expect((await crm.segments.get(keen.id)).version).toBe(1)
+  })
+
   it("time tests are evaluated at the current instant", async () => {
     const crm = await createCrm({ storage: memoryStorage() })
     open.push(crm)

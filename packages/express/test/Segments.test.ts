@@ -46,6 +46,17 @@ describe("/segments", () => {
     expect((await api.request("GET", `/segments/${created.body.id}`, { as: "admin-a" })).status).toBe(404)
   })
 
+  it("an indexed segment over HTTP: indexed in the body and the answer; a condition no index serves is a 400 naming /indexed, and nothing is stored", async () => {
+    const created = await api.request("POST", "/segments", { as: "admin-a", json: { name: "Red indexed", condition: red, indexed: true } })
+    expect([created.status, created.body.indexed]).toEqual([201, true])
+    expect((await api.request("GET", `/segments/${created.body.id}/count`, { as: "reader-a" })).body).toEqual({ count: 2 })
+    const refused = await api.request("POST", "/segments", { as: "admin-a", json: { name: "Tagged", condition: { path: "contact.tags", op: "contains", value: "vip" }, indexed: true } })
+    expect(refused.status).toBe(400)
+    expect(JSON.stringify(refused.body)).toContain("indexed")
+    expect((await api.request("GET", "/segments", { as: "reader-a" })).body.map((s: { name: string }) => s.name)).not.toContain("Tagged")
+    expect((await api.request("DELETE", `/segments/${created.body.id}`, { as: "admin-a" })).status).toBe(204)
+  })
+
   it("count, members a page at a time, and the CSV export of a saved segment, formulas neutralised, nothing of another workspace", async () => {
     const segment = (await api.request("POST", "/segments", { as: "admin-a", json: { name: "Red 2", condition: red } })).body
     expect((await api.request("GET", `/segments/${segment.id}/count`, { as: "reader-a" })).body).toEqual({ count: 2 })

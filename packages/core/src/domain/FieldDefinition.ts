@@ -16,7 +16,7 @@ import { indexOf, type LifecycleDefinition, StageKey } from "./LifecycleDefiniti
 import { Money } from "./Money.js"
 import { Instant, LocalDate, parseIsoInstant } from "./Time.js"
 import * as DateTime from "effect/DateTime"
-import { SafeString, Text } from "./Json.js"
+import { falseByDefault, SafeString, Text } from "./Json.js"
 import { showValue } from "../internal/show.js"
 
 /**
@@ -148,19 +148,7 @@ export const Requirement = Schema.Union(Schema.Literal("never", "always"), Stage
  */
 export type Requirement = typeof Requirement.Type
 
-/**
- * The options of a flag that is `false` when not given: by its constructor, and when decoding a
- * definition stored before the flag existed.
- *
- * @since 0.8.0
- * @category models
- */
-export interface FalseByDefault {
-  /** The value when the flag is not given: `false`. */
-  readonly default: () => false
-}
-
-const falseByDefault: Schema.optionalWith<typeof Schema.Boolean, FalseByDefault> = Schema.optionalWith(Schema.Boolean, { default: () => false as const })
+export type { FalseByDefault } from "./Json.js"
 
 /**
  * A stored custom field definition.

@@ -152,3 +152,23 @@ export interface NullByDefault {
  */
 export const nullByDefault = <S extends Schema.Schema.All>(schema: S): Schema.optionalWith<Schema.NullOr<S>, NullByDefault> =>
   Schema.optionalWith(Schema.NullOr(schema), { default: () => null })
+
+/**
+ * The options of a flag that is `false` when not given: by its constructor, and when decoding a
+ * record stored before the flag existed.
+ *
+ * @since 0.8.0
+ * @category models
+ */
+export interface FalseByDefault {
+  /** The value when the flag is not given: `false`. */
+  readonly default: () => false
+}
+
+/**
+ * A flag, `false` when not given (see {@link FalseByDefault}).
+ *
+ * @since 0.8.0
+ * @category schemas
+ */
+export const falseByDefault: Schema.optionalWith<typeof Schema.Boolean, FalseByDefault> = Schema.optionalWith(Schema.Boolean, { default: () => false as const })

@@ -37,7 +37,7 @@ import type { Delivery, StoredSubscription } from "../domain/OutboundWebhook.js"
 import type { WebhookDeliveryId, WebhookSubscriptionId } from "../domain/Ids.js"
 import type { ImportId, ImportRun, ImportStatus } from "../domain/ImportRun.js"
 import type { Condition as SegmentCondition, Registry as ConditionRegistry } from "../domain/Condition.js"
-import type { Segment } from "../domain/Segment.js"
+import type { IndexColumn as SegmentIndexColumn, Segment } from "../domain/Segment.js"
 import type { ValidationError } from "../domain/Errors.js"
 import type { AnalyticsRepository } from "./AnalyticsStorage.js"
 export type {
@@ -1339,6 +1339,13 @@ export interface SegmentRepository {
   readonly update: (segment: Segment, expectedVersion: number) => Effect.Effect<void, StorageError | Conflict>
   /** Removes the segment; `false` when there was none. */
   readonly remove: (workspaceId: WorkspaceId, id: string) => Effect.Effect<boolean, StorageError>
+  /**
+   * Makes, unless it exists, an index on the contacts of every workspace by these custom fields in
+   * this order (after the workspace), read as the segment compiler reads them, so a condition
+   * testing them is a range of it. An index is shared by the workspaces whose segments name the
+   * same columns and stays when the segments go (dropping it is an operator's decision).
+   */
+  readonly ensureIndex: (columns: ReadonlyArray<SegmentIndexColumn>) => Effect.Effect<void, StorageError>
   /** How many contacts the condition selects. */
   readonly count: (workspaceId: WorkspaceId, query: SegmentQuery) => Effect.Effect<number, StorageError | ValidationError>
   /** Up to `limit` of the contacts the condition selects, in id order, after `after`. */

@@ -11,6 +11,12 @@
  * ```ts
  * const vip = yield* crm.segments.create({ name: "VIP", condition: { path: "contact.tags", op: "contains", value: "vip" } })
  * const n = yield* crm.segments.count({ segmentId: vip.id })
+ * // counted often over many contacts: an index made for its condition (fields by equality, then a range)
+ * const keen = yield* crm.segments.create({
+ *   name: "Keen red fans",
+ *   condition: { all: [{ path: "contact.fields.colour", op: "eq", value: "red" }, { path: "contact.fields.visits", op: "gte", value: 90 }] },
+ *   indexed: true
+ * })
  * const first = yield* crm.segments.members({ segmentId: vip.id }, { limit: 100 })
  * ```
  *
@@ -18,12 +24,13 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Condition from "../domain/Condition.js"
 import type { Contact } from "../domain/Contact.js"
 import { NotFound, ValidationError } from "../domain/Errors.js"
 import * as Page from "../domain/Page.js"
-import { MembersOptions, Segment, SegmentCreate, SegmentId, type SegmentRef, SegmentUpdate } from "../domain/Segment.js"
+import { indexColumns, MembersOptions, Segment, SegmentCreate, SegmentId, type SegmentRef, SegmentUpdate } from "../domain/Segment.js"
 import { decodeInput } from "../internal/validation.js"
 import { readWorkspace } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
@@ -45,6 +52,13 @@ const checked = (condition: Condition.Condition, registry: Condition.Registry) =
   const issues = Condition.check(condition, registry, ["condition"])
   return issues.length === 0 ? Effect.succeed(condition) : Effect.fail(ValidationError.fromIssues(issues, "Invalid segment condition"))
 }
+
+/** The index an `indexed` segment's (checked) condition is served by; `ValidationError` at `indexed` when none can serve it. */
+const indexFor = (condition: Condition.Condition, registry: Condition.Registry) =>
+  Either.match(indexColumns(condition, registry), {
+    onLeft: (why) => ValidationError.at(["indexed"], `the condition has ${why}`),
+    onRight: Effect.succeed
+  })
 
 /**
  * @since 0.8.0
@@ -72,11 +86,19 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
         return yield* ValidationError.at([], "must be { segmentId } (a saved segment) or { condition } (a condition given now)")
       })
 
-    /** Saves a named segment of the current workspace; its condition is checked against the workspace's fields and stages. */
+    /**
+     * Saves a named segment of the current workspace; its condition is checked against the
+     * workspace's fields and stages. With `indexed: true` the index made for its condition exists
+     * when this returns (building it over many contacts takes what a `CREATE INDEX` takes, and
+     * SQLite's writers wait meanwhile: do it at set-up, not per request).
+     */
     const create = Effect.fn("Segments.create")(function* (input: SegmentCreate) {
       const data = yield* decodeInput(SegmentCreate)(input)
       const workspace = yield* readWorkspace(storage)
-      yield* checked(data.condition, yield* registryOf(storage, workspace))
+      const registry = yield* registryOf(storage, workspace)
+      yield* checked(data.condition, registry)
+      const indexed = data.indexed ?? false
+      const index = indexed ? yield* indexFor(data.condition, registry) : undefined
       const now = yield* DateTime.now
       const segment = new Segment({
         id: SegmentId.make(yield* (yield* IdGenerator).next),
@@ -84,30 +106,40 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
         name: data.name,
         description: data.description,
         condition: data.condition,
+        indexed,
         version: 1,
         createdAt: now,
         updatedAt: now
       })
+      // The index first: a segment stored as indexed always has its index (one left by a failed
+      // insert is harmless: indexes are shared and kept).
+      if (index !== undefined) yield* storage.segments.ensureIndex(index)
       yield* storage.segments.insert(segment)
       return segment
     })
 
-    /** Changes a segment's name, description or condition (checked again); `expectedVersion` guards against a concurrent change. */
+    /** Changes a segment's name, description, condition (checked again) or `indexed`; `expectedVersion` guards against a concurrent change. */
     const update = Effect.fn("Segments.update")(function* (segmentId: string, input: SegmentUpdate) {
       const id = yield* decodeSegmentId(segmentId)
       const data = yield* decodeInput(SegmentUpdate)(input)
       const workspace = yield* readWorkspace(storage)
       const current = yield* find(workspace, id)
-      if (data.condition !== undefined) yield* checked(data.condition, yield* registryOf(storage, workspace))
+      const condition = data.condition ?? current.condition
+      const indexed = data.indexed ?? current.indexed
+      const registry = data.condition !== undefined || indexed ? yield* registryOf(storage, workspace) : undefined
+      if (data.condition !== undefined) yield* checked(data.condition, registry!)
+      const index = indexed ? yield* indexFor(condition, registry!) : undefined
       const expected = data.expectedVersion ?? current.version
       const next = new Segment({
         ...current,
         name: data.name ?? current.name,
         description: data.description === undefined ? current.description : data.description,
-        condition: data.condition ?? current.condition,
+        condition,
+        indexed,
         version: expected + 1,
         updatedAt: yield* DateTime.now
       })
+      if (index !== undefined) yield* storage.segments.ensureIndex(index)
       yield* storage.segments.update(next, expected)
       return next
     })

@@ -99,14 +99,6 @@ const canonicalInstant = (value: unknown): string | undefined => {
 }
 
 /**
- * The text of the expression an `indexed` contact field is read by, exactly as the compiler below
- * writes it for `contact.fields.<key>` (an expression index serves only the same expression):
- * SQLite `json_extract(fields, '$."key"')`, PostgreSQL `(fields -> 'key')`. The key is a
- * validated field key (checked again by `SAFE`).
- */
-export const fieldExpression = (pg: boolean, key: string): string => (pg ? `(fields -> '${safe(key)}')` : `json_extract(fields, '$."${safe(key)}"')`)
-
-/**
  * Builds the SQL backend for one dialect. `now` is the evaluation instant (epoch milliseconds).
  */
 const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
@@ -168,6 +160,8 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
     readonly isArray: Fragment
     /** The value when it is a string (NULL otherwise). */
     readonly string: Fragment
+    /** What an index on a number field holds: SQLite the value when it is a number (NULL otherwise), PostgreSQL the jsonb value. */
+    readonly number: Fragment
     /** JSON null or missing. */
     readonly isNull: Fragment
     /** Equal to a scalar (not null) of the same JSON type. */
@@ -176,7 +170,7 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
     readonly equalsAny: (xs: ReadonlyArray<Exclude<Scalar, null>>) => Fragment
     /** A list with an element equal to `x` (same type; `null` finds null elements). */
     readonly hasElement: (x: Scalar) => Fragment
-    /** A number compared with `x`: the value against the bound first, so an index on the value serves it. */
+    /** A number compared with `x`, as an index on the field's value can serve it. */
     readonly compareNumber: (o: keyof typeof OPS, x: number) => Fragment
     /** A string compared with `x` in code-point order. */
     readonly compareString: (o: keyof typeof OPS, x: string) => Fragment
@@ -194,6 +188,8 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
         isArray: known(sql`${type} = 'array'`),
         // CASE, not AND: PostgreSQL does not promise to test the type before casting.
         string: sql`(CASE WHEN ${type} = 'string' THEN ${v} #>> '{}' END)`,
+        // Numbers are compared as jsonb (the value itself, which an index holds), never cast.
+        number: v,
         isNull: sql`COALESCE(${type} = 'null', TRUE)`,
         // jsonb equality: same type, numbers by value (3 = 3.0, as in JavaScript), strings exactly.
         equals: (x) => known(sql`${v} = ${jsonOf(x)}`),
@@ -211,16 +207,21 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
     const path = sqlitePath(doc, segments)
     const type = sql`json_type(${doc}, ${path})`
     const value = sql`json_extract(${doc}, ${path})`
-    // SQLite's json types: null, true, false, integer, real, text, array, object.
+    // SQLite's json types: null, true, false, integer, real, text, array, object. A value is read
+    // through its type (NULL when of another type): json_extract alone reads true as 1 and orders
+    // text after every number. These typed reads are also what an `indexed` field's index holds
+    // (fieldIndexes.ts), so equalities and ranges on them are index ranges, even covering ones.
+    const asString = (t: Fragment, val: Fragment): Fragment => sql`(CASE WHEN ${t} = 'text' THEN ${val} END)`
+    const asNumber = (t: Fragment, val: Fragment): Fragment => sql`(CASE WHEN ${t} IN ('integer', 'real') THEN ${val} END)`
     const typed = (x: Exclude<Scalar, null>, t: Fragment, val: Fragment): Fragment =>
-      typeof x === "boolean" ? sql`${t} = ${lit(x ? "'true'" : "'false'")}` : typeof x === "number" ? sql`(${t} IN ('integer', 'real') AND ${val} = ${x})` : sql`(${t} = 'text' AND ${val} = ${x})`
+      typeof x === "boolean" ? sql`${t} = ${lit(x ? "'true'" : "'false'")}` : typeof x === "number" ? sql`${asNumber(t, val)} = ${x}` : sql`${asString(t, val)} = ${x}`
     const typedAny = (xs: ReadonlyArray<Exclude<Scalar, null>>, t: Fragment, val: Fragment): Fragment => {
       const strings = xs.filter((x): x is string => typeof x === "string")
       const numbers = xs.filter((x): x is number => typeof x === "number")
       const booleans = [...new Set(xs.filter((x): x is boolean => typeof x === "boolean"))]
       return or([
-        ...(strings.length === 0 ? [] : [sql`(${t} = 'text' AND ${val} IN (${sql.join(", ", false)(strings.map(text))}))`]),
-        ...(numbers.length === 0 ? [] : [sql`(${t} IN ('integer', 'real') AND ${val} IN (${sql.join(", ", false)(numbers.map((n) => sql`${n}`))}))`]),
+        ...(strings.length === 0 ? [] : [sql`${asString(t, val)} IN (${sql.join(", ", false)(strings.map(text))})`]),
+        ...(numbers.length === 0 ? [] : [sql`${asNumber(t, val)} IN (${sql.join(", ", false)(numbers.map((n) => sql`${n}`))})`]),
         ...(booleans.length === 0 ? [] : [sql`${t} IN (${sql.join(", ", false)(booleans.map((b) => lit(b ? "'true'" : "'false'")))})`])
       ])
     }
@@ -229,7 +230,8 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
       isString: known(sql`${type} = 'text'`),
       isNumber: known(sql`${type} IN ('integer', 'real')`),
       isArray: known(sql`${type} = 'array'`),
-      string: sql`(CASE WHEN ${type} = 'text' THEN ${value} END)`,
+      string: asString(type, value),
+      number: asNumber(type, value),
       isNull: sql`COALESCE(${type} = 'null', TRUE)`,
       equals: (x) => known(typed(x, type, value)),
       equalsAny: (xs) => known(typedAny(xs, type, value)),
@@ -240,11 +242,9 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
             x === null ? sql`el.type = 'null'` : typed(x, sql`el.type`, sql`el.value`)
           }))`
         ),
-      // json_extract gives numbers (and booleans, as 0 and 1) as numbers and everything else as
-      // text, which SQLite orders after every number, in BINARY (code point) order: the range on
-      // the value (an `indexed` field's index) and the JSON type test after it.
-      compareNumber: (o, x) => sql`(${value} ${op(o)} ${x} AND ${type} IN ('integer', 'real'))`,
-      compareString: (o, x) => sql`(${value} ${op(o)} ${text(x)} AND ${type} = 'text')`
+      // Text in BINARY (code point) order.
+      compareNumber: (o, x) => sql`${asNumber(type, value)} ${op(o)} ${x}`,
+      compareString: (o, x) => sql`${asString(type, value)} ${op(o)} ${text(x)}`
     }
   }
 
@@ -432,7 +432,32 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: number) => {
     time,
     count
   }
-  return algebra
+
+  /** What an index on a contact field holds: exactly the expression comparisons on it read (over `fields`, no alias). */
+  const indexedValue = (key: string, kind: IndexedKind): Fragment => {
+    const doc = lit("fields")
+    if (pg) return pgValue(doc, [key])
+    const j = json(doc, [key])
+    return kind === "number" ? j.number : kind === "boolean" ? j.type : kind === "instant" ? jsonInstant(j) : j.string
+  }
+  return { algebra, indexedValue }
+}
+
+/**
+ * How an indexed contact field is compared: by the kind of its values (`Condition`'s kinds; a
+ * date field compares as text).
+ */
+export type IndexedKind = "string" | "number" | "boolean" | "instant"
+
+/**
+ * The text of the expression an index on a contact field must hold for the compiler's comparisons
+ * on it to be index ranges: SQLite the value read through its JSON type (text, number, the type for
+ * booleans, the canonical instant for datetimes), PostgreSQL the jsonb value `(fields -> 'key')`
+ * (jsonb equality is typed, and numbers order by value). The key is checked by `SAFE`.
+ */
+export const indexedFieldExpression = (sql: SqlClient.SqlClient, key: string, kind: IndexedKind): string => {
+  const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
+  return sql`${backend(sql, pg, 0).indexedValue(safe(key), kind)}`.compile()[0]
 }
 
 /**
@@ -453,5 +478,5 @@ export const conditionSql = (
   const issues = Condition.check(condition, segmentRegistry, ["condition"])
   if (issues.length > 0) return Either.left(Errors.ValidationError.fromIssues(issues, "Invalid segment condition"))
   const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
-  return Either.right(Condition.fold(condition, segmentRegistry, backend(sql, pg, DateTime.toEpochMillis(now))))
+  return Either.right(Condition.fold(condition, segmentRegistry, backend(sql, pg, DateTime.toEpochMillis(now)).algebra))
 }

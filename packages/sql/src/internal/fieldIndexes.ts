@@ -1,28 +1,69 @@
-// Expression indexes for contact fields the app marks `indexed` (frequently filtered): one index
-// per field key on rapport_contacts (workspace_id, <the field's value>), the expression being the
-// one the segment compiler reads the field by (conditionSql.ts), so the planner can use it. One
-// index serves every workspace that indexes a field of that key (workspace_id leads it). An index
-// stays when the flag is cleared or the field removed (another workspace may still filter on it;
-// dropping it is an operator's decision).
+// Indexes on contact fields, both kinds on rapport_contacts (workspace_id, …) and shared by every
+// workspace (workspace_id leads them):
+// - a field the app marks `indexed` (frequently filtered): one index on its value;
+// - a segment the app marks `indexed`: one index on the fields its condition tests, equalities
+//   first, then a range (`Segment.indexColumns`).
+// Each column is the expression the segment compiler reads the field by for the kind of its values
+// (conditionSql.ts `indexedFieldExpression`): an expression index serves only that very expression,
+// and on SQLite an index holding the typed value serves a count without reading the table. An
+// index's name derives from its expressions, so one made by an earlier reading of a field is never
+// mistaken for the current one. Indexes stay when flags are cleared or fields and segments removed
+// (another workspace may still use them; dropping one is an operator's decision).
+import type { FieldDefinition, Segment } from "@rapport/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
-import { fieldExpression } from "./conditionSql.js"
+import { type IndexedKind, indexedFieldExpression } from "./conditionSql.js"
 
 // Field keys are validated (a letter, then letters, digits or _; at most 64): checked again here
 // before they become part of the DDL text.
 const FIELD_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/
 
-/** The index's name: readable, within PostgreSQL's 63 bytes, distinct per key (case included). */
-export const fieldIndexName = (key: string): string =>
-  `rapport_cf_${key.slice(0, 32).toLowerCase()}_${createHash("sha256").update(key).digest("hex").slice(0, 10)}`
+const digest = (texts: ReadonlyArray<string>) => createHash("sha256").update(texts.join("\u0000")).digest("hex").slice(0, 10)
 
-/** Creates the index of an indexed contact field when it does not exist yet. */
-export const ensureFieldIndex = (sql: SqlClient.SqlClient, def: { readonly entity: string; readonly key: string; readonly indexed: boolean }) => {
-  if (def.entity !== "contact" || !def.indexed) return Effect.void
-  if (!FIELD_KEY.test(def.key)) return Effect.dieMessage(`not a field key: ${JSON.stringify(def.key)}`)
-  const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })
-  return Effect.asVoid(
-    sql.unsafe(`CREATE INDEX IF NOT EXISTS "${fieldIndexName(def.key)}" ON rapport_contacts (workspace_id, ${fieldExpression(pg, def.key)})`).raw
+/** How the compiler reads a field of this type (a date compares as text); `undefined` for types no comparison reads as one value. */
+const kindOf = (type: FieldDefinition.FieldType): IndexedKind | undefined => {
+  switch (type) {
+    case "number":
+    case "integer":
+      return "number"
+    case "boolean":
+      return "boolean"
+    case "datetime":
+      return "instant"
+    case "money":
+    case "multiSelect":
+      return undefined
+    default:
+      return "string"
+  }
+}
+
+const create = (sql: SqlClient.SqlClient, name: string, expressions: ReadonlyArray<string>) =>
+  Effect.asVoid(sql.unsafe(`CREATE INDEX IF NOT EXISTS "${name}" ON rapport_contacts (workspace_id, ${expressions.join(", ")})`).raw)
+
+const expressionOf = (sql: SqlClient.SqlClient, key: string, kind: IndexedKind) =>
+  FIELD_KEY.test(key) ? Effect.succeed(indexedFieldExpression(sql, key, kind)) : Effect.dieMessage(`not a field key: ${JSON.stringify(key)}`)
+
+/**
+ * Creates the index of an indexed contact field when it does not exist yet. Money and multi-select
+ * fields get none: no comparison reads them as one value.
+ */
+export const ensureFieldIndex = (
+  sql: SqlClient.SqlClient,
+  def: { readonly entity: string; readonly key: string; readonly type: FieldDefinition.FieldType; readonly indexed: boolean }
+) => {
+  const kind = kindOf(def.type)
+  if (def.entity !== "contact" || !def.indexed || kind === undefined) return Effect.void
+  return Effect.flatMap(expressionOf(sql, def.key, kind), (expression) =>
+    // Readable, within PostgreSQL's 63 bytes, distinct per key (case included) and per reading.
+    create(sql, `rapport_cf_${def.key.slice(0, 32).toLowerCase()}_${digest([def.key, expression])}`, [expression])
   )
 }
+
+/** Creates the index on these fields, in this order, when it does not exist yet. */
+export const ensureContactIndex = (sql: SqlClient.SqlClient, columns: ReadonlyArray<Segment.IndexColumn>) =>
+  Effect.flatMap(
+    Effect.forEach(columns, (c) => expressionOf(sql, c.key, c.kind)),
+    (expressions) => create(sql, `rapport_cx_${columns.map((c) => c.key.slice(0, 12).toLowerCase()).join("_").slice(0, 36)}_${digest(expressions)}`, expressions)
+  )

@@ -10,8 +10,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { Instant, Int, Json, Text } from "./columns.js"
+import { Bool, Instant, Int, Json, Text } from "./columns.js"
 import { conditionSql } from "./conditionSql.js"
+import { ensureContactIndex } from "./fieldIndexes.js"
 import { CountRow, rowOf } from "./rows.js"
 import { isUniqueViolation } from "./errors.js"
 import { isSqlError, orStorage, versionedUpdate } from "./statements.js"
@@ -24,6 +25,7 @@ const SegmentRow = rowOf(
     name: Schema.String,
     description: Text,
     condition_json: Json,
+    indexed: Bool,
     version: Int,
     created_at: Instant,
     updated_at: Instant
@@ -35,6 +37,7 @@ const SegmentRow = rowOf(
     name: r.name,
     description: r.description,
     condition: r.condition_json,
+    indexed: r.indexed,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at
@@ -45,6 +48,7 @@ const SegmentRow = rowOf(
     name: s.name,
     description: s.description,
     condition_json: s.condition,
+    indexed: s.indexed,
     version: s.version,
     created_at: DateTime.formatIso(s.createdAt),
     updated_at: DateTime.formatIso(s.updatedAt)
@@ -91,6 +95,7 @@ export const makeSegments = (
         )
       ),
     remove: (ws, id) => removed(sql`DELETE FROM rapport_segments WHERE workspace_id = ${ws} AND id = ${id} RETURNING id`),
+    ensureIndex: (columns) => orStorage(ensureContactIndex(sql, columns)),
     count: (ws, query) =>
       Effect.flatMap(where(query), (condition) =>
         run(
