@@ -54,7 +54,9 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { migration_id: 17, name: "segments" },
       { migration_id: 18, name: "channel_spend" },
       { migration_id: 19, name: "campaigns" },
-      { migration_id: 20, name: "pipeline_aggregates" }
+      { migration_id: 20, name: "pipeline_aggregates" },
+      { migration_id: 21, name: "indexed_segments" },
+      { migration_id: 22, name: "analytics_indexes" }
     ])
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })

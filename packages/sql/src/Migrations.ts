@@ -698,10 +698,10 @@ const analyticsIndexes = (_t: Types, _pg: boolean): ReadonlyArray<string> => [
   // Top products and margins: an order's lines with what they add up.
   `CREATE INDEX rapport_order_lines_sums ON rapport_order_lines (workspace_id, order_id, sku, currency, quantity, unit_price_minor, unit_cost_minor, name)`,
   // Channels and the funnel's cohorts: contacts by first-seen instant with channel, campaign and stage.
-  `DROP INDEX rapport_contacts_first_seen`,
+  `DROP INDEX IF EXISTS rapport_contacts_first_seen`,
   `CREATE INDEX rapport_contacts_first_seen ON rapport_contacts (workspace_id, first_seen_at, source_channel, source_campaign, stage, id)`,
   // Channels' revenue, lifecycle order counts: a contact's orders with their status and net.
-  `DROP INDEX rapport_orders_contact`,
+  `DROP INDEX IF EXISTS rapport_orders_contact`,
   `CREATE INDEX rapport_orders_contact ON rapport_orders (workspace_id, contact_id, placed_at, status, currency, total_minor, refunded_minor)`,
   // The funnel: stage moves by contact in time order.
   `CREATE INDEX rapport_events_stage_moves ON rapport_events (workspace_id, contact_id, occurred_at, id) WHERE type = 'contact.stage_changed'`

@@ -29,7 +29,8 @@ const schemaOf = Effect.gen(function* () {
   for (const { name } of yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rapport%'`) {
     tables.set(name, (yield* sql<{ name: string }>`SELECT name FROM pragma_table_info(${name})`).map((c) => c.name))
   }
-  const indexes = (yield* sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'rapport%'`).map((r) => r.name)
+  // By name, with its definition: a later migration may replace an index under the same name.
+  const indexes = new Map((yield* sql<{ name: string; sql: string }>`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'rapport%'`).map((r) => [r.name, r.sql]))
   return { tables, indexes }
 })
 
@@ -62,11 +63,14 @@ describe("SqliteStorage", () => {
         const now = yield* schemaOf
         const later = [...now.tables.keys()].filter((t) => !before.tables.has(t))
         expect(later).toContain("rapport_contact_identities")
-        for (const index of now.indexes.filter((i) => !before.indexes.includes(i))) yield* sql`DROP INDEX IF EXISTS ${sql(index)}`
+        const changed = [...now.indexes].filter(([name, ddl]) => before.indexes.get(name) !== ddl).map(([name]) => name)
+        for (const index of changed) yield* sql`DROP INDEX IF EXISTS ${sql(index)}`
         for (const table of later) yield* sql`DROP TABLE ${sql(table)}`
         for (const [table, columns] of before.tables) {
           for (const column of now.tables.get(table)!.filter((c) => !columns.includes(c))) yield* sql`ALTER TABLE ${sql(table)} DROP COLUMN ${sql(column)}`
         }
+        // An index a later migration replaced under the same name, as it was.
+        for (const index of changed.filter((name) => before.indexes.has(name))) yield* sql.unsafe(before.indexes.get(index)!)
         yield* sql`DELETE FROM rapport_migrations WHERE migration_id >= 7`
       }).pipe(Effect.provide(SqliteStorage.layer({ filename })))
     )
@@ -133,7 +137,9 @@ describe("SqliteStorage", () => {
       { migration_id: 17, name: "segments" },
       { migration_id: 18, name: "channel_spend" },
       { migration_id: 19, name: "campaigns" },
-      { migration_id: 20, name: "pipeline_aggregates" }
+      { migration_id: 20, name: "pipeline_aggregates" },
+      { migration_id: 21, name: "indexed_segments" },
+      { migration_id: 22, name: "analytics_indexes" }
     ])
       expect(yield* sql`SELECT name FROM pragma_index_info('rapport_contacts_phone') ORDER BY seqno`).toEqual([{ name: "workspace_id" }, { name: "phone" }])
       for (const index of ["rapport_contact_identities_email", "rapport_contact_identities_phone"]) {
