@@ -94,6 +94,122 @@ describe("rules with delays", () => {
       })
     ))
 
+  // Regression: sinceTrigger counted only events strictly after the trigger's instant, so an order
+  // stamped in the same millisecond as the cart (one clock tick, one emitMany batch, one shop
+  // timestamp) still let the D+1 reminder go.
+  it.effect("abandoned cart: an order in the same millisecond as the cart counts as bought since; one a millisecond before does not", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        yield* setNow("2025-06-02T18:00:00Z")
+        const template = yield* crm.templates.create(reminderTemplate)
+        yield* crm.rules.create(cartRule(template.id))
+        const customer = (email: string) => Effect.tap(crm.contacts.create({ email }), (c) => crm.consent.grant(c.id))
+        const [ada, bruno, claire] = [yield* customer("ada@example.com"), yield* customer("bruno@example.com"), yield* customer("claire@example.com")]
+        const order = (contactId: string, orderId: string, occurredAt?: string) =>
+          ({ type: "order.placed", contactId, payload: { orderId, lines: [line] }, ...(occurredAt === undefined ? {} : { occurredAt }) })
+        const cart = (contactId: string, cartId: string, occurredAt?: string) =>
+          ({ type: "cart.abandoned", contactId, payload: { cartId }, ...(occurredAt === undefined ? {} : { occurredAt }) })
+        // Ada: two emits on one clock tick, the order after the cart.
+        yield* crm.events.emit(cart(ada.id, "c-ada"))
+        yield* crm.events.emit(order(ada.id, "o-ada"))
+        // Bruno: one batch whose events the shop stamped alike, the order listed first.
+        yield* crm.events.emitMany([order(bruno.id, "o-bruno", "2025-06-02T17:59:59.123Z"), cart(bruno.id, "c-bruno", "2025-06-02T17:59:59.123Z")])
+        // Claire: the order a millisecond before the cart is not "since" it: she is reminded.
+        yield* crm.events.emitMany([order(claire.id, "o-claire", "2025-06-02T17:59:59.122Z"), cart(claire.id, "c-claire", "2025-06-02T17:59:59.123Z")])
+        yield* TestClock.adjust(Duration.days(1))
+        yield* crm.dispatcher.runDue()
+        expect((yield* sent).map((m) => m.to)).toEqual(["claire@example.com"])
+        const checks = (yield* crm.dispatcher.jobs({ ruleId: "abandoned-cart" })).items.filter((j) => j.kind === "check")
+        expect(checks.map((j) => [j.contactId, j.status, j.status === "skipped" ? String(j.outcome?.["reason"]) : null]).sort()).toEqual(
+          [
+            [ada.id, "skipped", '"unless" holds: count of order.placed since the trigger gte 1 (found 1)'],
+            [bruno.id, "skipped", '"unless" holds: count of order.placed since the trigger gte 1 (found 1)'],
+            [claire.id, "done", null]
+          ].sort()
+        )
+      })
+    ))
+
+  it.effect("sinceTrigger never counts the triggering event itself: a single order fires rules that wait for no second order", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        yield* setNow("2025-06-02T18:00:00Z")
+        const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+        const mail = (subject: string) => Effect.map(crm.templates.create({ name: subject, purpose: "transactional", subject, text: "Hello" }), (t) => [{ type: "sendEmail" as const, template: t.id }])
+        const noOtherOrder = { count: { event: "order.placed", sinceTrigger: true }, op: "eq" as const, value: 0 }
+        const anotherOrder = { count: { event: "order.placed", sinceTrigger: true }, op: "gte" as const, value: 1 }
+        const anotherPaidOrder = { count: { event: "order.placed", sinceTrigger: true, where: { path: "event.payload.orderId", op: "exists" as const } }, op: "gte" as const, value: 1 }
+        // Read three ways: by the emit's batched questions (when), by a count at the check (unless), page by page (where).
+        yield* crm.rules.create({ name: "Thanks at once", on: "order.placed", when: noOtherOrder, actions: yield* mail("Thanks") })
+        yield* crm.rules.create({ name: "Win-back", on: "order.placed", delay: "1 day", unless: anotherOrder, actions: yield* mail("We miss you") })
+        yield* crm.rules.create({ name: "Win-back (where)", on: "order.placed", delay: "1 day", unless: anotherPaidOrder, actions: yield* mail("Still there?") })
+        yield* crm.events.emit({ type: "order.placed", contactId: ada.id, payload: { orderId: "o-1", lines: [line] } })
+        yield* TestClock.adjust(Duration.days(1))
+        yield* crm.dispatcher.runDue()
+        expect((yield* sent).map((m) => m.subject).sort()).toEqual(["Still there?", "Thanks", "We miss you"])
+      })
+    ))
+
+  it.effect("sinceTrigger: of two events of the rule's own type in one millisecond neither stops the other's rule; one a millisecond later does, as does another type's in the same one", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        yield* setNow("2025-06-02T18:00:00Z")
+        const template = yield* crm.templates.create(reminderTemplate)
+        // The shop's rule: not if the customer ordered since, nor if a newer cart state was reported (that one is reminded).
+        const nothingSince = { count: { event: ["order.placed", "cart.abandoned"], sinceTrigger: true }, op: "eq" as const, value: 0 }
+        yield* crm.rules.create({ ...cartRule(template.id), unless: { not: nothingSince }, limits: {} })
+        // The same count read when the event is recorded (by the emit's batched questions, not at a check).
+        yield* crm.rules.create({ id: "cart-noticed", name: "Cart noticed", on: "cart.abandoned", when: nothingSince, actions: [{ type: "addTag", tag: "cart" }] })
+        const customer = (email: string) => Effect.tap(crm.contacts.create({ email }), (c) => crm.consent.grant(c.id))
+        const [ada, bruno, claire, dora] = [
+          yield* customer("ada@example.com"),
+          yield* customer("bruno@example.com"),
+          yield* customer("claire@example.com"),
+          yield* customer("dora@example.com")
+        ]
+        const cart = (contactId: string, cartId: string, occurredAt: string) => ({ type: "cart.abandoned", contactId, occurredAt, payload: { cartId } })
+        const noticed = (events: Parameters<typeof crm.events.emitMany>[0]) =>
+          Effect.map(crm.events.emitMany(events), (results) => results.map((r) => r.triggered.some((t) => t.ruleId === "cart-noticed")))
+        // Which of Ada's two carts came first is unknown: each is reminded (the rule's limits are the place to keep one).
+        expect(yield* noticed([cart(ada.id, "c-a1", "2025-06-02T17:00:00.000Z"), cart(ada.id, "c-a2", "2025-06-02T17:00:00.000Z")])).toEqual([true, true])
+        // Bruno's second cart is a millisecond later: only it is reminded (when the first was recorded, the second was not yet).
+        expect(yield* noticed([cart(bruno.id, "c-b1", "2025-06-02T17:00:00.000Z"), cart(bruno.id, "c-b2", "2025-06-02T17:00:00.001Z")])).toEqual([true, true])
+        // Dora's later cart is recorded first: the earlier one, recorded next, sees it already.
+        expect(yield* noticed([cart(dora.id, "c-d2", "2025-06-02T17:00:00.001Z"), cart(dora.id, "c-d1", "2025-06-02T17:00:00.000Z")])).toEqual([true, false])
+        // Claire's order in her cart's millisecond counts in the same count, recorded before or after it.
+        const order = { type: "order.placed", contactId: claire.id, occurredAt: "2025-06-02T17:00:00.000Z", payload: { orderId: "o-c", lines: [line] } }
+        expect(yield* noticed([order, cart(claire.id, "c-c1", "2025-06-02T17:00:00.000Z")])).toEqual([false, false])
+        yield* TestClock.adjust(Duration.days(1))
+        yield* crm.dispatcher.runDue()
+        expect((yield* sent).map((m) => `${m.to} ${m.text?.match(/c-\w+/)?.[0]}`).sort()).toEqual([
+          "ada@example.com c-a1",
+          "ada@example.com c-a2",
+          "bruno@example.com c-b2",
+          "dora@example.com c-d2"
+        ])
+      })
+    ))
+
+  it.effect("rules.simulate: a stored order in the simulated cart's millisecond makes its unless hold", () =>
+    run(
+      Effect.gen(function* () {
+        const crm = yield* Crm.Crm
+        yield* setNow("2025-06-02T18:00:00Z")
+        const ada = yield* crm.contacts.create({ email: "ada@example.com" })
+        yield* crm.consent.grant(ada.id)
+        const template = yield* crm.templates.create(reminderTemplate)
+        yield* crm.rules.create(cartRule(template.id))
+        yield* crm.events.emit({ type: "order.placed", contactId: ada.id, payload: { orderId: "o-1", lines: [line] } })
+        const simulate = (occurredAt: string) =>
+          Effect.map(crm.rules.simulate({ event: { type: "cart.abandoned", contactId: ada.id, occurredAt, payload: { cartId: "c-1" } } }), (s) => s.rules.map((r) => r.unless?.holds))
+        expect(yield* simulate("2025-06-02T18:00:00.000Z")).toEqual([true])
+        expect(yield* simulate("2025-06-02T18:00:00.001Z")).toEqual([false])
+      })
+    ))
+
   it.effect("one reminder per cart, however often the cart is reported abandoned", () =>
     run(
       Effect.gen(function* () {

@@ -103,6 +103,39 @@ export const historySuite = (test: Test) => {
         ])
       }))
 
+    // What a rule's sinceTrigger count relies on: "from the trigger's instant on" is the window
+    // after the millisecond before it, and "after the trigger" the window after its instant.
+    test("event windows are exact to the millisecond: since the millisecond before an instant takes that instant's events, since the instant none, in count, times, list and history", () =>
+      Effect.gen(function* () {
+        const s = yield* store
+        const ws = Fixtures.freshWorkspaceId()
+        const a = yield* Fixtures.contact(ws)
+        const instant = day("10")
+        const plus = (millis: number) => DateTime.add(instant, { millis })
+        yield* s.events.insertMany([
+          Fixtures.storedEvent(ws, a.id, "w1", { type: "quote.sent", occurredAt: plus(-1) }),
+          Fixtures.storedEvent(ws, a.id, "w2", { type: "quote.sent", occurredAt: instant }),
+          Fixtures.storedEvent(ws, a.id, "w3", { type: "email.opened", occurredAt: instant }),
+          Fixtures.storedEvent(ws, a.id, "w4", { type: "quote.sent", occurredAt: plus(1) })
+        ])
+        const reads = (since: DateTime.Utc, until: DateTime.Utc) =>
+          Effect.gen(function* () {
+            const w = { contactId: a.id, types: ["quote.sent", "email.opened"], since, until }
+            const [count, times] = yield* s.history(ws, [{ ask: "eventCount", ...w }, { ask: "eventTimes", ...w }])
+            return {
+              count: yield* s.events.count(ws, w),
+              times: (yield* s.events.times(ws, w)).map((t) => DateTime.formatIso(t)),
+              list: (yield* s.events.list(ws, { ...w, limit: 10 })).map((e) => e.id),
+              history: [count!.count, ...iso(times!)]
+            }
+          })
+        const [before, at, after] = [plus(-1), instant, plus(1)].map((t) => DateTime.formatIso(t))
+        expect(yield* reads(plus(-1), plus(1))).toEqual({ count: 3, times: [at, at, after], list: ["w4", "w3", "w2"], history: [3, at, at, after] })
+        expect(yield* reads(instant, plus(1))).toEqual({ count: 1, times: [after], list: ["w4"], history: [1, after] })
+        expect(yield* reads(plus(-2), instant)).toEqual({ count: 3, times: [before, at, at], list: ["w3", "w2", "w1"], history: [3, before, at, at] })
+        expect(yield* reads(plus(-2), plus(-1))).toEqual({ count: 1, times: [before], list: ["w1"], history: [1, before] })
+      }))
+
     test("history answers more questions than one statement takes", () =>
       Effect.gen(function* () {
         const s = yield* store

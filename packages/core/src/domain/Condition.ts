@@ -19,8 +19,10 @@
  *   missing value and `null` are the same; `ne` and `notIn` hold for them, other operators do not.
  * - Time: `{ "path": "contact.firstSeenAt", "olderThan": "30 days" }` or `"within"`.
  * - Counts of the contact's past events: `{ "count": { "event": "order.placed", "within": "90
- *   days" }, "op": "gte", "value": 2 }`; `"sinceTrigger": true` counts only events after the
- *   event the rule reacted to, `where` filters the counted events (its `event.*` paths are theirs).
+ *   days" }, "op": "gte", "value": 2 }`; `"sinceTrigger": true` counts only events since the
+ *   event the rule reacted to: those of another type from its very millisecond on, those of its
+ *   own type (never that event itself) from the next; `where` filters the counted events (its
+ *   `event.*` paths are theirs).
  *
  * Conditions are evaluated as of an instant (`now`). The AST is checked in two steps: its shape
  * when decoded ({@link Condition}), its paths and values against the workspace (fields, stages)
@@ -683,7 +685,8 @@ export interface Context {
 
 /**
  * A count the caller computes before evaluating: the contact's events of `types` that occurred in
- * the window, `sinceTrigger` after the triggering event, and that pass `where`.
+ * the window, `sinceTrigger` since the triggering event (another type's from its instant on, its own
+ * type's after it), and that pass `where`.
  *
  * @since 0.3.0
  * @category models

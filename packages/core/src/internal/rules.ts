@@ -17,8 +17,8 @@ import { actionsFor, type CompiledRule, compileRules, type Rule, type RuleSet, T
 import { dueAt as delayEnd, durationMillis } from "../domain/Schedule.js"
 import type { Workspace } from "../domain/Workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { countEvents, type HistoryAnswer, type HistoryQuestion, type StorageService } from "../ports/Storage.js"
-import { clampInstant } from "../domain/Time.js"
+import { countEvents, type HistoryAnswer, type HistoryQuestion, type HistoryWindow, type StorageService } from "../ports/Storage.js"
+import { clampInstant, instantRange } from "../domain/Time.js"
 import { noteRulesChanged, RULES_COUNTER, rulesVersionOf, transactionMemo } from "./workspace.js"
 
 
@@ -100,24 +100,42 @@ export const contextFor = (
 
 type CountQuery = Condition.Compiled["counts"][number]
 
-/** The events a condition's count reads: the contact's, of its types, in its window. */
-const countWindow = (q: CountQuery, contact: Contact, trigger: StoredEvent, now: DateTime.Utc) => {
-  const from = [...(q.withinMillis === undefined ? [] : [ms(now) - q.withinMillis]), ...(q.sinceTrigger ? [ms(trigger.occurredAt)] : [])]
-  return {
+type CountWindow = HistoryWindow & { readonly types: ReadonlyArray<string> }
+
+/**
+ * The windows a condition's count reads (their counts add up): the contact's events, of its
+ * types, in its window. Since the trigger, events of another type count from the trigger's own
+ * millisecond on: an order stamped like the cart update (one clock tick, one emitMany batch, one
+ * timestamp a shop sends for both) was placed since the cart. Events of the trigger's type count
+ * only after it: the trigger never counts itself, and of two in one millisecond neither is known
+ * to be the later; were each to count the other, neither rule would act. Windows are exclusive at
+ * `since` and instants are whole milliseconds, so "from the millisecond on" is "since the one
+ * before" (no bound at the earliest instant: nothing is stored before it).
+ */
+const countWindows = (q: CountQuery, contact: Contact, trigger: StoredEvent, now: DateTime.Utc): ReadonlyArray<CountWindow> => {
+  const within = q.withinMillis === undefined ? [] : [ms(now) - q.withinMillis]
+  const window = (types: ReadonlyArray<string>, from: ReadonlyArray<number>): CountWindow => ({
     contactId: contact.id,
     since: from.length === 0 ? undefined : clampInstant(Math.max(...from)),
     until: DateTime.max(now, trigger.occurredAt),
-    types: q.types
-  }
+    types
+  })
+  if (!q.sinceTrigger) return [window(q.types, within)]
+  const at = ms(trigger.occurredAt)
+  const others = q.types.filter((type) => type !== trigger.type)
+  return [
+    ...(others.length === 0 ? [] : [window(others, [...within, ...(at > instantRange.earliest ? [at - 1] : [])])]),
+    ...(others.length === q.types.length ? [] : [window([trigger.type], [...within, at])])
+  ]
 }
 
 /** A condition's count, computed by storage (exactly: see `countEvents`). */
 const countOf = (storage: StorageService, workspaceId: WorkspaceId, q: CountQuery, contact: Contact, trigger: StoredEvent, now: DateTime.Utc) => {
   const where = q.where
-  return countEvents(storage, workspaceId, {
-    ...countWindow(q, contact, trigger, now),
-    matches: where === undefined ? undefined : (event) => where({ contact, event, now: ms(now), counts: [] })
-  })
+  const matches = where === undefined ? undefined : (event: StoredEvent) => where({ contact, event, now: ms(now), counts: [] })
+  return Effect.reduce(countWindows(q, contact, trigger, now), 0, (total, window) =>
+    Effect.map(countEvents(storage, workspaceId, { ...window, matches }), (n) => total + n)
+  )
 }
 
 const keyOf = (value: unknown): string | undefined =>
@@ -306,7 +324,10 @@ export const planQuestions = (
       const key = compiled.oncePer === undefined ? undefined : keyOf(compiled.oncePer(trigger))
       return {
         compiled,
-        counts: (compiled.when?.counts ?? []).map((q) => (q.where === undefined ? ask({ ask: "eventCount", ...countWindow(q, contact, trigger, now) }) : -1)),
+        // Per count, the questions whose answers add up to it (none for a count with `where`).
+        counts: (compiled.when?.counts ?? []).map((q) =>
+          q.where === undefined ? countWindows(q, contact, trigger, now).map((window) => ask({ ask: "eventCount", ...window })) : undefined
+        ),
         hasKey: key === undefined ? -1 : ask({ ask: "firingKey", contactId: contact.id, ruleId: id, key }),
         latest: limits.oncePerContact === true || limits.cooldown !== undefined ? ask({ ask: "lastFiring", contactId: contact.id, ruleId: id }) : -1
       }
@@ -333,7 +354,8 @@ export const planQuestions = (
           if (compiled.when !== undefined) {
             const values: Array<number> = []
             for (const [i, q] of compiled.when.counts.entries()) {
-              values.push(counts[i]! >= 0 ? answers[counts[i]!]!.count : yield* countOf(storage, workspace.id, q, contact, trigger, now))
+              const asked = counts[i]
+              values.push(asked !== undefined ? asked.reduce((n, at) => n + answers[at]!.count, 0) : yield* countOf(storage, workspace.id, q, contact, trigger, now))
             }
             if (compiled.when.readsRfm === true && rfmView === undefined) rfmView = yield* withRfm(storage, workspace.id, contact)
             const view = compiled.when.readsRfm === true ? rfmView! : contact
