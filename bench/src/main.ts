@@ -72,9 +72,9 @@ if (only === undefined || only === "pipeline") {
 if (only === undefined || only === "analytics") {
   const analyticsRounds = rounds ?? 5
   console.log(
-    `\nAnalytics (segments.count with a condition on two custom fields, analytics.topProducts over a year, analytics.channels, analytics.funnel) — ` +
+    `\nAnalytics (segments.count of an indexed segment testing two custom fields, analytics.topProducts over a year, analytics.channels, analytics.funnel) — ` +
       `${count(analyticsContacts)} contacts, ${count(2 * analyticsContacts)} orders with 1 to 3 lines; loaded once by raw inserts; ` +
-      `against the limit (hand-written SQL on the raw driver, over indexes made for it); median of ${analyticsRounds} rounds after 1 warm-up that checks both answers; target: within 1.5x`
+      `against the limit (hand-written SQL on the raw driver, on a copy of the data with indexes made for it); median of ${analyticsRounds} rounds after 1 warm-up that checks both answers; target: within 1.5x`
   )
   const Analytics = await import("./analytics.js")
   await Analytics.run(pgUrl, analyticsContacts, analyticsRounds, (line) => console.log(line))
