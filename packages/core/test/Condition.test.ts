@@ -4,25 +4,11 @@ import * as DateTime from "effect/DateTime"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
+import { contactField } from "./helpers.js"
 
 const ws = Ids.WorkspaceId.make("conditions")
 const epoch = DateTime.unsafeMake("2025-01-01T00:00:00Z")
-const field = (key: string, type: FieldDefinition.FieldType, options: ReadonlyArray<string> = []) =>
-  new FieldDefinition.FieldDefinition({
-    workspaceId: ws,
-    entity: "contact",
-    key: FieldDefinition.FieldKey.make(key),
-    label: key,
-    type,
-    options: options.map((value) => ({ value, label: value })),
-    required: "never",
-    unique: false,
-    description: null,
-    position: 0,
-    version: 1,
-    createdAt: epoch,
-    updatedAt: epoch
-  })
+const field = (key: string, type: FieldDefinition.FieldType, options: ReadonlyArray<string> = []) => contactField(ws, key, type, options)
 
 const fields = [field("colour", "select", ["red", "white", "rosé"]), field("size", "integer"), field("renewal", "date"), field("lastSeen", "datetime"), field("credit", "money"), field("topics", "multiSelect", ["wine", "beer"])]
 const registry: Condition.Registry = { fields, stages: LifecycleDefinition.classic.stages.map((s) => s.key), event: true }

@@ -1,26 +1,11 @@
 // The index an `indexed` segment gets (Segment.indexColumns): the fields every selected contact is
 // tested on for equality, then one number range, as a database engineer orders a composite index.
-import { Condition, FieldDefinition, Segment } from "@rapport/core"
-import * as DateTime from "effect/DateTime"
+import { Condition, type FieldDefinition, Ids, Segment } from "@rapport/core"
 import * as Either from "effect/Either"
 import { describe, expect, it } from "vitest"
+import { contactField } from "./helpers.js"
 
-const field = (key: string, type: FieldDefinition.FieldType, options: ReadonlyArray<string> = []) =>
-  new FieldDefinition.FieldDefinition({
-    workspaceId: "ws" as never,
-    entity: "contact",
-    key: FieldDefinition.FieldKey.make(key),
-    label: key,
-    type,
-    options: options.map((value) => ({ value, label: value })),
-    required: "never",
-    unique: false,
-    description: null,
-    position: 0,
-    version: 1,
-    createdAt: DateTime.unsafeMake(0),
-    updatedAt: DateTime.unsafeMake(0)
-  })
+const field = (key: string, type: FieldDefinition.FieldType, options: ReadonlyArray<string> = []) => contactField(Ids.WorkspaceId.make("segment-index"), key, type, options)
 
 const registry = Condition.contactRegistry(
   [field("plan", "select", ["free", "pro"]), field("visits", "integer"), field("spend", "number"), field("vip", "boolean"), field("city", "text"), field("born", "date"), field("seen", "datetime"), field("hobbies", "multiSelect", ["a"]), field("country", "text")],

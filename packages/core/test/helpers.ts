@@ -1,5 +1,6 @@
 // Test helpers: a fresh in-memory CRM per test, and a way to read what a failing effect failed with.
-import { Crm, Storage, type Ids, Workspaces } from "@rapport/core"
+import { Crm, FieldDefinition, Storage, type Ids, Workspaces } from "@rapport/core"
+import * as DateTime from "effect/DateTime"
 import { SqliteStorage } from "@rapport/sqlite"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -27,3 +28,21 @@ export const line = (sku: string, quantity = 1, amountMinor = 1000, currency = "
 })
 
 export { Storage }
+
+/** A contact field definition as stored, with plain options (for tests of conditions over fields). */
+export const contactField = (workspaceId: Ids.WorkspaceId, key: string, type: FieldDefinition.FieldType, options: ReadonlyArray<string> = []) =>
+  new FieldDefinition.FieldDefinition({
+    workspaceId,
+    entity: "contact",
+    key: FieldDefinition.FieldKey.make(key),
+    label: key,
+    type,
+    options: options.map((value) => ({ value, label: value })),
+    required: "never",
+    unique: false,
+    description: null,
+    position: 0,
+    version: 1,
+    createdAt: DateTime.unsafeMake("2025-01-01T00:00:00Z"),
+    updatedAt: DateTime.unsafeMake("2025-01-01T00:00:00Z")
+  })
