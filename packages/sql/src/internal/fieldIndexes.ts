@@ -9,7 +9,7 @@
 // index's name derives from its expressions, so one made by an earlier reading of a field is never
 // mistaken for the current one. Indexes stay when flags are cleared or fields and segments removed
 // (another workspace may still use them; dropping one is an operator's decision).
-import type { FieldDefinition, Segment } from "@rapport/core"
+import { Condition, type FieldDefinition, type Segment } from "@rapport/core"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import { createHash } from "node:crypto"
@@ -21,22 +21,12 @@ const FIELD_KEY = /^[A-Za-z][A-Za-z0-9_]{0,63}$/
 
 const digest = (texts: ReadonlyArray<string>) => createHash("sha256").update(texts.join("\u0000")).digest("hex").slice(0, 10)
 
-/** How the compiler reads a field of this type (a date compares as text); `undefined` for types no comparison reads as one value. */
-const kindOf = (type: FieldDefinition.FieldType): IndexedKind | undefined => {
-  switch (type) {
-    case "number":
-    case "integer":
-      return "number"
-    case "boolean":
-      return "boolean"
-    case "datetime":
-      return "instant"
-    case "money":
-    case "multiSelect":
-      return undefined
-    default:
-      return "string"
-  }
+const KINDS: Readonly<Partial<Record<Condition.ValueKind, IndexedKind>>> = { string: "string", date: "string", number: "number", boolean: "boolean", instant: "instant" }
+
+/** How comparisons read the field, from the kind `Condition` gives it (a date compares as text); none for lists and amounts. */
+const kindOf = (def: FieldDefinition.FieldDefinition): IndexedKind | undefined => {
+  const info = Condition.resolvePath(`contact.fields.${def.key}`, Condition.contactRegistry([def], []))
+  return typeof info === "string" ? undefined : KINDS[info.kind]
 }
 
 const create = (sql: SqlClient.SqlClient, name: string, expressions: ReadonlyArray<string>) =>
@@ -49,12 +39,10 @@ const expressionOf = (sql: SqlClient.SqlClient, key: string, kind: IndexedKind) 
  * Creates the index of an indexed contact field when it does not exist yet. Money and multi-select
  * fields get none: no comparison reads them as one value.
  */
-export const ensureFieldIndex = (
-  sql: SqlClient.SqlClient,
-  def: { readonly entity: string; readonly key: string; readonly type: FieldDefinition.FieldType; readonly indexed: boolean }
-) => {
-  const kind = kindOf(def.type)
-  if (def.entity !== "contact" || !def.indexed || kind === undefined) return Effect.void
+export const ensureFieldIndex = (sql: SqlClient.SqlClient, def: FieldDefinition.FieldDefinition) => {
+  if (def.entity !== "contact" || !def.indexed) return Effect.void
+  const kind = kindOf(def)
+  if (kind === undefined) return Effect.void
   return Effect.flatMap(expressionOf(sql, def.key, kind), (expression) =>
     // Readable, within PostgreSQL's 63 bytes, distinct per key (case included) and per reading.
     create(sql, `rapport_cf_${def.key.slice(0, 32).toLowerCase()}_${digest([def.key, expression])}`, [expression])
