@@ -110,12 +110,6 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
 
   // --- workspaces
 
-  const findWorkspace = SqlSchema.findOne({
-    Request: Schema.String,
-    Result: WorkspaceRow,
-    execute: (id) => sql`SELECT * FROM rapport_workspaces WHERE id = ${id}`
-  })
-
   const decodeWorkspaceRow = Schema.decodeUnknown(WorkspaceRow)
 
   // The last workspace decoded per id, with the row it came from: emits read their workspace every
@@ -138,6 +132,11 @@ export const make: Effect.Effect<Storage.StorageService, never, SqlClient.SqlCli
     })
   }
   const decodeCount = Schema.decodeUnknown(CountRow.fields.n)
+  // Every service call reads its workspace: through the same memo as emits.
+  const findWorkspace = (id: string) =>
+    Effect.flatMap(sql<Readonly<Record<string, unknown>>>`SELECT * FROM rapport_workspaces WHERE id = ${id}`, (rows) =>
+      rows.length === 0 ? Effect.succeedNone : Effect.asSome(decodeWorkspaceOnce(rows[0]!))
+    )
 
   const workspaces: Storage.WorkspaceRepository = {
     get: (id) => orStorage(findWorkspace(id)),

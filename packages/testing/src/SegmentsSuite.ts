@@ -367,6 +367,28 @@ export const segmentsSuite = (test: Test) => {
         // The JavaScript predicate agrees on each of them (the property test checks the rest).
       }))
 
+    // A storage may keep what it compiled for a condition and registry it is given again (a saved
+    // segment counted often): never what depends on the instant.
+    test("the same condition and registry objects asked at two instants: time tests and counts of past events answer for each instant", () =>
+      Effect.gen(function* () {
+        const s = yield* Storage.Storage
+        const ws = Fixtures.freshWorkspaceId()
+        const registry = registryOf(ws)
+        const [early, late] = yield* Effect.all([
+          Fixtures.contact(ws, { firstName: "early", firstSeenAt: DateTime.unsafeMake(NOW - 10 * DAY) }),
+          Fixtures.contact(ws, { firstName: "late", firstSeenAt: DateTime.unsafeMake(NOW - DAY) })
+        ])
+        yield* s.contacts.insertMany([early!, late!])
+        yield* s.events.insertMany([Fixtures.storedEvent(ws, early!.id, "e1", { type: "order.placed", occurredAt: DateTime.unsafeMake(NOW - 2 * DAY) })])
+        const recent: Condition.Condition = { path: "contact.firstSeenAt", within: "5 days" }
+        const ordered: Condition.Condition = { count: { event: "order.placed", within: "5 days" }, op: "eq", value: 1 }
+        const plain: Condition.Condition = { path: "contact.firstName", op: "eq", value: "late" }
+        const at = (millis: number, condition: Condition.Condition) => s.segments.count(ws, { condition, registry, now: DateTime.unsafeMake(millis) })
+        expect([yield* at(NOW, recent), yield* at(NOW + 20 * DAY, recent), yield* at(NOW, recent)]).toEqual([1, 0, 1])
+        expect([yield* at(NOW, ordered), yield* at(NOW + 20 * DAY, ordered), yield* at(NOW - 3 * DAY, ordered)]).toEqual([1, 0, 0])
+        expect([yield* at(NOW, plain), yield* at(NOW + 20 * DAY, plain)]).toEqual([1, 1])
+      }))
+
     test("a segment's condition is contact-only: event.* paths and sinceTrigger are refused with a ValidationError naming the path", () =>
       Effect.gen(function* () {
         const s = yield* Storage.Storage

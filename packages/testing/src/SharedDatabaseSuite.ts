@@ -1,6 +1,7 @@
-// What a process caches for its emits (compiled rules and contact fields, keyed by the counter read
-// with the workspace inside each emit's transaction) must never hide another process's change: two
-// clients on one database, one changes rules and fields, the other's very next emit sees it.
+// What a process caches (compiled rules and contact fields for its emits, saved segments for its
+// counts, keyed by the counter read with the workspace) must never hide another process's change:
+// two clients on one database, one changes rules, fields or segments, the other's very next call
+// sees it.
 import { type CreateCrmOptions, createCrm } from "@rapport/core"
 import { describe, expect, it } from "vitest"
 
@@ -53,6 +54,33 @@ export const sharedDatabaseSuite = (options: SharedDatabaseSuiteOptions): void =
         expect((await emitter.events.emit({ type: "page.viewed", email: "ada@example.com", payload: { url: "/" } })).triggered).toEqual([])
       } finally {
         await emitter.close()
+        await writer.close()
+      }
+    }, 60_000)
+
+    it("a count in one sees the segment another just changed, twice, and the segment removed", async () => {
+      const writer = await createCrm(options.client())
+      const counter = await createCrm(options.client())
+      try {
+        await writer.fields.define({ key: "colour", type: "select", options: ["red", "green"] })
+        for (const [email, colour] of [["ada.segment@example.com", "red"], ["bob.segment@example.com", "green"], ["cy.segment@example.com", "green"]] as const) {
+          await writer.contacts.create({ email, fields: { colour } })
+        }
+        const segment = await writer.segments.create({ name: "reds", condition: { path: "contact.fields.colour", op: "eq", value: "red" } })
+        // The counter reads the segment once and keeps it while nothing changes.
+        expect(await counter.segments.count({ segmentId: segment.id })).toBe(1)
+        expect(await counter.segments.count({ segmentId: segment.id })).toBe(1)
+
+        await writer.segments.update(segment.id, { condition: { path: "contact.fields.colour", op: "eq", value: "green" } })
+        expect(await counter.segments.count({ segmentId: segment.id })).toBe(2)
+        expect((await counter.segments.members({ segmentId: segment.id })).items).toHaveLength(2)
+        await writer.segments.update(segment.id, { condition: { path: "contact.fields.colour", op: "in", value: ["red", "green"] } })
+        expect(await counter.segments.count({ segmentId: segment.id })).toBe(3)
+
+        await writer.segments.remove(segment.id)
+        await expect(counter.segments.count({ segmentId: segment.id })).rejects.toMatchObject({ _tag: "NotFound" })
+      } finally {
+        await counter.close()
         await writer.close()
       }
     }, 60_000)

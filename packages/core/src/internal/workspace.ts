@@ -118,6 +118,18 @@ export const ensureWorkspaceForRecording = (storage: StorageService) =>
     return workspace
   })
 
+/**
+ * The current workspace as {@link readWorkspace} gives it, with its rules counter read in the same
+ * statement (`undefined` for a workspace never stored): what is cached under the counter can be
+ * used without another read.
+ */
+export const readWorkspaceWithCounter = (storage: StorageService) =>
+  Effect.gen(function* () {
+    const id = yield* CurrentWorkspace
+    const stored = yield* storage.workspaces.getWithCounter(id, RULES_COUNTER)
+    return Option.isSome(stored) ? stored.value : { workspace: unstored(id, yield* DateTime.now), counter: undefined }
+  })
+
 /** The current workspace's settings; defaults (not stored) for a workspace never written to. */
 export const readWorkspace = (storage: StorageService) =>
   Effect.gen(function* () {

@@ -32,9 +32,10 @@ import { NotFound, ValidationError } from "../domain/Errors.js"
 import * as Page from "../domain/Page.js"
 import { indexColumns, MembersOptions, Segment, SegmentCreate, SegmentId, type SegmentRef, SegmentUpdate } from "../domain/Segment.js"
 import { decodeInput } from "../internal/validation.js"
-import { readWorkspace } from "../internal/workspace.js"
+import { rulesChanged } from "../internal/rules.js"
+import { readWorkspace, readWorkspaceWithCounter } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { Storage, type StorageService } from "../ports/Storage.js"
+import { type SegmentQuery, Storage, type StorageService } from "../ports/Storage.js"
 import type { Workspace } from "../domain/Workspace.js"
 
 const decodeSegmentId = decodeInput(SegmentId, ["segmentId"])
@@ -46,6 +47,23 @@ const registryOf = (storage: StorageService, workspace: Workspace) =>
     storage.fieldDefinitions.list(workspace.id, "contact"),
     (fields) => Condition.contactRegistry(fields, workspace.lifecycle.stages.map((s) => s.key))
   )
+
+// Saved segments as count and members read them (the condition and the registry it was checked
+// against), per store (tests run several stores with the same workspace ids), workspace and
+// segment. An entry holds while the workspace's rules counter, which segment writes bump (as rule,
+// field and lifecycle changes do), and the workspace's version are those it was read under; it is
+// kept only once the reading transaction commits, like the compiled rules (internal/rules.ts). A
+// segment counted again and again then costs one statement before its count, and the storage's
+// compiled statement, kept per condition and registry object, is reused.
+const savedSegments = new WeakMap<StorageService, Map<string, { readonly counter: number; readonly workspaceVersion: number; readonly query: Pick<SegmentQuery, "condition" | "registry"> }>>()
+const savedIn = (storage: StorageService) => {
+  let perStore = savedSegments.get(storage)
+  if (perStore === undefined) {
+    perStore = new Map()
+    savedSegments.set(storage, perStore)
+  }
+  return perStore
+}
 
 /** The condition, checked as a segment's: every failing path named (under `condition`). */
 const checked = (condition: Condition.Condition, registry: Condition.Registry) => {
@@ -72,19 +90,30 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
       Effect.flatMap(storage.segments.get(workspace.id, id), (found) => (Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(NotFound.of("segment", id))))
 
     /** The condition a reference names, checked against the workspace. */
-    const resolve = (workspace: Workspace, ref: SegmentRef) =>
+    const resolve = (workspace: Workspace, counter: number | undefined, ref: SegmentRef) =>
       Effect.gen(function* () {
-        const registry = yield* registryOf(storage, workspace)
         if (isObject(ref) && "segmentId" in ref) {
-          const segment = yield* find(workspace, yield* decodeSegmentId(ref.segmentId))
-          return { condition: segment.condition, registry }
+          const id = yield* decodeSegmentId(ref.segmentId)
+          const known = counter === undefined ? undefined : savedIn(storage).get(`${workspace.id}|${id}`)
+          if (known !== undefined && known.counter === counter && known.workspaceVersion === workspace.version) return known.query
+          const query = { condition: (yield* find(workspace, id)).condition, registry: yield* registryOf(storage, workspace) }
+          if (counter !== undefined) {
+            const entry = { counter, workspaceVersion: workspace.version, query }
+            yield* storage.afterCommit(Effect.sync(() => void savedIn(storage).set(`${workspace.id}|${id}`, entry)))
+          }
+          return query
         }
         if (isObject(ref) && "condition" in ref) {
+          const registry = yield* registryOf(storage, workspace)
           const condition = yield* decodeInput(Condition.Condition, ["condition"])(ref.condition)
           return { condition: yield* checked(condition, registry), registry }
         }
         return yield* ValidationError.at([], "must be { segmentId } (a saved segment) or { condition } (a condition given now)")
       })
+
+    /** A segment write, and the bump of the counter the saved segments' cache is kept under, in one transaction. */
+    const changing = <A, E, R>(workspace: Workspace, write: Effect.Effect<A, E, R>) =>
+      storage.transaction(Effect.tap(write, () => rulesChanged(storage, workspace.id)))
 
     /**
      * Saves a named segment of the current workspace; its condition is checked against the
@@ -114,7 +143,7 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
       // The index first: a segment stored as indexed always has its index (one left by a failed
       // insert is harmless: indexes are shared and kept).
       if (index !== undefined) yield* storage.segments.ensureIndex(index)
-      yield* storage.segments.insert(segment)
+      yield* changing(workspace, storage.segments.insert(segment))
       return segment
     })
 
@@ -140,7 +169,7 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
         updatedAt: yield* DateTime.now
       })
       if (index !== undefined) yield* storage.segments.ensureIndex(index)
-      yield* storage.segments.update(next, expected)
+      yield* changing(workspace, storage.segments.update(next, expected))
       return next
     })
 
@@ -158,14 +187,15 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
     /** Removes the segment; `NotFound` when there is none. */
     const remove = Effect.fn("Segments.remove")(function* (segmentId: string) {
       const id = yield* decodeSegmentId(segmentId)
-      const removed = yield* storage.segments.remove((yield* readWorkspace(storage)).id, id)
+      const workspace = yield* readWorkspace(storage)
+      const removed = yield* changing(workspace, storage.segments.remove(workspace.id, id))
       if (!removed) return yield* NotFound.of("segment", id)
     })
 
     /** How many contacts the segment (or condition) selects now. */
     const count = Effect.fn("Segments.count")(function* (ref: SegmentRef) {
-      const workspace = yield* readWorkspace(storage)
-      const query = yield* resolve(workspace, ref)
+      const { workspace, counter } = yield* readWorkspaceWithCounter(storage)
+      const query = yield* resolve(workspace, counter, ref)
       return yield* storage.segments.count(workspace.id, { ...query, now: yield* DateTime.now })
     })
 
@@ -177,8 +207,8 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
      */
     const members = Effect.fn("Segments.members")(function* (ref: SegmentRef, options: MembersOptions = {}) {
       const page = yield* decodeInput(MembersOptions)(options)
-      const workspace = yield* readWorkspace(storage)
-      const query = yield* resolve(workspace, ref)
+      const { workspace, counter } = yield* readWorkspaceWithCounter(storage)
+      const query = yield* resolve(workspace, counter, ref)
       const limit = page.limit ?? Page.defaultLimit
       const after = page.cursor === undefined ? undefined : yield* Page.decodeIdCursor(page.cursor, "segments.members")
       const rows = yield* storage.segments.members(workspace.id, { ...query, now: yield* DateTime.now, after, limit: limit + 1 })

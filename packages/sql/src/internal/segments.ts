@@ -11,7 +11,7 @@ import * as Either from "effect/Either"
 import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Bool, Instant, Int, Json, Text } from "./columns.js"
-import { conditionSql } from "./conditionSql.js"
+import { cachingConditionSql } from "./conditionSql.js"
 import { ensureContactIndex } from "./fieldIndexes.js"
 import { CountRow, rowOf } from "./rows.js"
 import { isUniqueViolation } from "./errors.js"
@@ -65,8 +65,9 @@ export const makeSegments = (
   const { all, first, removed, records } = makeTables(sql)
   const table = records("rapport_segments", "segment", SegmentRow, () => Errors.Conflict.unique("segment", "name"))
   const encode = Schema.encode(SegmentRow)
+  const conditionSql = cachingConditionSql(sql)
   const where = (query: Storage.SegmentQuery) =>
-    Either.match(conditionSql(sql, query.condition, query.registry, query.now), {
+    Either.match(conditionSql(query.condition, query.registry, query.now), {
       onLeft: (error) => Effect.fail(error),
       onRight: (fragment) => Effect.succeed(fragment)
     })
