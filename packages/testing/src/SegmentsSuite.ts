@@ -4,7 +4,7 @@
 // generated conditions; plus one example per known trap, and saved segments' storage. Registered
 // by `storageSuite`, so SQLite (file and memory) and PostgreSQL each agree with the predicate, and
 // so with each other. Not a public entry point of its own.
-import { Condition, Crm, Ids, LifecycleDefinition, Segment, Storage, Time, Workspaces } from "@rapport/core"
+import { Condition, Crm, Ids, LifecycleDefinition, Segment, Storage, Time, Workspace, Workspaces } from "@rapport/core"
 import { describe, expect } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -387,6 +387,23 @@ export const segmentsSuite = (test: Test) => {
         expect([yield* at(NOW, recent), yield* at(NOW + 20 * DAY, recent), yield* at(NOW, recent)]).toEqual([1, 0, 1])
         expect([yield* at(NOW, ordered), yield* at(NOW + 20 * DAY, ordered), yield* at(NOW - 3 * DAY, ordered)]).toEqual([1, 0, 0])
         expect([yield* at(NOW, plain), yield* at(NOW + 20 * DAY, plain)]).toEqual([1, 1])
+      }))
+
+    test("countWithVersions: the count with the workspace's version and a counter's value of the same moment (none and 0 before either is written)", () =>
+      Effect.gen(function* () {
+        const s = yield* Storage.Storage
+        const ws = Fixtures.freshWorkspaceId()
+        const query = { condition: { path: "contact.firstName", op: "eq", value: "ada" } as const, registry: registryOf(ws), now: DateTime.unsafeMake(NOW) }
+        yield* s.contacts.insertMany(yield* Effect.all([Fixtures.contact(ws, { firstName: "ada" }), Fixtures.contact(ws, { firstName: "bob" })]))
+        expect(yield* s.segments.countWithVersions(ws, query, "rules")).toEqual({ count: 1, workspaceVersion: undefined, counter: 0 })
+        const v1 = yield* s.workspaces.insertIfAbsent(Fixtures.workspace(ws))
+        yield* s.workspaces.update(new Workspace.Workspace({ ...v1, name: "Renamed", version: 2 }), 1)
+        yield* s.counters.increment(ws, "rules")
+        yield* s.counters.increment(ws, "rules")
+        yield* s.counters.increment(ws, "other")
+        yield* s.contacts.insertMany([yield* Fixtures.contact(ws, { firstName: "ada" })])
+        expect(yield* s.segments.countWithVersions(ws, query, "rules")).toEqual({ count: 2, workspaceVersion: 2, counter: 2 })
+        expect(yield* s.segments.count(ws, query)).toBe(2)
       }))
 
     test("a segment's condition is contact-only: event.* paths and sinceTrigger are refused with a ValidationError naming the path", () =>

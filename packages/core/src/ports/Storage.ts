@@ -1348,6 +1348,17 @@ export interface SegmentRepository {
   readonly ensureIndex: (columns: ReadonlyArray<SegmentIndexColumn>) => Effect.Effect<void, StorageError>
   /** How many contacts the condition selects. */
   readonly count: (workspaceId: WorkspaceId, query: SegmentQuery) => Effect.Effect<number, StorageError | ValidationError>
+  /**
+   * How many contacts the condition selects, with the workspace's version (`undefined` for a
+   * workspace never stored) and the value of the counter `counterKey` (0 when never bumped), all
+   * read in one statement: a caller holding the query under those values can tell whether the
+   * count answers for the current definitions.
+   */
+  readonly countWithVersions: (
+    workspaceId: WorkspaceId,
+    query: SegmentQuery,
+    counterKey: string
+  ) => Effect.Effect<{ readonly count: number; readonly workspaceVersion: number | undefined; readonly counter: number }, StorageError | ValidationError>
   /** Up to `limit` of the contacts the condition selects, in id order, after `after`. */
   readonly members: (
     workspaceId: WorkspaceId,

@@ -33,7 +33,7 @@ import * as Page from "../domain/Page.js"
 import { indexColumns, MembersOptions, Segment, SegmentCreate, SegmentId, type SegmentRef, SegmentUpdate } from "../domain/Segment.js"
 import { decodeInput } from "../internal/validation.js"
 import { rulesChanged } from "../internal/rules.js"
-import { readWorkspace, readWorkspaceWithCounter } from "../internal/workspace.js"
+import { CurrentWorkspace, readWorkspace, readWorkspaceWithCounter, RULES_COUNTER } from "../internal/workspace.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { type SegmentQuery, Storage, type StorageService } from "../ports/Storage.js"
 import type { Workspace } from "../domain/Workspace.js"
@@ -53,8 +53,9 @@ const registryOf = (storage: StorageService, workspace: Workspace) =>
 // segment. An entry holds while the workspace's rules counter, which segment writes bump (as rule,
 // field and lifecycle changes do), and the workspace's version are those it was read under; it is
 // kept only once the reading transaction commits, like the compiled rules (internal/rules.ts). A
-// segment counted again and again then costs one statement before its count, and the storage's
-// compiled statement, kept per condition and registry object, is reused.
+// segment counted again and again is then one statement, its count read with the versions that
+// say whether the entry still holds, and the storage's compiled condition (kept per condition and
+// registry object) is reused; its members, one statement after the workspace's.
 const savedSegments = new WeakMap<StorageService, Map<string, { readonly counter: number; readonly workspaceVersion: number; readonly query: Pick<SegmentQuery, "condition" | "registry"> }>>()
 const savedIn = (storage: StorageService) => {
   let perStore = savedSegments.get(storage)
@@ -192,8 +193,24 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
       if (!removed) return yield* NotFound.of("segment", id)
     })
 
+    // A saved segment counted again: its cached query counted, and the versions the cache holds it
+    // under read in the same statement; `undefined` when there is no entry or it is no longer current
+    // (the count is then made again after the entry is read anew).
+    const countKnown = (ref: SegmentRef) =>
+      Effect.gen(function* () {
+        const segmentId: unknown = isObject(ref) && "segmentId" in ref ? ref.segmentId : undefined
+        if (typeof segmentId !== "string") return undefined
+        const workspaceId = yield* CurrentWorkspace
+        const known = savedIn(storage).get(`${workspaceId}|${segmentId}`)
+        if (known === undefined) return undefined
+        const answer = yield* storage.segments.countWithVersions(workspaceId, { ...known.query, now: yield* DateTime.now }, RULES_COUNTER)
+        return answer.counter === known.counter && answer.workspaceVersion === known.workspaceVersion ? answer.count : undefined
+      })
+
     /** How many contacts the segment (or condition) selects now. */
     const count = Effect.fn("Segments.count")(function* (ref: SegmentRef) {
+      const known = yield* countKnown(ref)
+      if (known !== undefined) return known
       const { workspace, counter } = yield* readWorkspaceWithCounter(storage)
       const query = yield* resolve(workspace, counter, ref)
       return yield* storage.segments.count(workspace.id, { ...query, now: yield* DateTime.now })

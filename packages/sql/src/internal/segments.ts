@@ -56,6 +56,9 @@ const SegmentRow = rowOf(
 )
 
 const decodeCount = Schema.decodeUnknown(Schema.Array(CountRow))
+const decodeVersionedCount = Schema.decodeUnknown(
+  Schema.Tuple(Schema.Struct({ ...CountRow.fields, workspace_version: Schema.NullOr(Int), counter_value: Int }))
+)
 
 export const makeSegments = (
   sql: SqlClient.SqlClient,
@@ -103,6 +106,20 @@ export const makeSegments = (
           Effect.map(
             Effect.flatMap(sql`SELECT COUNT(*) AS n FROM rapport_contacts AS c WHERE c.workspace_id = ${ws} AND ${condition}`, decodeCount),
             (rows) => rows[0]?.n ?? 0
+          )
+        )
+      ),
+    countWithVersions: (ws, query, counterKey) =>
+      Effect.flatMap(where(query), (condition) =>
+        run(
+          Effect.map(
+            Effect.flatMap(
+              sql`SELECT (SELECT COUNT(*) FROM rapport_contacts AS c WHERE c.workspace_id = ${ws} AND ${condition}) AS n,
+                         (SELECT version FROM rapport_workspaces WHERE id = ${ws}) AS workspace_version,
+                         COALESCE((SELECT value FROM rapport_counters WHERE workspace_id = ${ws} AND counter_key = ${counterKey}), 0) AS counter_value`,
+              decodeVersionedCount
+            ),
+            ([row]) => ({ count: row!.n, workspaceVersion: row!.workspace_version ?? undefined, counter: row!.counter_value })
           )
         )
       ),
