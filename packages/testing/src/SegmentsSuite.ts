@@ -367,6 +367,24 @@ export const segmentsSuite = (test: Test) => {
         // The JavaScript predicate agrees on each of them (the property test checks the rest).
       }))
 
+    test("numbers above and below a value: never a boolean, a list, an object, a numeric string or null (types a database may order after numbers)", () =>
+      Effect.gen(function* () {
+        const s = yield* Storage.Storage
+        const ws = Fixtures.freshWorkspaceId()
+        const registry = registryOf(ws)
+        const values: ReadonlyArray<readonly [string, unknown]> = [
+          ["95", 95], ["90", 90], ["89", 89], ["false", false], ["true", true], ["list", [100]], ["object", { a: 100 }], ["text", "95"], ["null", null]
+        ]
+        const people = yield* Effect.all([...values.map(([name, n]) => Fixtures.contact(ws, { firstName: name, fields: { n } })), Fixtures.contact(ws, { firstName: "missing" })])
+        yield* s.contacts.insertMany(people)
+        const names = (condition: Condition.Condition) =>
+          Effect.map(bySql(ws, condition, registry), (ids) => people.filter((p) => ids.includes(p.id)).map((p) => p.firstName).sort())
+        expect(yield* names({ path: "contact.fields.n", op: "gte", value: 90 })).toEqual(["90", "95"])
+        expect(yield* names({ path: "contact.fields.n", op: "gt", value: 90 })).toEqual(["95"])
+        expect(yield* names({ path: "contact.fields.n", op: "lt", value: 90 })).toEqual(["89"])
+        expect(yield* names({ path: "contact.fields.n", op: "lte", value: 90 })).toEqual(["89", "90"])
+      }))
+
     // A storage may keep what it compiled for a condition and registry it is given again (a saved
     // segment counted often): never what depends on the instant.
     test("the same condition and registry objects asked at two instants: time tests and counts of past events answer for each instant", () =>
