@@ -56,6 +56,7 @@ const registryOf = (storage: StorageService, workspace: Workspace) =>
 // segment counted again and again is then one statement, its count read with the versions that
 // say whether the entry still holds, and the storage's compiled condition (kept per condition and
 // registry object) is reused; its members, one statement after the workspace's.
+const SAVED_SEGMENTS_KEPT = 10_000
 const savedSegments = new WeakMap<StorageService, Map<string, { readonly counter: number; readonly workspaceVersion: number; readonly query: Pick<SegmentQuery, "condition" | "registry"> }>>()
 const savedIn = (storage: StorageService) => {
   let perStore = savedSegments.get(storage)
@@ -100,7 +101,14 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
           const query = { condition: (yield* find(workspace, id)).condition, registry: yield* registryOf(storage, workspace) }
           if (counter !== undefined) {
             const entry = { counter, workspaceVersion: workspace.version, query }
-            yield* storage.afterCommit(Effect.sync(() => void savedIn(storage).set(`${workspace.id}|${id}`, entry)))
+            yield* storage.afterCommit(
+              Effect.sync(() => {
+                const saved = savedIn(storage)
+                // Bounded: an app with many workspaces and segments keeps those counted lately.
+                if (saved.size >= SAVED_SEGMENTS_KEPT && !saved.has(`${workspace.id}|${id}`)) saved.clear()
+                saved.set(`${workspace.id}|${id}`, entry)
+              })
+            )
           }
           return query
         }
