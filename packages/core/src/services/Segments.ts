@@ -58,6 +58,7 @@ const registryOf = (storage: StorageService, workspace: Workspace) =>
 // registry object) is reused; its members, one statement after the workspace's.
 const SAVED_SEGMENTS_KEPT = 10_000
 const savedSegments = new WeakMap<StorageService, Map<string, { readonly counter: number; readonly workspaceVersion: number; readonly query: Pick<SegmentQuery, "condition" | "registry"> }>>()
+const savedKey = (workspaceId: string, segmentId: string) => `${workspaceId}|${segmentId}`
 const savedIn = (storage: StorageService) => {
   let perStore = savedSegments.get(storage)
   if (perStore === undefined) {
@@ -96,7 +97,7 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
       Effect.gen(function* () {
         if (isObject(ref) && "segmentId" in ref) {
           const id = yield* decodeSegmentId(ref.segmentId)
-          const known = counter === undefined ? undefined : savedIn(storage).get(`${workspace.id}|${id}`)
+          const known = counter === undefined ? undefined : savedIn(storage).get(savedKey(workspace.id, id))
           if (known !== undefined && known.counter === counter && known.workspaceVersion === workspace.version) return known.query
           const query = { condition: (yield* find(workspace, id)).condition, registry: yield* registryOf(storage, workspace) }
           if (counter !== undefined) {
@@ -105,8 +106,9 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
               Effect.sync(() => {
                 const saved = savedIn(storage)
                 // Bounded: an app with many workspaces and segments keeps those counted lately.
-                if (saved.size >= SAVED_SEGMENTS_KEPT && !saved.has(`${workspace.id}|${id}`)) saved.clear()
-                saved.set(`${workspace.id}|${id}`, entry)
+                const key = savedKey(workspace.id, id)
+                if (saved.size >= SAVED_SEGMENTS_KEPT && !saved.has(key)) saved.clear()
+                saved.set(key, entry)
               })
             )
           }
@@ -209,7 +211,7 @@ export class Segments extends Effect.Service<Segments>()("@rapport/core/Segments
         const segmentId: unknown = isObject(ref) && "segmentId" in ref ? ref.segmentId : undefined
         if (typeof segmentId !== "string") return undefined
         const workspaceId = yield* CurrentWorkspace
-        const known = savedIn(storage).get(`${workspaceId}|${segmentId}`)
+        const known = savedIn(storage).get(savedKey(workspaceId, segmentId))
         if (known === undefined) return undefined
         const answer = yield* storage.segments.countWithVersions(workspaceId, { ...known.query, now: yield* DateTime.now }, RULES_COUNTER)
         return answer.counter === known.counter && answer.workspaceVersion === known.workspaceVersion ? answer.count : undefined
