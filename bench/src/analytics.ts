@@ -373,8 +373,9 @@ const pgLimit: Limit = {
   ],
   segment: `SELECT COUNT(*) AS n FROM rapport_contacts WHERE workspace_id = $1 AND fields ->> 'favouriteColour' = $2 AND (fields ->> 'visits')::integer >= $3`,
   rapportSegment:
-    `SELECT COUNT(*) AS n FROM rapport_contacts AS c WHERE c.workspace_id = $1 AND ((c.fields -> 'favouriteColour') = CAST($2 AS jsonb) ` +
-    `AND ((c.fields -> 'visits') >= CAST($3 AS jsonb) AND jsonb_typeof((c.fields -> 'visits')) = 'number'))`,
+    `SELECT COUNT(*) AS n FROM rapport_contacts AS c WHERE c.workspace_id = $1 AND ` +
+    `(((CASE WHEN jsonb_typeof((c.fields -> 'favouriteColour')) = 'string' THEN (c.fields -> 'favouriteColour') #>> '{}' END) COLLATE "C") = $2 ` +
+    `AND (CASE WHEN jsonb_typeof((c.fields -> 'visits')) = 'number' THEN CAST((c.fields -> 'visits') AS numeric) END) >= CAST($3 AS numeric))`,
   topProducts:
     `SELECT * FROM (SELECT l.sku, MAX(l.name) AS name, l.currency, SUM(l.quantity)::text AS quantity, SUM(l.quantity * l.unit_price_minor)::text AS revenue, ` +
     `COALESCE(SUM(l.quantity * (l.unit_price_minor - l.unit_cost_minor)), 0)::text AS margin, ` +

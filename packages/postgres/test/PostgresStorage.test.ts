@@ -56,7 +56,8 @@ suite(`PostgresStorage${available ? "" : ` (${skipReason})`}`, () => {
       { migration_id: 19, name: "campaigns" },
       { migration_id: 20, name: "pipeline_aggregates" },
       { migration_id: 21, name: "indexed_segments" },
-      { migration_id: 22, name: "analytics_indexes" }
+      { migration_id: 22, name: "analytics_indexes" },
+      { migration_id: 23, name: "typed_field_indexes" }
     ])
     expect(String((phoneIndex[0] as { indexdef: string }).indexdef)).toContain("(workspace_id, phone)")
   })

@@ -9,11 +9,16 @@
  *
  * @since 0.1.0
  */
-import { Errors } from "@rapport/core"
+import { Condition, Errors, Segment } from "@rapport/core"
 import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Schema from "effect/Schema"
 import { storageError } from "./internal/errors.js"
+import { ensureContactIndex, ensureFieldIndex } from "./internal/fieldIndexes.js"
+import { FieldDefinitionRow } from "./internal/rows.js"
+import { SegmentRow } from "./internal/segments.js"
 
 interface Types {
   readonly json: string
@@ -707,6 +712,23 @@ const analyticsIndexes = (_t: Types, _pg: boolean): ReadonlyArray<string> => [
   `CREATE INDEX rapport_events_stage_moves ON rapport_events (workspace_id, contact_id, occurred_at, id) WHERE type = 'contact.stage_changed'`
 ]
 
+// PostgreSQL's segment compiler reads text and number fields as typed SQL values instead of jsonb
+// values (conditionSql.ts): the indexes of indexed fields and segments are made anew for that
+// reading (new names: a name derives from its expression). SQLite's reading did not change: every
+// index exists already. The earlier indexes are kept: an instance still running the earlier
+// version reads them until it is replaced (an operator drops them after; docs/segments.md).
+const typedFieldIndexes = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  const fields = yield* Effect.flatMap(sql`SELECT * FROM rapport_field_definitions WHERE entity = 'contact'`, Schema.decodeUnknown(Schema.Array(FieldDefinitionRow)))
+  for (const def of fields) yield* ensureFieldIndex(sql, def)
+  const segments = yield* Effect.flatMap(sql`SELECT * FROM rapport_segments`, Schema.decodeUnknown(Schema.Array(SegmentRow)))
+  for (const segment of segments.filter((s) => s.indexed)) {
+    const registry = Condition.contactRegistry(fields.filter((d) => d.workspaceId === segment.workspaceId), [])
+    const columns = Segment.indexColumns(segment.condition, registry)
+    if (Either.isRight(columns)) yield* ensureContactIndex(sql, columns.right)
+  }
+})
+
 /**
  * The migrations, by `<id>_<name>`. Never edit one that has shipped: add the next.
  *
@@ -735,7 +757,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
   "0019_campaigns": statements(campaigns),
   "0020_pipeline_aggregates": statements(pipelineAggregates),
   "0021_indexed_segments": statements(indexedSegments),
-  "0022_analytics_indexes": statements(analyticsIndexes)
+  "0022_analytics_indexes": statements(analyticsIndexes),
+  "0023_typed_field_indexes": typedFieldIndexes
 }
 
 /**

@@ -139,7 +139,8 @@ describe("SqliteStorage", () => {
       { migration_id: 19, name: "campaigns" },
       { migration_id: 20, name: "pipeline_aggregates" },
       { migration_id: 21, name: "indexed_segments" },
-      { migration_id: 22, name: "analytics_indexes" }
+      { migration_id: 22, name: "analytics_indexes" },
+      { migration_id: 23, name: "typed_field_indexes" }
     ])
       expect(yield* sql`SELECT name FROM pragma_index_info('rapport_contacts_phone') ORDER BY seqno`).toEqual([{ name: "workspace_id" }, { name: "phone" }])
       for (const index of ["rapport_contact_identities_email", "rapport_contact_identities_phone"]) {

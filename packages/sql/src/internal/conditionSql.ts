@@ -159,9 +159,9 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: () => number) => {
     readonly isString: Fragment
     readonly isNumber: Fragment
     readonly isArray: Fragment
-    /** The value when it is a string (NULL otherwise). */
+    /** The value when it is a string (NULL otherwise), in code-point order: what an index on a text field holds. */
     readonly string: Fragment
-    /** What an index on a number field holds: SQLite the value when it is a number (NULL otherwise), PostgreSQL the jsonb value. */
+    /** The value when it is a number (NULL otherwise): what an index on a number field holds. */
     readonly number: Fragment
     /** JSON null or missing. */
     readonly isNull: Fragment
@@ -182,34 +182,41 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: () => number) => {
       const v = pgValue(doc, segments)
       const type = sql`jsonb_typeof(${v})`
       const jsonOf = (x: Exclude<Scalar, null>) => sql`CAST(${JSON.stringify(x)} AS jsonb)`
+      // Strings and numbers are compared as SQL values read through their JSON type (NULL when of
+      // another type), as on SQLite: text in code-point order, numbers as numeric (jsonb's own
+      // number type: 3 = 3.0, as in JavaScript). These reads are what an `indexed` field's index
+      // holds (fieldIndexes.ts), so equalities and ranges on them are index ranges. Comparing the
+      // jsonb values instead costs a jsonb comparison per index entry and leaves bigger indexes:
+      // at 400,000 contacts a count of 8,000 ran 1.4x the same count over text and integer
+      // expressions, against 1.15x read this way. CASE, not AND: PostgreSQL does not promise to
+      // test the type before casting.
+      const string = ordered(sql`(CASE WHEN ${type} = 'string' THEN ${v} #>> '{}' END)`)
+      const number = sql`(CASE WHEN ${type} = 'number' THEN CAST(${v} AS numeric) END)`
       return {
         type,
         isString: known(sql`${type} = 'string'`),
         isNumber: known(sql`${type} = 'number'`),
         isArray: known(sql`${type} = 'array'`),
-        // CASE, not AND: PostgreSQL does not promise to test the type before casting.
-        string: sql`(CASE WHEN ${type} = 'string' THEN ${v} #>> '{}' END)`,
-        // Numbers are compared as jsonb (the value itself, which an index holds), never cast.
-        number: v,
+        string,
+        number,
         isNull: sql`COALESCE(${type} = 'null', TRUE)`,
-        // jsonb equality: same type, numbers by value (3 = 3.0, as in JavaScript), strings exactly.
-        equals: (x) => known(sql`${v} = ${jsonOf(x)}`),
-        equalsAny: (xs) => known(sql`${v} IN (${sql.join(", ", false)(xs.map(jsonOf))})`),
+        // Booleans by jsonb equality (typed: true is not 1), which an index on the jsonb value serves.
+        equals: (x) => known(typeof x === "boolean" ? sql`${v} = ${jsonOf(x)}` : typeof x === "number" ? sql`${number} = ${num(x)}` : sql`${string} = ${text(x)}`),
+        equalsAny: (xs) => {
+          const strings = xs.filter((x): x is string => typeof x === "string")
+          const numbers = xs.filter((x): x is number => typeof x === "number")
+          const booleans = [...new Set(xs.filter((x): x is boolean => typeof x === "boolean"))]
+          return or([
+            ...(strings.length === 0 ? [] : [sql`${string} IN (${sql.join(", ", false)(strings.map(text))})`]),
+            ...(numbers.length === 0 ? [] : [sql`${number} IN (${sql.join(", ", false)(numbers.map(num))})`]),
+            ...(booleans.length === 0 ? [] : [sql`${v} IN (${sql.join(", ", false)(booleans.map(jsonOf))})`])
+          ])
+        },
         hasElement: (x) =>
           sql`EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN ${type} = 'array' THEN ${v} ELSE '[]'::jsonb END) AS el(v)
                       WHERE el.v = ${x === null ? sql`'null'::jsonb` : jsonOf(x)})`,
-        // jsonb orders values by type (null < strings < numbers < booleans < arrays < objects) and
-        // numbers by value. Above a number, the numbers end where the booleans begin (`false`, the
-        // least of them): gt/gte is then one range of the value, all of it in an `indexed` field's
-        // index, with nothing to test on the row (at a million contacts, 87 ms against 118 ms with
-        // the type tested on each of 20,000 rows). Below a number the strings have no greatest
-        // value to bound the range with: the type is tested on the row.
-        compareNumber: (o, x) =>
-          o === "gt" || o === "gte"
-            ? sql`(${v} ${op(o)} ${jsonOf(x)} AND ${v} < 'false'::jsonb)`
-            : sql`(${v} ${op(o)} ${jsonOf(x)} AND ${type} = 'number')`,
-        // jsonb orders strings by the database's collation, not by code point: no index range here.
-        compareString: (o, x) => sql`(CASE WHEN ${type} = 'string' THEN ${v} #>> '{}' END) COLLATE "C" ${op(o)} ${text(x)}`
+        compareNumber: (o, x) => sql`${number} ${op(o)} ${num(x)}`,
+        compareString: (o, x) => sql`${string} ${op(o)} ${text(x)}`
       }
     }
     const path = sqlitePath(doc, segments)
@@ -444,9 +451,9 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: () => number) => {
   /** What an index on a contact field holds: exactly the expression comparisons on it read (over `fields`, no alias). */
   const indexedValue = (key: string, kind: IndexedKind): Fragment => {
     const doc = lit("fields")
-    if (pg) return pgValue(doc, [key])
     const j = json(doc, [key])
-    return kind === "number" ? j.number : kind === "boolean" ? j.type : kind === "instant" ? jsonInstant(j) : j.string
+    if (kind === "boolean") return pg ? pgValue(doc, [key]) : j.type
+    return kind === "number" ? j.number : kind === "instant" ? ordered(jsonInstant(j)) : j.string
   }
   return { algebra, indexedValue }
 }
@@ -459,9 +466,9 @@ export type IndexedKind = "string" | "number" | "boolean" | "instant"
 
 /**
  * The text of the expression an index on a contact field must hold for the compiler's comparisons
- * on it to be index ranges: SQLite the value read through its JSON type (text, number, the type for
- * booleans, the canonical instant for datetimes), PostgreSQL the jsonb value `(fields -> 'key')`
- * (jsonb equality is typed, and numbers order by value). The key is checked by `SAFE`.
+ * on it to be index ranges: the value read through its JSON type (text in code-point order, a
+ * number, the canonical instant for datetimes), and for booleans the type on SQLite, the jsonb
+ * value `(fields -> 'key')` on PostgreSQL. The key is checked by `SAFE`.
  */
 export const indexedFieldExpression = (sql: SqlClient.SqlClient, key: string, kind: IndexedKind): string => {
   const pg = sql.onDialectOrElse({ pg: () => true, orElse: () => false })

@@ -18,7 +18,7 @@ import { isUniqueViolation } from "./errors.js"
 import { isSqlError, orStorage, versionedUpdate } from "./statements.js"
 import { makeTables } from "./tables.js"
 
-const SegmentRow = rowOf(
+export const SegmentRow = rowOf(
   {
     workspace_id: Schema.String,
     id: Schema.String,
