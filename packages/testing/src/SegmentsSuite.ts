@@ -270,6 +270,50 @@ export const segmentsSuite = (test: Test) => {
         expect(partial).toBeGreaterThan(conditions / 5)
       }))
 
+    // Every leaf, exhaustively: each custom field holding each value of the pool (one contact per
+    // value), compared by each operator with each value. A compiler that lets a value of another
+    // JSON type into a comparison (a boolean into a number range, a numeric string into a number
+    // equality) fails here whatever the generated conditions above happen to draw.
+    test("every comparison of a custom field, with every operator and every value of the colliding-type pool, selects exactly the predicate's contacts", () =>
+      Effect.gen(function* () {
+        const ws = Fixtures.freshWorkspaceId()
+        const registry = registryOf(ws)
+        const seeds: ReadonlyArray<ContactSeed> = FIELD_VALUES.map((value) => ({
+          fields: Object.fromEntries(FIELDS.map((k) => [k, value])),
+          firstName: null,
+          score: 0,
+          stage: "suspect",
+          tags: [],
+          channel: "web",
+          campaign: null,
+          firstSeenAt: NOW - DAY,
+          events: []
+        }))
+        const pop = yield* population(ws, seeds)
+        const valid = (c: Condition.Condition) => Condition.shapeIssues(c).length === 0 && Condition.check(c, registry).length === 0
+        const values: ReadonlyArray<Scalar> = [...SCALARS, ...INSTANTS]
+        const mismatches: Array<string> = []
+        let checked = 0
+        let partial = 0
+        for (const path of PATHS.filter((p) => p.startsWith("contact.fields."))) {
+          for (const op of OPS) {
+            const conditions: ReadonlyArray<Condition.Condition> =
+              op === "exists" ? [{ path, op }] : values.flatMap((value): ReadonlyArray<Condition.Condition> => (op === "in" || op === "notIn" ? [{ path, op, value: [value] }, { path, op, value: [value, 3, "a"] }] : [{ path, op, value }]))
+            for (const condition of conditions.filter(valid)) {
+              checked++
+              const expected = byPredicate(condition, registry, pop)
+              const actual = yield* bySql(ws, condition, registry)
+              if (JSON.stringify(actual) !== JSON.stringify(expected)) mismatches.push(`${show(condition)}: predicate ${expected.length}, SQL ${actual.length}`)
+              else if (expected.length > 0 && expected.length < pop.stored.length) partial++
+            }
+          }
+        }
+        expect(mismatches.slice(0, 5)).toEqual([])
+        // Not vacuous: most fields accept most comparisons, and many select some contacts but not all.
+        expect(checked).toBeGreaterThan(800)
+        expect(partial).toBeGreaterThan(checked / 4)
+      }))
+
     // One example per trap, on a hand-made population.
     test("traps: JSON true is not 1, '3' is not 3 and '3' > 2 is false, ne/notIn hold for missing and null, startsWith is case-sensitive and literal, strings order by code point", () =>
       Effect.gen(function* () {
