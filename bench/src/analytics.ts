@@ -21,8 +21,8 @@
 // side lasting at least 200 ms (one call for the reports that take longer; the same number of
 // calls for both sides, from the slower side's time per call in those 5 s); a report that fast is
 // first run for 5 s on each side, untimed, and each of its runs follows one untimed call of the
-// same side. Figures are medians of the per-call time,
-// with the range over rounds. The limit's plans are printed.
+// same side. Figures are medians of the per-call time, with the range over rounds. The limit's
+// plans are printed.
 import { createCrm, type CrmClient } from "@rapport/core"
 import { postgresStorage } from "@rapport/postgres"
 import { sqliteStorage } from "@rapport/sqlite"
@@ -434,7 +434,7 @@ const measure = async (
   if (!same(mine, theirs)) {
     throw new Error(`${dialect}, ${report}: Rapport's answer differs from the hand-written one:\n  Rapport ${JSON.stringify(mine).slice(0, 2000)}\n  limit   ${JSON.stringify(theirs).slice(0, 2000)}`)
   }
-  // Calls per round: the same for both sides, from the slower side's second call.
+  // Whether a report is fast enough for runs of calls: from the slower side's second call.
   const once = async (side: () => Promise<Answer>) => {
     const start = process.hrtime.bigint()
     await side()

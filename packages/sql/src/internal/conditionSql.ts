@@ -177,6 +177,28 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: () => number) => {
     readonly compareString: (o: keyof typeof OPS, x: string) => Fragment
   }
 
+  // A JSON value read as each scalar type (NULL when of another type), and a boolean as the boolean
+  // read compares with it: equalities compare the read of the wanted value's own type, so "3" is
+  // not 3 and true is not 1, in both dialects.
+  interface TypedReads {
+    readonly string: Fragment
+    readonly number: Fragment
+    readonly boolean: Fragment
+    readonly booleanValue: (b: boolean) => Fragment
+  }
+  const typedEquals = (x: Exclude<Scalar, null>, r: TypedReads): Fragment =>
+    typeof x === "boolean" ? sql`${r.boolean} = ${r.booleanValue(x)}` : typeof x === "number" ? sql`${r.number} = ${num(x)}` : sql`${r.string} = ${text(x)}`
+  const typedIn = (xs: ReadonlyArray<Exclude<Scalar, null>>, r: TypedReads): Fragment => {
+    const strings = xs.filter((x): x is string => typeof x === "string")
+    const numbers = xs.filter((x): x is number => typeof x === "number")
+    const booleans = [...new Set(xs.filter((x): x is boolean => typeof x === "boolean"))]
+    return or([
+      ...(strings.length === 0 ? [] : [sql`${r.string} IN (${sql.join(", ", false)(strings.map(text))})`]),
+      ...(numbers.length === 0 ? [] : [sql`${r.number} IN (${sql.join(", ", false)(numbers.map(num))})`]),
+      ...(booleans.length === 0 ? [] : [sql`${r.boolean} IN (${sql.join(", ", false)(booleans.map(r.booleanValue))})`])
+    ])
+  }
+
   const json = (doc: Fragment, segments: ReadonlyArray<string>): Json => {
     if (pg) {
       const v = pgValue(doc, segments)
@@ -192,6 +214,8 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: () => number) => {
       // test the type before casting.
       const string = ordered(sql`(CASE WHEN ${type} = 'string' THEN ${v} #>> '{}' END)`)
       const number = sql`(CASE WHEN ${type} = 'number' THEN CAST(${v} AS numeric) END)`
+      // Booleans by jsonb equality (typed: true is not 1), which an index on the jsonb value serves.
+      const reads: TypedReads = { string, number, boolean: v, booleanValue: jsonOf }
       return {
         type,
         isString: known(sql`${type} = 'string'`),
@@ -200,18 +224,8 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: () => number) => {
         string,
         number,
         isNull: sql`COALESCE(${type} = 'null', TRUE)`,
-        // Booleans by jsonb equality (typed: true is not 1), which an index on the jsonb value serves.
-        equals: (x) => known(typeof x === "boolean" ? sql`${v} = ${jsonOf(x)}` : typeof x === "number" ? sql`${number} = ${num(x)}` : sql`${string} = ${text(x)}`),
-        equalsAny: (xs) => {
-          const strings = xs.filter((x): x is string => typeof x === "string")
-          const numbers = xs.filter((x): x is number => typeof x === "number")
-          const booleans = [...new Set(xs.filter((x): x is boolean => typeof x === "boolean"))]
-          return or([
-            ...(strings.length === 0 ? [] : [sql`${string} IN (${sql.join(", ", false)(strings.map(text))})`]),
-            ...(numbers.length === 0 ? [] : [sql`${number} IN (${sql.join(", ", false)(numbers.map(num))})`]),
-            ...(booleans.length === 0 ? [] : [sql`${v} IN (${sql.join(", ", false)(booleans.map(jsonOf))})`])
-          ])
-        },
+        equals: (x) => known(typedEquals(x, reads)),
+        equalsAny: (xs) => known(typedIn(xs, reads)),
         hasElement: (x) =>
           sql`EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN ${type} = 'array' THEN ${v} ELSE '[]'::jsonb END) AS el(v)
                       WHERE el.v = ${x === null ? sql`'null'::jsonb` : jsonOf(x)})`,
@@ -228,38 +242,34 @@ const backend = (sql: SqlClient.SqlClient, pg: boolean, now: () => number) => {
     // (fieldIndexes.ts), so equalities and ranges on them are index ranges, even covering ones.
     const asString = (t: Fragment, val: Fragment): Fragment => sql`(CASE WHEN ${t} = 'text' THEN ${val} END)`
     const asNumber = (t: Fragment, val: Fragment): Fragment => sql`(CASE WHEN ${t} IN ('integer', 'real') THEN ${val} END)`
-    const typed = (x: Exclude<Scalar, null>, t: Fragment, val: Fragment): Fragment =>
-      typeof x === "boolean" ? sql`${t} = ${lit(x ? "'true'" : "'false'")}` : typeof x === "number" ? sql`${asNumber(t, val)} = ${x}` : sql`${asString(t, val)} = ${x}`
-    const typedAny = (xs: ReadonlyArray<Exclude<Scalar, null>>, t: Fragment, val: Fragment): Fragment => {
-      const strings = xs.filter((x): x is string => typeof x === "string")
-      const numbers = xs.filter((x): x is number => typeof x === "number")
-      const booleans = [...new Set(xs.filter((x): x is boolean => typeof x === "boolean"))]
-      return or([
-        ...(strings.length === 0 ? [] : [sql`${asString(t, val)} IN (${sql.join(", ", false)(strings.map(text))})`]),
-        ...(numbers.length === 0 ? [] : [sql`${asNumber(t, val)} IN (${sql.join(", ", false)(numbers.map((n) => sql`${n}`))})`]),
-        ...(booleans.length === 0 ? [] : [sql`${t} IN (${sql.join(", ", false)(booleans.map((b) => lit(b ? "'true'" : "'false'")))})`])
-      ])
-    }
+    // A boolean's JSON type is its value: 'true' or 'false'.
+    const readsOf = (t: Fragment, val: Fragment): TypedReads => ({
+      string: asString(t, val),
+      number: asNumber(t, val),
+      boolean: t,
+      booleanValue: (b) => lit(b ? "'true'" : "'false'")
+    })
+    const reads = readsOf(type, value)
     return {
       type,
       isString: known(sql`${type} = 'text'`),
       isNumber: known(sql`${type} IN ('integer', 'real')`),
       isArray: known(sql`${type} = 'array'`),
-      string: asString(type, value),
-      number: asNumber(type, value),
+      string: reads.string,
+      number: reads.number,
       isNull: sql`COALESCE(${type} = 'null', TRUE)`,
-      equals: (x) => known(typed(x, type, value)),
-      equalsAny: (xs) => known(typedAny(xs, type, value)),
+      equals: (x) => known(typedEquals(x, reads)),
+      equalsAny: (xs) => known(typedIn(xs, reads)),
       // json_each of a non-list walks the value itself: only lists are searched.
       hasElement: (x) =>
         known(
           sql`(${type} = 'array' AND EXISTS (SELECT 1 FROM json_each(${doc}, ${path}) AS el WHERE ${
-            x === null ? sql`el.type = 'null'` : typed(x, sql`el.type`, sql`el.value`)
+            x === null ? sql`el.type = 'null'` : typedEquals(x, readsOf(sql`el.type`, sql`el.value`))
           }))`
         ),
       // Text in BINARY (code point) order.
-      compareNumber: (o, x) => sql`${asNumber(type, value)} ${op(o)} ${x}`,
-      compareString: (o, x) => sql`${asString(type, value)} ${op(o)} ${text(x)}`
+      compareNumber: (o, x) => sql`${reads.number} ${op(o)} ${num(x)}`,
+      compareString: (o, x) => sql`${reads.string} ${op(o)} ${text(x)}`
     }
   }
 
